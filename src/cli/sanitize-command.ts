@@ -1,0 +1,64 @@
+// `mugaika sanitize`: one message, or a folder of them with --batch.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Finding } from '../core/findings.js';
+import type { Policy } from '../core/policy.js';
+import type { SanitizeDeps } from '../core/ports.js';
+import { sanitize, type SanitizeResult } from '../core/sanitize.js';
+
+export interface Report {
+  action: 'deliver' | 'reject';
+  verdict: SanitizeResult['verdict'];
+  quarantineId: string | null;
+  findings: Finding[];
+}
+
+const toReport = (r: SanitizeResult): Report => ({
+  action: r.action,
+  verdict: r.verdict,
+  quarantineId: r.quarantineId,
+  findings: r.findings,
+});
+
+async function writeAtomically(file: string, data: string | Buffer): Promise<void> {
+  await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await fs.writeFile(tmp, data);
+  await fs.rename(tmp, file);
+}
+
+/** Sanitizes INPUT; writes OUTPUT only when something is delivered (a stale one is removed). */
+export async function sanitizeFile(input: string, output: string, report: string | undefined, policy: Policy, deps: SanitizeDeps): Promise<Report> {
+  const raw = await fs.readFile(input);
+  const result = await sanitize({ raw }, policy, deps);
+  if (result.action === 'deliver') await writeAtomically(output, result.message);
+  else await fs.rm(output, { force: true });
+  const r = toReport(result);
+  if (report) await writeAtomically(report, `${JSON.stringify(r, null, 2)}\n`);
+  return r;
+}
+
+export interface BatchLine {
+  file: string;
+  report: Report;
+}
+
+export async function sanitizeFolder(inDir: string, outDir: string, policy: Policy, deps: SanitizeDeps, showProgress: boolean): Promise<BatchLine[]> {
+  const files = (await fs.readdir(inDir)).filter((f) => f.toLowerCase().endsWith('.eml')).sort();
+  await fs.mkdir(outDir, { recursive: true });
+  const bar = new cliProgress.SingleBar(
+    { format: '{bar} {value}/{total} {file}', hideCursor: true, noTTYOutput: false, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  if (showProgress) bar.start(files.length, 0, { file: '' });
+  const lines: BatchLine[] = [];
+  for (const file of files) {
+    const base = file.replace(/\.eml$/i, '');
+    const report = await sanitizeFile(path.join(inDir, file), path.join(outDir, `${base}.eml`), path.join(outDir, `${base}.report.json`), policy, deps);
+    lines.push({ file, report });
+    if (showProgress) bar.increment(1, { file });
+  }
+  if (showProgress) bar.stop();
+  return lines;
+}

@@ -1,0 +1,17 @@
+// Assembles the core's dependencies from real adapters for a data dir.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createSharpTranscoder } from '../converters/image-sharp.js';
+import type { SanitizeDeps } from '../core/ports.js';
+import { openLocalQuarantine } from '../quarantine/local-store.js';
+
+export const defaultDataDir = (): string => path.resolve(process.env.MUGAIKA_DATA_DIR ?? 'data');
+
+export async function realDeps(dataDir: string): Promise<SanitizeDeps> {
+  return {
+    quarantine: await openLocalQuarantine(dataDir),
+    images: createSharpTranscoder(),
+    now: () => new Date(),
+    randomToken: () => randomUUID(),
+  };
+}

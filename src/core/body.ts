@@ -1,0 +1,74 @@
+// The body that crosses is text we wrote: the HTML part turned into text (it
+// is what the sender's readers saw), or the text part; links made inert and
+// control characters dropped either way.
+import { defangText } from './defang.js';
+import { finding, type Finding } from './findings.js';
+import { htmlToText } from './html-text.js';
+import type { Labels } from './labels.js';
+import type { ParsedMessage } from './parse.js';
+import { cleanText } from './text-clean.js';
+
+export interface SanitizedBody {
+  text: string;
+  findings: Finding[];
+}
+
+// Letters, digits and CJK only, with URLs and our own labels gone: what is
+// left is the words a reader would read.
+const words = (s: string): string =>
+  s
+    .replace(/\b(?:https?|hxxps?|ftp|fxp):\/\/\S+/gi, '')
+    .replace(/\[(?:画像|image): [^\]]*\]/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]/gu, '');
+
+const bigrams = (s: string): Map<string, number> => {
+  const m = new Map<string, number>();
+  for (let i = 0; i < s.length - 1; i++) {
+    const g = s.slice(i, i + 2);
+    m.set(g, (m.get(g) ?? 0) + 1);
+  }
+  return m;
+};
+
+/** Dice similarity of two texts' character bigrams, 0..1. */
+export function similarity(a: string, b: string): number {
+  const x = words(a);
+  const y = words(b);
+  if (x === y) return 1;
+  if (x.length < 2 || y.length < 2) return 0;
+  const gx = bigrams(x);
+  const gy = bigrams(y);
+  let common = 0;
+  for (const [g, n] of gx) common += Math.min(n, gy.get(g) ?? 0);
+  return (2 * common) / (x.length - 1 + (y.length - 1));
+}
+
+const ALTERNATIVE_SIMILARITY = 0.8;
+
+export function sanitizeBody(parsed: Pick<ParsedMessage, 'text' | 'html'>, labels: Labels): SanitizedBody {
+  const findings: Finding[] = [];
+  let text: string;
+  if (parsed.html !== null) {
+    const converted = htmlToText(parsed.html, labels);
+    text = converted.text;
+    findings.push(finding('html-converted'));
+    if (parsed.text !== null && parsed.text.trim() !== '' && similarity(parsed.text, converted.text) < ALTERNATIVE_SIMILARITY) {
+      findings.push(finding('alternative-mismatch'));
+    }
+    if (converted.activeContentRemoved > 0) findings.push(finding('active-content-removed', { detail: `${converted.activeContentRemoved}` }));
+    if (converted.remoteImagesRemoved > 0) findings.push(finding('remote-image-removed', { detail: `${converted.remoteImagesRemoved}` }));
+    for (const hosts of converted.mismatchedLinks) findings.push(finding('link-text-mismatch', { detail: hosts }));
+  } else {
+    text = parsed.text ?? '';
+  }
+  const cleaned = cleanText(text);
+  if (cleaned.removed > 0) findings.push(finding('control-chars-removed', { detail: `${cleaned.removed}` }));
+  const defanged = defangText(cleaned.text);
+  // Links the HTML conversion already showed inert count too.
+  const inert = defanged.count + (cleaned.text.match(/\b(?:hxxps?|fxp):\/\//g)?.length ?? 0);
+  if (inert > 0) findings.push(finding('link-defanged', { detail: `${inert}` }));
+  const body = defanged.text.replace(/\n{3,}/g, '\n\n').trim();
+  return { text: body || labels.bodyOmitted, findings };
+}

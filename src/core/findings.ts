@@ -1,0 +1,76 @@
+// Every finding the sanitizer can report. A code is stable: reports, audit
+// records and other tools key on it. Any finding means the delivered message
+// differs from the original in a way the recipient must be told about, so the
+// original is kept in quarantine.
+
+export const findingCodes = [
+  // Whole-message verdicts (the message could not be sanitized part by part).
+  'message-too-large',
+  'mime-too-deep',
+  'too-many-parts',
+  'header-too-large',
+  'parse-error',
+  'timeout',
+  'internal-error',
+  // Headers.
+  'missing-from',
+  'missing-date',
+  'invalid-address',
+  // Bodies.
+  'html-converted',
+  'alternative-mismatch',
+  'active-content-removed',
+  'remote-image-removed',
+  'link-defanged',
+  'link-text-mismatch',
+  'control-chars-removed',
+  // Attachments.
+  'image-reencoded',
+  'image-too-large',
+  'image-undecodable',
+  'text-reencoded',
+  'csv-formula-neutralised',
+  'text-undecodable',
+  'type-mismatch',
+  'name-bidi-control',
+  'name-double-extension',
+  'name-path',
+  'attachment-removed',
+] as const;
+
+export type FindingCode = (typeof findingCodes)[number];
+
+/** What kind of thing an attachment turned out to be, from its bytes. */
+export type AttachmentKind =
+  | 'image'
+  | 'text'
+  | 'csv'
+  | 'pdf'
+  | 'office'
+  | 'archive'
+  | 'executable'
+  | 'script'
+  | 'html'
+  | 'svg'
+  | 'calendar'
+  | 'message'
+  | 'shortcut'
+  | 'disk-image'
+  | 'unknown';
+
+/**
+ * One thing the sanitizer noticed or did. `attachment` is the 1-based index in
+ * the notice's attachment list, when the finding is about one attachment.
+ */
+export interface Finding {
+  code: FindingCode;
+  attachment?: number;
+  /** Short machine-readable detail (a limit, a type, a host). */
+  detail?: string;
+}
+
+export const finding = (code: FindingCode, extra: Omit<Finding, 'code'> = {}): Finding => ({
+  code,
+  ...extra,
+});
+

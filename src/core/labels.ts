@@ -1,0 +1,158 @@
+// Every sentence the sanitizer writes into a delivered message, in Japanese
+// (the default) and English. Code elsewhere never spells out user-facing text.
+import type { AttachmentKind, FindingCode } from './findings.js';
+
+export interface Labels {
+  image(alt: string): string;
+  linkMismatch(claimed: string, actual: string): string;
+  noticeTitle: string;
+  noticeIntro: string;
+  kind: Record<AttachmentKind, string>;
+  /** One-line explanation per finding code, shown in the notice. */
+  finding: Record<FindingCode, string>;
+  messageHeading: string;
+  attachmentsHeading(count: number): string;
+  attachmentLine(index: number, name: string, kind: string): string;
+  deliveredAs(name: string): string;
+  removed: string;
+  quarantined(id: string): string;
+  howToAsk(contact: string): string;
+  noOriginalKept: string;
+  bodyOmitted: string;
+  unknownSender: string;
+}
+
+const ja: Labels = {
+  image: (alt) => `[画像: ${alt}]`,
+  linkMismatch: (claimed, actual) =>
+    `[警告] このリンクは表示上「${claimed.replace(/\./g, '[.]')}」ですが、実際のリンク先は「${actual.replace(/\./g, '[.]')}」です（フィッシングの可能性があります）。`,
+  noticeTitle: '【無害化通知】',
+  noticeIntro:
+    'このメールはインターネットから届いたため、無害化処理（本文のテキスト化、添付ファイルの画像化・再作成、リンクの無効化）を行ってから転送しています。',
+  kind: {
+    image: '画像',
+    text: 'テキスト',
+    csv: 'CSV',
+    pdf: 'PDF文書',
+    office: 'Office文書',
+    archive: '圧縮ファイル',
+    executable: '実行ファイル',
+    script: 'スクリプト',
+    html: 'HTMLファイル',
+    svg: 'SVG画像',
+    calendar: '予定表（カレンダー）',
+    message: '添付メール',
+    shortcut: 'ショートカット',
+    'disk-image': 'ディスクイメージ',
+    unknown: '不明な形式',
+  },
+  finding: {
+    'message-too-large': 'メールのサイズが上限を超えているため、本文と添付ファイルを転送できません。',
+    'mime-too-deep': 'メールの構造の入れ子が深すぎるため、本文と添付ファイルを転送できません。',
+    'too-many-parts': 'メールの構成要素が多すぎるため、本文と添付ファイルを転送できません。',
+    'header-too-large': 'メールのヘッダーが大きすぎるため、本文と添付ファイルを転送できません。',
+    'parse-error': 'メールの形式を解釈できないため、本文と添付ファイルを転送できません。',
+    timeout: '無害化処理が制限時間内に終わらなかったため、本文と添付ファイルを転送できません。',
+    'internal-error': '無害化処理中にエラーが発生したため、本文と添付ファイルを転送できません。',
+    'missing-from': '元のメールに差出人（From）がありませんでした。',
+    'missing-date': '元のメールに送信日時（Date）がなかったため、受信日時を表示しています。',
+    'invalid-address': '元のメールに不正なメールアドレスがあったため、表示から除きました。',
+    'html-converted': 'HTML形式の本文をテキストに変換しました。',
+    'alternative-mismatch':
+      '本文のテキスト版とHTML版の内容が異なっていました。HTML版から変換した内容を表示しています。',
+    'active-content-removed': 'スクリプト、フォームなどの動的な内容を削除しました。',
+    'remote-image-removed': '外部から読み込まれる画像（開封確認に使われることがあります）を削除しました。',
+    'link-defanged': 'リンクは無効化して表示しています（例: hxxps://example[.]jp/）。必要な場合は手で入力してください。',
+    'link-text-mismatch': '表示と実際のリンク先が異なるリンクがあります。本文中の[警告]をご確認ください。',
+    'control-chars-removed': '表示を偽装できる制御文字を削除しました。',
+    'image-reencoded': '画像を画素から作り直しました（位置情報などのメタデータは削除）。',
+    'image-too-large': '画像の画素数が上限を超えているため削除しました。',
+    'image-undecodable': '画像として読み取れないため削除しました。',
+    'text-reencoded': 'UTF-8 のテキストとして作り直しました。',
+    'csv-formula-neutralised': '数式として実行されるおそれのあるセルを無効化しました（先頭に \' を付加）。',
+    'text-undecodable': '文字コードを判別できないため削除しました。',
+    'type-mismatch': '拡張子または申告された形式と、実際の内容が一致しません。',
+    'name-bidi-control': 'ファイル名に表示を偽装する制御文字が含まれていました。',
+    'name-double-extension': 'ファイル名に二重の拡張子がありました。',
+    'name-path': 'ファイル名にフォルダーの指定が含まれていました。',
+    'attachment-removed': 'この形式は安全に転送できないため削除しました。',
+  },
+  messageHeading: '■ 本文',
+  attachmentsHeading: (n) => `■ 添付ファイル（${n}件）`,
+  attachmentLine: (i, name, kind) => `${i}. ${name}（種類: ${kind}）`,
+  deliveredAs: (name) => `→ 「${name}」として添付しています。`,
+  removed: '→ 削除しました。',
+  quarantined: (id) => `■ 元のメールは隔離保管しています。隔離ID: ${id}`,
+  howToAsk: (contact) => `  元のメールが必要な場合は、この隔離IDを添えて ${contact} へ申請してください。`,
+  noOriginalKept: '■ 元のメールから変更した箇所はありません。',
+  bodyOmitted: '（本文はありません）',
+  unknownSender: '差出人不明',
+};
+
+const en: Labels = {
+  image: (alt) => `[image: ${alt}]`,
+  linkMismatch: (claimed, actual) =>
+    `[WARNING] This link shows "${claimed.replace(/\./g, '[.]')}" but leads to "${actual.replace(/\./g, '[.]')}" (possible phishing).`,
+  noticeTitle: '[Sanitization notice]',
+  noticeIntro:
+    'This message came from the Internet and was sanitized before delivery: the body turned into text, attachments rebuilt from pixels, links made inert.',
+  kind: {
+    image: 'image',
+    text: 'text',
+    csv: 'CSV',
+    pdf: 'PDF document',
+    office: 'Office document',
+    archive: 'archive',
+    executable: 'executable',
+    script: 'script',
+    html: 'HTML file',
+    svg: 'SVG image',
+    calendar: 'calendar',
+    message: 'attached message',
+    shortcut: 'shortcut',
+    'disk-image': 'disk image',
+    unknown: 'unknown format',
+  },
+  finding: {
+    'message-too-large': 'The message is over the size limit: its body and attachments cannot be delivered.',
+    'mime-too-deep': 'The message is nested too deeply: its body and attachments cannot be delivered.',
+    'too-many-parts': 'The message has too many parts: its body and attachments cannot be delivered.',
+    'header-too-large': 'The message header is too large: its body and attachments cannot be delivered.',
+    'parse-error': 'The message could not be parsed: its body and attachments cannot be delivered.',
+    timeout: 'Sanitizing took longer than allowed: the body and attachments cannot be delivered.',
+    'internal-error': 'Sanitizing failed: the body and attachments cannot be delivered.',
+    'missing-from': 'The original message had no sender (From).',
+    'missing-date': 'The original message had no date; the time of receipt is shown instead.',
+    'invalid-address': 'An invalid address in the original message was left out.',
+    'html-converted': 'The HTML body was converted to text.',
+    'alternative-mismatch': 'The text and HTML versions of the body differed; the text shown comes from the HTML.',
+    'active-content-removed': 'Scripts, forms and other active content were removed.',
+    'remote-image-removed': 'Remote images (often used to track opening) were removed.',
+    'link-defanged': 'Links are shown inert (e.g. hxxps://example[.]jp/); type them by hand if you need them.',
+    'link-text-mismatch': 'Some links lead elsewhere than their text says; see [WARNING] in the body.',
+    'control-chars-removed': 'Control characters that can disguise text were removed.',
+    'image-reencoded': 'The image was rebuilt from its pixels (location and other metadata removed).',
+    'image-too-large': 'The image has more pixels than allowed and was removed.',
+    'image-undecodable': 'The image could not be decoded and was removed.',
+    'text-reencoded': 'Rebuilt as UTF-8 text.',
+    'csv-formula-neutralised': "Cells that a spreadsheet would run as formulas were neutralised (prefixed with ').",
+    'text-undecodable': 'The character set could not be determined; removed.',
+    'type-mismatch': 'The name or declared type does not match the actual content.',
+    'name-bidi-control': 'The file name contained characters that disguise its extension.',
+    'name-double-extension': 'The file name had a double extension.',
+    'name-path': 'The file name contained folder names.',
+    'attachment-removed': 'This type cannot be delivered safely and was removed.',
+  },
+  messageHeading: '* Body',
+  attachmentsHeading: (n) => `* Attachments (${n})`,
+  attachmentLine: (i, name, kind) => `${i}. ${name} (type: ${kind})`,
+  deliveredAs: (name) => `-> attached as "${name}".`,
+  removed: '-> removed.',
+  quarantined: (id) => `* The original message is kept in quarantine. Quarantine ID: ${id}`,
+  howToAsk: (contact) => `  To obtain the original, ask ${contact}, quoting this quarantine ID.`,
+  noOriginalKept: '* Nothing in the original message was changed.',
+  bodyOmitted: '(no body)',
+  unknownSender: 'Unknown sender',
+};
+
+export const labelsFor = (language: 'ja' | 'en'): Labels => (language === 'en' ? en : ja);

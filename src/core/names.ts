@@ -1,0 +1,68 @@
+// Attachment names are hostile text: they may hide an extension behind a
+// right-to-left override, stack extensions ("請求書.pdf.exe"), carry folder
+// names, or be missing. This makes a name safe to show and to deliver.
+import type { FindingCode } from './findings.js';
+import { cleanText } from './text-clean.js';
+
+export interface SafeName {
+  /** The name with disguising characters removed, safe to show and to deliver. */
+  name: string;
+  /** The lowercase last extension, if any. */
+  ext: string | null;
+  findings: FindingCode[];
+}
+
+const BIDI_OR_INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200B-\u200F\u061C\uFEFF]/g;
+const WINDOWS_RESERVED = /[<>:"|?*]/g;
+const MAX_NAME_CHARS = 150;
+
+// Extensions people recognise as documents or pictures; one of these followed
+// by another extension is the classic disguise.
+const FAMILIAR = new Set([
+  'pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'txt', 'csv', 'rtf', 'jpg', 'jpeg', 'png', 'gif',
+  'bmp', 'tif', 'tiff', 'odt', 'ods', 'odp', 'jtd', 'hwp', 'zip', 'lzh', 'mp3', 'mp4', 'html', 'htm',
+]);
+
+const extOf = (name: string): string | null => {
+  const m = /\.([A-Za-z0-9]{1,10})$/.exec(name);
+  return m?.[1] ? m[1].toLowerCase() : null;
+};
+
+export function neutraliseName(untrusted: string | null, fallback: string): SafeName {
+  const findings: FindingCode[] = [];
+  let name = untrusted ?? '';
+  if (BIDI_OR_INVISIBLE.test(name)) findings.push('name-bidi-control');
+  name = cleanText(name.replace(BIDI_OR_INVISIBLE, '')).text.replace(/\n/g, ' ');
+  const lastPart = name.split(/[\\/]/).pop() ?? '';
+  if (lastPart !== name) findings.push('name-path');
+  name = lastPart.replace(WINDOWS_RESERVED, '_').replace(/^[\s.]+|[\s.]+$/g, '');
+  const chars = [...name];
+  if (chars.length > MAX_NAME_CHARS) {
+    const ext = extOf(name);
+    name = chars.slice(0, MAX_NAME_CHARS - (ext ? ext.length + 2 : 1)).join('') + '…' + (ext ? `.${ext}` : '');
+  }
+  if (!name) name = fallback;
+
+  const parts = name.split('.');
+  const last = parts.length > 1 ? parts[parts.length - 1]?.toLowerCase() : undefined;
+  const inner = parts.length > 2 ? parts[parts.length - 2]?.trim().toLowerCase() : undefined;
+  if (inner && last && FAMILIAR.has(inner) && inner !== last && !(inner === 'tar' && last === 'gz')) {
+    findings.push('name-double-extension');
+  }
+  return { name, ext: extOf(name), findings };
+}
+
+const SAME_EXT: Record<string, readonly string[]> = {
+  jpg: ['jpg', 'jpeg', 'jpe'],
+  png: ['png'],
+  txt: ['txt'],
+  pdf: ['pdf'],
+};
+
+/** The delivered name: the safe name, plus the extension of what it now is. */
+export function deliveredName(safe: SafeName, newExt: 'jpg' | 'png' | 'txt' | 'pdf'): string {
+  if (safe.ext && SAME_EXT[newExt]?.includes(safe.ext) && !safe.findings.includes('name-double-extension')) {
+    return safe.name;
+  }
+  return `${safe.name}.${newExt}`;
+}

@@ -1,0 +1,68 @@
+// The policy: every limit and switch the sanitizer obeys. One zod schema is the
+// single source of truth for names, types, allowed values and defaults; the YAML
+// file under policies/ only overrides what it names.
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+const positiveInt = (max: number) => z.number().int().positive().max(max);
+
+export const policySchema = z
+  .object({
+    /** Language of the notice placed in every delivered message. */
+    language: z.enum(['ja', 'en']).default('ja'),
+    limits: z
+      .object({
+        /** Whole raw message, in bytes. */
+        maxMessageBytes: positiveInt(2 * 1024 * MiB).default(50 * MiB),
+        /** Nesting of multipart and message/rfc822 entities. */
+        maxMimeDepth: positiveInt(1000).default(20),
+        /** MIME entities of any kind in the whole message. */
+        maxParts: positiveInt(100_000).default(500),
+        /** Bytes of one header block (the top-level one or any part's). */
+        maxHeaderBytes: positiveInt(64 * MiB).default(256 * 1024),
+        /** Decoded pixels of one image (width x height). */
+        maxImagePixels: positiveInt(1_000_000_000).default(50_000_000),
+        /** Wall-clock budget for one message, in milliseconds. */
+        timeoutMs: positiveInt(3_600_000).default(60_000),
+      })
+      .strict()
+      .prefault({}),
+    actions: z
+      .object({
+        /** What happens to a message over limits.maxMessageBytes. */
+        oversize: z.enum(['reject', 'quarantine']).default('reject'),
+        /** What happens to a message over the depth, part or header limits. */
+        structureLimit: z.enum(['reject', 'quarantine']).default('quarantine'),
+      })
+      .strict()
+      .prefault({}),
+    output: z
+      .object({
+        /** Prefix put in front of every delivered subject; empty for none. */
+        subjectTag: z.string().max(64).default('[無害化]'),
+        /** Domain of the Message-IDs we create. */
+        messageIdDomain: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+$/, 'ASCII letters, digits, dots and hyphens only')
+          .default('mugaika.invalid'),
+        /** Re-encode photos (JPEG input) as JPEG; everything else becomes PNG. */
+        jpegQuality: positiveInt(100).default(85),
+      })
+      .strict()
+      .prefault({}),
+    notice: z
+      .object({
+        /** Who recipients ask for an original; shown in every notice. */
+        contact: z.string().max(200).default('情報政策担当（システム管理者）'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Policy = z.infer<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+
+/** The embedded defaults: what runs when no policy file is given. */
+export const defaultPolicy: Policy = policySchema.parse({});

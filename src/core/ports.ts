@@ -1,0 +1,55 @@
+// The small interfaces through which the pure core reaches the world. Adapters
+// (src/quarantine, src/converters) implement them; tests pass real adapters.
+import type { Finding } from './findings.js';
+
+export type QuarantineId = string & { readonly __brand: 'QuarantineId' };
+
+/** What is known about an original when it is put in quarantine. */
+export interface QuarantineMeta {
+  receivedAt: Date;
+  envelopeFrom: string | null;
+  envelopeTo: readonly string[];
+  from: string | null;
+  to: readonly string[];
+  subject: string | null;
+  findings: readonly Finding[];
+}
+
+export interface QuarantineStore {
+  /**
+   * Keep `original` durably (encrypted at rest) and return its id. Throws when
+   * it cannot: the caller must then not deliver anything.
+   */
+  put(original: Uint8Array, meta: QuarantineMeta): Promise<QuarantineId>;
+}
+
+export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'bmp' | 'tiff';
+
+export interface ImageLimits {
+  maxPixels: number;
+  jpegQuality: number;
+  /** Absolute time (ms since epoch) after which the converter must give up. */
+  deadline: number;
+}
+
+export type ImageResult =
+  | { ok: true; format: 'png' | 'jpeg'; bytes: Uint8Array; width: number; height: number; frames: number }
+  | { ok: false; reason: 'too-many-pixels' | 'undecodable' | 'timeout'; detail: string };
+
+/**
+ * Decodes an image of the sniffed `format` to pixels and encodes new PNG or
+ * JPEG bytes from those pixels alone: no metadata, profile or extra frame of
+ * the original survives.
+ */
+export interface ImageTranscoder {
+  reencode(untrustedBytes: Uint8Array, format: ImageFormat, limits: ImageLimits): Promise<ImageResult>;
+}
+
+export interface SanitizeDeps {
+  quarantine: QuarantineStore;
+  images: ImageTranscoder;
+  /** The current time; injected so that tests are deterministic. */
+  now: () => Date;
+  /** A fresh random token for Message-IDs and boundaries (URL-safe). */
+  randomToken: () => string;
+}

@@ -1,0 +1,162 @@
+// parse -> classify -> decide -> convert -> compose, failing closed: whatever
+// goes wrong, the original is quarantined and the recipient gets a notice-only
+// message. Only a quarantine that cannot keep the original stops a decision.
+import { sanitizeAttachment, type AttachmentOutcome } from './attachments.js';
+import { sanitizeBody } from './body.js';
+import { composeMessage, type VerdictWord } from './compose.js';
+import { finding, type Finding, type FindingCode } from './findings.js';
+import { buildHeaders, type NewHeaders } from './headers.js';
+import { labelsFor } from './labels.js';
+import { buildNotice } from './notice.js';
+import { parseMessage, type ParsedMessage } from './parse.js';
+import type { Policy } from './policy.js';
+import type { QuarantineId, QuarantineMeta, SanitizeDeps } from './ports.js';
+import { scanShape } from './shape.js';
+import { DeadlineExceeded, withDeadline } from './deadline.js';
+
+export interface Envelope {
+  mailFrom: string | null;
+  rcptTo: readonly string[];
+}
+
+export interface SanitizeInput {
+  raw: Uint8Array;
+  envelope?: Envelope;
+}
+
+export type SanitizeResult =
+  | {
+      action: 'deliver';
+      verdict: VerdictWord;
+      /** Exactly what the LGWAN side receives. */
+      message: Buffer;
+      quarantineId: QuarantineId | null;
+      findings: Finding[];
+    }
+  | { action: 'reject'; verdict: 'rejected'; message: null; quarantineId: null; findings: Finding[] };
+
+/** The original could not be kept, so nothing may be decided or delivered. */
+export class QuarantineUnavailableError extends Error {
+  override readonly name = 'QuarantineUnavailableError';
+  constructor(cause: unknown) {
+    super(`the quarantine could not keep the original: ${cause instanceof Error ? cause.message : String(cause)}; nothing was delivered, retry once the quarantine store works`, { cause });
+  }
+}
+
+class MessageUnparseable extends Error {
+  override readonly name = 'MessageUnparseable';
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+const EMPTY_HEADERS: Pick<ParsedMessage, 'from' | 'to' | 'cc' | 'subject' | 'date' | 'messageId'> = {
+  from: [], to: [], cc: [], subject: null, date: null, messageId: null,
+};
+
+/** The top-level header block alone, parsed, so that even a blocked message shows who sent it. */
+async function headersOnly(raw: Uint8Array, policy: Policy): Promise<typeof EMPTY_HEADERS> {
+  try {
+    const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, policy.limits.maxHeaderBytes));
+    const ends = [head.indexOf('\r\n\r\n'), head.indexOf('\n\n')].filter((i) => i >= 0);
+    return await parseMessage(ends.length > 0 ? head.subarray(0, Math.min(...ends) + 2) : head);
+  } catch {
+    return EMPTY_HEADERS;
+  }
+}
+
+const metaFor = (input: SanitizeInput, h: NewHeaders, findings: Finding[], receivedAt: Date): QuarantineMeta => ({
+  receivedAt,
+  envelopeFrom: input.envelope?.mailFrom ?? null,
+  envelopeTo: input.envelope?.rcptTo ?? [],
+  from: h.from.address,
+  to: h.to.map((m) => m.address),
+  subject: h.subject,
+  findings,
+});
+
+async function keep(input: SanitizeInput, deps: SanitizeDeps, meta: QuarantineMeta): Promise<QuarantineId> {
+  try {
+    return await deps.quarantine.put(input.raw, meta);
+  } catch (err) {
+    throw new QuarantineUnavailableError(err);
+  }
+}
+
+/** Everything decided part by part: the normal path. */
+async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, deadline: number): Promise<SanitizeResult> {
+  const labels = labelsFor(policy.language);
+  const parsed = await withDeadline(
+    parseMessage(input.raw).catch((err: unknown) => {
+      throw new MessageUnparseable(err);
+    }),
+    deadline,
+  );
+  const body = sanitizeBody(parsed, labels);
+  const outcomes: AttachmentOutcome[] = [];
+  for (const [i, att] of parsed.attachments.entries()) {
+    outcomes.push(await withDeadline(sanitizeAttachment(att, i + 1, { policy, images: deps.images, deadline }), deadline));
+  }
+  const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
+  const messageFindings = [...headerFindings, ...body.findings];
+  const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
+  const quarantineId = findings.length > 0 ? await keep(input, deps, metaFor(input, headers, findings, receivedAt)) : null;
+  const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, contact: policy.notice.contact }, labels);
+  const message = await composeMessage({
+    headers,
+    body: `${notice}\n${body.text}\n`,
+    parts: outcomes.flatMap((o) => (o.delivered ? [o.delivered] : [])),
+    verdict: findings.length > 0 ? 'sanitized' : 'clean',
+    quarantineId,
+    messageId: `<${deps.randomToken()}@${policy.output.messageIdDomain}>`,
+  });
+  return { action: 'deliver', verdict: findings.length > 0 ? 'sanitized' : 'clean', message, quarantineId, findings };
+}
+
+/** The whole message could not be sanitized: keep it, tell the recipient. */
+async function block(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, cause: Finding): Promise<SanitizeResult> {
+  const labels = labelsFor(policy.language);
+  const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
+  const findings = [cause, ...headerFindings];
+  const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt));
+  const notice = buildNotice({ messageFindings: findings, attachments: [], quarantineId, contact: policy.notice.contact }, labels);
+  const compose = (h: NewHeaders): Promise<Buffer> =>
+    composeMessage({
+      headers: h,
+      body: notice,
+      parts: [],
+      verdict: 'blocked',
+      quarantineId,
+      messageId: `<${deps.randomToken()}@${policy.output.messageIdDomain}>`,
+    });
+  // Should even the original's decoded header fields upset the composer, the
+  // notice goes out under headers we made up entirely.
+  const message = await compose(headers).catch(() => compose(buildHeaders(EMPTY_HEADERS, policy, labels, receivedAt).headers));
+  return { action: 'deliver', verdict: 'blocked', message, quarantineId, findings };
+}
+
+const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 300);
+
+/**
+ * Sanitizes one message. Resolves with a decision for any input; rejects only
+ * with QuarantineUnavailableError, when the original could not be kept.
+ */
+export async function sanitize(input: SanitizeInput, policy: Policy, deps: SanitizeDeps): Promise<SanitizeResult> {
+  const receivedAt = deps.now();
+  const deadline = receivedAt.getTime() + policy.limits.timeoutMs;
+  const shape = await scanShape(input.raw, policy.limits);
+  if (!shape.ok) {
+    const action = shape.code === 'message-too-large' ? policy.actions.oversize : policy.actions.structureLimit;
+    const cause = finding(shape.code, { detail: shape.detail });
+    if (action === 'reject') return { action: 'reject', verdict: 'rejected', message: null, quarantineId: null, findings: [cause] };
+    return block(input, policy, deps, receivedAt, cause);
+  }
+  try {
+    return await rebuild(input, policy, deps, receivedAt, deadline);
+  } catch (err) {
+    if (err instanceof QuarantineUnavailableError) throw err;
+    const code: FindingCode =
+      err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
+    return block(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));
+  }
+}

@@ -1,0 +1,65 @@
+// Size and shape limits, checked before the full parse: a message that is too
+// big, too deep, has too many parts or too large a header block gets a verdict
+// here, so that mailparser never sees it.
+import mailsplit, { type SplitterChunk, type SplitterNode } from 'mailsplit';
+import type { Policy } from './policy.js';
+import type { FindingCode } from './findings.js';
+
+export type ShapeVerdict =
+  | { ok: true; parts: number; depth: number }
+  | { ok: false; code: Extract<FindingCode, 'message-too-large' | 'mime-too-deep' | 'too-many-parts' | 'header-too-large' | 'parse-error'>; detail: string };
+
+const depthOf = (node: SplitterNode): number => {
+  let depth = 0;
+  for (let n: SplitterNode | false | null | undefined = node.parentNode; n; n = n.parentNode) depth++;
+  return depth;
+};
+
+export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<ShapeVerdict> {
+  if (raw.byteLength > limits.maxMessageBytes) {
+    return Promise.resolve({
+      ok: false,
+      code: 'message-too-large',
+      detail: `${raw.byteLength} > ${limits.maxMessageBytes} bytes`,
+    });
+  }
+  return new Promise((resolve) => {
+    let parts = 0;
+    let maxDepth = 0;
+    let settled = false;
+    const splitter = new mailsplit.Splitter({
+      maxHeadSize: limits.maxHeaderBytes,
+      // Our own part limit decides; mailsplit's must never fire first.
+      maxChildNodes: limits.maxParts + 10,
+    });
+    const finish = (verdict: ShapeVerdict): void => {
+      if (settled) return;
+      settled = true;
+      resolve(verdict);
+      if (!verdict.ok) splitter.destroy();
+    };
+    splitter.on('data', (chunk: SplitterChunk) => {
+      if (chunk.type !== 'node') return;
+      const node = chunk as SplitterNode;
+      parts++;
+      const depth = depthOf(node);
+      maxDepth = Math.max(maxDepth, depth);
+      if (parts > limits.maxParts) {
+        finish({ ok: false, code: 'too-many-parts', detail: `> ${limits.maxParts} parts` });
+      } else if (depth > limits.maxMimeDepth) {
+        finish({ ok: false, code: 'mime-too-deep', detail: `depth > ${limits.maxMimeDepth}` });
+      }
+    });
+    splitter.on('error', (err: Error & { code?: string }) => {
+      if (/header size/i.test(err.message)) {
+        finish({ ok: false, code: 'header-too-large', detail: `> ${limits.maxHeaderBytes} header bytes` });
+      } else if (/child nodes/i.test(err.message)) {
+        finish({ ok: false, code: 'too-many-parts', detail: `> ${limits.maxParts} parts` });
+      } else {
+        finish({ ok: false, code: 'parse-error', detail: err.message.slice(0, 200) });
+      }
+    });
+    splitter.on('end', () => finish({ ok: true, parts, depth: maxDepth }));
+    splitter.end(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  });
+}
