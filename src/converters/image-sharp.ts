@@ -52,6 +52,9 @@ function bmpPixels(bytes: Uint8Array, limits: ImageLimits): Pixels {
   const untrustedWidth = view.getInt32(18, true);
   const untrustedHeight = view.getInt32(22, true);
   if (untrustedHeight < 0) throw new Refused('undecodable', 'top-down BMP is not supported');
+  // fast-bmp reads the width as unsigned: a negative width (-1 = 0xFFFFFFFF) made
+  // the product below negative, passed the limit and had it allocate up to 4 GB.
+  if (untrustedWidth < 1 || untrustedHeight < 1) throw new Refused('undecodable', `bad dimensions ${untrustedWidth}x${untrustedHeight}`);
   if (untrustedWidth * untrustedHeight > limits.maxPixels) {
     throw new Refused('too-many-pixels', `${untrustedWidth}x${untrustedHeight} > ${limits.maxPixels} pixels`);
   }

@@ -36,6 +36,12 @@ export function asciiAddress(untrusted: string): string | null {
 }
 
 const MAX_NAME = 200;
+// A subject is not cut short lightly: the recipient would read a different
+// subject and no notice says so. The input header block is already bounded
+// (limits.maxHeaderBytes); this only keeps the delivered field well under the
+// 100 KiB header limits of common MTAs (10 000 CJK characters are ~41 KB
+// encoded). It was 900, which silently truncated long real subjects.
+const MAX_SUBJECT = 10_000;
 const MAX_RECIPIENTS_SHOWN = 1000;
 
 function checkedMailboxes(list: Mailbox[], findings: Finding[]): Mailbox[] {
@@ -66,7 +72,7 @@ export function buildHeaders(
   const date = parsed.date ?? receivedAt;
   if (!parsed.date) findings.push(finding('missing-date'));
   const tag = policy.output.subjectTag;
-  const subject = cleanHeaderText(parsed.subject ?? '', 900);
+  const subject = cleanHeaderText(parsed.subject ?? '', MAX_SUBJECT);
   const id = parsed.messageId ? MESSAGE_ID.exec(parsed.messageId.trim())?.[1] : undefined;
   return {
     headers: {

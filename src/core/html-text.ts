@@ -22,7 +22,7 @@ const attr = (node: DomNode, name: string): string => {
   return typeof v === 'string' ? v.trim() : '';
 };
 
-const DROPPED = ['script', 'noscript', 'form', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'template', 'button', 'input', 'select', 'textarea'];
+const DROPPED = ['noscript', 'form', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'template', 'button', 'input', 'select', 'textarea'];
 
 export function htmlToText(html: string, labels: Labels): HtmlText {
   const found: HtmlText = { text: '', activeContentRemoved: 0, remoteImagesRemoved: 0, mismatchedLinks: [] };
@@ -63,6 +63,8 @@ export function htmlToText(html: string, labels: Labels): HtmlText {
     found.activeContentRemoved++;
   };
 
+  // html-to-text never hands <script> elements to a formatter: count them here.
+  found.activeContentRemoved += html.match(/<script\b/gi)?.length ?? 0;
   found.text = convert(html, {
     wordwrap: false,
     limits: { maxInputLength: 8_000_000, maxDepth: 200, ellipsis: '…' },

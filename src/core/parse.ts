@@ -2,6 +2,7 @@
 // header fields, the text and HTML bodies, and each attachment's bytes. Every
 // value here is still untrusted; later stages decide what may cross.
 import { simpleParser, type AddressObject, type EmailAddress, type HeaderValue } from 'mailparser';
+import { decodeText } from './charset.js';
 
 export interface Mailbox {
   name: string;
@@ -58,28 +59,75 @@ const headerMain = (value: HeaderValue | undefined): string | null => {
   return typeof value === 'string' ? value : null;
 };
 
+// Where the top-level header block ends (the blank line), or the whole input.
+const headerEnd = (buf: Buffer): number => {
+  const ends = [buf.indexOf('\r\n\r\n'), buf.indexOf('\n\n')].filter((i) => i >= 0);
+  return ends.length > 0 ? Math.min(...ends) : buf.length;
+};
+
+/**
+ * The raw message as mailparser should see it. Two real-world shapes would
+ * otherwise lose text silently:
+ * - Old Japanese mailers (and much spam) write header fields in raw Shift_JIS,
+ *   EUC-JP or unencoded ISO-2022-JP. mailparser reads header bytes as UTF-8,
+ *   turning such a Subject into U+FFFD and breaking the From address on the
+ *   "(" of ESC ( B, so the top-level header block is re-encoded as UTF-8 first.
+ * - Input with no header block at all: its first lines would be swallowed as
+ *   invalid header fields, so the whole input is made the body.
+ */
+function normalisedInput(buf: Buffer): Buffer {
+  const end = headerEnd(buf);
+  const head = buf.subarray(0, end);
+  if (!/^[\x21-\x39\x3b-\x7e]+[ \t]*:/m.test(head.toString('latin1'))) return Buffer.concat([Buffer.from('\r\n'), buf]);
+  const decoded = head.some((b) => b >= 0x80 || b === 0x1b) ? decodeText(head, null) : null;
+  if (!decoded || !['ISO-2022-JP', 'CP932', 'EUCJP'].includes(decoded.charset)) return buf;
+  return Buffer.concat([Buffer.from(decoded.text, 'utf8'), buf.subarray(end)]);
+}
+
+// ISO-2022-JP under a label libmime does not know (CP50220, CP50221,
+// csISO2022JP: what .NET and some Windows software write) is "decoded" as
+// ASCII, escape sequences and all, and would cross as "$B-!$N(B". Such runs are
+// decoded as ISO-2022-JP here.
+const JIS_RUN = /[\x00-\x7f]*\x1b(?:\$[@B]|\$\(D|\(I)[\x00-\x7f]*/g;
+const unJis = (s: string): string => (s.includes('\x1b') ? s.replace(JIS_RUN, (run) => decodeText(Buffer.from(run, 'latin1'), 'iso-2022-jp')?.text ?? run) : s);
+
 export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
-  const mail = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), {
+  const input = normalisedInput(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  const mail = await simpleParser(input, {
     skipHtmlToText: true,
     skipTextToHtml: true,
     skipTextLinks: true,
     skipImageLinks: true,
     keepCidLinks: true,
   });
-  const date = mail.date && !Number.isNaN(mail.date.getTime()) && mail.headers.has('date') ? mail.date : null;
+  // mailparser puts the parse time in place of a Date it cannot read; that is
+  // no sending date, so it counts as missing.
+  const dateLine = mail.headerLines.find((l) => l.key === 'date')?.line;
+  const dateReadable = dateLine !== undefined && !Number.isNaN(new Date(dateLine.slice(dateLine.indexOf(':') + 1).replace(/\r?\n[ \t]/g, ' ').trim()).getTime());
+  const date = mail.date && !Number.isNaN(mail.date.getTime()) && dateReadable ? mail.date : null;
+  const text = typeof mail.text === 'string' ? unJis(mail.text) : null;
+  const html = typeof mail.html === 'string' ? unJis(mail.html) : null;
+  // A multipart whose boundary is missing or never used has no part at all;
+  // mailparser drops everything in it without a word. Failing here sends the
+  // message to quarantine with a notice instead of a silently empty body.
+  const top = headerMain(mail.headers.get('content-type'))?.toLowerCase() ?? '';
+  if (top.startsWith('multipart/') && text === null && html === null && mail.attachments.length === 0 && /\S/.test(input.subarray(headerEnd(input)).toString('latin1'))) {
+    throw new Error(`${top} without any body part (boundary missing or never used)`);
+  }
+  const boxes = (list: Mailbox[]): Mailbox[] => list.map((m) => ({ ...m, name: unJis(m.name) }));
   return {
-    from: mailboxes(mail.from),
-    to: mailboxes(mail.to),
-    cc: mailboxes(mail.cc),
-    subject: mail.subject ?? null,
+    from: boxes(mailboxes(mail.from)),
+    to: boxes(mailboxes(mail.to)),
+    cc: boxes(mailboxes(mail.cc)),
+    subject: mail.subject === undefined ? null : unJis(mail.subject),
     date,
     messageId: mail.messageId ?? null,
-    text: typeof mail.text === 'string' ? mail.text : null,
-    html: typeof mail.html === 'string' ? mail.html : null,
+    text,
+    html,
     attachments: mail.attachments.map((a) => {
       const ct = a.headers.get('content-type');
       return {
-        untrustedName: a.filename ?? null,
+        untrustedName: a.filename === undefined ? null : unJis(a.filename),
         declaredType: (headerMain(ct) ?? 'application/octet-stream').toLowerCase(),
         declaredCharset: headerParam(ct, 'charset'),
         bytes: a.content,

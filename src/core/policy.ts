@@ -32,7 +32,7 @@ export const policySchema = z
       .object({
         /** What happens to a message over limits.maxMessageBytes. */
         oversize: z.enum(['reject', 'quarantine']).default('reject'),
-        /** What happens to a message over the depth, part or header limits. */
+        /** What happens to a message over the depth, part or header limits, or with no header fields. */
         structureLimit: z.enum(['reject', 'quarantine']).default('quarantine'),
       })
       .strict()

@@ -7,7 +7,12 @@ import type { FindingCode } from './findings.js';
 
 export type ShapeVerdict =
   | { ok: true; parts: number; depth: number }
-  | { ok: false; code: Extract<FindingCode, 'message-too-large' | 'mime-too-deep' | 'too-many-parts' | 'header-too-large' | 'parse-error'>; detail: string };
+  | { ok: false; code: ShapeCode; detail: string };
+
+export type ShapeCode = Extract<FindingCode, 'message-too-large' | 'mime-too-deep' | 'too-many-parts' | 'header-too-large' | 'parse-error'>;
+
+// RFC 5322 field names: printable ASCII but the colon.
+const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
 const depthOf = (node: SplitterNode): number => {
   let depth = 0;
@@ -26,6 +31,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
   return new Promise((resolve) => {
     let parts = 0;
     let maxDepth = 0;
+    let rootHasFields = false;
     let settled = false;
     const splitter = new mailsplit.Splitter({
       maxHeadSize: limits.maxHeaderBytes,
@@ -42,6 +48,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
       if (chunk.type !== 'node') return;
       const node = chunk as SplitterNode;
       parts++;
+      if (node.root && node.headers) rootHasFields = node.headers.getList().some((h) => FIELD_NAME.test(h.key));
       const depth = depthOf(node);
       maxDepth = Math.max(maxDepth, depth);
       if (parts > limits.maxParts) {
@@ -59,7 +66,13 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
         finish({ ok: false, code: 'parse-error', detail: err.message.slice(0, 200) });
       }
     });
-    splitter.on('end', () => finish({ ok: true, parts, depth: maxDepth }));
+    splitter.on('end', () =>
+      finish(
+        rootHasFields
+          ? { ok: true, parts, depth: maxDepth }
+          : { ok: false, code: 'parse-error', detail: 'no header fields: this is not an Internet message' },
+      ),
+    );
     splitter.end(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
   });
 }

@@ -8,6 +8,7 @@ declare module 'mailsplit' {
     contentType: string | false;
     multipart: string | false;
     _headerlen: number;
+    headers: { getList(): { key: string; line: string }[] } | false;
   }
   export type SplitterChunk = SplitterNode | { type: 'body' | 'data' | 'none' };
   export class Splitter extends Transform {

@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { violations } from '../helpers/conformance.js';
+import { tempDir } from '../helpers/run.js';
+
+const mugaika = (args: string[], env: Record<string, string> = {}) => {
+  const r = spawnSync(process.execPath, ['bin/mugaika.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+describe('mugaika sanitize (the CLI contract)', () => {
+  it('writes OUTPUT.eml and REPORT.json and keeps the original in the data dir', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'out.eml');
+    const report = path.join(dir, 'report.json');
+    const data = path.join(dir, 'data');
+    const r = mugaika(['sanitize', 'samples/08-exe-attachment.eml', '-o', out, '--report', report, '--data-dir', data]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(report, 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(json).sort()).toEqual(['action', 'findings', 'quarantineId', 'verdict']);
+    expect(json.action).toBe('deliver');
+    expect(json.quarantineId).toMatch(/^Q-\d{8}-[A-Z2-7]{10}$/);
+    expect(json.findings).toEqual(
+      expect.arrayContaining([{ code: 'attachment-removed', attachment: 1, detail: 'executable' }, expect.objectContaining({ code: 'type-mismatch' })]),
+    );
+    expect(readdirSync(path.join(data, 'quarantine'))).toEqual([`${json.quarantineId as string}.mgq`]);
+    const delivered = readFileSync(out);
+    expect(await violations(delivered)).toEqual([]);
+    expect(delivered.toString()).toContain(`X-Mugaika-Quarantine-ID: ${json.quarantineId as string}`);
+  });
+
+  it('takes the data dir from MUGAIKA_DATA_DIR and prints the report without --report', () => {
+    const dir = tempDir();
+    const r = mugaika(['sanitize', 'samples/02-html-newsletter.eml', '-o', path.join(dir, 'o.eml')], { MUGAIKA_DATA_DIR: path.join(dir, 'env-data') });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ action: 'deliver', verdict: 'sanitized' });
+    expect(existsSync(path.join(dir, 'env-data', 'keys', 'quarantine.key'))).toBe(true);
+  });
+
+  it('a reject writes no OUTPUT (and removes a stale one) and still exits 0', () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'out.eml');
+    writeFileSync(out, 'stale');
+    const policy = path.join(dir, 'p.yaml');
+    writeFileSync(policy, 'limits:\n  maxMessageBytes: 1000\n');
+    const r = mugaika(['sanitize', 'samples/03-photo-exif-gps.eml', '-o', out, '--report', path.join(dir, 'r.json'), '--data-dir', dir, '--policy', policy]);
+    expect(r.code).toBe(0);
+    expect(existsSync(out)).toBe(false);
+    expect(JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8'))).toEqual({
+      action: 'reject',
+      verdict: 'rejected',
+      quarantineId: null,
+      findings: [{ code: 'message-too-large', detail: expect.stringContaining('> 1000 bytes') }],
+    });
+  });
+
+  it('a bad policy stops with exit 2 and says which key, in both languages', () => {
+    const dir = tempDir();
+    const policy = path.join(dir, 'p.yaml');
+    writeFileSync(policy, 'language: fr\n');
+    const r = mugaika(['sanitize', 'samples/01-iso2022jp-notice.eml', '-o', path.join(dir, 'o.eml'), '--data-dir', dir, '--policy', policy]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('language: 次のいずれかを指定してください: ja, en');
+    expect(r.stderr).toContain('language: must be one of: ja, en');
+  });
+
+  it('a quarantine that cannot write exits 75 (try again later) and writes no OUTPUT', () => {
+    const dir = tempDir();
+    mugaika(['sanitize', 'samples/01-iso2022jp-notice.eml', '-o', path.join(dir, 'first.eml'), '--data-dir', dir]);
+    rmSync(path.join(dir, 'quarantine'), { recursive: true });
+    writeFileSync(path.join(dir, 'quarantine'), 'not a folder');
+    const out = path.join(dir, 'o.eml');
+    const r = mugaika(['sanitize', 'samples/08-exe-attachment.eml', '-o', out, '--data-dir', dir]);
+    expect(r.code).toBe(75);
+    expect(r.stderr).toContain('the quarantine could not keep the original');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('--batch sanitizes a folder, one .eml and one .report.json per message', () => {
+    const dir = tempDir();
+    const r = mugaika(['sanitize', '--batch', 'samples', '-o', path.join(dir, 'out'), '--data-dir', path.join(dir, 'data')]);
+    expect(r.code).toBe(0);
+    const samples = readdirSync('samples').filter((f) => f.endsWith('.eml'));
+    const outs = readdirSync(path.join(dir, 'out'));
+    for (const s of samples) {
+      expect(outs).toContain(s);
+      expect(outs).toContain(s.replace(/\.eml$/, '.report.json'));
+    }
+    expect(r.stdout).toContain(`${samples.length} messages`);
+  });
+
+  it('asks for INPUT or --batch, not both and not neither', () => {
+    expect(mugaika(['sanitize', '-o', 'x.eml']).code).toBe(2);
+    expect(mugaika(['sanitize', 'a.eml', '--batch', 'samples', '-o', 'x']).code).toBe(2);
+  });
+});

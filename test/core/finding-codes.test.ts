@@ -1,0 +1,80 @@
+// Every finding code the core can report, each produced by a real message.
+// The last test fails when a code is added without an input that produces it.
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { findingCodes, type FindingCode } from '../../src/core/findings.js';
+import type { Policy } from '../../src/core/policy.js';
+import type { ImageTranscoder } from '../../src/core/ports.js';
+import { violations } from '../helpers/conformance.js';
+import { eml, harness, plain, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
+
+const png = (w: number, h: number): Promise<Buffer> => sharp({ create: { width: w, height: h, channels: 3, background: '#0a0' } }).png().toBuffer();
+const exe = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([0x40, 0, 0, 0]), Buffer.from('PE\0\0'), Buffer.alloc(200)]);
+const html = (body: string, text?: string): Buffer =>
+  text === undefined
+    ? eml(['From: a@example.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/html; charset=utf-8'], body)
+    : eml(
+        ['From: a@example.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: multipart/alternative; boundary=x'],
+        `--x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${text}\r\n--x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${body}\r\n--x--\r\n`,
+      );
+const nested = (depth: number): Buffer => {
+  let body = 'Content-Type: text/plain\r\n\r\nx\r\n';
+  for (let i = depth; i > 0; i--) body = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${body}--b${i}--\r\n`;
+  return Buffer.from(`From: a@example.jp\r\n${body}`);
+};
+const hanging: ImageTranscoder = { reencode: () => new Promise(() => undefined) };
+const crashing: ImageTranscoder = { reencode: () => Promise.reject(new Error('converter crashed')) };
+
+interface Case {
+  input: () => Promise<Buffer> | Buffer;
+  policy?: Policy;
+  h?: () => Promise<Harness>;
+}
+
+const cases: Record<FindingCode, Case> = {
+  'message-too-large': { input: () => plain('x'.repeat(3000)), policy: policyWith({ limits: { maxMessageBytes: 1000 } }) },
+  'mime-too-deep': { input: () => nested(4), policy: policyWith({ limits: { maxMimeDepth: 3 } }) },
+  'too-many-parts': { input: () => nested(4), policy: policyWith({ limits: { maxParts: 3 } }) },
+  'header-too-large': { input: () => plain('x', [`X-Long: ${'y'.repeat(5000)}`]), policy: policyWith({ limits: { maxHeaderBytes: 4096 } }) },
+  'parse-error': { input: () => Buffer.from('this is not mail\r\nat all\r\n') },
+  timeout: { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]), policy: policyWith({ limits: { timeoutMs: 200 } }), h: () => harness({ images: hanging }) },
+  'internal-error': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]), h: () => harness({ images: crashing }) },
+  'missing-from': { input: () => eml(['To: b@city.example.lg.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
+  'missing-date': { input: () => eml(['From: a@example.jp'], 'x') },
+  'invalid-address': { input: () => eml(['From: a@example.jp', 'To: "x" <not an address>', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
+  'html-converted': { input: () => html('<p>こんにちは</p>') },
+  'alternative-mismatch': { input: () => html('<p>振込先を変更しました</p>', '特にお知らせはありません') },
+  'active-content-removed': { input: () => html('<p>a</p><script>alert(1)</script>') },
+  'remote-image-removed': { input: () => html('<img src="https://t.example.com/p.gif">') },
+  'link-defanged': { input: () => plain('https://example.jp/') },
+  'link-text-mismatch': { input: () => html('<a href="https://evil.example.net/">https://bank.example.jp/</a>') },
+  'control-chars-removed': { input: () => plain('a\u0000b\u001bc\u202ed') },
+  'image-reencoded': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]) },
+  'image-too-large': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(200, 200) }]), policy: policyWith({ limits: { maxImagePixels: 1000 } }) },
+  'image-undecodable': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: (await png(64, 64)).subarray(0, 60) }]) },
+  'text-reencoded': { input: () => withAttachments('x', [{ type: 'text/plain', filename: 'a.txt', body: 'テキスト' }]) },
+  'csv-formula-neutralised': { input: () => withAttachments('x', [{ type: 'text/csv', filename: 'a.csv', body: 'a,=1+2\n' }]) },
+  'text-undecodable': { input: () => withAttachments('x', [{ type: 'text/plain', filename: 'a.txt', body: Buffer.from([0x80, 0x81, 0x82, 0x83, 0xfe, 0xff, 0xfd]) }]) },
+  'type-mismatch': { input: () => withAttachments('x', [{ type: 'application/pdf', filename: 'a.pdf', body: exe }]) },
+  'name-bidi-control': { input: () => withAttachments('x', [{ type: 'text/plain', filename: 'a\u202Etxt.exe', body: 'x' }]) },
+  'name-double-extension': { input: () => withAttachments('x', [{ type: 'application/octet-stream', filename: '請求書.pdf.exe', body: exe }]) },
+  'name-path': { input: () => withAttachments('x', [{ type: 'text/plain', filename: '..\\..\\a.txt', body: 'x' }]) },
+  'attachment-removed': { input: () => withAttachments('x', [{ type: 'application/octet-stream', filename: 'a.exe', body: exe }]) },
+};
+
+describe('every finding code comes from a real message', () => {
+  for (const [code, c] of Object.entries(cases)) {
+    it(code, async () => {
+      const o = await run(await c.input(), c.policy, c.h ? await c.h() : undefined);
+      expect(o.codes).toContain(code);
+      if (o.raw) {
+        expect(await violations(o.raw)).toEqual([]);
+        expect(o.result.quarantineId).not.toBeNull();
+      }
+    });
+  }
+
+  it('the table covers every code', () => {
+    expect(Object.keys(cases).sort()).toEqual([...findingCodes].sort());
+  });
+});
