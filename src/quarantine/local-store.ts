@@ -49,14 +49,19 @@ export async function loadOrCreateKey(dataDir: string): Promise<Buffer> {
   const dir = path.join(dataDir, 'keys');
   const file = path.join(dir, 'quarantine.key');
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  try {
-    await writeDurably(file + '.new', randomBytes(KEY_BYTES), 0o600);
-    // link() fails if a key exists already, so two first runs agree on one key.
-    await fs.link(file + '.new', file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-  } finally {
-    await fs.rm(file + '.new', { force: true });
+  const exists = await fs.access(file).then(() => true, () => false);
+  if (!exists) {
+    const fresh = `${file}.${randomBytes(6).toString('hex')}.new`;
+    try {
+      await writeDurably(fresh, randomBytes(KEY_BYTES), 0o600);
+      // link() fails if another process made a key meanwhile: both then use that one.
+      await fs.link(fresh, file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      await fsyncDir(dir);
+    } finally {
+      await fs.rm(fresh, { force: true });
+    }
   }
   const key = await fs.readFile(file);
   if (key.length !== KEY_BYTES) {

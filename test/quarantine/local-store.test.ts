@@ -71,13 +71,13 @@ describe('local encrypted quarantine', () => {
     };
     const [id1, f1] = await file();
     const b1 = readFileSync(f1);
-    b1[20] ^= 0x01; // inside the tag
+    b1[20]! ^= 0x01; // inside the tag
     writeFileSync(f1, b1);
     await expect(store.get(id1)).rejects.toBeInstanceOf(QuarantineReadError);
 
     const [id2, f2] = await file();
     const b2 = readFileSync(f2);
-    b2[b2.length - 1] ^= 0x80;
+    b2[b2.length - 1]! ^= 0x80;
     writeFileSync(f2, b2);
     await expect(store.get(id2)).rejects.toThrow(/failed authentication/);
 
