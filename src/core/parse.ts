@@ -59,6 +59,9 @@ const headerMain = (value: HeaderValue | undefined): string | null => {
   return typeof value === 'string' ? value : null;
 };
 
+// ESC sequences that switch ISO-2022-JP to JIS X 0208, JIS X 0212 or half-width katakana.
+const JIS_DESIGNATION = /\x1b(?:\$[@B]|\$\(D|\(I)/;
+
 // Where the top-level header block ends (the blank line), or the whole input.
 const headerEnd = (buf: Buffer): number => {
   const ends = [buf.indexOf('\r\n\r\n'), buf.indexOf('\n\n')].filter((i) => i >= 0);
@@ -66,20 +69,17 @@ const headerEnd = (buf: Buffer): number => {
 };
 
 /**
- * The raw message as mailparser should see it. Two real-world shapes would
- * otherwise lose text silently:
- * - Old Japanese mailers (and much spam) write header fields in raw Shift_JIS,
- *   EUC-JP or unencoded ISO-2022-JP. mailparser reads header bytes as UTF-8,
- *   turning such a Subject into U+FFFD and breaking the From address on the
- *   "(" of ESC ( B, so the top-level header block is re-encoded as UTF-8 first.
- * - Input with no header block at all: its first lines would be swallowed as
- *   invalid header fields, so the whole input is made the body.
+ * The raw message with its top-level header block in UTF-8. Old Japanese
+ * mailers (and much spam) write header fields in raw Shift_JIS, EUC-JP or
+ * unencoded ISO-2022-JP; mailparser reads header bytes as UTF-8, which turned
+ * such a Subject into U+FFFD (delivered as "clean") and broke the From address
+ * on the "(" of ESC ( B. Encoded words and the body are left as they are.
  */
-function normalisedInput(buf: Buffer): Buffer {
+function utf8Headers(buf: Buffer): Buffer {
   const end = headerEnd(buf);
   const head = buf.subarray(0, end);
-  if (!/^[\x21-\x39\x3b-\x7e]+[ \t]*:/m.test(head.toString('latin1'))) return Buffer.concat([Buffer.from('\r\n'), buf]);
-  const decoded = head.some((b) => b >= 0x80 || b === 0x1b) ? decodeText(head, null) : null;
+  const legacy = head.some((b) => b >= 0x80) || JIS_DESIGNATION.test(head.toString('latin1'));
+  const decoded = legacy ? decodeText(head, null) : null;
   if (!decoded || !['ISO-2022-JP', 'CP932', 'EUCJP'].includes(decoded.charset)) return buf;
   return Buffer.concat([Buffer.from(decoded.text, 'utf8'), buf.subarray(end)]);
 }
@@ -88,11 +88,11 @@ function normalisedInput(buf: Buffer): Buffer {
 // csISO2022JP: what .NET and some Windows software write) is "decoded" as
 // ASCII, escape sequences and all, and would cross as "$B-!$N(B". Such runs are
 // decoded as ISO-2022-JP here.
-const JIS_RUN = /[\x00-\x7f]*\x1b(?:\$[@B]|\$\(D|\(I)[\x00-\x7f]*/g;
+const JIS_RUN = new RegExp(`[\\x00-\\x7f]*${JIS_DESIGNATION.source}[\\x00-\\x7f]*`, 'g');
 const unJis = (s: string): string => (s.includes('\x1b') ? s.replace(JIS_RUN, (run) => decodeText(Buffer.from(run, 'latin1'), 'iso-2022-jp')?.text ?? run) : s);
 
 export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
-  const input = normalisedInput(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  const input = utf8Headers(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
   const mail = await simpleParser(input, {
     skipHtmlToText: true,
     skipTextToHtml: true,
