@@ -65,6 +65,8 @@ export function sanitizeBody(parsed: Pick<ParsedMessage, 'text' | 'html'>, label
   }
   const cleaned = cleanText(text);
   if (cleaned.removed > 0) findings.push(finding('control-chars-removed', { detail: `${cleaned.removed}` }));
+  const undecodable = cleaned.text.match(/\uFFFD/g)?.length ?? 0;
+  if (undecodable > 0) findings.push(finding('undecodable-characters', { detail: `${undecodable}` }));
   const defanged = defangText(cleaned.text);
   // Links the HTML conversion already showed inert count too.
   const inert = defanged.count + (cleaned.text.match(/\b(?:hxxps?|fxp):\/\//g)?.length ?? 0);

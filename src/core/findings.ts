@@ -24,6 +24,7 @@ export const findingCodes = [
   'link-defanged',
   'link-text-mismatch',
   'control-chars-removed',
+  'undecodable-characters',
   // Attachments.
   'image-reencoded',
   'image-too-large',

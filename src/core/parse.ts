@@ -3,6 +3,7 @@
 // value here is still untrusted; later stages decide what may cross.
 import { simpleParser, type AddressObject, type EmailAddress, type HeaderValue } from 'mailparser';
 import { decodeText } from './charset.js';
+import { PartDecoder } from './part-decoder.js';
 
 export interface Mailbox {
   name: string;
@@ -99,6 +100,7 @@ export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
     skipTextLinks: true,
     skipImageLinks: true,
     keepCidLinks: true,
+    Iconv: PartDecoder,
   });
   // mailparser puts the parse time in place of a Date it cannot read; that is
   // no sending date, so it counts as missing.

@@ -36,7 +36,8 @@ export function cleanText(input: string): CleanText {
 
 /** One header line's worth of text: no line breaks, no controls, bounded. */
 export function cleanHeaderText(input: string, maxChars = 998): string {
-  const { text } = cleanText(input.replace(/[\r\n\t]+/g, ' '));
+  // "=?" could read as the start of an RFC 2047 word that is none: break it.
+  const { text } = cleanText(input.replace(/[\r\n\t]+/g, ' ').replace(/=\?/g, '= ?'));
   // Runs of whitespace collapse to one space, but the ideographic space U+3000
   // is text, not folding: "山田　太郎" must not become "山田 太郎".
   const trimmed = text.replace(/[^\S\u3000]+/g, ' ').trim();

@@ -185,6 +185,23 @@ describe('EUC-JP', () => {
   });
 });
 
+describe('a charset label nobody knows', () => {
+  it('on CP932 or EUC-JP bytes decodes by the bytes, not into U+FFFD', async () => {
+    for (const [label, enc] of [['x-unknown-foo', sjis], ['CP51932', eucjp]] as const) {
+      const text = '未知の文字コード①';
+      const o = await run(single({ from: 'a@example.jp', subject: 'x', contentType: `text/plain; charset=${label}` }, enc(text)));
+      await expectIntact(o, { subject: 'x', body: text });
+    }
+  });
+
+  it('on bytes that are no text at all leaves U+FFFD and says so', async () => {
+    const o = await run(single({ from: 'a@example.jp', subject: 'x', contentType: 'text/plain; charset=x-unknown' }, Buffer.from([0x41, 0x80, 0x81, 0xfe, 0xff, 0x42])));
+    expect(o.result.findings).toContainEqual({ code: 'undecodable-characters', detail: expect.any(String) });
+    expect(o.result.quarantineId).not.toBeNull();
+    expect(o.mail!.text).toContain('解読できない文字');
+  });
+});
+
 // ── UTF-8 ──────────────────────────────────────────────────────────────────
 
 describe('UTF-8', () => {

@@ -49,6 +49,9 @@ const cases: Record<FindingCode, Case> = {
   'link-defanged': { input: () => plain('https://example.jp/') },
   'link-text-mismatch': { input: () => html('<a href="https://evil.example.net/">https://bank.example.jp/</a>') },
   'control-chars-removed': { input: () => plain('a\u0000b\u001bc\u202ed') },
+  'undecodable-characters': {
+    input: () => eml(['From: a@example.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/plain; charset=x-unknown'], Buffer.from([0x41, 0x80, 0x81, 0xfe, 0xff, 0x42])),
+  },
   'image-reencoded': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]) },
   'image-too-large': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(200, 200) }]), policy: policyWith({ limits: { maxImagePixels: 1000 } }) },
   'image-undecodable': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: (await png(64, 64)).subarray(0, 60) }]) },

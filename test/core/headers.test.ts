@@ -264,4 +264,11 @@ describe('hostile header text', () => {
     expect(o.mail!.subject).toBe('[無害化] 請求書fdp.exe の件');
     expect(o.mail!.from!.value[0]!.name).toBe('山田太郎');
   });
+
+  it('text that only looks like an encoded word is not written as one', async () => {
+    const o = await run(eml(['From: =? ?B??= <a@example.jp>', 'To: b@example.jp', 'Subject: =?bogus?Q?x?= and =?', DATE], '本文'));
+    await expectConformant(o);
+    expect(o.raw!.toString('latin1')).not.toMatch(/=\?(?!UTF-8\?)/i);
+    expect(o.mail!.from!.value[0]!.address).toBe('a@example.jp');
+  });
 });
