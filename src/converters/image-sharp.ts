@@ -60,9 +60,31 @@ function bmpPixels(bytes: Uint8Array, limits: ImageLimits): Pixels {
   }
   const img = decodeBmp(bytes);
   if (!(img.data instanceof Uint8Array)) throw new Refused('undecodable', 'BMP decoder returned no pixel array');
-  const data = img.data;
-  if (img.bitsPerPixel === 1) for (let i = 0; i < data.length; i++) data[i] = data[i] ? 255 : 0;
-  return checkedPixels(img.width, img.height, img.channels, data, limits);
+  if (img.bitsPerPixel === 1 || img.bitsPerPixel === 8) return palettePixels(bytes, view, img.bitsPerPixel, img.width, img.height, img.data, limits);
+  return checkedPixels(img.width, img.height, img.channels, img.data, limits);
+}
+
+// fast-bmp returns colour-table indices for 1- and 8-bit BMPs, not colours:
+// a 256-colour BMP crossed as dark grey noise (index 1 became RGB 1,1,1) and a
+// 1-bit BMP with a white-then-black table crossed inverted. Look the colours up.
+function palettePixels(bytes: Uint8Array, view: DataView, bits: 1 | 8, width: number, height: number, indices: Uint8Array, limits: ImageLimits): Pixels {
+  const headerSize = bytes.byteLength >= 50 ? view.getUint32(14, true) : 0;
+  if (headerSize < 40 || headerSize > 124) throw new Refused('undecodable', `BMP info header of ${headerSize} bytes`);
+  const declared = view.getUint32(46, true);
+  const entries = declared === 0 || declared > 2 ** bits ? 2 ** bits : declared;
+  const table = 14 + headerSize;
+  if (table + entries * 4 > bytes.byteLength) throw new Refused('undecodable', 'truncated BMP colour table');
+  if (indices.byteLength !== width * height) throw new Refused('undecodable', `pixel buffer does not match ${width}x${height}`);
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < indices.length; i++) {
+    const idx = indices[i] ?? 0;
+    if (idx >= entries) continue; // outside the table: black
+    const at = table + idx * 4; // B, G, R, reserved
+    rgb[i * 3] = bytes[at + 2] ?? 0;
+    rgb[i * 3 + 1] = bytes[at + 1] ?? 0;
+    rgb[i * 3 + 2] = bytes[at] ?? 0;
+  }
+  return checkedPixels(width, height, 3, rgb, limits);
 }
 
 const SHARP_FORMAT: Record<Exclude<ImageFormat, 'bmp'>, string> = { png: 'png', jpeg: 'jpeg', gif: 'gif', webp: 'webp', tiff: 'tiff' };

