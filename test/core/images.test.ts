@@ -4,6 +4,7 @@
 import { encode as encodeBmp } from 'fast-bmp';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { ihdr, pngChunk, PNG_SIGNATURE } from '../helpers/bytes.js';
 import { violations } from '../helpers/conformance.js';
 import { policyWith, run, withAttachments, type Outcome, type PartSpec } from '../helpers/run.js';
 
@@ -17,33 +18,6 @@ const bmpOf = (width: number, height: number): Uint8Array => {
   return encodeBmp({ width, height, channels: 3, bitsPerPixel: 24, data });
 };
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc32 = (buf: Uint8Array): number => {
-  let c = 0xffffffff;
-  for (const b of buf) c = (CRC_TABLE[(c ^ b) & 0xff] ?? 0) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-};
-const pngChunk = (type: string, data: Uint8Array): Buffer => {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  Buffer.from(data).copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-};
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const ihdr = (width: number, height: number): Buffer => {
-  const d = Buffer.alloc(13);
-  d.writeUInt32BE(width, 0);
-  d.writeUInt32BE(height, 4);
-  d[8] = 8;
-  d[9] = 2;
-  return pngChunk('IHDR', d);
-};
 
 /** Sanitizes a message with these parts and checks what must always hold. */
 async function send(parts: PartSpec[], policy?: Parameters<typeof run>[1]): Promise<Outcome> {
