@@ -1,8 +1,11 @@
 // The `mugaika` command line.
 import { Command, InvalidArgumentError } from 'commander';
 import { QuarantineUnavailableError } from '../core/sanitize.js';
-import { loadPolicy, PolicyError } from '../policy/load.js';
+import { loadPolicy } from '../policy/load.js';
+import { SettingsError } from '../settings/yaml-file.js';
+import { bounceQueue, listQueue, retryQueue } from './queue-command.js';
 import { sanitizeFile, sanitizeFolder } from './sanitize-command.js';
+import { serve } from './serve-command.js';
 import { defaultDataDir, realDeps } from './wiring.js';
 
 const EXIT_USAGE = 2;
@@ -39,10 +42,53 @@ program
     }
   });
 
+program
+  .command('serve')
+  .description('ゲートウェイを起動する / run the SMTP gateway (stop with SIGTERM)')
+  .option('-c, --config <file>', 'configuration file (YAML); MUGAIKA_SMTP_LISTEN, MUGAIKA_NEXT_HOP, MUGAIKA_DATA_DIR and MUGAIKA_WEB_LISTEN override it')
+  .action(async (opts: { config?: string }) => serve(opts.config));
+
+const queue = program.command('queue').description('配送待ちキューの確認と操作 / inspect and steer the spool');
+const dataDirOption = ['--data-dir <dir>', 'data folder; default $MUGAIKA_DATA_DIR or ./data'] as const;
+queue
+  .command('list')
+  .description('キューの一覧 / list spool entries')
+  .option(...dataDirOption)
+  .option('--json', 'print JSON lines')
+  .action(async (opts: { dataDir?: string; json?: boolean }) => {
+    const lines = await listQueue(opts.dataDir ?? defaultDataDir());
+    for (const l of lines) {
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(l)}\n`
+          : `${l.id}  ${l.stage.padEnd(8)} ${l.kind.padEnd(21)} rcpts=${l.pending} attempts=${l.attempts} received=${l.receivedAt}${l.nextAttemptAt ? ` next=${l.nextAttemptAt}` : ''}${l.lastError ? `  last error: ${l.lastError}` : ''}\n`,
+      );
+    }
+    if (!opts.json) process.stdout.write(`${lines.length} entries\n`);
+  });
+queue
+  .command('retry')
+  .description('すぐに再送する / make entries due now (all when no id is given)')
+  .argument('[ids...]')
+  .option(...dataDirOption)
+  .action(async (ids: string[], opts: { dataDir?: string }) => {
+    const done = await retryQueue(opts.dataDir ?? defaultDataDir(), ids);
+    process.stdout.write(`${done.length} entries due now\n`);
+  });
+queue
+  .command('bounce')
+  .description('配送をあきらめて差出人に返送する / give up and bounce to the sender')
+  .argument('<ids...>')
+  .option(...dataDirOption)
+  .action(async (ids: string[], opts: { dataDir?: string }) => {
+    const done = await bounceQueue(opts.dataDir ?? defaultDataDir(), ids);
+    process.stdout.write(`${done.length} entries will be bounced\n`);
+  });
+
 try {
   await program.parseAsync();
 } catch (err) {
-  if (err instanceof PolicyError || err instanceof InvalidArgumentError) {
+  if (err instanceof SettingsError || err instanceof InvalidArgumentError) {
     process.stderr.write(`${err.message}\n`);
     process.exitCode = EXIT_USAGE;
   } else if (err instanceof QuarantineUnavailableError) {

@@ -114,7 +114,7 @@ async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps,
 }
 
 /** The whole message could not be sanitized: keep it, tell the recipient. */
-async function block(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, cause: Finding): Promise<SanitizeResult> {
+export async function blockMessage(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, cause: Finding): Promise<SanitizeResult> {
   const labels = labelsFor(policy.language);
   const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
   const findings = [cause, ...headerFindings];
@@ -149,7 +149,7 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
     const action = shape.code === 'message-too-large' ? policy.actions.oversize : policy.actions.structureLimit;
     const cause = finding(shape.code, { detail: shape.detail });
     if (action === 'reject') return { action: 'reject', verdict: 'rejected', message: null, quarantineId: null, findings: [cause] };
-    return block(input, policy, deps, receivedAt, cause);
+    return blockMessage(input, policy, deps, receivedAt, cause);
   }
   try {
     return await rebuild(input, policy, deps, receivedAt, deadline);
@@ -157,6 +157,6 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
     if (err instanceof QuarantineUnavailableError) throw err;
     const code: FindingCode =
       err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
-    return block(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));
+    return blockMessage(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));
   }
 }

@@ -3,8 +3,9 @@
 // item is written to a temporary file, fsync'd, renamed and the folder fsync'd,
 // so an id handed out always names a complete, durable item.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { fsyncDir, writeDurably } from '../durable/files.js';
 import type { QuarantineId, QuarantineMeta, QuarantineStore } from '../core/ports.js';
 
 const MAGIC = Buffer.from('MGQ1');
@@ -20,28 +21,6 @@ export interface StoredOriginal {
 
 export class QuarantineReadError extends Error {
   override readonly name = 'QuarantineReadError';
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeDurably(file: string, data: Buffer, mode: number): Promise<void> {
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await fs.open(tmp, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
 }
 
 /** Reads the key, creating it (and its folder) on first use. */

@@ -1,0 +1,84 @@
+// The gateway's configuration: where it listens, where it delivers, where it
+// keeps its data. One zod schema; a YAML file overrides the defaults and four
+// environment variables override the file.
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:2525 or [::1]:2525');
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('data'),
+    /** The sanitization policy (policies/default.yaml's format); the embedded defaults when absent. */
+    policyFile: z.string().min(1).optional(),
+    smtp: z
+      .object({
+        listen: hostPort.default('127.0.0.1:2525'),
+        /** Our name in the greeting and in Received-less bounces. */
+        hostname: z.string().regex(/^[A-Za-z0-9.-]+$/).default('mugaika.localdomain'),
+        /** RCPT TO is accepted only for these domains and their subdomains: never an open relay. */
+        relayDomains: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/)).min(1).default(['city.example.lg.jp']),
+        /** Client addresses allowed to connect (exact IPs or IPv4/IPv6 CIDR); empty allows any. */
+        allowedClients: z.array(z.string()).default(['127.0.0.1/8', '::1/128']),
+        maxRecipients: z.number().int().positive().max(100_000).default(1000),
+        maxClients: z.number().int().positive().max(10_000).default(100),
+        /** Idle time before a client is disconnected (slowloris protection), ms. */
+        socketTimeoutMs: z.number().int().positive().default(60_000),
+        /** STARTTLS is offered only when both are set (PEM files). */
+        tlsKeyFile: z.string().optional(),
+        tlsCertFile: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    delivery: z
+      .object({
+        /** The LGWAN-side MTA; without it, mail goes to a Maildir under the data dir. */
+        nextHop: hostPort.optional(),
+        maxConnections: z.number().int().positive().max(100).default(4),
+        /** Give up and bounce after this long, hours (RFC 5321 suggests 4-5 days). */
+        maxAgeHours: z.number().positive().max(24 * 30).default(120),
+        /** First retry after this many seconds; each later one waits twice as long, at most an hour. */
+        retryBaseSeconds: z.number().positive().max(3600).default(60),
+        /** Internet-side MTA that carries bounces (DSNs) back to senders; without it they go to the Maildir's .bounces folder. */
+        bounceRelay: hostPort.optional(),
+        connectionTimeoutMs: z.number().int().positive().default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    work: z
+      .object({
+        /** Sanitizer worker threads; the machine's cores by default. */
+        workers: z.number().int().positive().max(64).optional(),
+      })
+      .strict()
+      .prefault({}),
+    web: z
+      .object({
+        /** /metrics and /healthz (and the console, later). */
+        listen: hostPort.default('127.0.0.1:8025'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .refine((c) => !c.smtp.tlsKeyFile === !c.smtp.tlsCertFile, {
+    message: 'smtp.tlsKeyFile and smtp.tlsCertFile go together',
+    path: ['smtp', 'tlsCertFile'],
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Environment variables that override the file, and the key each sets. */
+export const ENV_OVERRIDES = {
+  MUGAIKA_SMTP_LISTEN: ['smtp', 'listen'],
+  MUGAIKA_NEXT_HOP: ['delivery', 'nextHop'],
+  MUGAIKA_DATA_DIR: ['dataDir'],
+  MUGAIKA_WEB_LISTEN: ['web', 'listen'],
+} as const;
+
+export function parseHostPort(value: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value);
+  if (!m?.[1] || !m[2]) throw new Error(`not host:port: ${value}`);
+  return { host: m[1], port: Number(m[2]) };
+}

@@ -1,0 +1,43 @@
+// Durable file writes: write a temporary file, fsync it, rename it into place,
+// fsync the folder. After `writeDurably` resolves, the file survives a crash
+// or power loss whole, or (had it not resolved) not at all.
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function writeDurably(file: string, data: Uint8Array | readonly Uint8Array[], mode = 0o600, tmpDir = path.dirname(file)): Promise<void> {
+  const tmp = path.join(tmpDir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await fs.open(tmp, 'wx', mode);
+  try {
+    for (const chunk of Array.isArray(data) ? data : [data]) await handle.write(chunk as Uint8Array);
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
+  if (tmpDir !== path.dirname(file)) await fsyncDir(tmpDir);
+}
+
+/** Removes a file and makes the removal durable; a file already gone is fine. */
+export async function removeDurably(file: string): Promise<void> {
+  await fs.rm(file, { force: true });
+  await fsyncDir(path.dirname(file));
+}

@@ -1,0 +1,256 @@
+// The relay's work loop. Incoming entries are sanitized in workers and become
+// outgoing entries; outgoing entries are delivered, retried with backoff, or
+// bounced. Every step is written to the spool before the previous one is
+// removed, and every outcome is in the transfer log before its entry leaves
+// the spool, so a crash at any point resumes without losing a message.
+import type { Logger } from 'pino';
+import type { Policy } from '../core/policy.js';
+import { QuarantineUnavailableError } from '../core/sanitize.js';
+import type { AttemptResult, Carrier, RecipientFailure } from '../delivery/types.js';
+import type { Metrics, QueueSnapshot } from '../ops/metrics.js';
+import type { Spool } from '../spool/spool.js';
+import type { DeliveryState, QueueId } from '../spool/types.js';
+import { spoolBounce } from './bounces.js';
+import { backoffMs, expired, type RetryPolicy } from './retry.js';
+import type { Sanitizer } from './sanitizer.js';
+import type { TransferLog } from './transfer-log.js';
+
+export interface EngineDeps {
+  spool: Spool;
+  sanitizer: Sanitizer;
+  nextHop: Carrier;
+  bounceCarrier: Carrier;
+  transfers: TransferLog;
+  metrics: Metrics;
+  log: Logger;
+  policy: Policy;
+  retry: RetryPolicy;
+  hostname: string;
+  sanitizeConcurrency: number;
+  deliveryConcurrency: number;
+  /** Recipients the transfer log already shows delivered, per queue id (from before a crash). */
+  alreadyDelivered?: Map<string, Set<string>>;
+}
+
+export interface Engine {
+  start(): Promise<void>;
+  /** A message was just accepted into incoming/. */
+  accepted(id: QueueId, receivedAt: Date): void;
+  /** Re-read outgoing/ (after `mugaika queue retry|bounce`). */
+  rescan(): Promise<void>;
+  snapshot(): QueueSnapshot;
+  stop(): Promise<void>;
+}
+
+const QUARANTINE_RETRY_MS = 30_000;
+const TICK_MS = 200;
+
+export function createEngine(d: EngineDeps): Engine {
+  const incoming: QueueId[] = [];
+  const due = new Map<QueueId, number>();
+  const ages = new Map<QueueId, number>();
+  const busy = new Set<QueueId>();
+  let sanitizing = 0;
+  let delivering = 0;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  const inFlight = new Set<Promise<void>>();
+
+  const track = (p: Promise<void>): void => {
+    inFlight.add(p);
+    void p.finally(() => {
+      inFlight.delete(p);
+      pump();
+    });
+  };
+
+  const bounceCtx = { spool: d.spool, hostname: d.hostname, messageIdDomain: d.policy.output.messageIdDomain };
+
+  async function sanitizeOne(id: QueueId): Promise<void> {
+    const log = d.log.child({ queueId: id });
+    if (await d.spool.readState(id)) {
+      // Sanitized before a crash, the incoming file not yet removed.
+      await d.spool.removeIncoming(id);
+      due.set(id, Date.now());
+      return;
+    }
+    const { envelope, raw } = await d.spool.readIncoming(id);
+    const started = performance.now();
+    let result;
+    try {
+      result = await d.sanitizer.run(raw, { mailFrom: envelope.mailFrom || null, rcptTo: envelope.rcptTo });
+    } catch (err) {
+      if (!(err instanceof QuarantineUnavailableError)) throw err;
+      log.error({ err: err.message }, 'quarantine unavailable: message kept in the spool, retrying');
+      setTimeout(() => incoming.push(id), QUARANTINE_RETRY_MS).unref();
+      return;
+    }
+    d.metrics.sanitizeSeconds.observe((performance.now() - started) / 1000);
+    d.metrics.sanitized.inc({ verdict: result.verdict });
+    if (result.quarantineId) d.metrics.quarantined.inc();
+    const codes = result.findings.map((f) => f.code);
+    const base = { queueId: id, from: envelope.mailFrom, to: envelope.rcptTo, verdict: result.verdict, quarantineId: result.quarantineId, findings: codes };
+    if (result.action === 'deliver') {
+      const now = new Date().toISOString();
+      const state: DeliveryState = {
+        version: 1, kind: 'sanitized', origin: id, envelopeFrom: envelope.mailFrom, pending: [...envelope.rcptTo],
+        delivered: [], failed: [], attempts: 0, receivedAt: envelope.receivedAt, nextAttemptAt: now, lastError: null,
+        verdict: result.verdict, quarantineId: result.quarantineId,
+      };
+      await d.spool.writeOutgoing(id, state, result.message);
+      await d.transfers.record({ event: 'sanitized', ...base });
+      await d.spool.removeIncoming(id);
+      log.info({ verdict: result.verdict, quarantineId: result.quarantineId, findings: codes }, 'sanitized');
+      due.set(id, Date.now());
+    } else {
+      const status = codes.includes('message-too-large') ? '5.3.4' : '5.6.0';
+      const failures: RecipientFailure[] = envelope.rcptTo.map((rcpt) => ({ rcpt, code: 554, status, reason: `rejected by policy: ${codes.join(', ')}` }));
+      const bounceId = await spoolBounce(bounceCtx, id, envelope.mailFrom, failures, raw, new Date(envelope.receivedAt), false);
+      await d.transfers.record({ event: 'rejected', ...base, detail: bounceId ? `bounce ${bounceId}` : 'null sender: no bounce' });
+      await d.spool.removeIncoming(id);
+      d.metrics.bounced.inc(envelope.rcptTo.length);
+      if (bounceId) due.set(bounceId, Date.now());
+      log.warn({ findings: codes }, 'rejected by policy');
+    }
+  }
+
+  async function attempt(state: DeliveryState, message: Buffer): Promise<AttemptResult> {
+    if (state.bounceRequested) {
+      return { accepted: [], temporary: [], permanent: state.pending.map((rcpt) => ({ rcpt, code: null, status: '5.0.0', reason: 'bounced by an administrator (mugaika queue bounce)' })) };
+    }
+    const carrier = state.kind === 'bounce' ? d.bounceCarrier : d.nextHop;
+    return carrier.send({ from: state.envelopeFrom, to: state.pending }, message);
+  }
+
+  async function deliverOne(id: QueueId): Promise<void> {
+    const log = d.log.child({ queueId: id });
+    const { state, message } = await d.spool.readOutgoing(id);
+    const known = d.alreadyDelivered?.get(id);
+    if (known) state.pending = state.pending.filter((r) => !known.has(r));
+    const result = state.pending.length > 0 ? await attempt(state, message) : { accepted: [], temporary: [], permanent: [] };
+    const now = new Date();
+    const receivedAt = new Date(state.receivedAt);
+    let failures = [...result.permanent];
+    let pending = result.temporary.map((f) => f.rcpt);
+    const lastError = result.temporary[0]?.reason ?? null;
+    const gaveUp = pending.length > 0 && expired(receivedAt, now, d.retry);
+    if (gaveUp) {
+      failures = [...failures, ...result.temporary.map((f) => ({ ...f, status: '4.4.7', reason: `gave up after ${state.attempts + 1} attempts: ${f.reason}` }))];
+      pending = [];
+    }
+    const base = { queueId: id, from: state.envelopeFrom, verdict: state.verdict, quarantineId: state.quarantineId };
+    if (result.accepted.length > 0) {
+      await d.transfers.record({ event: state.kind === 'bounce' ? 'bounce-delivered' : 'delivered', ...base, to: result.accepted });
+      d.metrics.delivered.inc(result.accepted.length);
+      if (state.kind === 'sanitized') d.metrics.endToEndSeconds.observe((now.getTime() - receivedAt.getTime()) / 1000);
+    }
+    if (failures.length > 0) {
+      let detail = failures.map((f) => `${f.rcpt}: ${f.code ?? ''} ${f.reason}`.trim()).join('; ').slice(0, 2000);
+      if (state.kind === 'sanitized') {
+        const bounceId = await spoolBounce(bounceCtx, id, state.envelopeFrom, failures, message, receivedAt, gaveUp);
+        detail = `${detail} (${bounceId ? `bounce ${bounceId}` : 'null sender: no bounce'})`;
+        if (bounceId) due.set(bounceId, Date.now());
+      }
+      await d.transfers.record({ event: state.kind === 'bounce' ? 'bounce-failed' : 'bounced', ...base, to: failures.map((f) => f.rcpt), detail });
+      d.metrics.bounced.inc(failures.length);
+    }
+    if (pending.length === 0) {
+      await d.spool.removeOutgoing(id);
+      ages.delete(id);
+      log.info({ delivered: result.accepted.length, failed: failures.length }, 'done');
+      return;
+    }
+    const next = new Date(now.getTime() + backoffMs(state.attempts + 1, d.retry));
+    const updated: DeliveryState = {
+      ...state,
+      pending,
+      delivered: [...state.delivered, ...result.accepted],
+      failed: [...state.failed, ...failures],
+      attempts: state.attempts + 1,
+      nextAttemptAt: next.toISOString(),
+      lastError,
+      bounceRequested: false,
+    };
+    await d.transfers.record({ event: 'deferred', ...base, to: pending, detail: lastError ?? undefined });
+    await d.spool.updateState(id, updated);
+    d.metrics.deferred.inc();
+    log.warn({ pending: pending.length, next: updated.nextAttemptAt, lastError }, 'deferred');
+    due.set(id, next.getTime());
+  }
+
+  const guarded = (what: string, id: QueueId, work: () => Promise<void>, retry: () => void) => async (): Promise<void> => {
+    try {
+      await work();
+    } catch (err) {
+      d.log.error({ queueId: id, err: err instanceof Error ? err.message : String(err) }, `${what} failed; will retry`);
+      retry();
+    }
+  };
+
+  function pump(): void {
+    if (stopping) return;
+    while (sanitizing < d.sanitizeConcurrency && incoming.length > 0) {
+      const id = incoming.shift()!;
+      sanitizing++;
+      track(
+        guarded('sanitizing', id, () => sanitizeOne(id), () => setTimeout(() => incoming.push(id), QUARANTINE_RETRY_MS).unref())().finally(() => {
+          sanitizing--;
+        }),
+      );
+    }
+    const now = Date.now();
+    for (const [id, at] of due) {
+      if (delivering >= d.deliveryConcurrency) break;
+      if (at > now || busy.has(id)) continue;
+      due.delete(id);
+      busy.add(id);
+      delivering++;
+      track(
+        guarded('delivery', id, () => deliverOne(id), () => due.set(id, Date.now() + backoffMs(1, d.retry)))().finally(() => {
+          busy.delete(id);
+          delivering--;
+        }),
+      );
+    }
+  }
+
+  async function rescan(): Promise<void> {
+    for (const id of await d.spool.listOutgoing()) {
+      if (busy.has(id)) continue;
+      const state = await d.spool.readState(id);
+      if (!state) continue;
+      due.set(id, new Date(state.nextAttemptAt).getTime());
+      ages.set(id, new Date(state.receivedAt).getTime());
+    }
+    pump();
+  }
+
+  return {
+    async start() {
+      await rescan();
+      for (const id of await d.spool.listIncoming()) {
+        incoming.push(id);
+        ages.set(id, Date.now());
+      }
+      timer = setInterval(pump, TICK_MS);
+      pump();
+    },
+    accepted(id, receivedAt) {
+      ages.set(id, receivedAt.getTime());
+      incoming.push(id);
+      pump();
+    },
+    rescan,
+    snapshot() {
+      let oldest = Date.now();
+      for (const t of ages.values()) oldest = Math.min(oldest, t);
+      return { incoming: incoming.length + sanitizing, outgoing: due.size + delivering, oldestAgeSeconds: (Date.now() - oldest) / 1000 };
+    },
+    async stop() {
+      stopping = true;
+      if (timer) clearInterval(timer);
+      // Work under way finishes; everything else stays in the spool for the next start.
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// Assembles the running gateway from the configuration: spool, quarantine,
+// workers, carriers, the engine, the SMTP door and the ops endpoints.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { parseHostPort } from '../config/schema.js';
+import { createMaildirCarrier } from '../delivery/maildir-carrier.js';
+import { createSmtpCarrier } from '../delivery/smtp-carrier.js';
+import type { Carrier } from '../delivery/types.js';
+import { createMetrics } from '../ops/metrics.js';
+import { loadPolicy } from '../policy/load.js';
+import { openLocalQuarantine } from '../quarantine/local-store.js';
+import { createInbound } from '../smtp/inbound.js';
+import { openSpool } from '../spool/spool.js';
+import { createOpsServer } from '../web/ops-routes.js';
+import { createEngine } from './engine.js';
+import { createSanitizer } from './sanitizer.js';
+import { deliveredSoFar, openTransferLog } from './transfer-log.js';
+
+export interface Gateway {
+  smtpPort: number;
+  webPort: number;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+const CONTROL_POLL_MS = 1000;
+
+function carrierFor(hostPort: string | undefined, maildir: string, config: Config): Carrier {
+  if (!hostPort) return createMaildirCarrier(maildir);
+  const { host, port } = parseHostPort(hostPort);
+  return createSmtpCarrier({ host, port, name: config.smtp.hostname, maxConnections: config.delivery.maxConnections, connectionTimeoutMs: config.delivery.connectionTimeoutMs });
+}
+
+export async function startGateway(config: Config, log: Logger = pino({ base: { service: 'mugaika' } })): Promise<Gateway> {
+  const dataDir = path.resolve(config.dataDir);
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const policy = await loadPolicy(config.policyFile);
+  const quarantine = await openLocalQuarantine(dataDir);
+  const spool = await openSpool(dataDir);
+  const transfers = await openTransferLog(dataDir);
+  const maildir = path.join(dataDir, 'maildir');
+  const nextHop = carrierFor(config.delivery.nextHop, maildir, config);
+  const bounceCarrier = carrierFor(config.delivery.bounceRelay, path.join(maildir, '.bounces'), config);
+  const workers = config.work.workers;
+  const sanitizer = createSanitizer({ dataDir, policy, workers, quarantine });
+  let snapshot = () => ({ incoming: 0, outgoing: 0, oldestAgeSeconds: 0 });
+  const metrics = createMetrics(() => snapshot());
+  const engine = createEngine({
+    spool, sanitizer, nextHop, bounceCarrier, transfers, metrics, log, policy,
+    retry: config.delivery,
+    hostname: config.smtp.hostname,
+    sanitizeConcurrency: (workers ?? 2) * 2,
+    deliveryConcurrency: config.delivery.maxConnections * 2,
+    alreadyDelivered: await deliveredSoFar(dataDir, new Set(await spool.listOutgoing())),
+  });
+  snapshot = engine.snapshot;
+  await engine.start();
+
+  const inbound = createInbound({ config, maxMessageBytes: policy.limits.maxMessageBytes, spool, metrics, log, accepted: engine.accepted });
+  inbound.on('error', (err) => log.error({ err: err.message }, 'smtp server error'));
+  const smtpAt = parseHostPort(config.smtp.listen);
+  await new Promise<void>((resolve, reject) => {
+    inbound.server.once('error', reject);
+    inbound.listen(smtpAt.port, smtpAt.host, () => resolve());
+  });
+  const ops = createOpsServer({
+    registry: metrics.registry,
+    async health() {
+      await fs.access(spool.dir, fs.constants.W_OK);
+      return { ok: true, detail: { queue: engine.snapshot(), nextHop: nextHop.name } };
+    },
+  });
+  const webAt = parseHostPort(config.web.listen);
+  await ops.listen({ host: webAt.host, port: webAt.port });
+
+  // `mugaika queue retry|bounce` leave a marker; the engine then re-reads outgoing/.
+  const marker = path.join(spool.dir, 'rescan');
+  const control = setInterval(() => {
+    fs.rm(marker).then(() => engine.rescan(), () => undefined);
+  }, CONTROL_POLL_MS);
+
+  const smtpPort = (inbound.server.address() as { port: number }).port;
+  const webPort = (ops.server.address() as { port: number }).port;
+  log.info({ smtp: `${smtpAt.host}:${smtpPort}`, web: `${webAt.host}:${webPort}`, nextHop: nextHop.name, dataDir }, 'mugaika gateway started');
+
+  return {
+    smtpPort,
+    webPort,
+    log,
+    async stop() {
+      log.info('stopping: no new connections; work under way finishes, the rest stays in the spool');
+      clearInterval(control);
+      await new Promise<void>((resolve) => inbound.close(() => resolve()));
+      await engine.stop();
+      await Promise.allSettled([sanitizer.close(), nextHop.close(), bounceCarrier.close(), ops.close()]);
+      await transfers.close();
+      log.info('stopped');
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// The relay's side of sanitization: a pool of worker threads (piscina), one
+// message per thread at a time, each under a hard time budget. A thread that
+// overruns is terminated and the message is blocked (quarantined, notice
+// only) from the main thread: fail closed, and the next message is unaffected.
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { finding } from '../core/findings.js';
+import type { Policy } from '../core/policy.js';
+import type { ImageTranscoder, QuarantineStore, SanitizeDeps } from '../core/ports.js';
+import { blockMessage, QuarantineUnavailableError, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import type { WorkerReply, WorkerSetup, WorkerTask } from './sanitize-worker.js';
+
+export interface Sanitizer {
+  /** Resolves with a decision; rejects only with QuarantineUnavailableError. */
+  run(raw: Buffer, envelope: Envelope): Promise<SanitizeResult>;
+  close(): Promise<void>;
+}
+
+// The blocked path converts nothing: it must never reach for a converter.
+const noImages: ImageTranscoder = {
+  reencode: () => Promise.resolve({ ok: false, reason: 'undecodable', detail: 'no converter on the blocked path' }),
+};
+
+export function createSanitizer(opts: { dataDir: string; policy: Policy; workers?: number; quarantine: QuarantineStore; graceMs?: number }): Sanitizer {
+  const setup: WorkerSetup = { dataDir: opts.dataDir, policy: opts.policy };
+  const threads = opts.workers ?? Math.max(1, availableParallelism());
+  const pool = new Piscina<WorkerTask, WorkerReply>({
+    filename: new URL('./sanitize-worker.js', import.meta.url).href,
+    workerData: setup,
+    minThreads: threads,
+    maxThreads: threads,
+    // Memory per thread is bounded: a decompression bomb kills its thread, not the gateway.
+    resourceLimits: { maxOldGenerationSizeMb: 1024, maxYoungGenerationSizeMb: 64 },
+  });
+  const mainDeps: SanitizeDeps = { quarantine: opts.quarantine, images: noImages, now: () => new Date(), randomToken: () => randomUUID() };
+  const budget = opts.policy.limits.timeoutMs + (opts.graceMs ?? 2000);
+
+  return {
+    async run(raw, envelope) {
+      const input = { raw, envelope };
+      let reply: WorkerReply;
+      try {
+        reply = await pool.run({ raw, envelope }, { signal: AbortSignal.timeout(budget) });
+      } catch (err) {
+        const timedOut = err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+        const cause = timedOut
+          ? finding('timeout', { detail: `worker terminated after ${budget} ms` })
+          : finding('internal-error', { detail: `worker failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) });
+        return blockMessage(input, opts.policy, mainDeps, new Date(), cause);
+      }
+      if (reply.ok) return { ...reply.result, message: reply.result.message ? Buffer.from(reply.result.message) : null } as SanitizeResult;
+      if (reply.quarantineUnavailable) throw new QuarantineUnavailableError(new Error(reply.message));
+      return blockMessage(input, opts.policy, mainDeps, new Date(), finding('internal-error', { detail: reply.message.slice(0, 300) }));
+    },
+    close: () => pool.close({ force: true }),
+  };
+}

@@ -1,0 +1,110 @@
+// The Internet-side door: an SMTP server that accepts mail only from allowed
+// clients, only for the LGWAN domains it serves (never an open relay), within
+// the size and recipient limits, and answers 250 only once the message is
+// durably in the spool. Anything that goes wrong before that is a 451.
+import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+import type { Logger } from 'pino';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config/schema.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Spool } from '../spool/spool.js';
+import type { QueueId } from '../spool/types.js';
+
+const reply = (code: number, message: string): Error => Object.assign(new Error(message), { responseCode: code });
+
+export function clientFilter(allowed: readonly string[]): (address: string) => boolean {
+  if (allowed.length === 0) return () => true;
+  const list = new BlockList();
+  for (const entry of allowed) {
+    const [addr = '', bits] = entry.split('/');
+    const family = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
+    if (!isIP(addr)) throw new Error(`smtp.allowedClients: ${entry} is not an IP address or CIDR`);
+    if (bits === undefined) list.addAddress(addr, family);
+    else list.addSubnet(addr, Number(bits), family);
+  }
+  return (address) => {
+    const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    return list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
+  };
+}
+
+export function domainFilter(domains: readonly string[]): (address: string) => boolean {
+  const lower = domains.map((d) => d.toLowerCase());
+  return (address) => {
+    const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+    return address.includes('@') && lower.some((d) => domain === d || domain.endsWith(`.${d}`));
+  };
+}
+
+export interface InboundDeps {
+  config: Config;
+  maxMessageBytes: number;
+  spool: Spool;
+  metrics: Metrics;
+  log: Logger;
+  accepted(id: QueueId, receivedAt: Date): void;
+}
+
+export function createInbound(d: InboundDeps): SMTPServer {
+  const { smtp } = d.config;
+  const clientAllowed = clientFilter(smtp.allowedClients);
+  const ours = domainFilter(smtp.relayDomains);
+  const tls = smtp.tlsKeyFile && smtp.tlsCertFile ? { key: readFileSync(smtp.tlsKeyFile), cert: readFileSync(smtp.tlsCertFile) } : null;
+  const refuse = (reason: string, code: number, message: string): Error => {
+    d.metrics.refused.inc({ reason });
+    return reply(code, message);
+  };
+
+  return new SMTPServer({
+    name: smtp.hostname,
+    banner: 'mugaika ESMTP',
+    size: d.maxMessageBytes,
+    authOptional: true,
+    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    hideSTARTTLS: !tls,
+    ...(tls ?? {}),
+    disableReverseLookup: true,
+    logger: false,
+    maxClients: smtp.maxClients,
+    maxRecipients: smtp.maxRecipients,
+    socketTimeout: smtp.socketTimeoutMs,
+    closeTimeout: 30_000,
+    onConnect(session: SMTPServerSession, cb) {
+      if (clientAllowed(session.remoteAddress)) return cb();
+      d.log.warn({ client: session.remoteAddress }, 'connection from a client not in smtp.allowedClients');
+      cb(refuse('client', 554, `5.7.1 ${session.remoteAddress} may not send mail through this gateway`));
+    },
+    onMailFrom(_address: SMTPServerAddress, _session, cb) {
+      cb();
+    },
+    onRcptTo(address: SMTPServerAddress, _session, cb) {
+      if (ours(address.address)) return cb();
+      cb(refuse('relay', 550, `5.7.1 <${address.address}>: relay access denied; this gateway delivers only to ${smtp.relayDomains.join(', ')}`));
+    },
+    onData(stream, session, cb) {
+      const receivedAt = new Date();
+      const envelope = {
+        mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        rcptTo: session.envelope.rcptTo.map((r) => r.address),
+        clientAddress: session.remoteAddress,
+        heloName: session.hostNameAppearsAs,
+        receivedAt: receivedAt.toISOString(),
+      };
+      d.spool.accept(envelope, stream, () => stream.sizeExceeded).then(
+        (id) => {
+          if (id === 'too-big') return cb(refuse('size', 552, `5.3.4 message exceeds the maximum size of ${d.maxMessageBytes} bytes`));
+          d.metrics.received.inc();
+          d.log.info({ queueId: id, from: envelope.mailFrom, rcpts: envelope.rcptTo.length, client: envelope.clientAddress }, 'received');
+          cb(null, `2.0.0 Ok: queued as ${id}`);
+          d.accepted(id, receivedAt);
+        },
+        (err: unknown) => {
+          d.log.error({ err: err instanceof Error ? err.message : String(err) }, 'spool write failed: answered 451');
+          stream.resume();
+          cb(refuse('spool', 451, '4.3.0 temporary local problem: the message could not be stored; try again later'));
+        },
+      );
+    },
+  });
+}

@@ -1,0 +1,145 @@
+// The spool: every accepted message lives here, durably, until its outcome is
+// recorded. State is in the files themselves (as in Postfix and Haraka), so a
+// restart resumes each entry where it stopped:
+//   incoming/<id>.msg            accepted, not yet sanitized (envelope + original)
+//   outgoing/<id>.eml + .json    sanitized message + its delivery state
+// An outgoing entry exists once its .json exists (written after the .eml);
+// the incoming file is removed only after that.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fsyncDir, removeDurably, writeDurably } from '../durable/files.js';
+import type { DeliveryState, Envelope, QueueId } from './types.js';
+
+const MAGIC = 'MGSPOOL1';
+const ID = /^[0-9A-Z]{8,20}$/;
+
+export class SpoolError extends Error {
+  override readonly name = 'SpoolError';
+}
+
+/** Time-ordered, unique, safe as a file name. */
+export function newQueueId(now = Date.now()): QueueId {
+  return `${now.toString(36)}${randomBytes(5).toString('hex')}`.toUpperCase() as QueueId;
+}
+
+const checkId = (id: string): QueueId => {
+  if (!ID.test(id)) throw new SpoolError(`not a queue id: ${JSON.stringify(id.slice(0, 30))}`);
+  return id as QueueId;
+};
+
+export interface Spool {
+  readonly dir: string;
+  /**
+   * Streams a message into incoming/ and makes it durable. Resolves with the
+   * queue id only once the file and its folder are fsync'd; rejects (nothing
+   * kept) on any failure. `tooBig()` is asked after the stream ends.
+   */
+  accept(envelope: Envelope, data: Readable, tooBig: () => boolean): Promise<QueueId | 'too-big'>;
+  readIncoming(id: QueueId): Promise<{ envelope: Envelope; raw: Buffer }>;
+  listIncoming(): Promise<QueueId[]>;
+  removeIncoming(id: QueueId): Promise<void>;
+  writeOutgoing(id: QueueId, state: DeliveryState, message: Uint8Array): Promise<void>;
+  readOutgoing(id: QueueId): Promise<{ state: DeliveryState; message: Buffer }>;
+  readState(id: QueueId): Promise<DeliveryState | null>;
+  updateState(id: QueueId, state: DeliveryState): Promise<void>;
+  removeOutgoing(id: QueueId): Promise<void>;
+  /** Outgoing entries that are complete; half-written ones (an .eml without .json) are cleared. */
+  listOutgoing(): Promise<QueueId[]>;
+}
+
+const idsIn = async (dir: string, ext: string): Promise<QueueId[]> =>
+  (await fs.readdir(dir))
+    .filter((f) => f.endsWith(ext) && ID.test(f.slice(0, -ext.length)))
+    .map((f) => f.slice(0, -ext.length) as QueueId)
+    .sort();
+
+export async function openSpool(dataDir: string): Promise<Spool> {
+  const dir = path.join(dataDir, 'spool');
+  const incoming = path.join(dir, 'incoming');
+  const outgoing = path.join(dir, 'outgoing');
+  const tmp = path.join(dir, 'tmp');
+  for (const d of [dir, incoming, outgoing, tmp]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
+  // Leftovers of writes a crash interrupted: never acknowledged, so never owed.
+  for (const f of await fs.readdir(tmp)) await fs.rm(path.join(tmp, f), { force: true });
+
+  const inFile = (id: QueueId): string => path.join(incoming, `${checkId(id)}.msg`);
+  const emlFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.eml`);
+  const stateFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.json`);
+
+  return {
+    dir,
+    async accept(envelope, data, tooBig) {
+      const id = newQueueId();
+      const part = path.join(tmp, `${id}.msg`);
+      const head = Buffer.from(JSON.stringify(envelope), 'utf8');
+      const out = createWriteStream(part, { flags: 'wx', mode: 0o600 });
+      try {
+        out.write(`${MAGIC} ${head.length}\n`);
+        out.write(head);
+        out.write('\n');
+        await pipeline(data, out);
+        if (tooBig()) {
+          await fs.rm(part, { force: true });
+          return 'too-big';
+        }
+        const handle = await fs.open(part, 'r+');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await fs.rename(part, inFile(id));
+        await fsyncDir(incoming);
+        return id;
+      } catch (err) {
+        out.destroy();
+        await fs.rm(part, { force: true }).catch(() => undefined);
+        throw err;
+      }
+    },
+    async readIncoming(id) {
+      const buf = await fs.readFile(inFile(id));
+      const nl = buf.indexOf(0x0a);
+      const header = buf.subarray(0, nl).toString('latin1').split(' ');
+      const length = Number(header[1]);
+      if (header[0] !== MAGIC || !Number.isInteger(length) || nl + 1 + length + 1 > buf.length) {
+        throw new SpoolError(`incoming/${id}.msg is not a spool file`);
+      }
+      const envelope = JSON.parse(buf.subarray(nl + 1, nl + 1 + length).toString('utf8')) as Envelope;
+      return { envelope, raw: buf.subarray(nl + 1 + length + 1) };
+    },
+    listIncoming: () => idsIn(incoming, '.msg'),
+    removeIncoming: (id) => removeDurably(inFile(id)),
+    async writeOutgoing(id, state, message) {
+      await writeDurably(emlFile(id), message, 0o600, tmp);
+      await writeDurably(stateFile(id), Buffer.from(JSON.stringify(state)), 0o600, tmp);
+    },
+    async readOutgoing(id) {
+      const [stateText, message] = await Promise.all([fs.readFile(stateFile(id), 'utf8'), fs.readFile(emlFile(id))]);
+      return { state: JSON.parse(stateText) as DeliveryState, message };
+    },
+    async readState(id) {
+      try {
+        return JSON.parse(await fs.readFile(stateFile(id), 'utf8')) as DeliveryState;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    updateState: (id, state) => writeDurably(stateFile(id), Buffer.from(JSON.stringify(state)), 0o600, tmp),
+    async removeOutgoing(id) {
+      // The state goes first: without it the entry no longer exists.
+      await fs.rm(stateFile(id), { force: true });
+      await fs.rm(emlFile(id), { force: true });
+      await fsyncDir(outgoing);
+    },
+    async listOutgoing() {
+      const states = new Set(await idsIn(outgoing, '.json'));
+      for (const id of await idsIn(outgoing, '.eml')) if (!states.has(id)) await fs.rm(emlFile(id), { force: true });
+      return [...states].sort();
+    },
+  };
+}
