@@ -51,19 +51,15 @@ const clean = (s: string): string => s.replace(/[\x00-\x20\x7f\s]+/g, ' ').trim(
 const ascii = (s: string): string => clean(s).replace(/[^\x20-\x7e]/g, '?');
 const hostname = (s: string): string => ascii(domainToASCII(clean(s)) || s).replace(/[^A-Za-z0-9.\-[\]:]/g, '') || 'localhost';
 
-/** A header field folded at spaces near 78 columns; a word too long to fit a line is cut. */
+/** A header field folded at spaces near 78 columns; a word too long for one line (900+) is cut. */
 function field(name: string, value: string): string {
-  const words = value.split(' ').flatMap((w) => w.match(/.{1,900}/g) ?? []);
-  const lines: string[] = [];
-  let line = `${name}:`;
-  for (const w of words) {
-    if (line.length + 1 + w.length > 78 && line.trim().length > name.length + 1) {
-      lines.push(line);
-      line = '';
-    }
-    line += ` ${w}`;
+  const lines = [`${name}:`];
+  for (const w of value.split(' ').flatMap((word) => word.match(/.{1,900}/g) ?? [])) {
+    const last = lines[lines.length - 1]!;
+    if (last.length + 1 + w.length > 78 && last !== `${name}:`) lines.push(` ${w}`); // never fold right after the name
+    else lines[lines.length - 1] = `${last} ${w}`;
   }
-  return [...lines, line].join(CRLF);
+  return lines.join(CRLF);
 }
 
 /** An address for Final-Recipient: rfc822 if ASCII, else RFC 6533 utf-8-addr-xtext. */
@@ -112,7 +108,7 @@ function humanText(input: DsnInput, mta: string): string {
     '',
     ...(failed.length ? ['お送りいただいたメッセージは、次の宛先に配信できませんでした。', 'このメッセージは配信されていません。', '', ...list(failed, ['宛先', '状態', '詳細'])] : []),
     ...(delayed.length ? ['次の宛先への配信が遅れています。配信は引き続き試みます。', '', ...list(delayed, ['宛先', '状態', '詳細'])] : []),
-    `受付日時: ${rfc5322Date(input.arrivalDate)}`,
+    `受付日時: ${new Date(input.arrivalDate.getTime() + 9 * 3600_000).toISOString().slice(0, 19).replace('T', ' ')} (日本時間)`,
     `キューID: ${clean(input.queueId)}`,
     '元のメッセージのヘッダーを添付します。',
   ];
@@ -164,7 +160,7 @@ export function buildDsn(input: DsnInput): Buffer {
   while (parts.some((p) => p.includes(boundary)));
   const to = asciiMailbox(input.originalEnvelopeFrom);
   const msgId = `<${input.now.getTime().toString(36)}.${randomBytes(8).toString('hex')}.dsn@${hostname(input.messageIdDomain)}>`;
-  const subject = failed ? `${encodedWord('配信不能のお知らせ')} / Undelivered Mail Returned to Sender` : `${encodedWord('配信遅延のお知らせ')} / Delayed Mail (still being retried)`;
+  const subject = failed ? `${encodedWord('配信不能のお知らせ')}${CRLF} / Undelivered Mail Returned to Sender` : `${encodedWord('配信遅延のお知らせ')}${CRLF} / Delayed Mail (still being retried)`;
   const head = [
     `From: "Mail Delivery System" <MAILER-DAEMON@${mta}>`,
     ...(to ? [`To: <${to}>`] : []),

@@ -124,9 +124,7 @@ export function createSmtpCarrier(options: SmtpCarrierOptions): Carrier {
       return result;
     };
     const invalid: Outcome = { kind: 'permanent', code: null, status: '5.1.3', reason: 'invalid recipient address' };
-    wire.forEach((w) => {
-      if (!w) outcomes.set('', invalid);
-    });
+    outcomes.set('', invalid); // addresses nodemailer would drop
     const sendable = wire.filter((w) => w !== '');
     if (envelope.to.length === 0) return result;
     if (sendable.length === 0) return settle(invalid);
@@ -137,8 +135,10 @@ export function createSmtpCarrier(options: SmtpCarrierOptions): Carrier {
           // from: false is nodemailer's null sender, sent as MAIL FROM:<>
           from: envelope.from === '' ? false : { address: envelope.from, name: '' },
           to: sendable.map((address) => ({ address, name: '' })),
+          // SIZE= and BODY=8BITMIME go out only if the peer advertises them; declaring
+          // 8BITMIME for a 7-bit body is allowed (RFC 6152), so no need to scan the bytes.
           size: raw.length,
-          use8BitMime: raw.some((b) => b >= 0x80),
+          use8BitMime: true,
         },
         raw,
       });

@@ -12,12 +12,6 @@ export interface BounceContext {
   messageIdDomain: string;
 }
 
-/** Header block of a message, for the DSN's text/rfc822-headers part. */
-export const headerBlock = (message: Buffer): Buffer => {
-  const ends = [message.indexOf('\r\n\r\n'), message.indexOf('\n\n')].filter((i) => i >= 0);
-  return message.subarray(0, ends.length ? Math.min(...ends) + 2 : Math.min(message.length, 65536));
-};
-
 /**
  * Spools a DSN for `failures` and returns its queue id, or null when nothing
  * may be sent back (the null sender).
@@ -38,7 +32,7 @@ export async function spoolBounce(
     originalEnvelopeFrom: envelopeFrom,
     recipients: failures.map((f) => dsnRecipient(f, expiredAfterRetries ? 'expired' : 'permanent', now)),
     arrivalDate: receivedAt,
-    originalHeaders: headerBlock(original),
+    originalHeaders: original,
     queueId: origin,
     now,
     messageIdDomain: ctx.messageIdDomain,
