@@ -92,8 +92,14 @@ function utf8Headers(buf: Buffer): Buffer {
 const JIS_RUN = new RegExp(`[\\x00-\\x7f]*${JIS_DESIGNATION.source}[\\x00-\\x7f]*`, 'g');
 const unJis = (s: string): string => (s.includes('\x1b') ? s.replace(JIS_RUN, (run) => decodeText(Buffer.from(run, 'latin1'), 'iso-2022-jp')?.text ?? run) : s);
 
+// mailparser (3.14.2) never settles when the input ends inside the header
+// block of an inline message/rfc822 part. A final blank line ends any such
+// block; it only adds empty lines to the end of that (empty) part.
+const endEmbeddedHeaders = (buf: Buffer): Buffer =>
+  /message\/(rfc822|global)/i.test(buf.toString('latin1')) ? Buffer.concat([buf, Buffer.from('\r\n\r\n')]) : buf;
+
 export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
-  const input = utf8Headers(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  const input = endEmbeddedHeaders(utf8Headers(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)));
   const mail = await simpleParser(input, {
     skipHtmlToText: true,
     skipTextToHtml: true,

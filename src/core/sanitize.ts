@@ -55,11 +55,14 @@ const EMPTY_HEADERS: Pick<ParsedMessage, 'from' | 'to' | 'cc' | 'subject' | 'dat
 };
 
 /** The top-level header block alone, parsed, so that even a blocked message shows who sent it. */
+const HEADERS_ONLY_MS = 3000;
+
 async function headersOnly(raw: Uint8Array, policy: Policy): Promise<typeof EMPTY_HEADERS> {
   try {
     const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, policy.limits.maxHeaderBytes));
     const ends = [head.indexOf('\r\n\r\n'), head.indexOf('\n\n')].filter((i) => i >= 0);
-    return await parseMessage(ends.length > 0 ? head.subarray(0, Math.min(...ends) + 2) : head);
+    // A parser that hangs must not hold up the notice: a few seconds, then no headers.
+    return await withDeadline(parseMessage(ends.length > 0 ? head.subarray(0, Math.min(...ends) + 2) : head), Date.now() + HEADERS_ONLY_MS);
   } catch {
     return EMPTY_HEADERS;
   }

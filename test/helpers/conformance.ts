@@ -40,7 +40,8 @@ export async function violations(raw: Buffer): Promise<string[]> {
   for (const line of text.split('\r\n')) if (line.length > 998) problems.push(`line of ${line.length} octets`);
   const headEnd = text.indexOf('\r\n\r\n');
   const head = headEnd >= 0 ? text.slice(0, headEnd) : text;
-  if (!/^From: /im.test(head)) problems.push('no From');
+  // RFC 5322 allows folding right after the colon (a display name too long to fold elsewhere).
+  if (!/^From:[ \t]*(\r\n[ \t]+)?\S/im.test(head)) problems.push('no From');
   if (!/^Date: /im.test(head)) problems.push('no Date');
   if (!/^Message-ID: </im.test(head)) problems.push('no Message-ID');
   if (!/^X-Mugaika-Verdict: (clean|sanitized|blocked)\r?$/im.test(head)) problems.push('no X-Mugaika-Verdict');
