@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite and the relay benchmark need.
+#
+#   bash scripts/system-deps.sh
+#
+# Idempotent and non-interactive. When everything is already installed it only
+# asks dpkg and exits (a few milliseconds), so `npm test` runs it every time as
+# its `pretest` step. Installing needs root: run as another user with
+# something missing, it names the missing packages and exits 1.
+#
+# What is installed and why:
+#   postfix  test/postfix/*.test.ts start private Postfix instances in front
+#            of mugaika; bench/relay.ts uses Postfix as the baseline and its
+#            smtp-source / smtp-sink tools as load generator and sink.
+#
+# Postfix is preseeded with "No configuration": the package then writes no
+# /etc/postfix/main.cf, so its maintainer scripts start no system-wide Postfix
+# and nothing listens on port 25. The tests run their own instances from
+# temporary config directories on 127.0.0.1 high ports and never touch the
+# system one.
+set -euo pipefail
+
+PACKAGES=(postfix)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "system-deps: missing Debian packages: ${missing[*]}" >&2
+  echo "system-deps: run as root:  sudo bash scripts/system-deps.sh" >&2
+  echo "system-deps: (or by hand:  echo 'postfix postfix/main_mailer_type select No configuration' | sudo debconf-set-selections && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]})" >&2
+  exit 1
+fi
+
+echo "system-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Postfix: no system-wide configuration, hence no system-wide daemon.
+debconf-set-selections <<'SEL'
+postfix postfix/main_mailer_type select No configuration
+SEL
+
+# The package lists are refreshed only here, when something is missing.
+apt-get update -q >&2
+apt-get install -y -q --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+  "${missing[@]}" >&2
+
+still=()
+for pkg in "${missing[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || still+=("$pkg")
+done
+if [[ ${#still[@]} -ne 0 ]]; then
+  echo "system-deps: could not install: ${still[*]}" >&2
+  exit 1
+fi
+echo "system-deps: installed ${missing[*]}" >&2
