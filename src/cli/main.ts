@@ -1,12 +1,12 @@
 // The `mugaika` command line.
+//
+// Each command loads what it needs when it runs: importing everything up front
+// (sharp, the sanitizer, the SMTP and HTTP servers) made `mugaika queue list`
+// take over a second.
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { QuarantineUnavailableError } from '../core/sanitize.js';
-import { loadPolicy } from '../policy/load.js';
-import { SettingsError } from '../settings/yaml-file.js';
-import { bounceQueue, listQueue, retryQueue } from './queue-command.js';
-import { sanitizeFile, sanitizeFolder } from './sanitize-command.js';
-import { serve } from './serve-command.js';
-import { defaultDataDir, realDeps } from './wiring.js';
+
+const defaultDataDir = (): string => path.resolve(process.env.MUGAIKA_DATA_DIR ?? 'data');
 
 const EXIT_USAGE = 2;
 const EXIT_TEMPFAIL = 75;
@@ -27,6 +27,11 @@ program
   .option('--policy <file>', 'policy file (YAML); default: the embedded defaults')
   .action(async (input: string | undefined, opts: { output: string; report?: string; batch?: string; dataDir?: string; policy?: string }) => {
     if (!input === !opts.batch) throw new InvalidArgumentError('give either INPUT or --batch DIR / INPUT か --batch DIR のどちらかを指定してください');
+    const [{ loadPolicy }, { realDeps }, { sanitizeFile, sanitizeFolder }] = await Promise.all([
+      import('../policy/load.js'),
+      import('./wiring.js'),
+      import('./sanitize-command.js'),
+    ]);
     const policy = await loadPolicy(opts.policy);
     const deps = await realDeps(opts.dataDir ?? defaultDataDir());
     if (opts.batch) {
@@ -46,7 +51,7 @@ program
   .command('serve')
   .description('ゲートウェイを起動する / run the SMTP gateway (stop with SIGTERM)')
   .option('-c, --config <file>', 'configuration file (YAML); MUGAIKA_SMTP_LISTEN, MUGAIKA_NEXT_HOP, MUGAIKA_DATA_DIR and MUGAIKA_WEB_LISTEN override it')
-  .action(async (opts: { config?: string }) => serve(opts.config));
+  .action(async (opts: { config?: string }) => (await import('./serve-command.js')).serve(opts.config));
 
 const queue = program.command('queue').description('配送待ちキューの確認と操作 / inspect and steer the spool');
 const dataDirOption = ['--data-dir <dir>', 'data folder; default $MUGAIKA_DATA_DIR or ./data'] as const;
@@ -56,6 +61,7 @@ queue
   .option(...dataDirOption)
   .option('--json', 'print JSON lines')
   .action(async (opts: { dataDir?: string; json?: boolean }) => {
+    const { listQueue } = await import('./queue-command.js');
     const lines = await listQueue(opts.dataDir ?? defaultDataDir());
     for (const l of lines) {
       process.stdout.write(
@@ -72,6 +78,7 @@ queue
   .argument('[ids...]')
   .option(...dataDirOption)
   .action(async (ids: string[], opts: { dataDir?: string }) => {
+    const { retryQueue } = await import('./queue-command.js');
     const done = await retryQueue(opts.dataDir ?? defaultDataDir(), ids);
     process.stdout.write(`${done.length} entries due now\n`);
   });
@@ -81,6 +88,7 @@ queue
   .argument('<ids...>')
   .option(...dataDirOption)
   .action(async (ids: string[], opts: { dataDir?: string }) => {
+    const { bounceQueue } = await import('./queue-command.js');
     const done = await bounceQueue(opts.dataDir ?? defaultDataDir(), ids);
     process.stdout.write(`${done.length} entries will be bounced\n`);
   });
@@ -88,11 +96,13 @@ queue
 try {
   await program.parseAsync();
 } catch (err) {
-  if (err instanceof SettingsError || err instanceof InvalidArgumentError) {
-    process.stderr.write(`${err.message}\n`);
+  // By name: the classes live in modules only some commands load.
+  const name = err instanceof Error ? err.name : '';
+  if (err instanceof InvalidArgumentError || name === 'SettingsError' || name === 'SpoolError') {
+    process.stderr.write(`${(err as Error).message}\n`);
     process.exitCode = EXIT_USAGE;
-  } else if (err instanceof QuarantineUnavailableError) {
-    process.stderr.write(`mugaika: ${err.message}\n`);
+  } else if (name === 'QuarantineUnavailableError') {
+    process.stderr.write(`mugaika: ${(err as Error).message}\n`);
     process.exitCode = EXIT_TEMPFAIL;
   } else {
     process.stderr.write(`mugaika: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

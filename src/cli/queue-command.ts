@@ -1,10 +1,16 @@
-// `mugaika queue list|retry|bounce`: look at and steer the spool. Changes are
-// written to the entry's state file; a running gateway picks them up within
-// a second (it watches for the rescan marker).
+// `mugaika queue list|retry|bounce`: look at and steer the spool. Requests are
+// left in spool/control/; a running gateway applies them within a second (it
+// watches for the rescan marker), a stopped one when it starts.
+//
+// Fix: retry and bounce used to rewrite the entry's state file themselves, racing
+// the gateway, which rewrites it after every attempt: a bounce requested during an
+// attempt was silently undone, and a state file written just after the gateway
+// had removed a delivered entry came back as an entry without its message. Now
+// only the gateway writes state files.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { openSpool, type Spool } from '../spool/spool.js';
-import type { DeliveryState, QueueId } from '../spool/types.js';
+import { openSpool, type ControlKind, type Spool } from '../spool/spool.js';
+import type { QueueId } from '../spool/types.js';
 
 export interface QueueLine {
   id: string;
@@ -18,11 +24,19 @@ export interface QueueLine {
   lastError: string | null;
 }
 
+/** Entries the gateway finishes while we look are simply not listed. */
+const gone = (err: unknown): null => {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  throw err;
+};
+
 export async function listQueue(dataDir: string): Promise<QueueLine[]> {
   const spool = await openSpool(dataDir);
   const lines: QueueLine[] = [];
   for (const id of await spool.listIncoming()) {
-    const { envelope } = await spool.readIncoming(id);
+    const entry = await spool.readIncoming(id).catch(gone);
+    if (!entry) continue;
+    const { envelope } = entry;
     lines.push({ id, stage: 'incoming', kind: 'awaiting sanitization', from: envelope.mailFrom, pending: envelope.rcptTo.length, attempts: 0, receivedAt: envelope.receivedAt, nextAttemptAt: null, lastError: null });
   }
   for (const id of await spool.listOutgoing()) {
@@ -33,12 +47,11 @@ export async function listQueue(dataDir: string): Promise<QueueLine[]> {
   return lines;
 }
 
-async function change(spool: Spool, ids: QueueId[], edit: (s: DeliveryState) => DeliveryState): Promise<string[]> {
+async function request(spool: Spool, ids: QueueId[], kind: ControlKind): Promise<string[]> {
   const done: string[] = [];
   for (const id of ids) {
-    const state = await spool.readState(id);
-    if (!state) continue;
-    await spool.updateState(id, edit(state));
+    if (!(await spool.readState(id))) continue;
+    await spool.requestControl(id, kind);
     done.push(id);
   }
   await fs.writeFile(path.join(spool.dir, 'rescan'), '');
@@ -49,11 +62,11 @@ async function change(spool: Spool, ids: QueueId[], edit: (s: DeliveryState) => 
 export async function retryQueue(dataDir: string, ids: string[]): Promise<string[]> {
   const spool = await openSpool(dataDir);
   const targets = (ids.length ? ids : await spool.listOutgoing()) as QueueId[];
-  return change(spool, targets, (s) => ({ ...s, nextAttemptAt: new Date().toISOString() }));
+  return request(spool, targets, 'retry');
 }
 
 /** Gives up on the pending recipients of the given entries: they are bounced to the sender. */
 export async function bounceQueue(dataDir: string, ids: string[]): Promise<string[]> {
   const spool = await openSpool(dataDir);
-  return change(spool, ids as QueueId[], (s) => ({ ...s, bounceRequested: true, nextAttemptAt: new Date().toISOString() }));
+  return request(spool, ids as QueueId[], 'bounce');
 }

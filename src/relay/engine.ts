@@ -50,6 +50,9 @@ export function createEngine(d: EngineDeps): Engine {
   const due = new Map<QueueId, number>();
   const ages = new Map<QueueId, number>();
   const busy = new Set<QueueId>();
+  // Operator requests (`mugaika queue retry|bounce`, files in spool/control/) seen by rescan().
+  const retryWanted = new Set<QueueId>();
+  const bounceWanted = new Set<QueueId>();
   let sanitizing = 0;
   let delivering = 0;
   let stopping = false;
@@ -71,7 +74,9 @@ export function createEngine(d: EngineDeps): Engine {
     if (await d.spool.readState(id)) {
       // Sanitized before a crash, the incoming file not yet removed.
       await d.spool.removeIncoming(id);
-      due.set(id, Date.now());
+      // Fix: start()'s rescan has scheduled this entry already and may be delivering it
+      // right now; scheduling it again made a second delivery run into the removed files.
+      if (!busy.has(id) && !due.has(id)) due.set(id, Date.now());
       return;
     }
     const { envelope, raw } = await d.spool.readIncoming(id);
@@ -114,8 +119,8 @@ export function createEngine(d: EngineDeps): Engine {
     }
   }
 
-  async function attempt(state: DeliveryState, message: Buffer): Promise<AttemptResult> {
-    if (state.bounceRequested) {
+  async function attempt(id: QueueId, state: DeliveryState, message: Buffer): Promise<AttemptResult> {
+    if (state.bounceRequested || bounceWanted.has(id)) {
       return { accepted: [], temporary: [], permanent: state.pending.map((rcpt) => ({ rcpt, code: null, status: '5.0.0', reason: 'bounced by an administrator (mugaika queue bounce)' })) };
     }
     const carrier = state.kind === 'bounce' ? d.bounceCarrier : d.nextHop;
@@ -124,10 +129,17 @@ export function createEngine(d: EngineDeps): Engine {
 
   async function deliverOne(id: QueueId): Promise<void> {
     const log = d.log.child({ queueId: id });
+    // Fix: an entry that is gone (finished by an earlier run of this function) is done, not an error to retry forever.
+    if (!(await d.spool.readState(id))) {
+      ages.delete(id);
+      return;
+    }
     const { state, message } = await d.spool.readOutgoing(id);
+    // A retry request is met by this attempt.
+    if (retryWanted.delete(id)) await d.spool.removeControl(id, 'retry');
     const known = d.alreadyDelivered?.get(id);
     if (known) state.pending = state.pending.filter((r) => !known.has(r));
-    const result = state.pending.length > 0 ? await attempt(state, message) : { accepted: [], temporary: [], permanent: [] };
+    const result = state.pending.length > 0 ? await attempt(id, state, message) : { accepted: [], temporary: [], permanent: [] };
     const now = new Date();
     const receivedAt = new Date(state.receivedAt);
     let failures = [...result.permanent];
@@ -156,6 +168,8 @@ export function createEngine(d: EngineDeps): Engine {
     }
     if (pending.length === 0) {
       await d.spool.removeOutgoing(id);
+      await d.spool.removeControl(id);
+      bounceWanted.delete(id);
       ages.delete(id);
       log.info({ delivered: result.accepted.length, failed: failures.length }, 'done');
       return;
@@ -175,7 +189,8 @@ export function createEngine(d: EngineDeps): Engine {
     await d.spool.updateState(id, updated);
     d.metrics.deferred.inc();
     log.warn({ pending: pending.length, next: updated.nextAttemptAt, lastError }, 'deferred');
-    due.set(id, next.getTime());
+    // A request that came in during the attempt (rescan() leaves busy entries alone) is served now.
+    due.set(id, retryWanted.has(id) || bounceWanted.has(id) ? Date.now() : next.getTime());
   }
 
   const guarded = (what: string, id: QueueId, work: () => Promise<void>, retry: () => void) => async (): Promise<void> => {
@@ -215,11 +230,17 @@ export function createEngine(d: EngineDeps): Engine {
   }
 
   async function rescan(): Promise<void> {
-    for (const id of await d.spool.listOutgoing()) {
-      if (busy.has(id)) continue;
+    const outgoing = new Set(await d.spool.listOutgoing());
+    for (const { id, kind } of await d.spool.listControl()) {
+      if (!outgoing.has(id)) await d.spool.removeControl(id, kind); // the entry is gone: nothing to do
+      else (kind === 'bounce' ? bounceWanted : retryWanted).add(id);
+    }
+    for (const id of outgoing) {
+      if (busy.has(id)) continue; // deliverOne() looks at the requests when it is done
       const state = await d.spool.readState(id);
       if (!state) continue;
-      due.set(id, new Date(state.nextAttemptAt).getTime());
+      const wanted = retryWanted.has(id) || bounceWanted.has(id) || state.bounceRequested;
+      due.set(id, wanted ? Date.now() : new Date(state.nextAttemptAt).getTime());
       ages.set(id, new Date(state.receivedAt).getTime());
     }
     pump();

@@ -1,6 +1,7 @@
 // Assembles the running gateway from the configuration: spool, quarantine,
 // workers, carriers, the engine, the SMTP door and the ops endpoints.
 import { promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -11,7 +12,7 @@ import type { Carrier } from '../delivery/types.js';
 import { createMetrics } from '../ops/metrics.js';
 import { loadPolicy } from '../policy/load.js';
 import { openLocalQuarantine } from '../quarantine/local-store.js';
-import { createInbound } from '../smtp/inbound.js';
+import { closeInbound, createInbound } from '../smtp/inbound.js';
 import { openSpool } from '../spool/spool.js';
 import { createOpsServer } from '../web/ops-routes.js';
 import { createEngine } from './engine.js';
@@ -26,11 +27,20 @@ export interface Gateway {
 }
 
 const CONTROL_POLL_MS = 1000;
+/** At shutdown, how long a delivery under way may wait for the next hop's reply before it is cut off (and retried after the restart). */
+const SHUTDOWN_DELIVERY_GRACE_MS = 5000;
 
 function carrierFor(hostPort: string | undefined, maildir: string, config: Config): Carrier {
   if (!hostPort) return createMaildirCarrier(maildir);
   const { host, port } = parseHostPort(hostPort);
-  return createSmtpCarrier({ host, port, name: config.smtp.hostname, maxConnections: config.delivery.maxConnections, connectionTimeoutMs: config.delivery.connectionTimeoutMs });
+  return createSmtpCarrier({
+    host,
+    port,
+    name: config.smtp.hostname,
+    maxConnections: config.delivery.maxConnections,
+    connectionTimeoutMs: config.delivery.connectionTimeoutMs,
+    closeGraceMs: SHUTDOWN_DELIVERY_GRACE_MS,
+  });
 }
 
 export async function startGateway(config: Config, log: Logger = pino({ base: { service: 'mugaika' } })): Promise<Gateway> {
@@ -38,12 +48,13 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const policy = await loadPolicy(config.policyFile);
   const quarantine = await openLocalQuarantine(dataDir);
-  const spool = await openSpool(dataDir);
+  const spool = await openSpool(dataDir, { recover: true });
   const transfers = await openTransferLog(dataDir);
   const maildir = path.join(dataDir, 'maildir');
   const nextHop = carrierFor(config.delivery.nextHop, maildir, config);
   const bounceCarrier = carrierFor(config.delivery.bounceRelay, path.join(maildir, '.bounces'), config);
-  const workers = config.work.workers;
+  // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
+  const workers = config.work.workers ?? Math.max(1, availableParallelism());
   const sanitizer = createSanitizer({ dataDir, policy, workers, quarantine });
   let snapshot = () => ({ incoming: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
@@ -51,7 +62,7 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
     spool, sanitizer, nextHop, bounceCarrier, transfers, metrics, log, policy,
     retry: config.delivery,
     hostname: config.smtp.hostname,
-    sanitizeConcurrency: (workers ?? 2) * 2,
+    sanitizeConcurrency: workers * 2,
     deliveryConcurrency: config.delivery.maxConnections * 2,
     alreadyDelivered: await deliveredSoFar(dataDir, new Set(await spool.listOutgoing())),
   });
@@ -68,7 +79,9 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
   const ops = createOpsServer({
     registry: metrics.registry,
     async health() {
-      await fs.access(spool.dir, fs.constants.W_OK);
+      // Fix: fs.access(W_OK) is always true for root and said nothing about the
+      // folders a message is written to: /healthz was 200 while every message got a 451.
+      await spool.probe();
       return { ok: true, detail: { queue: engine.snapshot(), nextHop: nextHop.name } };
     },
   });
@@ -92,9 +105,15 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
     async stop() {
       log.info('stopping: no new connections; work under way finishes, the rest stays in the spool');
       clearInterval(control);
-      await new Promise<void>((resolve) => inbound.close(() => resolve()));
-      await engine.stop();
-      await Promise.allSettled([sanitizer.close(), nextHop.close(), bounceCarrier.close(), ops.close()]);
+      await closeInbound(inbound);
+      // Fix: the carriers used to be closed only after engine.stop(), which waits for the
+      // deliveries under way, so a next hop that never answered the final dot held SIGTERM
+      // for the carrier's socket timeout (10 minutes). Closing them now gives those
+      // deliveries a grace period, then cuts them off: they come back as temporary
+      // failures and stay in the spool. (The sanitizer is closed only afterwards: cutting
+      // a sanitization off would block the message instead of leaving it in incoming/.)
+      await Promise.allSettled([engine.stop(), nextHop.close(), bounceCarrier.close()]);
+      await Promise.allSettled([sanitizer.close(), ops.close()]);
       await transfers.close();
       log.info('stopped');
     },

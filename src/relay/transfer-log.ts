@@ -35,7 +35,18 @@ export interface TransferLog {
 export async function openTransferLog(dataDir: string): Promise<TransferLog> {
   const dir = path.join(dataDir, 'log');
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const handle = await fs.open(path.join(dir, 'transfers.jsonl'), 'a', 0o600);
+  const handle = await fs.open(path.join(dir, 'transfers.jsonl'), 'a+', 0o600);
+  // Fix: a line torn by a crash has no line end, so the first record appended after
+  // the restart continued it and was unreadable too (deliveredSoFar() skipped it).
+  const { size } = await handle.stat();
+  if (size > 0) {
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) {
+      await handle.write('\n');
+      await handle.sync();
+    }
+  }
   let waiting: { line: string; done: (err?: unknown) => void }[] = [];
   let writing = false;
 

@@ -108,3 +108,30 @@ export function createInbound(d: InboundDeps): SMTPServer {
     },
   });
 }
+
+const SWEEP_MS = 100;
+
+/**
+ * Stops taking mail. No new connections; every command from now on is answered
+ * 421 (smtp-server); a session that is not in the middle of a message is told
+ * 421 and closed at once, one that is gets to finish it (its reply is sent)
+ * and is closed then. Resolves when every session is gone (smtp-server's
+ * closeTimeout cuts off the slowest).
+ *
+ * Fix: server.close() alone left idle sessions (pooled client connections, or a
+ * client that just got its 250) open until the 30 s closeTimeout, so SIGTERM
+ * took 30 s whenever any client was connected.
+ */
+export function closeInbound(server: SMTPServer): Promise<void> {
+  return new Promise((resolve) => {
+    const sweep = (): void => {
+      for (const c of server.connections) if (!c._dataStream) c.send(421, '4.3.2 Service shutting down, try again later');
+    };
+    const timer = setInterval(sweep, SWEEP_MS);
+    server.close(() => {
+      clearInterval(timer);
+      resolve();
+    });
+    sweep();
+  });
+}

@@ -3,8 +3,10 @@
 // restart resumes each entry where it stopped:
 //   incoming/<id>.msg            accepted, not yet sanitized (envelope + original)
 //   outgoing/<id>.eml + .json    sanitized message + its delivery state
+//   control/<id>.retry|.bounce   an operator's request (`mugaika queue`), applied by the gateway
 // An outgoing entry exists once its .json exists (written after the .eml);
-// the incoming file is removed only after that.
+// the incoming file is removed only after that. Only the gateway writes the
+// state files; other processes only read them and leave requests in control/.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -30,6 +32,18 @@ const checkId = (id: string): QueueId => {
   return id as QueueId;
 };
 
+export type ControlKind = 'retry' | 'bounce';
+
+export interface SpoolOptions {
+  /**
+   * Clear what a crash left behind: spool/tmp and outgoing .eml files without
+   * their .json. Only the gateway may do this, once, at start: any other time
+   * (or any other process, such as `mugaika queue`) it would delete files a
+   * running gateway is writing right now.
+   */
+  recover?: boolean;
+}
+
 export interface Spool {
   readonly dir: string;
   /**
@@ -46,8 +60,15 @@ export interface Spool {
   readState(id: QueueId): Promise<DeliveryState | null>;
   updateState(id: QueueId, state: DeliveryState): Promise<void>;
   removeOutgoing(id: QueueId): Promise<void>;
-  /** Outgoing entries that are complete; half-written ones (an .eml without .json) are cleared. */
+  /** Outgoing entries that are complete (their .json exists). */
   listOutgoing(): Promise<QueueId[]>;
+  /** Leaves an operator's request for an outgoing entry (durably); the gateway applies it. */
+  requestControl(id: QueueId, kind: ControlKind): Promise<void>;
+  listControl(): Promise<{ id: QueueId; kind: ControlKind }[]>;
+  /** Removes the requests for `id` (all kinds unless one is given). */
+  removeControl(id: QueueId, kind?: ControlKind): Promise<void>;
+  /** Throws unless a file can be written in the spool right now (for /healthz). */
+  probe(): Promise<void>;
 }
 
 const idsIn = async (dir: string, ext: string): Promise<QueueId[]> =>
@@ -56,18 +77,32 @@ const idsIn = async (dir: string, ext: string): Promise<QueueId[]> =>
     .map((f) => f.slice(0, -ext.length) as QueueId)
     .sort();
 
-export async function openSpool(dataDir: string): Promise<Spool> {
+const CONTROL = /^([0-9A-Z]{8,20})\.(retry|bounce)$/;
+
+export async function openSpool(dataDir: string, options: SpoolOptions = {}): Promise<Spool> {
   const dir = path.join(dataDir, 'spool');
   const incoming = path.join(dir, 'incoming');
   const outgoing = path.join(dir, 'outgoing');
   const tmp = path.join(dir, 'tmp');
-  for (const d of [dir, incoming, outgoing, tmp]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
-  // Leftovers of writes a crash interrupted: never acknowledged, so never owed.
-  for (const f of await fs.readdir(tmp)) await fs.rm(path.join(tmp, f), { force: true });
+  const control = path.join(dir, 'control');
+  for (const d of [dir, incoming, outgoing, tmp, control]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
 
   const inFile = (id: QueueId): string => path.join(incoming, `${checkId(id)}.msg`);
   const emlFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.eml`);
   const stateFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.json`);
+  const controlFile = (id: QueueId, kind: ControlKind): string => path.join(control, `${checkId(id)}.${kind}`);
+
+  // Fix: this used to run on every open and in every listOutgoing(), so `mugaika queue`
+  // (and the gateway's own rescan) deleted spool/tmp files of messages being received
+  // (a 451 for the client) and the .eml of an entry between its .eml and .json writes
+  // (a sanitized message lost once its incoming file was removed).
+  if (options.recover) {
+    // Leftovers of writes a crash interrupted: never acknowledged, so never owed.
+    for (const f of await fs.readdir(tmp)) await fs.rm(path.join(tmp, f), { force: true });
+    // A half-written outgoing entry: its incoming file still exists and is sanitized again.
+    const states = new Set(await idsIn(outgoing, '.json'));
+    for (const id of await idsIn(outgoing, '.eml')) if (!states.has(id)) await fs.rm(emlFile(id), { force: true });
+  }
 
   return {
     dir,
@@ -136,10 +171,23 @@ export async function openSpool(dataDir: string): Promise<Spool> {
       await fs.rm(emlFile(id), { force: true });
       await fsyncDir(outgoing);
     },
-    async listOutgoing() {
-      const states = new Set(await idsIn(outgoing, '.json'));
-      for (const id of await idsIn(outgoing, '.eml')) if (!states.has(id)) await fs.rm(emlFile(id), { force: true });
-      return [...states].sort();
+    listOutgoing: () => idsIn(outgoing, '.json'),
+    // Written in control/ itself (not spool/tmp, which the gateway clears when it starts).
+    requestControl: (id, kind) => writeDurably(controlFile(id, kind), Buffer.from(new Date().toISOString()), 0o600),
+    async listControl() {
+      return (await fs.readdir(control)).flatMap((f) => {
+        const m = CONTROL.exec(f);
+        return m ? [{ id: m[1] as QueueId, kind: m[2] as ControlKind }] : [];
+      });
+    },
+    async removeControl(id, kind) {
+      for (const k of kind ? [kind] : (['retry', 'bounce'] as const)) await fs.rm(controlFile(id, k), { force: true });
+    },
+    async probe() {
+      for (const d of [incoming, outgoing]) if (!(await fs.stat(d)).isDirectory()) throw new SpoolError(`${d} is not a folder`);
+      const file = path.join(tmp, `.probe-${randomBytes(6).toString('hex')}`);
+      await writeDurably(file, Buffer.from('probe'), 0o600);
+      await fs.rm(file, { force: true });
     },
   };
 }
