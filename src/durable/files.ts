@@ -32,12 +32,6 @@ export async function writeDurably(file: string, data: Uint8Array | readonly Uin
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(path.dirname(file));
-  if (tmpDir !== path.dirname(file)) await fsyncDir(tmpDir);
-}
-
-/** Removes a file and makes the removal durable; a file already gone is fine. */
-export async function removeDurably(file: string): Promise<void> {
-  await fs.rm(file, { force: true });
+  // Only the destination's entry must survive; a temporary folder is cleared at start.
   await fsyncDir(path.dirname(file));
 }

@@ -12,7 +12,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fsyncDir, removeDurably, writeDurably } from '../durable/files.js';
+import { fsyncDir, writeDurably } from '../durable/files.js';
 import type { DeliveryState, Envelope, QueueId } from './types.js';
 
 const MAGIC = 'MGSPOOL1';
@@ -147,7 +147,9 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       return { envelope, raw: buf.subarray(nl + 1 + length + 1) };
     },
     listIncoming: () => idsIn(incoming, '.msg'),
-    removeIncoming: (id) => removeDurably(inFile(id)),
+    // No folder fsync: an incoming file that a power loss brings back is found
+    // already sanitized (its outgoing state exists) and removed again.
+    removeIncoming: (id) => fs.rm(inFile(id), { force: true }),
     async writeOutgoing(id, state, message) {
       await writeDurably(emlFile(id), message, 0o600, tmp);
       await writeDurably(stateFile(id), Buffer.from(JSON.stringify(state)), 0o600, tmp);
@@ -169,7 +171,8 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       // The state goes first: without it the entry no longer exists.
       await fs.rm(stateFile(id), { force: true });
       await fs.rm(emlFile(id), { force: true });
-      await fsyncDir(outgoing);
+      // No folder fsync: the outcome is in the transfer log already, and an entry a
+      // power loss brings back is not delivered again to recipients it shows delivered.
     },
     listOutgoing: () => idsIn(outgoing, '.json'),
     // Written in control/ itself (not spool/tmp, which the gateway clears when it starts).
