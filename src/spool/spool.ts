@@ -16,6 +16,15 @@ import { fsyncDir, writeDurably } from '../durable/files.js';
 import type { DeliveryState, Envelope, QueueId } from './types.js';
 
 const MAGIC = 'MGSPOOL1';
+// In-memory copies of just-accepted messages: at most this many, each at most this big.
+const MEMORY_COPY_MAX_ENTRIES = 64;
+const MEMORY_COPY_MAX_BYTES = 1024 * 1024;
+
+/** unlink(), where a file already gone is fine (cheaper than fs.rm's lstat walk). */
+const unlinkIfThere = (file: string): Promise<void> =>
+  fs.unlink(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 const ID = /^[0-9A-Z]{8,20}$/;
 
 export class SpoolError extends Error {
@@ -87,6 +96,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
   const control = path.join(dir, 'control');
   for (const d of [dir, incoming, outgoing, tmp, control]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
 
+  const recent = new Map<QueueId, { envelope: Envelope; raw: Buffer }>();
   const inFile = (id: QueueId): string => path.join(incoming, `${checkId(id)}.msg`);
   const emlFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.eml`);
   const stateFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.json`);
@@ -115,7 +125,17 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
         out.write(`${MAGIC} ${head.length}\n`);
         out.write(head);
         out.write('\n');
-        await pipeline(data, out);
+        const piped = pipeline(data, out);
+        // Small messages stay in memory too, so sanitizing them need not read the file back.
+        let kept: Buffer[] | null = [];
+        let keptBytes = 0;
+        data.on('data', (chunk: Buffer) => {
+          if (!kept) return;
+          kept.push(chunk);
+          keptBytes += chunk.length;
+          if (keptBytes > MEMORY_COPY_MAX_BYTES) kept = null;
+        });
+        await piped;
         if (tooBig()) {
           await fs.rm(part, { force: true });
           return 'too-big';
@@ -128,6 +148,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
         }
         await fs.rename(part, inFile(id));
         await fsyncDir(incoming);
+        if (kept && recent.size < MEMORY_COPY_MAX_ENTRIES) recent.set(id, { envelope, raw: Buffer.concat(kept) });
         return id;
       } catch (err) {
         out.destroy();
@@ -136,6 +157,11 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       }
     },
     async readIncoming(id) {
+      const copy = recent.get(id);
+      if (copy) {
+        recent.delete(id);
+        return copy;
+      }
       const buf = await fs.readFile(inFile(id));
       const nl = buf.indexOf(0x0a);
       const header = buf.subarray(0, nl).toString('latin1').split(' ');
@@ -149,7 +175,10 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     listIncoming: () => idsIn(incoming, '.msg'),
     // No folder fsync: an incoming file that a power loss brings back is found
     // already sanitized (its outgoing state exists) and removed again.
-    removeIncoming: (id) => fs.rm(inFile(id), { force: true }),
+    removeIncoming: (id) => {
+      recent.delete(id);
+      return unlinkIfThere(inFile(id));
+    },
     async writeOutgoing(id, state, message) {
       await writeDurably(emlFile(id), message, 0o600, tmp);
       await writeDurably(stateFile(id), Buffer.from(JSON.stringify(state)), 0o600, tmp);
@@ -169,8 +198,8 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     updateState: (id, state) => writeDurably(stateFile(id), Buffer.from(JSON.stringify(state)), 0o600, tmp),
     async removeOutgoing(id) {
       // The state goes first: without it the entry no longer exists.
-      await fs.rm(stateFile(id), { force: true });
-      await fs.rm(emlFile(id), { force: true });
+      await unlinkIfThere(stateFile(id));
+      await unlinkIfThere(emlFile(id));
       // No folder fsync: the outcome is in the transfer log already, and an entry a
       // power loss brings back is not delivered again to recipients it shows delivered.
     },
