@@ -1,12 +1,10 @@
 // Assembles the core's dependencies from real adapters for a data dir.
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { createSharpTranscoder } from '../converters/image-sharp.js';
 import type { SanitizeDeps } from '../core/ports.js';
 import { QuarantineUnavailableError } from '../core/sanitize.js';
 import { openLocalQuarantine } from '../quarantine/local-store.js';
 
-export const defaultDataDir = (): string => path.resolve(process.env.MUGAIKA_DATA_DIR ?? 'data');
 
 export async function realDeps(dataDir: string): Promise<SanitizeDeps> {
   return {

@@ -103,7 +103,7 @@ export function createEngine(d: EngineDeps): Engine {
         verdict: result.verdict, quarantineId: result.quarantineId,
       };
       await d.spool.writeOutgoing(id, state, result.message);
-      await d.transfers.record({ event: 'sanitized', ...base });
+      await d.transfers.record({ event: 'sanitized', ...base, client: envelope.clientAddress, receivedAt: envelope.receivedAt });
       await d.spool.removeIncoming(id);
       log.info({ verdict: result.verdict, quarantineId: result.quarantineId, findings: codes }, 'sanitized');
       due.set(id, Date.now());

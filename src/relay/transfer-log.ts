@@ -7,7 +7,6 @@ import path from 'node:path';
 import type { FindingCode } from '../core/findings.js';
 
 export type TransferEvent =
-  | 'received'
   | 'sanitized'
   | 'delivered'
   | 'deferred'
@@ -19,6 +18,9 @@ export type TransferEvent =
 export interface TransferRecord {
   event: TransferEvent;
   queueId: string;
+  /** On 'sanitized', the first record of a message: where and when it came in. */
+  client?: string;
+  receivedAt?: string;
   from?: string;
   to?: string[];
   verdict?: string;
