@@ -98,7 +98,7 @@ try {
 } catch (err) {
   // By name: the classes live in modules only some commands load.
   const name = err instanceof Error ? err.name : '';
-  if (err instanceof InvalidArgumentError || name === 'SettingsError' || name === 'SpoolError') {
+  if (err instanceof InvalidArgumentError || name === 'SettingsError' || name === 'SpoolError' || name === 'DataDirInUseError') {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exitCode = EXIT_USAGE;
   } else if (name === 'QuarantineUnavailableError') {

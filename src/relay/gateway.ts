@@ -16,6 +16,7 @@ import { closeInbound, createInbound } from '../smtp/inbound.js';
 import { openSpool } from '../spool/spool.js';
 import { createOpsServer } from '../web/ops-routes.js';
 import { createEngine } from './engine.js';
+import { lockDataDir } from './lock.js';
 import { createSanitizer } from './sanitizer.js';
 import { deliveredSoFar, openTransferLog } from './transfer-log.js';
 
@@ -46,6 +47,7 @@ function carrierFor(hostPort: string | undefined, maildir: string, config: Confi
 export async function startGateway(config: Config, log: Logger = pino({ base: { service: 'mugaika' } })): Promise<Gateway> {
   const dataDir = path.resolve(config.dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const unlock = await lockDataDir(dataDir);
   const policy = await loadPolicy(config.policyFile);
   const quarantine = await openLocalQuarantine(dataDir);
   const spool = await openSpool(dataDir, { recover: true });
@@ -115,6 +117,7 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
       await Promise.allSettled([engine.stop(), nextHop.close(), bounceCarrier.close()]);
       await Promise.allSettled([sanitizer.close(), ops.close()]);
       await transfers.close();
+      await unlock();
       log.info('stopped');
     },
   };
