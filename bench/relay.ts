@@ -47,6 +47,7 @@ import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { startGatewayProcess, type GatewayProcess } from '../test/helpers/gateway-process.js';
 import { createPostfix, freePort, postfixUnavailable, SMTP_SINK, SMTP_SOURCE, waitForPort } from '../test/helpers/postfix.js';
+import { b64lines, pick, prng } from './inputs.js';
 
 const QUICK = process.argv.includes('--quick');
 const PLAN = {
@@ -71,19 +72,6 @@ const RCPT = 'soumu@city.example.lg.jp';
 // Deterministic mails
 // ---------------------------------------------------------------------------
 
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
-const pick = <T>(rnd: () => number, list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
-const b64lines = (data: Buffer): string => data.toString('base64').replace(/.{76}/g, '$&\r\n');
 const utf8Word = (text: string): string => `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 const jisWord = (text: string): string => `=?ISO-2022-JP?B?${Buffer.from(Encoding.convert(Encoding.stringToCode(text), { to: 'JIS', from: 'UNICODE' })).toString('base64')}?=`;
 

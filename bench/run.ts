@@ -37,6 +37,7 @@ import type { SanitizeDeps } from '../src/core/ports.js';
 import { sanitize } from '../src/core/sanitize.js';
 import { scanShape } from '../src/core/shape.js';
 import { openLocalQuarantine } from '../src/quarantine/local-store.js';
+import { b64lines, pick, prng } from './inputs.js';
 
 /** The issue's target: at least this many HTML mails per second through the core. */
 const TARGET_HTML_PER_SECOND = 500;
@@ -58,22 +59,7 @@ const OUT_FILE = path.join(OUT_DIR, 'core.json');
 // Deterministic inputs
 // ---------------------------------------------------------------------------
 
-/** xorshift32: the same numbers on every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
-const pick = <T>(rnd: () => number, list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
-const b64lines = (data: Buffer | string): string =>
-  (typeof data === 'string' ? Buffer.from(data, 'utf8') : data).toString('base64').replace(/.{76}/g, '$&\r\n');
 const encodedWord = (text: string): string => `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 
 const CITY = 'https://www.city.example.lg.jp';

@@ -11,10 +11,11 @@ export interface NoticeInput {
   contact: string;
 }
 
-const RULE = '─'.repeat(30);
+/** The line that opens and closes the notice. */
+export const NOTICE_RULE = '─'.repeat(30);
 
 export function buildNotice(input: NoticeInput, labels: Labels): string {
-  const lines: string[] = [RULE, labels.noticeTitle, labels.noticeIntro];
+  const lines: string[] = [NOTICE_RULE, labels.noticeTitle, labels.noticeIntro];
   const seen = new Set<string>();
   const messageLines = input.messageFindings
     .filter((f) => !seen.has(f.code) && seen.add(f.code))
@@ -32,6 +33,6 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
   lines.push('');
   if (input.quarantineId) lines.push(labels.quarantined(input.quarantineId), labels.howToAsk(input.contact));
   else lines.push(labels.noOriginalKept);
-  lines.push(RULE, '');
+  lines.push(NOTICE_RULE, '');
   return lines.join('\n');
 }

@@ -8,7 +8,7 @@ import Encoding from 'encoding-japanese';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { violations } from '../helpers/conformance.js';
-import { b64, eml, run, type Outcome } from '../helpers/run.js';
+import { bodyOf, b64, eml, run, type Outcome } from '../helpers/run.js';
 
 // ── Building raw bytes ──────────────────────────────────────────────────────
 
@@ -56,14 +56,6 @@ const withTextAttachment = (partHeaders: string[], content: Buffer): Buffer =>
 
 // ── Reading the result ──────────────────────────────────────────────────────
 
-const RULE = '─'.repeat(30);
-/** The delivered body below our notice (which starts and ends with RULE). */
-const bodyOf = (o: Outcome): string => {
-  const text = o.mail?.text ?? '';
-  const end = text.indexOf(RULE, RULE.length);
-  expect(end).toBeGreaterThan(0);
-  return text.slice(end + RULE.length).replace(/^\n+/, '').replace(/\n+$/, '');
-};
 
 /** The common expectations: delivered, nothing garbled, conformant. */
 async function expectIntact(o: Outcome, want: { subject: string; name?: string; body?: string }): Promise<void> {

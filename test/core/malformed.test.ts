@@ -5,20 +5,13 @@
 // cannot, the original is quarantined and the notice says so.
 import { describe, expect, it } from 'vitest';
 import { violations } from '../helpers/conformance.js';
-import { eml, run, type Outcome } from '../helpers/run.js';
+import { bodyOf, eml, run, type Outcome } from '../helpers/run.js';
 
 const HEAD = ['From: sender@example.jp', 'To: staff@city.example.lg.jp', 'Subject: malformed', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Message-ID: <malformed@example.jp>', 'MIME-Version: 1.0'];
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 /** CRLF line ends, the way eml() joins headers. */
 const crlf = (s: string): Buffer => utf8(s.replace(/\r?\n/g, '\r\n'));
 
-const RULE = '─'.repeat(30);
-const bodyOf = (o: Outcome): string => {
-  const text = o.mail?.text ?? '';
-  const end = text.indexOf(RULE, RULE.length);
-  expect(end).toBeGreaterThan(0);
-  return text.slice(end + RULE.length).replace(/^\n+/, '').replace(/\n+$/, '');
-};
 
 /** Sanitizes `raw`; a decision must come back (run rejects on any throw) and a delivered message must conform. */
 async function decide(raw: Buffer): Promise<Outcome> {

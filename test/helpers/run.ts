@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { expect } from 'vitest';
+import { NOTICE_RULE } from '../../src/core/notice.js';
 import { createSharpTranscoder } from '../../src/converters/image-sharp.js';
 import { defaultPolicy, policySchema, type Policy, type PolicyInput } from '../../src/core/policy.js';
 import type { SanitizeDeps } from '../../src/core/ports.js';
@@ -112,3 +114,11 @@ export const plain = (body: string, extraHeaders: string[] = []): Buffer =>
     ],
     body,
   );
+
+/** The delivered body below our notice (which opens and closes with NOTICE_RULE). */
+export const bodyOf = (o: Outcome): string => {
+  const text = o.mail?.text ?? '';
+  const end = text.indexOf(NOTICE_RULE, NOTICE_RULE.length);
+  expect(end).toBeGreaterThan(0);
+  return text.slice(end + NOTICE_RULE.length).replace(/^\n+/, '').replace(/\n+$/, '');
+};
