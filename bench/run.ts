@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { simpleParser } from 'mailparser';
 import sharp from 'sharp';
 import { createSharpTranscoder } from '../src/converters/image-sharp.js';
+import { noDocuments } from '../src/converters/unavailable.js';
 import { sanitizeBody } from '../src/core/body.js';
 import { composeMessage } from '../src/core/compose.js';
 import { buildHeaders } from '../src/core/headers.js';
@@ -282,7 +283,7 @@ async function measure(
 async function realDeps(): Promise<{ deps: SanitizeDeps; dataDir: string }> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mugaika-bench-'));
   const quarantine = await openLocalQuarantine(dataDir);
-  return { dataDir, deps: { quarantine, images: createSharpTranscoder(), now: () => new Date(), randomToken: () => randomUUID() } };
+  return { dataDir, deps: { quarantine, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() } };
 }
 
 async function sanitizeOrFail(raw: Buffer, deps: SanitizeDeps): Promise<void> {

@@ -45,9 +45,45 @@ export interface ImageTranscoder {
   reencode(untrustedBytes: Uint8Array, format: ImageFormat, limits: ImageLimits): Promise<ImageResult>;
 }
 
+/** Documents that are rebuilt as image-only PDFs. */
+export type DocumentFormat = 'pdf' | 'docx' | 'xlsx' | 'pptx' | 'doc' | 'xls' | 'ppt' | 'rtf' | 'odt' | 'ods' | 'odp';
+
+export interface DocumentLimits {
+  maxPages: number;
+  dpi: number;
+  /** Pixels of one rendered page (width x height). */
+  maxPixelsPerPage: number;
+  jpegQuality: number;
+  /** Absolute time (ms since epoch) after which the converter must give up. */
+  deadline: number;
+}
+
+export type DocumentFailure =
+  | 'encrypted' // a password other than the empty one is needed
+  | 'too-many-pages'
+  | 'page-too-large'
+  | 'timeout'
+  | 'undecodable' // broken, truncated, not what the bytes claimed
+  | 'no-sandbox' // the converter's sandbox is missing and the policy does not allow running without it
+  | 'converter-failed'; // crashed, killed for memory, or answered with garbage
+
+export type DocumentResult =
+  | { ok: true; pdf: Uint8Array; pages: number }
+  | { ok: false; reason: DocumentFailure; detail: string };
+
+/**
+ * Renders an untrusted document to pixels in an isolated process and builds a
+ * new PDF from those pixels alone: same page count and sizes, one image per
+ * page, no text, fonts, links, scripts, forms, attachments or metadata.
+ */
+export interface DocumentConverter {
+  toImagePdf(untrustedBytes: Uint8Array, format: DocumentFormat, limits: DocumentLimits): Promise<DocumentResult>;
+}
+
 export interface SanitizeDeps {
   quarantine: QuarantineStore;
   images: ImageTranscoder;
+  documents: DocumentConverter;
   /** The current time; injected so that tests are deterministic. */
   now: () => Date;
   /** A fresh random token for Message-IDs and boundaries (URL-safe). */

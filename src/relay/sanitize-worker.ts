@@ -3,6 +3,7 @@
 import { workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { createSharpTranscoder } from '../converters/image-sharp.js';
+import { noDocuments } from '../converters/unavailable.js';
 import type { Policy } from '../core/policy.js';
 import type { SanitizeDeps } from '../core/ports.js';
 import { QuarantineUnavailableError, sanitize, type Envelope, type SanitizeResult } from '../core/sanitize.js';
@@ -29,6 +30,7 @@ const depsOnce = (): Promise<SanitizeDeps> =>
   (deps ??= openLocalQuarantine(setup.dataDir).then((quarantine) => ({
     quarantine,
     images: createSharpTranscoder(),
+    documents: noDocuments,
     now: () => new Date(),
     randomToken: () => randomUUID(),
   })));

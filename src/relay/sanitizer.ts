@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { noDocuments } from '../converters/unavailable.js';
 import { finding } from '../core/findings.js';
 import type { Policy } from '../core/policy.js';
 import type { ImageTranscoder, QuarantineStore, SanitizeDeps } from '../core/ports.js';
@@ -33,7 +34,7 @@ export function createSanitizer(opts: { dataDir: string; policy: Policy; workers
     // Memory per thread is bounded: a decompression bomb kills its thread, not the gateway.
     resourceLimits: { maxOldGenerationSizeMb: 1024, maxYoungGenerationSizeMb: 64 },
   });
-  const mainDeps: SanitizeDeps = { quarantine: opts.quarantine, images: noImages, now: () => new Date(), randomToken: () => randomUUID() };
+  const mainDeps: SanitizeDeps = { quarantine: opts.quarantine, images: noImages, documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() };
   const budget = opts.policy.limits.timeoutMs + (opts.graceMs ?? 2000);
 
   return {

@@ -8,6 +8,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { expect } from 'vitest';
 import { NOTICE_RULE } from '../../src/core/notice.js';
 import { createSharpTranscoder } from '../../src/converters/image-sharp.js';
+import { noDocuments } from '../../src/converters/unavailable.js';
 import { defaultPolicy, policySchema, type Policy, type PolicyInput } from '../../src/core/policy.js';
 import type { SanitizeDeps } from '../../src/core/ports.js';
 import { sanitize, type SanitizeResult } from '../../src/core/sanitize.js';
@@ -27,7 +28,7 @@ export async function harness(overrides: Partial<SanitizeDeps> = {}): Promise<Ha
   return {
     dataDir,
     store,
-    deps: { quarantine: store, images: createSharpTranscoder(), now: () => new Date(), randomToken: () => randomUUID(), ...overrides },
+    deps: { quarantine: store, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID(), ...overrides },
   };
 }
 

@@ -1,0 +1,199 @@
+// The storage port: what the quarantine vault and the audit log need from a
+// database. Two adapters implement it (SQLite embedded, PostgreSQL shared by
+// several gateways) and one contract test suite runs against both.
+//
+// The adapters store and fetch; they hold no policy. Hash chaining, signing,
+// encryption and the release workflow live above them (src/audit,
+// src/quarantine) and are the same whichever database is underneath.
+
+/** Every action the audit log knows. Adding one is a code change, on purpose. */
+export const auditActions = [
+  // the relay and `mugaika sanitize`
+  'received',
+  'verdict',
+  'quarantined',
+  'delivered',
+  'deferred',
+  'bounced',
+  'rejected',
+  'bounce-delivered',
+  'bounce-failed',
+  // the release workflow
+  'release-requested',
+  'release-approved',
+  'release-rejected',
+  'release-delivered',
+  'release-failed',
+  'purged',
+  // people and settings
+  'login-succeeded',
+  'login-failed',
+  'logout',
+  'user-changed',
+  'policy-changed',
+  'key-rotated',
+  'audit-verified',
+  'gateway-started',
+  'gateway-stopped',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+/** What a caller appends. `details` may carry `from`, `to` and `verdict`: they become searchable. */
+export interface AuditEntry {
+  actor: string;
+  action: AuditAction;
+  /** What the action is about: a queue id, a quarantine id, a user name; null when nothing. */
+  object: string | null;
+  details: AuditDetails;
+  /** Defaults to the time of the append. */
+  time?: Date;
+}
+
+export interface AuditDetails {
+  from?: string | null;
+  to?: readonly string[];
+  verdict?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * A stored record, exactly as hashed. `time` is an ISO-8601 UTC string
+ * (Date#toISOString, so text order is time order) and `details` the JSON text
+ * as written: both are stored as text so that every database returns the very
+ * bytes that were hashed.
+ */
+export interface AuditRecord {
+  seq: number;
+  time: string;
+  actor: string;
+  action: AuditAction;
+  object: string | null;
+  details: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** The last record of the chain; seq 0 and the genesis hash when the log is empty. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+export interface AuditFilter {
+  /** Inclusive lower and exclusive upper bound on `time`. */
+  since?: Date;
+  until?: Date;
+  sender?: string;
+  /** Matches records whose `to` contains this address. */
+  recipient?: string;
+  verdict?: string;
+  actions?: readonly AuditAction[];
+  actor?: string;
+  objects?: readonly string[];
+  /** Records with seq greater than this (paging). */
+  afterSeq?: number;
+  limit?: number;
+}
+
+/** A signed statement "the record at `seq` has hash `hash`", made by a key kept outside the database. */
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  time: string;
+  /** Fingerprint of the Ed25519 public key that signed. */
+  keyId: string;
+  /** Base64 Ed25519 signature over the checkpoint's canonical text. */
+  signature: string;
+}
+
+export const itemStates = ['held', 'release-requested', 'released', 'rejected', 'expired'] as const;
+export type ItemState = (typeof itemStates)[number];
+
+/**
+ * One quarantined original as the database keeps it. Nothing here is
+ * plaintext message content: the subject, the header addresses and the
+ * original's bytes are sealed with the item's data key, which is itself
+ * wrapped by the master key `keyId` names.
+ */
+export interface ItemRow {
+  id: string;
+  /** The gateway (host name) that put it there. */
+  gateway: string;
+  receivedAt: string;
+  envelopeFrom: string | null;
+  /** Who it was for: the envelope recipients, or the header To/Cc for `mugaika sanitize`. */
+  recipients: string[];
+  size: number;
+  findings: string[];
+  state: ItemState;
+  stateChangedAt: string;
+  stateChangedBy: string;
+  keyId: string;
+  wrappedKey: Buffer;
+  sealedMeta: Buffer;
+}
+
+export interface ItemFilter {
+  states?: readonly ItemState[];
+  recipient?: string;
+  sender?: string;
+  receivedBefore?: Date;
+  receivedSince?: Date;
+  limit?: number;
+}
+
+export interface StateChange {
+  id: string;
+  /** The change happens only if the item is in one of these states (compare-and-set). */
+  from: readonly ItemState[];
+  to: ItemState;
+  at: Date;
+  by: string;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  // --- audit log -----------------------------------------------------------
+  /**
+   * Appends records in one durable transaction while holding the chain's
+   * write lock (no other process or thread can append meanwhile): `build` gets
+   * the current head and returns the records to insert, which must continue
+   * it (seq head.seq+1, +2, ...). Resolves once they are committed to disk.
+   */
+  appendAudit(build: (head: ChainHead) => AuditRecord[]): Promise<AuditRecord[]>;
+  head(): Promise<ChainHead>;
+  /** Records in seq order with seq > afterSeq, at most `limit`. */
+  readAudit(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
+  addCheckpoint(c: Checkpoint): Promise<void>;
+  checkpoints(): Promise<Checkpoint[]>;
+
+  // --- quarantine ----------------------------------------------------------
+  insertItem(row: ItemRow): Promise<void>;
+  getItem(id: string): Promise<ItemRow | null>;
+  listItems(filter: ItemFilter): Promise<ItemRow[]>;
+  /** Applies the change if the item is in an allowed state; false when it is not (or absent). */
+  changeState(change: StateChange): Promise<boolean>;
+  /** Replaces wrapped data keys (key rotation), all in one transaction. */
+  rewrapKeys(rows: readonly { id: string; keyId: string; wrappedKey: Buffer }[]): Promise<void>;
+  /** Ids and key ids of items whose key is wrapped by a key other than `keyId`. */
+  itemsNotUnder(keyId: string, limit: number): Promise<{ id: string; keyId: string; wrappedKey: Buffer }[]>;
+
+  /**
+   * Sealed originals, when the store keeps blobs itself (PostgreSQL shared by
+   * several gateways); null when blobs live on the local disk.
+   */
+  readonly blobs: BlobStore | null;
+
+  close(): Promise<void>;
+}
+
+/** Where sealed originals are kept: files under the data dir, or the database. */
+export interface BlobStore {
+  /** Durable when it resolves. */
+  put(id: string, sealed: Buffer): Promise<void>;
+  /** null when there is no such blob. */
+  get(id: string): Promise<Buffer | null>;
+  delete(id: string): Promise<void>;
+}
