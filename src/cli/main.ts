@@ -50,7 +50,7 @@ program
 program
   .command('serve')
   .description('ゲートウェイを起動する / run the SMTP gateway (stop with SIGTERM)')
-  .option('-c, --config <file>', 'configuration file (YAML); MUGAIKA_SMTP_LISTEN, MUGAIKA_NEXT_HOP, MUGAIKA_DATA_DIR and MUGAIKA_WEB_LISTEN override it')
+  .option('-c, --config <file>', 'configuration file (YAML); MUGAIKA_SMTP_LISTEN, MUGAIKA_NEXT_HOP, MUGAIKA_DATA_DIR, MUGAIKA_WEB_LISTEN and MUGAIKA_DATABASE_URL override it')
   .action(async (opts: { config?: string }) => (await import('./serve-command.js')).serve(opts.config));
 
 const queue = program.command('queue').description('配送待ちキューの確認と操作 / inspect and steer the spool');

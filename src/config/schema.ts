@@ -53,6 +53,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    database: z
+      .object({
+        /** PostgreSQL shared by several gateways (postgres://...); without it, SQLite under the data dir. */
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional(),
+      })
+      .strict()
+      .prefault({}),
+    quarantine: z
+      .object({
+        /** Originals older than this are purged (the purge is audited), days. */
+        retentionDays: z.number().int().positive().max(3650).default(90),
+      })
+      .strict()
+      .prefault({}),
     web: z
       .object({
         /** /metrics and /healthz (and the console, later). */
@@ -75,6 +89,7 @@ export const ENV_OVERRIDES = {
   MUGAIKA_NEXT_HOP: ['delivery', 'nextHop'],
   MUGAIKA_DATA_DIR: ['dataDir'],
   MUGAIKA_WEB_LISTEN: ['web', 'listen'],
+  MUGAIKA_DATABASE_URL: ['database', 'url'],
 } as const;
 
 export function parseHostPort(value: string): { host: string; port: number } {
