@@ -50,7 +50,9 @@ export async function listQueue(dataDir: string): Promise<QueueLine[]> {
 async function request(spool: Spool, ids: QueueId[], kind: ControlKind): Promise<string[]> {
   const done: string[] = [];
   for (const id of ids) {
-    if (!(await spool.readState(id))) continue;
+    // A bounce also applies to a message not yet sanitized or on its first attempt.
+    const known = (await spool.readState(id)) !== null || (kind === 'bounce' && (await spool.hasIncoming(id)));
+    if (!known) continue;
     await spool.requestControl(id, kind);
     done.push(id);
   }

@@ -14,6 +14,32 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * fsyncDir for a folder many writers rename into at once: a call made while a
+ * sync is under way waits for the next one (which starts after it, so it covers
+ * the caller's rename), and all such callers share that next sync.
+ */
+export function coalescedDirSync(dir: string): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const sync = (): Promise<void> => {
+    if (!running) {
+      running = fsyncDir(dir).finally(() => {
+        running = null;
+      });
+      return running;
+    }
+    queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = null;
+        return sync();
+      });
+    return queued;
+  };
+  return sync;
+}
+
 export async function writeDurably(file: string, data: Uint8Array | readonly Uint8Array[], mode = 0o600, tmpDir = path.dirname(file)): Promise<void> {
   const tmp = path.join(tmpDir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(tmp, 'wx', mode);

@@ -67,11 +67,27 @@ export function createEngine(d: EngineDeps): Engine {
     });
   };
 
+  // When the next hop just refused or timed out for every recipient, freshly
+  // sanitized messages skip their first attempt instead of each waiting for a
+  // connection that is not there; a success or the retry period ends that.
+  let nextHopDownUntil = 0;
+  const nextHopDown = (): boolean => Date.now() < nextHopDownUntil;
+  const noteNextHop = (r: AttemptResult): void => {
+    if (r.accepted.length > 0 || r.permanent.length > 0) nextHopDownUntil = 0;
+    else if (r.temporary.length > 0 && r.temporary.every((f) => f.code === null)) nextHopDownUntil = Date.now() + backoffMs(1, d.retry);
+  };
+
+  // Recipients delivered per queue id: from the transfer log after a crash, and
+  // kept up to date here, so an entry handled again is never sent twice.
+  const deliveredTo = d.alreadyDelivered ?? new Map<string, Set<string>>();
+  const recovered = new Set<QueueId>();
+
   const bounceCtx = { spool: d.spool, hostname: d.hostname, messageIdDomain: d.policy.output.messageIdDomain };
 
   async function sanitizeOne(id: QueueId): Promise<void> {
     const log = d.log.child({ queueId: id });
-    if (await d.spool.readState(id)) {
+    // Only an entry found at start can have been sanitized already (before a crash).
+    if (recovered.delete(id) && (await d.spool.readState(id))) {
       // Sanitized before a crash, the incoming file not yet removed.
       await d.spool.removeIncoming(id);
       // Fix: start()'s rescan has scheduled this entry already and may be delivering it
@@ -80,6 +96,14 @@ export function createEngine(d: EngineDeps): Engine {
       return;
     }
     const { envelope, raw } = await d.spool.readIncoming(id);
+    const done = deliveredTo.get(id);
+    if (done && envelope.rcptTo.every((r) => done.has(r))) {
+      // Delivered to everyone before a crash, the incoming file not yet removed.
+      await d.spool.removeIncoming(id);
+      deliveredTo.delete(id);
+      ages.delete(id);
+      return;
+    }
     const started = performance.now();
     let result;
     try {
@@ -102,11 +126,21 @@ export function createEngine(d: EngineDeps): Engine {
         delivered: [], failed: [], attempts: 0, receivedAt: envelope.receivedAt, nextAttemptAt: now, lastError: null,
         verdict: result.verdict, quarantineId: result.quarantineId,
       };
-      await d.spool.writeOutgoing(id, state, result.message);
       await d.transfers.record({ event: 'sanitized', ...base, client: envelope.clientAddress, receivedAt: envelope.receivedAt });
-      await d.spool.removeIncoming(id);
       log.info({ verdict: result.verdict, quarantineId: result.quarantineId, findings: codes }, 'sanitized');
-      due.set(id, Date.now());
+      const message = Buffer.from(result.message);
+      if (nextHopDown() || delivering >= d.deliveryConcurrency) {
+        // Not worth a connection attempt now, or enough under way: into outgoing/ for the scheduler.
+        await d.spool.writeOutgoing(id, state, message);
+        await d.spool.removeIncoming(id);
+        ages.set(id, new Date(envelope.receivedAt).getTime());
+        due.set(id, Date.now());
+        return;
+      }
+      // The first attempt goes out from memory: the incoming file keeps the message
+      // durable until the outcome is recorded, so most messages never need an
+      // outgoing entry (two fewer durable files per message).
+      startDelivery(id, () => settle(id, state, message, 'incoming'), () => incoming.push(id));
     } else {
       const status = codes.includes('message-too-large') ? '5.3.4' : '5.6.0';
       const failures: RecipientFailure[] = envelope.rcptTo.map((rcpt) => ({ rcpt, code: 554, status, reason: `rejected by policy: ${codes.join(', ')}` }));
@@ -128,7 +162,6 @@ export function createEngine(d: EngineDeps): Engine {
   }
 
   async function deliverOne(id: QueueId): Promise<void> {
-    const log = d.log.child({ queueId: id });
     // Fix: an entry that is gone (finished by an earlier run of this function) is done, not an error to retry forever.
     if (!(await d.spool.readState(id))) {
       ages.delete(id);
@@ -137,9 +170,21 @@ export function createEngine(d: EngineDeps): Engine {
     const { state, message } = await d.spool.readOutgoing(id);
     // A retry request is met by this attempt.
     if (retryWanted.delete(id)) await d.spool.removeControl(id, 'retry');
-    const known = d.alreadyDelivered?.get(id);
+    await settle(id, state, message, 'outgoing');
+  }
+
+  /**
+   * One delivery attempt for an entry and its consequences, all recorded before
+   * the entry moves on. `from` says where the entry lives now: a first attempt
+   * made straight after sanitization still has only its incoming file, which is
+   * removed once the outcome is recorded (or an outgoing entry holds what is left).
+   */
+  async function settle(id: QueueId, state: DeliveryState, message: Buffer, from: 'incoming' | 'outgoing'): Promise<void> {
+    const log = d.log.child({ queueId: id });
+    const known = deliveredTo.get(id);
     if (known) state.pending = state.pending.filter((r) => !known.has(r));
     const result = state.pending.length > 0 ? await attempt(id, state, message) : { accepted: [], temporary: [], permanent: [] };
+    if (state.kind === 'sanitized' && !state.bounceRequested && !bounceWanted.has(id)) noteNextHop(result);
     const now = new Date();
     const receivedAt = new Date(state.receivedAt);
     let failures = [...result.permanent];
@@ -153,6 +198,9 @@ export function createEngine(d: EngineDeps): Engine {
     const base = { queueId: id, from: state.envelopeFrom, verdict: state.verdict, quarantineId: state.quarantineId };
     if (result.accepted.length > 0) {
       await d.transfers.record({ event: state.kind === 'bounce' ? 'bounce-delivered' : 'delivered', ...base, to: result.accepted });
+      const set = deliveredTo.get(id) ?? new Set<string>();
+      for (const r of result.accepted) set.add(r);
+      deliveredTo.set(id, set);
       d.metrics.delivered.inc(result.accepted.length);
       if (state.kind === 'sanitized') d.metrics.endToEndSeconds.observe((now.getTime() - receivedAt.getTime()) / 1000);
     }
@@ -167,10 +215,11 @@ export function createEngine(d: EngineDeps): Engine {
       d.metrics.bounced.inc(failures.length);
     }
     if (pending.length === 0) {
-      await d.spool.removeOutgoing(id);
-      await d.spool.removeControl(id);
-      bounceWanted.delete(id);
+      if (from === 'incoming') await d.spool.removeIncoming(id);
+      else await d.spool.removeOutgoing(id);
+      if (bounceWanted.delete(id) || from === 'outgoing') await d.spool.removeControl(id);
       ages.delete(id);
+      deliveredTo.delete(id);
       log.info({ delivered: result.accepted.length, failed: failures.length }, 'done');
       return;
     }
@@ -186,7 +235,13 @@ export function createEngine(d: EngineDeps): Engine {
       bounceRequested: false,
     };
     await d.transfers.record({ event: 'deferred', ...base, to: pending, detail: lastError ?? undefined });
-    await d.spool.updateState(id, updated);
+    if (from === 'incoming') {
+      await d.spool.writeOutgoing(id, updated, message);
+      await d.spool.removeIncoming(id);
+      ages.set(id, receivedAt.getTime());
+    } else {
+      await d.spool.updateState(id, updated);
+    }
     d.metrics.deferred.inc();
     log.warn({ pending: pending.length, next: updated.nextAttemptAt, lastError }, 'deferred');
     // A request that came in during the attempt (rescan() leaves busy entries alone) is served now.
@@ -218,22 +273,28 @@ export function createEngine(d: EngineDeps): Engine {
       if (delivering >= d.deliveryConcurrency) break;
       if (at > now || busy.has(id)) continue;
       due.delete(id);
-      busy.add(id);
-      delivering++;
-      track(
-        guarded('delivery', id, () => deliverOne(id), () => due.set(id, Date.now() + backoffMs(1, d.retry)))().finally(() => {
-          busy.delete(id);
-          delivering--;
-        }),
-      );
+      startDelivery(id, () => deliverOne(id), () => due.set(id, Date.now() + backoffMs(1, d.retry)));
     }
+  }
+
+  function startDelivery(id: QueueId, work: () => Promise<void>, retry: () => void): void {
+    busy.add(id);
+    delivering++;
+    track(
+      guarded('delivery', id, work, retry)().finally(() => {
+        busy.delete(id);
+        delivering--;
+      }),
+    );
   }
 
   async function rescan(): Promise<void> {
     const outgoing = new Set(await d.spool.listOutgoing());
     for (const { id, kind } of await d.spool.listControl()) {
-      if (!outgoing.has(id)) await d.spool.removeControl(id, kind); // the entry is gone: nothing to do
-      else (kind === 'bounce' ? bounceWanted : retryWanted).add(id);
+      if (outgoing.has(id)) (kind === 'bounce' ? bounceWanted : retryWanted).add(id);
+      // Not sanitized yet, or on its first attempt: the request waits for it.
+      else if (kind === 'bounce' && (busy.has(id) || (await d.spool.hasIncoming(id)))) bounceWanted.add(id);
+      else await d.spool.removeControl(id, kind); // the entry is gone: nothing to do
     }
     for (const id of outgoing) {
       if (busy.has(id)) continue; // deliverOne() looks at the requests when it is done
@@ -250,6 +311,7 @@ export function createEngine(d: EngineDeps): Engine {
     async start() {
       await rescan();
       for (const id of await d.spool.listIncoming()) {
+        recovered.add(id);
         incoming.push(id);
         ages.set(id, Date.now());
       }

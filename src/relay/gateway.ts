@@ -66,7 +66,8 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
     hostname: config.smtp.hostname,
     sanitizeConcurrency: workers * 2,
     deliveryConcurrency: config.delivery.maxConnections * 2,
-    alreadyDelivered: await deliveredSoFar(dataDir, new Set(await spool.listOutgoing())),
+    // Incoming entries too: a first attempt is made before the outgoing entry exists.
+    alreadyDelivered: await deliveredSoFar(dataDir, new Set([...(await spool.listOutgoing()), ...(await spool.listIncoming())])),
   });
   snapshot = engine.snapshot;
   await engine.start();

@@ -12,7 +12,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fsyncDir, writeDurably } from '../durable/files.js';
+import { coalescedDirSync, writeDurably } from '../durable/files.js';
 import type { DeliveryState, Envelope, QueueId } from './types.js';
 
 const MAGIC = 'MGSPOOL1';
@@ -63,6 +63,7 @@ export interface Spool {
   accept(envelope: Envelope, data: Readable, tooBig: () => boolean): Promise<QueueId | 'too-big'>;
   readIncoming(id: QueueId): Promise<{ envelope: Envelope; raw: Buffer }>;
   listIncoming(): Promise<QueueId[]>;
+  hasIncoming(id: QueueId): Promise<boolean>;
   removeIncoming(id: QueueId): Promise<void>;
   writeOutgoing(id: QueueId, state: DeliveryState, message: Uint8Array): Promise<void>;
   readOutgoing(id: QueueId): Promise<{ state: DeliveryState; message: Buffer }>;
@@ -96,6 +97,8 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
   const control = path.join(dir, 'control');
   for (const d of [dir, incoming, outgoing, tmp, control]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
 
+  // Concurrent SMTP sessions share the incoming folder's fsync.
+  const syncIncoming = coalescedDirSync(incoming);
   const recent = new Map<QueueId, { envelope: Envelope; raw: Buffer }>();
   const inFile = (id: QueueId): string => path.join(incoming, `${checkId(id)}.msg`);
   const emlFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.eml`);
@@ -120,7 +123,8 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       const id = newQueueId();
       const part = path.join(tmp, `${id}.msg`);
       const head = Buffer.from(JSON.stringify(envelope), 'utf8');
-      const out = createWriteStream(part, { flags: 'wx', mode: 0o600 });
+      // flush: the file is fsync'd before the stream closes (no second open to sync it).
+      const out = createWriteStream(part, { flags: 'wx', mode: 0o600, flush: true });
       try {
         out.write(`${MAGIC} ${head.length}\n`);
         out.write(head);
@@ -140,14 +144,8 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
           await fs.rm(part, { force: true });
           return 'too-big';
         }
-        const handle = await fs.open(part, 'r+');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
         await fs.rename(part, inFile(id));
-        await fsyncDir(incoming);
+        await syncIncoming();
         if (kept && recent.size < MEMORY_COPY_MAX_ENTRIES) recent.set(id, { envelope, raw: Buffer.concat(kept) });
         return id;
       } catch (err) {
@@ -173,6 +171,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       return { envelope, raw: buf.subarray(nl + 1 + length + 1) };
     },
     listIncoming: () => idsIn(incoming, '.msg'),
+    hasIncoming: (id) => fs.access(inFile(id)).then(() => true, () => false),
     // No folder fsync: an incoming file that a power loss brings back is found
     // already sanitized (its outgoing state exists) and removed again.
     removeIncoming: (id) => {
