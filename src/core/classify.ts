@@ -10,6 +10,8 @@ export interface Classified {
   /** What the bytes say, as a MIME type ("text/plain" when no magic matched). */
   sniffedType: string;
   imageFormat: ImageFormat | null;
+  /** file-type's name for the format ("docx", "cfb", "zip"), when a magic number matched. */
+  format: string | null;
 }
 
 const IMAGE_FORMATS: Record<string, ImageFormat> = {
@@ -19,6 +21,7 @@ const IMAGE_FORMATS: Record<string, ImageFormat> = {
   apng: 'png',
 };
 
+const TNEF_SIGNATURE = [0x78, 0x9f, 0x3e, 0x22];
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const startsWith = (bytes: Uint8Array, sig: readonly number[], at = 0): boolean => sig.every((b, i) => bytes[at + i] === b);
 
@@ -26,6 +29,11 @@ const startsWith = (bytes: Uint8Array, sig: readonly number[], at = 0): boolean 
 const SNIFFED_KINDS: Record<string, AttachmentKind> = {
   pdf: 'pdf',
   docx: 'office', xlsx: 'office', pptx: 'office', odt: 'office', ods: 'office', odp: 'office', cfb: 'office', rtf: 'office',
+  // Templates, slide shows and the macro-enabled variants: rendered to pixels like the others (macros never run).
+  docm: 'office', dotx: 'office', dotm: 'office', xlsm: 'office', xltx: 'office', xltm: 'office',
+  pptm: 'office', potx: 'office', potm: 'office', ppsx: 'office', ppsm: 'office', ott: 'office', ots: 'office', otp: 'office',
+  ace: 'archive', lz4: 'archive', bz: 'archive', zstd: 'archive',
+  chm: 'executable', reg: 'script',
   zip: 'archive', rar: 'archive', '7z': 'archive', gz: 'archive', bz2: 'archive', xz: 'archive', tar: 'archive',
   lzh: 'archive', cab: 'archive', zst: 'archive', lz: 'archive', arj: 'archive', cpio: 'archive', ar: 'archive', rpm: 'archive', deb: 'archive',
   exe: 'executable', elf: 'executable', macho: 'executable', msi: 'executable', apk: 'executable', dex: 'executable',
@@ -52,6 +60,7 @@ const textKind = (head: string, ext: string | null, declaredType: string): Attac
   if (declaredType === 'image/svg+xml') return 'svg';
   if (ext === 'htm' || ext === 'html' || ext === 'xhtml') return 'html';
   if (ext === 'ics' || ext === 'vcs') return 'calendar';
+  if (ext === 'eml') return 'message';
   if (ext && SCRIPT_EXTS.has(ext)) return 'script';
   if (ext === 'csv' || declaredType === 'text/csv' || declaredType === 'application/csv') return 'csv';
   return 'text';
@@ -102,32 +111,34 @@ export async function classify(bytes: Uint8Array, declaredType: string, ext: str
   const u16 = utf16Head(bytes);
   if (u16 !== null) {
     const kind = textKind(u16, ext, declaredType);
-    return { kind, sniffedType: kind === 'csv' ? 'text/csv' : 'text/plain', imageFormat: null };
+    return { kind, sniffedType: kind === 'csv' ? 'text/csv' : 'text/plain', imageFormat: null, format: null };
   }
   const found = await fileTypeFromBuffer(bytes);
   const sniffed = found && plausible(found.ext, bytes) ? found : undefined;
   if (sniffed) {
     const imageFormat = IMAGE_FORMATS[sniffed.ext] ?? null;
-    if (imageFormat) return { kind: 'image', sniffedType: sniffed.mime, imageFormat };
+    if (imageFormat) return { kind: 'image', sniffedType: sniffed.mime, imageFormat, format: sniffed.ext };
     if (sniffed.ext === 'xml') {
       const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 4096));
-      return { kind: textKind(head, ext, declaredType), sniffedType: sniffed.mime, imageFormat: null };
+      return { kind: textKind(head, ext, declaredType), sniffedType: sniffed.mime, imageFormat: null, format: sniffed.ext };
     }
-    return { kind: SNIFFED_KINDS[sniffed.ext] ?? 'unknown', sniffedType: sniffed.mime, imageFormat: null };
+    return { kind: SNIFFED_KINDS[sniffed.ext] ?? 'unknown', sniffedType: sniffed.mime, imageFormat: null, format: sniffed.ext };
   }
   // file-type wants a well-formed IHDR before it says PNG; bytes that start with
   // the signature but are broken went on to be read as text. They claim to be an
   // image, so the image decoder judges them (and reports them undecodable).
-  if (startsWith(bytes, PNG_SIGNATURE)) return { kind: 'image', sniffedType: 'image/png', imageFormat: 'png' };
+  if (startsWith(bytes, PNG_SIGNATURE)) return { kind: 'image', sniffedType: 'image/png', imageFormat: 'png', format: 'png' };
   // ISO 9660 (CD001 at sector 16), which file-type does not know.
-  if (startsWith(bytes, [0x43, 0x44, 0x30, 0x30, 0x31], 0x8001)) return { kind: 'disk-image', sniffedType: 'application/x-iso9660-image', imageFormat: null };
-  if (bytes.length > 0 && looksBinary(bytes)) return { kind: 'unknown', sniffedType: 'application/octet-stream', imageFormat: null };
+  if (startsWith(bytes, [0x43, 0x44, 0x30, 0x30, 0x31], 0x8001)) return { kind: 'disk-image', sniffedType: 'application/x-iso9660-image', imageFormat: null, format: 'iso' };
+  // Outlook's winmail.dat, which file-type does not know either.
+  if (startsWith(bytes, TNEF_SIGNATURE)) return { kind: 'tnef', sniffedType: 'application/ms-tnef', imageFormat: null, format: 'tnef' };
+  if (bytes.length > 0 && looksBinary(bytes)) return { kind: 'unknown', sniffedType: 'application/octet-stream', imageFormat: null, format: null };
   // Without its UTF-8 byte order mark: read as latin1 the BOM is "ï»¿", which
   // textKind's \uFEFF strip missed, so "<html>" after a BOM was taken for text.
   const bom = startsWith(bytes, [0xef, 0xbb, 0xbf]) ? 3 : 0;
   const head = new TextDecoder('latin1').decode(bytes.subarray(bom, 4096));
   const kind = textKind(head, ext, declaredType);
-  return { kind, sniffedType: kind === 'csv' ? 'text/csv' : 'text/plain', imageFormat: null };
+  return { kind, sniffedType: kind === 'csv' ? 'text/csv' : 'text/plain', imageFormat: null, format: null };
 }
 
 // What a declared Content-Type or a name's extension claims, where it claims
@@ -143,12 +154,14 @@ const claimedKindOfType = (type: string): AttachmentKind | null => {
   return null;
 };
 
+const OFFICE_EXTS = new Set(['doc', 'docx', 'docm', 'dot', 'dotx', 'dotm', 'xls', 'xlsx', 'xlsm', 'xlt', 'xltx', 'xltm', 'ppt', 'pptx', 'pptm', 'pot', 'potx', 'potm', 'pps', 'ppsx', 'ppsm', 'odt', 'ods', 'odp', 'ott', 'ots', 'otp', 'rtf']);
+
 const claimedKindOfExt = (ext: string): AttachmentKind | null => {
   if (['jpg', 'jpeg', 'png', 'gif', 'webp', 'bmp', 'tif', 'tiff'].includes(ext)) return 'image';
   if (ext === 'pdf') return 'pdf';
   if (ext === 'txt') return 'text';
   if (ext === 'csv') return 'csv';
-  if (['doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'odt', 'ods', 'odp', 'rtf'].includes(ext)) return 'office';
+  if (OFFICE_EXTS.has(ext)) return 'office';
   if (['zip', '7z', 'rar', 'lzh', 'gz', 'tar'].includes(ext)) return 'archive';
   if (['exe', 'dll', 'scr', 'com', 'msi'].includes(ext)) return 'executable';
   return null;

@@ -37,6 +37,24 @@ export const findingCodes = [
   'name-double-extension',
   'name-path',
   'attachment-removed',
+  // Documents (rebuilt as image-only PDFs).
+  'document-converted',
+  'document-encrypted',
+  'document-too-large',
+  'document-unconvertible',
+  // Containers: archives, attached messages, TNEF, calendars, HTML files.
+  'archive-opened',
+  'archive-encrypted',
+  'archive-limit',
+  'archive-corrupt',
+  'archive-unsupported',
+  'archive-path-unsafe',
+  'message-sanitized',
+  'nesting-too-deep',
+  'tnef-opened',
+  'tnef-corrupt',
+  'calendar-as-text',
+  'html-attachment-converted',
 ] as const;
 
 export type FindingCode = (typeof findingCodes)[number];
@@ -55,6 +73,7 @@ export type AttachmentKind =
   | 'svg'
   | 'calendar'
   | 'message'
+  | 'tnef'
   | 'shortcut'
   | 'disk-image'
   | 'unknown';

@@ -15,6 +15,20 @@ export interface Labels {
   attachmentLine(index: number, name: string, kind: string): string;
   deliveredAs(name: string): string;
   removed: string;
+  /** A container whose contents are listed after it. */
+  opened(members: number): string;
+  /** A calendar shown in the body. */
+  shownInBody: string;
+  /** A file found inside attachment `parent` (an archive, attached message or TNEF). */
+  memberLine(index: number, name: string, kind: string, parent: number): string;
+  /** Findings whose message-level sentence would mislead under an attachment. */
+  findingInAttachment: Partial<Record<FindingCode, string>>;
+  /** Fallback name of an attached message with no file name. */
+  forwardedMessageName: string;
+  /** Header labels of an attached message rendered as text. */
+  messageFields: { from: string; to: string; cc: string; date: string; subject: string };
+  calendarHeading(name: string): string;
+  calendarFields: { summary: string; start: string; end: string; location: string; organizer: string; description: string; url: string };
   quarantined(id: string): string;
   howToAsk(contact: string): string;
   noOriginalKept: string;
@@ -44,6 +58,7 @@ const ja: Labels = {
     message: '添付メール',
     shortcut: 'ショートカット',
     'disk-image': 'ディスクイメージ',
+    tnef: 'Outlook形式のデータ（winmail.dat）',
     unknown: '不明な形式',
   },
   finding: {
@@ -77,7 +92,39 @@ const ja: Labels = {
     'name-double-extension': 'ファイル名に二重の拡張子がありました。',
     'name-path': 'ファイル名にフォルダーの指定が含まれていました。',
     'attachment-removed': 'この形式は安全に転送できないため削除しました。',
+    'document-converted': '文書を画像だけのPDFに作り直しました（文字の検索・コピー、リンク、マクロ、埋め込みファイルはありません）。',
+    'document-encrypted':
+      'パスワードで保護された文書は変換できないため削除しました。必要な場合は、差出人にパスワードのない文書を送ってもらうか、隔離IDを添えて管理者に申請してください。',
+    'document-too-large': 'ページ数またはページの大きさが上限を超えているため削除しました。',
+    'document-unconvertible': '文書を読み取れない、または変換できなかったため削除しました。',
+    'archive-opened': '圧縮ファイルを展開し、中のファイルを1つずつ無害化しました（下に一覧があります）。',
+    'archive-encrypted':
+      'パスワード付きの圧縮ファイルは中身を検査できないため削除しました。中身が必要な場合は、隔離IDを添えて管理者にパスワード解除を申請してください（パスワードは差出人から別に届いたものを管理者に伝えてください）。',
+    'archive-limit': '展開後のサイズ・圧縮率・ファイル数・入れ子の深さのいずれかが上限を超えたため（zip爆弾の疑い）、圧縮ファイル全体を削除しました。',
+    'archive-corrupt': '圧縮ファイルが壊れている（または内容と記載が一致しない）ため削除しました。',
+    'archive-unsupported': 'この圧縮形式（rar、7z、lzh など）は展開して検査できないため削除しました。zip 形式で送ってもらってください。',
+    'archive-path-unsafe': '圧縮ファイル内のファイル名に、フォルダーの外を指す指定（../ やドライブ名）がありました。無効にしています。',
+    'message-sanitized': '添付されたメールを無害化し、本文をテキストファイルにしました。その添付ファイルは下に一覧があります。',
+    'nesting-too-deep': '添付の入れ子（メールの中のメールなど）が深すぎるため削除しました。',
+    'tnef-opened': 'Outlook形式のデータ（winmail.dat）を展開し、中のファイルを1つずつ無害化しました。',
+    'tnef-corrupt': 'Outlook形式のデータ（winmail.dat）を読み取れないため削除しました。',
+    'calendar-as-text': '予定表（会議の招待）の内容を本文の末尾にテキストで表示し、ファイルは削除しました。',
+    'html-attachment-converted': 'HTMLファイルをテキストに変換しました。',
   },
+  opened: (n) => `→ 展開しました（中のファイル${n}件は以下のとおり）。`,
+  shownInBody: '→ 内容を本文の末尾に表示しました。',
+  memberLine: (i, name, kind, parent) => `${i}. ${name}（${parent}. の中、種類: ${kind}）`,
+  findingInAttachment: {
+    timeout: '制限時間内に処理が終わらなかったため削除しました。',
+    'mime-too-deep': '添付の入れ子が深すぎるため削除しました。',
+    'too-many-parts': '添付されたメールの構成要素が多すぎるため削除しました。',
+    'header-too-large': '添付されたメールのヘッダーが大きすぎるため削除しました。',
+    'parse-error': '添付されたメールの形式を解釈できないため削除しました。',
+  },
+  forwardedMessageName: '転送メッセージ',
+  messageFields: { from: '差出人', to: '宛先', cc: 'CC', date: '日時', subject: '件名' },
+  calendarHeading: (name) => `■ 予定表（${name}）`,
+  calendarFields: { summary: '件名', start: '開始', end: '終了', location: '場所', organizer: '主催者', description: '説明', url: 'URL' },
   messageHeading: '■ 本文',
   attachmentsHeading: (n) => `■ 添付ファイル（${n}件）`,
   attachmentLine: (i, name, kind) => `${i}. ${name}（種類: ${kind}）`,
@@ -112,6 +159,7 @@ const en: Labels = {
     message: 'attached message',
     shortcut: 'shortcut',
     'disk-image': 'disk image',
+    tnef: 'Outlook data (winmail.dat)',
     unknown: 'unknown format',
   },
   finding: {
@@ -144,7 +192,39 @@ const en: Labels = {
     'name-double-extension': 'The file name had a double extension.',
     'name-path': 'The file name contained folder names.',
     'attachment-removed': 'This type cannot be delivered safely and was removed.',
+    'document-converted': 'The document was rebuilt as an image-only PDF (no searchable text, links, macros or embedded files).',
+    'document-encrypted':
+      'Password-protected documents cannot be converted and are removed. To get it, ask the sender for a copy without a password, or ask the administrator, quoting the quarantine ID.',
+    'document-too-large': 'The document has more pages, or larger pages, than allowed and was removed.',
+    'document-unconvertible': 'The document could not be read or converted and was removed.',
+    'archive-opened': 'The archive was unpacked and each file in it sanitized on its own (listed below).',
+    'archive-encrypted':
+      'Password-protected archives cannot be inspected and are removed. To get the contents, ask the administrator to unlock it, quoting the quarantine ID (and passing on the password the sender sent you separately).',
+    'archive-limit': 'Unpacked size, compression ratio, file count or nesting exceeded the limits (a possible zip bomb); the whole archive was removed.',
+    'archive-corrupt': 'The archive is broken (or its contents do not match its directory) and was removed.',
+    'archive-unsupported': 'This archive format (rar, 7z, lzh, ...) cannot be unpacked for inspection and was removed; ask for a zip.',
+    'archive-path-unsafe': 'A file name in the archive pointed outside its folder (../ or a drive); that part was made harmless.',
+    'message-sanitized': 'The attached message was sanitized and its text delivered as a text file; its attachments are listed below.',
+    'nesting-too-deep': 'Attachments are nested too deeply (messages in messages) and were removed.',
+    'tnef-opened': 'The Outlook data (winmail.dat) was unpacked and each file in it sanitized on its own.',
+    'tnef-corrupt': 'The Outlook data (winmail.dat) could not be read and was removed.',
+    'calendar-as-text': 'The calendar invitation is shown as text at the end of the body; the file was removed.',
+    'html-attachment-converted': 'The HTML file was converted to text.',
   },
+  opened: (n) => `-> unpacked (${n} files, listed below).`,
+  shownInBody: '-> shown at the end of the body.',
+  memberLine: (i, name, kind, parent) => `${i}. ${name} (in ${parent}., type: ${kind})`,
+  findingInAttachment: {
+    timeout: 'Processing took longer than allowed; removed.',
+    'mime-too-deep': 'Nested too deeply; removed.',
+    'too-many-parts': 'The attached message has too many parts; removed.',
+    'header-too-large': 'The attached message header is too large; removed.',
+    'parse-error': 'The attached message could not be parsed; removed.',
+  },
+  forwardedMessageName: 'forwarded-message',
+  messageFields: { from: 'From', to: 'To', cc: 'Cc', date: 'Date', subject: 'Subject' },
+  calendarHeading: (name) => `* Calendar (${name})`,
+  calendarFields: { summary: 'Summary', start: 'Start', end: 'End', location: 'Location', organizer: 'Organizer', description: 'Description', url: 'URL' },
   messageHeading: '* Body',
   attachmentsHeading: (n) => `* Attachments (${n})`,
   attachmentLine: (i, name, kind) => `${i}. ${name} (type: ${kind})`,

@@ -75,3 +75,38 @@ export function deliveredName(safe: SafeName, newExt: 'jpg' | 'png' | 'txt' | 'p
   }
   return `${safe.name}.${newExt}`;
 }
+
+export interface SafeMemberPath extends SafeName {
+  /** The folders and name inside the archive, neutralised, joined with "/": shown in the notice. */
+  shown: string;
+}
+
+// A drive ("C:") or a UNC/absolute start: extracting such a name would write
+// outside the folder the user picked.
+const DRIVE = /^[A-Za-z]:$/;
+
+/**
+ * A path inside an archive ("資料/図1.png"): each folder and the name made
+ * safe, ".." and drives dropped. Delivered flat, folders joined by "_"
+ * ("資料_図1.png"), since mail attachments have no folders.
+ */
+export function neutraliseMemberPath(untrusted: string, fallback: string): SafeMemberPath {
+  const findings = new Set<FindingCode>();
+  const raw = untrusted.split(/[\\/]+/);
+  const segments: string[] = [];
+  let unsafe = /^[\\/]/.test(untrusted);
+  for (const [i, seg] of raw.entries()) {
+    if (seg === '..' || (i === 0 && DRIVE.test(seg))) {
+      unsafe = true;
+      continue;
+    }
+    if (seg === '' || seg === '.') continue;
+    const safe = neutraliseName(seg, '_');
+    for (const f of safe.findings) if (f !== 'name-double-extension') findings.add(f);
+    segments.push(safe.name);
+  }
+  if (unsafe) findings.add('archive-path-unsafe');
+  const flat = neutraliseName(segments.join('_') || fallback, fallback);
+  for (const f of flat.findings) findings.add(f);
+  return { name: flat.name, ext: flat.ext, shown: segments.join('/') || fallback, findings: [...findings] };
+}

@@ -1,6 +1,6 @@
 // The notice at the top of every delivered body: what was done to the message
 // and to each attachment, and how to ask for the original.
-import type { AttachmentOutcome } from './attachments.js';
+import type { AttachmentOutcome, Disposition } from './attachments.js';
 import type { Finding } from './findings.js';
 import type { Labels } from './labels.js';
 
@@ -14,6 +14,20 @@ export interface NoticeInput {
 /** The line that opens and closes the notice. */
 export const NOTICE_RULE = '─'.repeat(30);
 
+const fate = (d: Disposition, labels: Labels): string => {
+  switch (d.as) {
+    case 'delivered':
+      return labels.deliveredAs(d.part.filename);
+    case 'opened':
+      if (!d.part) return labels.opened(d.members);
+      return d.members > 0 ? `${labels.deliveredAs(d.part.filename)}\n   ${labels.opened(d.members)}` : labels.deliveredAs(d.part.filename);
+    case 'in-body':
+      return labels.shownInBody;
+    case 'removed':
+      return labels.removed;
+  }
+};
+
 export function buildNotice(input: NoticeInput, labels: Labels): string {
   const lines: string[] = [NOTICE_RULE, labels.noticeTitle, labels.noticeIntro];
   const seen = new Set<string>();
@@ -24,10 +38,11 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
   if (input.attachments.length > 0) {
     lines.push('', labels.attachmentsHeading(input.attachments.length));
     for (const a of input.attachments) {
-      lines.push(labels.attachmentLine(a.index, a.shownName, `${labels.kind[a.kind]}, ${a.sniffedType}`));
+      const kind = `${labels.kind[a.kind]}, ${a.sniffedType}`;
+      lines.push(a.parent === null ? labels.attachmentLine(a.index, a.shownName, kind) : labels.memberLine(a.index, a.shownName, kind, a.parent));
       const codes = new Set(a.findings.map((f) => f.code));
-      for (const code of codes) lines.push(`   ・${labels.finding[code]}`);
-      lines.push(`   ${a.delivered ? labels.deliveredAs(a.delivered.filename) : labels.removed}`);
+      for (const code of codes) lines.push(`   ・${labels.findingInAttachment[code] ?? labels.finding[code]}`);
+      lines.push(`   ${fate(a.disposition, labels)}`);
     }
   }
   lines.push('');

@@ -28,6 +28,32 @@ export const policySchema = z
       })
       .strict()
       .prefault({}),
+    documents: z
+      .object({
+        /** Pages of one document; a longer one is removed. */
+        maxPages: positiveInt(10_000).default(200),
+        /** Resolution at which pages are rendered to pixels. */
+        dpi: z.number().int().min(36).max(600).default(150),
+        /** Pixels of one rendered page (width x height); A0 at 150 dpi is about 35 million. */
+        maxPixelsPerPage: positiveInt(1_000_000_000).default(40_000_000),
+        /** Run the converter even when its sandbox (bubblewrap) is missing. Read by the converter. */
+        allowUnsandboxed: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    archives: z
+      .object({
+        /** Archives inside archives: 3 allows a zip in a zip in a zip. */
+        maxDepth: positiveInt(20).default(3),
+        /** Files in all the archives of one message together. */
+        maxEntries: positiveInt(100_000).default(1000),
+        /** Uncompressed bytes of all the archives of one message together. */
+        maxTotalBytes: positiveInt(4 * 1024 * MiB).default(200 * MiB),
+        /** Uncompressed size / compressed size of one file over 1 MiB uncompressed. */
+        maxRatio: positiveInt(1_000_000).default(100),
+      })
+      .strict()
+      .prefault({}),
     actions: z
       .object({
         /** What happens to a message over limits.maxMessageBytes. */

@@ -1,7 +1,8 @@
 // parse -> classify -> decide -> convert -> compose, failing closed: whatever
 // goes wrong, the original is quarantined and the recipient gets a notice-only
 // message. Only a quarantine that cannot keep the original stops a decision.
-import { sanitizeAttachment, type AttachmentOutcome } from './attachments.js';
+import { archiveBudget } from './archive.js';
+import { deliveredParts, numbered, sanitizeAttachment, type AttachmentContext, type SanitizedAttachment } from './attachments.js';
 import { sanitizeBody } from './body.js';
 import { composeMessage, type VerdictWord } from './compose.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
@@ -96,10 +97,18 @@ async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps,
     deadline,
   );
   const body = sanitizeBody(parsed, labels);
-  const outcomes: AttachmentOutcome[] = [];
+  const ctx: AttachmentContext = { policy, labels, images: deps.images, documents: deps.documents, deadline, budget: archiveBudget(policy.archives) };
+  const sanitized: SanitizedAttachment[] = [];
   for (const [i, att] of parsed.attachments.entries()) {
-    outcomes.push(await withDeadline(sanitizeAttachment(att, i + 1, { policy, images: deps.images, deadline }), deadline));
+    sanitized.push(await withDeadline(sanitizeAttachment(att, i + 1, ctx), deadline));
   }
+  const outcomes = numbered(sanitized);
+  // Calendars are shown after the body, each once (an invitation often comes
+  // both as the text/calendar alternative and as an .ics attachment).
+  const seen = new Set<string>();
+  const calendars = outcomes.flatMap((o) =>
+    o.disposition.as === 'in-body' && !seen.has(o.disposition.text) && seen.add(o.disposition.text) ? [`${labels.calendarHeading(o.shownName)}\n${o.disposition.text}`] : [],
+  );
   const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
   const messageFindings = [...headerFindings, ...body.findings];
   const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
@@ -107,8 +116,8 @@ async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps,
   const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, contact: policy.notice.contact }, labels);
   const message = await composeMessage({
     headers,
-    body: `${notice}\n${body.text}\n`,
-    parts: outcomes.flatMap((o) => (o.delivered ? [o.delivered] : [])),
+    body: `${notice}\n${[body.text, ...calendars].join('\n\n')}\n`,
+    parts: deliveredParts(outcomes),
     verdict: findings.length > 0 ? 'sanitized' : 'clean',
     quarantineId,
     messageId: `<${deps.randomToken()}@${policy.output.messageIdDomain}>`,

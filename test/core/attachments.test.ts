@@ -7,10 +7,9 @@ import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { violations } from '../helpers/conformance.js';
-import { zip } from '../helpers/bytes.js';
-import { eml, run, withAttachments, type Outcome, type PartSpec } from '../helpers/run.js';
+import { run, withAttachments, type Outcome, type PartSpec } from '../helpers/run.js';
 
-const ALLOWED = ['text/plain', 'image/png', 'image/jpeg'];
+const ALLOWED = ['text/plain', 'image/png', 'image/jpeg', 'application/pdf'];
 
 /** Sanitizes raw bytes and checks what must hold for every delivered message. */
 async function sanitized(raw: Buffer): Promise<Outcome> {
@@ -34,25 +33,6 @@ const codesOf = (o: Outcome, index: number) => findingsOf(o, index).map((f) => f
 
 // --- real bytes of things that must not cross --------------------------------
 
-
-const docx = (): Buffer =>
-  zip([
-    [
-      '[Content_Types].xml',
-      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>' +
-        '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
-    ],
-    [
-      '_rels/.rels',
-      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
-    ],
-    [
-      'word/document.xml',
-      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>報告書</w:t></w:r></w:p></w:body></w:document>',
-    ],
-  ]);
 
 /** MZ header, DOS stub and a PE signature: what file-type calls exe. */
 const exe = (): Buffer => {
@@ -159,14 +139,14 @@ describe('lying declared types and names', () => {
 
   it('removes a PDF named 議事録.txt declared text/plain, reporting both lies', async () => {
     const o = await send([{ type: 'text/plain', filename: '議事録.txt', body: await pdf() }]);
-    expect(codesOf(o, 1)).toEqual(['type-mismatch', 'attachment-removed']);
+    // Documents are converted to image-only PDFs; this harness has no converter, so it is removed.
+    expect(codesOf(o, 1)).toEqual(['type-mismatch', 'document-unconvertible']);
     expect(findingsOf(o, 1)[0]!.detail).toBe('declared text/plain, named .txt, actually application/pdf');
-    expect(findingsOf(o, 1)[1]!.detail).toBe('pdf');
     expect(o.mail!.attachments).toEqual([]);
   });
 });
 
-describe('everything that is not an image or text is removed, with its kind', () => {
+describe('what is neither image, text, document nor container is removed, with its kind', () => {
   const cases: Array<{ what: string; part: () => Promise<PartSpec> | PartSpec; kind: string }> = [
     {
       what: 'SVG with <script>',
@@ -182,58 +162,6 @@ describe('everything that is not an image or text is removed, with its kind', ()
       kind: 'svg',
       part: () => ({ type: 'image/png', filename: 'logo.png', body: '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>' }),
     },
-    {
-      what: 'HTML',
-      kind: 'html',
-      part: () => ({ type: 'text/html; charset=utf-8', filename: 'ログイン.html', body: '<!DOCTYPE html>\n<html><body><form action="https://evil.example.net/"><input name="pw"></form></body></html>\n' }),
-    },
-    {
-      what: 'HTML disguised as text/plain .txt',
-      kind: 'html',
-      part: () => ({ type: 'text/plain', filename: 'readme.txt', body: '<html><script>alert(1)</script></html>\n' }),
-    },
-    {
-      what: 'HTML behind a UTF-8 byte order mark, named .txt',
-      kind: 'html',
-      part: () => ({ type: 'text/plain', filename: 'readme.txt', body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<html><body>x</body></html>\n')]) }),
-    },
-    {
-      what: 'HTML in UTF-16LE with a byte order mark, named .txt',
-      kind: 'html',
-      part: () => ({ type: 'text/plain', filename: 'readme.txt', body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<html><body>x</body></html>\r\n', 'utf16le')]) }),
-    },
-    {
-      what: 'calendar behind a UTF-8 byte order mark, named .txt',
-      kind: 'calendar',
-      part: () => ({ type: 'text/plain', filename: 'event.txt', body: Buffer.from('\uFEFFBEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n', 'utf8') }),
-    },
-    {
-      what: 'calendar',
-      kind: 'calendar',
-      part: () => ({
-        type: 'text/calendar; method=REQUEST',
-        filename: 'invite.ics',
-        body: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nSUMMARY:防災訓練\r\nURL:https://evil.example.net/meet\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n',
-      }),
-    },
-    { what: 'PDF (pdf-lib)', kind: 'pdf', part: async () => ({ type: 'application/pdf', filename: '請求書.pdf', body: await pdf() }) },
-    { what: 'zip', kind: 'archive', part: () => ({ type: 'application/zip', filename: '資料一式.zip', body: zip([['説明.txt', '説明です'], ['run.bat', 'echo hi']]) }) },
-    {
-      what: 'gzip',
-      kind: 'archive',
-      part: () => ({ type: 'application/gzip', filename: 'log.gz', body: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8]) }),
-    },
-    {
-      what: 'docx',
-      kind: 'office',
-      part: () => ({ type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', filename: '報告書.docx', body: docx() }),
-    },
-    {
-      what: 'old Office (CFB)',
-      kind: 'office',
-      part: () => ({ type: 'application/msword', filename: '報告書.doc', body: Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(1024)]) }),
-    },
-    { what: 'RTF', kind: 'office', part: () => ({ type: 'application/rtf', filename: 'memo.rtf', body: '{\\rtf1\\ansi {\\object\\objemb} hello}' }) },
     { what: 'EXE', kind: 'executable', part: () => ({ type: 'application/octet-stream', filename: 'setup.exe', body: exe() }) },
     {
       what: 'ELF',
@@ -285,53 +213,17 @@ describe('everything that is not an image or text is removed, with its kind', ()
     });
   }
 
-  it('removes a forwarded message/rfc822 attachment (sent 7bit, as mailers do)', async () => {
-    const inner = [
-      'From: a@example.jp',
-      'To: b@example.jp',
-      'Subject: inner',
-      'Date: Thu, 26 Nov 2026 09:00:00 +0900',
-      'Message-ID: <inner@example.jp>',
-      'Content-Type: text/html; charset=utf-8',
-      '',
-      '<html><body><a href="https://evil.example.net/">login</a></body></html>',
-    ].join('\r\n');
-    const raw = eml(
-      [
-        'From: sender@example.jp',
-        'To: staff@city.example.lg.jp',
-        'Subject: fwd',
-        'Date: Thu, 26 Nov 2026 10:00:00 +0900',
-        'Message-ID: <fwd@example.jp>',
-        'MIME-Version: 1.0',
-        'Content-Type: multipart/mixed; boundary="b1"',
-      ],
-      ['--b1', 'Content-Type: text/plain; charset=utf-8', '', '転送します。', '--b1', 'Content-Type: message/rfc822', 'Content-Disposition: attachment; filename="original.eml"', '', inner, '--b1--', ''].join('\r\n'),
-    );
-    const o = await sanitized(raw);
-    expect(o.result.findings).toContainEqual({ code: 'attachment-removed', attachment: 1, detail: 'message' });
-    expect(o.mail!.attachments).toEqual([]);
-    expect(o.raw!.toString('latin1')).not.toMatch(/evil\.example\.net/);
-  });
-
-  it('removes a message/rfc822 attachment that was sent base64', async () => {
-    const inner = 'From: a@example.jp\r\nTo: b@example.jp\r\nSubject: inner\r\nDate: Thu, 26 Nov 2026 09:00:00 +0900\r\n\r\nbody\r\n';
-    const o = await send([{ type: 'message/rfc822', filename: 'fw.eml', body: inner }]);
-    expect(findingsOf(o, 1).filter((f) => f.code === 'attachment-removed')).toEqual([{ code: 'attachment-removed', attachment: 1, detail: 'message' }]);
-    expect(o.mail!.attachments).toEqual([]);
-  });
-
   it('removes the bad and keeps the good in one message, in order', async () => {
     const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'white' } }).png().toBuffer();
     const o = await send([
-      { type: 'application/pdf', filename: 'a.pdf', body: await pdf() },
+      { type: 'application/octet-stream', filename: 'a.exe', body: exe() },
       { type: 'image/png', filename: 'b.png', body: png },
-      { type: 'application/zip', filename: 'c.zip', body: zip([['x.txt', 'x']]) },
+      { type: 'application/pdf', filename: 'c.pdf', body: await pdf() },
       { type: 'text/plain; charset=utf-8', filename: 'd.txt', body: 'テキスト\n' },
     ]);
     expect(codesOf(o, 1)).toEqual(['attachment-removed']);
     expect(codesOf(o, 2)).toEqual(['image-reencoded']);
-    expect(codesOf(o, 3)).toEqual(['attachment-removed']);
+    expect(codesOf(o, 3)).toEqual(['document-unconvertible']);
     expect(codesOf(o, 4)).toEqual(['text-reencoded']);
     expect(o.mail!.attachments.map((a) => [a.filename, a.contentType])).toEqual([
       ['b.png', 'image/png'],

@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { findingCodes, type FindingCode } from '../../src/core/findings.js';
 import type { Policy } from '../../src/core/policy.js';
 import type { ImageTranscoder } from '../../src/core/ports.js';
+import { cfb, zip } from '../helpers/bytes.js';
 import { violations } from '../helpers/conformance.js';
+import { pdfLibDocuments } from '../helpers/documents.js';
+import { tnef } from '../helpers/tnef.js';
+import { PDFDocument } from 'pdf-lib';
 import { eml, harness, plain, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
 
 const png = (w: number, h: number): Promise<Buffer> => sharp({ create: { width: w, height: h, channels: 3, background: '#0a0' } }).png().toBuffer();
@@ -24,6 +28,15 @@ const nested = (depth: number): Buffer => {
 };
 const hanging: ImageTranscoder = { reencode: () => new Promise(() => undefined) };
 const crashing: ImageTranscoder = { reencode: () => Promise.reject(new Error('converter crashed')) };
+
+const pdf = async (pages = 1): Promise<Buffer> => {
+  const d = await PDFDocument.create();
+  for (let i = 0; i < pages; i++) d.addPage([200, 200]);
+  return Buffer.from(await d.save());
+};
+const att = (type: string, filename: string, body: Buffer | string): Buffer => withAttachments('x', [{ type, filename, body }]);
+const forwarded = (inner: string): Buffer => att('message/rfc822', 'fw.eml', inner);
+const converting = (): Promise<Harness> => harness({ documents: pdfLibDocuments });
 
 interface Case {
   input: () => Promise<Buffer> | Buffer;
@@ -63,6 +76,25 @@ const cases: Record<FindingCode, Case> = {
   'name-double-extension': { input: () => withAttachments('x', [{ type: 'application/octet-stream', filename: '請求書.pdf.exe', body: exe }]) },
   'name-path': { input: () => withAttachments('x', [{ type: 'text/plain', filename: '..\\..\\a.txt', body: 'x' }]) },
   'attachment-removed': { input: () => withAttachments('x', [{ type: 'application/octet-stream', filename: 'a.exe', body: exe }]) },
+  'document-converted': { input: async () => att('application/pdf', 'a.pdf', await pdf()), h: converting },
+  'document-encrypted': { input: () => att('application/octet-stream', 'a.docx', cfb(['EncryptionInfo', 'EncryptedPackage'])) },
+  'document-too-large': { input: async () => att('application/pdf', 'a.pdf', await pdf(3)), policy: policyWith({ documents: { maxPages: 2 } }), h: converting },
+  'document-unconvertible': { input: async () => att('application/pdf', 'a.pdf', await pdf()) },
+  'archive-opened': { input: async () => att('application/zip', 'a.zip', await zip([['a.txt', 'a']])) },
+  'archive-encrypted': { input: async () => att('application/zip', 'a.zip', await zip([['a.txt', 'a']], { password: 'pw' })) },
+  'archive-limit': { input: async () => att('application/zip', 'a.zip', await zip([['z.bin', Buffer.alloc(4 * 1024 * 1024)]], { level: 9 })) },
+  'archive-corrupt': { input: async () => att('application/zip', 'a.zip', (await zip([['a.txt', 'a'.repeat(500)]])).subarray(0, 100)) },
+  'archive-unsupported': { input: () => att('application/x-7z-compressed', 'a.7z', Buffer.concat([Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]), Buffer.alloc(64)])) },
+  'archive-path-unsafe': { input: async () => att('application/zip', 'a.zip', await zip([['../../etc/passwd', 'root']])) },
+  'message-sanitized': { input: () => forwarded('From: a@example.jp\r\nSubject: inner\r\nDate: Thu, 26 Nov 2026 09:00:00 +0900\r\n\r\nbody\r\n') },
+  'nesting-too-deep': {
+    input: () => forwarded(`From: a@example.jp\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from('From: b@example.jp\r\n\r\nx\r\n').toString('base64')}\r\n`),
+    policy: policyWith({ limits: { maxMimeDepth: 1 } }),
+  },
+  'tnef-opened': { input: () => att('application/ms-tnef', 'winmail.dat', tnef({ files: [{ title: 'a.txt', data: Buffer.from('a') }] })) },
+  'tnef-corrupt': { input: () => att('application/ms-tnef', 'winmail.dat', tnef({ files: [{ title: 'a.txt', data: Buffer.from('a'.repeat(50)) }] }).subarray(0, 45)) },
+  'calendar-as-text': { input: () => att('text/calendar', 'invite.ics', 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:会議\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n') },
+  'html-attachment-converted': { input: () => att('text/html', 'a.html', '<html><body><p>お知らせ</p></body></html>') },
 };
 
 describe('every finding code comes from a real message', () => {

@@ -1,6 +1,8 @@
 // Hand-made bytes of file formats for tests: PNG chunks (to craft headers that
-// lie about their size) and a stored zip.
+// lie about their size) and real zips made with @zip.js/zip.js.
 import { crc32 } from 'node:zlib';
+import { Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from '@zip.js/zip.js';
+import iconv from 'iconv-lite';
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -23,43 +25,58 @@ export const ihdr = (width: number, height: number): Buffer => {
   return pngChunk('IHDR', d);
 };
 
-/** A stored (uncompressed) zip with UTF-8 names. */
-export function zip(entries: Array<[string, string | Buffer]>): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [entryName, content] of entries) {
-    const name = Buffer.from(entryName, 'utf8');
+export interface ZipOptions {
+  /** Encrypts every entry (AES-256, or ZipCrypto with `zipCrypto`): what PPAP mail carries. */
+  password?: string;
+  zipCrypto?: boolean;
+  /** 0 stores, 1-9 deflates (default 6). */
+  level?: number;
+  /** How names are written: UTF-8 with the flag (default), or Shift_JIS/CP437 without it, as old Windows zips are. */
+  names?: 'utf-8' | 'cp932' | 'cp437';
+}
+
+const FIXED_DATE = new Date('2026-04-01T10:00:00Z');
+
+/** A real zip made by @zip.js/zip.js. */
+export async function zip(entries: Array<[string, string | Uint8Array]>, options: ZipOptions = {}): Promise<Buffer> {
+  const names = options.names ?? 'utf-8';
+  const writer = new ZipWriter(new Uint8ArrayWriter(), {
+    useWebWorkers: false,
+    lastModDate: FIXED_DATE,
+    extendedTimestamp: false,
+    level: options.level ?? 6,
+    ...(options.password ? { password: options.password, zipCrypto: options.zipCrypto ?? false } : {}),
+    ...(names === 'utf-8' ? {} : { useUnicodeFileNames: false, encodeText: (text: string) => iconv.encode(text, names) }),
+  });
+  for (const [name, content] of entries) {
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    locals.push(local, name, data);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, name);
-    offset += local.length + name.length + data.length;
+    if (name.endsWith('/')) await writer.add(name, undefined, { directory: true });
+    else await writer.add(name, new Uint8ArrayReader(data));
   }
-  const dir = Buffer.concat(centrals);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(dir.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, dir, eocd]);
+  return Buffer.from(await writer.close());
+}
+
+/**
+ * A Compound File Binary container (MS-CFB, version 3) whose directory names
+ * the given streams, as old Office files (.doc: "WordDocument") and
+ * password-protected new ones ("EncryptedPackage") do. The streams are empty.
+ */
+export function cfb(streams: string[]): Buffer {
+  const header = Buffer.alloc(512);
+  Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]).copy(header, 0);
+  header.writeUInt16LE(0x003e, 24);
+  header.writeUInt16LE(3, 26);
+  header.writeUInt16LE(0xfffe, 28);
+  header.writeUInt16LE(9, 30);
+  header.writeUInt16LE(6, 32);
+  header.writeUInt32LE(0, 48); // first directory sector
+  const entry = (name: string, type: number): Buffer => {
+    const e = Buffer.alloc(128);
+    Buffer.from(`${name}\0`, 'utf16le').copy(e, 0);
+    e.writeUInt16LE((name.length + 1) * 2, 64);
+    e[66] = type;
+    return e;
+  };
+  const dir = Buffer.concat([entry('Root Entry', 5), ...streams.map((s) => entry(s, 2))]);
+  return Buffer.concat([header, dir, Buffer.alloc((512 - (dir.length % 512)) % 512)]);
 }

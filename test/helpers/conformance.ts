@@ -3,7 +3,7 @@
 // From and Date, and only the part types we produce.
 import mailsplit, { type SplitterChunk, type SplitterNode } from 'mailsplit';
 
-export const ALLOWED_LEAF_TYPES = new Set(['text/plain', 'image/png', 'image/jpeg']);
+export const ALLOWED_LEAF_TYPES = new Set(['text/plain', 'image/png', 'image/jpeg', 'application/pdf']);
 
 async function leafTypes(raw: Buffer): Promise<string[]> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,79 @@
+// PDF and Office documents cross as image-only PDFs: the converter renders
+// each page to pixels in an isolated process and builds a new PDF from them.
+// Which format the bytes are decides how they are opened; the name only
+// serves to report a lie.
+import { cfbContent } from './cfb.js';
+import { finding, type Finding, type FindingCode } from './findings.js';
+import type { Policy } from './policy.js';
+import type { DocumentConverter, DocumentFailure, DocumentFormat } from './ports.js';
+
+export type DocumentKind =
+  | { ok: true; format: DocumentFormat; /** A name extension that contradicts the bytes, if any. */ lie: string | null }
+  | { ok: false; code: FindingCode; detail: string };
+
+// file-type's names -> the converter's formats. Templates, slide shows and
+// macro-enabled files render like their plain relatives; macros never run.
+const FORMATS: Record<string, DocumentFormat> = {
+  pdf: 'pdf', rtf: 'rtf',
+  docx: 'docx', docm: 'docx', dotx: 'docx', dotm: 'docx',
+  xlsx: 'xlsx', xlsm: 'xlsx', xltx: 'xlsx', xltm: 'xlsx',
+  pptx: 'pptx', pptm: 'pptx', potx: 'pptx', potm: 'pptx', ppsx: 'pptx', ppsm: 'pptx',
+  odt: 'odt', ott: 'odt', ods: 'ods', ots: 'ods', odp: 'odp', otp: 'odp',
+};
+
+// The formats a name's extension claims; a word processor file named .xls is a lie worth reporting.
+const FAMILY: Record<string, 'text' | 'sheet' | 'slides' | 'pdf'> = {
+  pdf: 'pdf',
+  doc: 'text', docx: 'text', docm: 'text', dot: 'text', dotx: 'text', dotm: 'text', rtf: 'text', odt: 'text', ott: 'text',
+  xls: 'sheet', xlsx: 'sheet', xlsm: 'sheet', xlt: 'sheet', xltx: 'sheet', xltm: 'sheet', ods: 'sheet', ots: 'sheet',
+  ppt: 'slides', pptx: 'slides', pptm: 'slides', pot: 'slides', potx: 'slides', potm: 'slides', pps: 'slides', ppsx: 'slides', ppsm: 'slides', odp: 'slides', otp: 'slides',
+};
+
+/** What document the bytes are, from file-type's format and, for CFB, the stream names. */
+export function documentKind(bytes: Uint8Array, sniffedFormat: string | null, nameExt: string | null): DocumentKind {
+  let format: DocumentFormat | undefined = sniffedFormat ? FORMATS[sniffedFormat] : undefined;
+  if (sniffedFormat === 'cfb') {
+    const inside = cfbContent(bytes);
+    if (inside === 'encrypted-ooxml') return { ok: false, code: 'document-encrypted', detail: 'password-protected Office file (EncryptedPackage)' };
+    if (inside === 'doc' || inside === 'xls' || inside === 'ppt') format = inside;
+    else return { ok: false, code: 'attachment-removed', detail: inside === 'outlook-message' ? 'Outlook .msg' : 'CFB container of no known document' };
+  }
+  if (!format) return { ok: false, code: 'attachment-removed', detail: `${sniffedFormat ?? 'unknown'} is no document format we convert` };
+  const claimed = nameExt ? FAMILY[nameExt] : undefined;
+  return { ok: true, format, lie: claimed && claimed !== FAMILY[format] ? `named .${nameExt}, actually ${format}` : null };
+}
+
+const CODES: Record<DocumentFailure, FindingCode> = {
+  encrypted: 'document-encrypted',
+  'too-many-pages': 'document-too-large',
+  'page-too-large': 'document-too-large',
+  timeout: 'timeout',
+  undecodable: 'document-unconvertible',
+  'no-sandbox': 'document-unconvertible',
+  'converter-failed': 'document-unconvertible',
+};
+
+export type DocumentOutcome = { ok: true; pdf: Uint8Array; findings: Finding[] } | { ok: false; findings: Finding[] };
+
+/** Asks the converter for an image-only PDF; any failure, thrown or answered, removes the document. */
+export async function convertDocument(
+  bytes: Uint8Array,
+  format: DocumentFormat,
+  converter: DocumentConverter,
+  policy: Policy,
+  deadline: number,
+): Promise<DocumentOutcome> {
+  try {
+    const r = await converter.toImagePdf(bytes, format, {
+      maxPages: policy.documents.maxPages,
+      dpi: policy.documents.dpi,
+      maxPixelsPerPage: policy.documents.maxPixelsPerPage,
+      jpegQuality: policy.output.jpegQuality,
+      deadline,
+    });
+    if (r.ok) return { ok: true, pdf: r.pdf, findings: [finding('document-converted', { detail: `${format}, ${r.pages} pages` })] };
+    return { ok: false, findings: [finding(CODES[r.reason], { detail: `${r.reason}: ${r.detail}`.slice(0, 300) })] };
+  } catch (err) {
+    return { ok: false, findings: [finding('document-unconvertible', { detail: `converter threw: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) })] };
+  }
+}

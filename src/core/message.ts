@@ -1,0 +1,48 @@
+// An attached message (message/rfc822: a forward, a bounce) is sanitized like
+// the message that carries it: same shape limits, same parser, its body made
+// text by the same rules. What crosses is a text file we wrote (its decoded
+// header fields and body); its attachments go back through sanitizeAttachment.
+import { sanitizeBody } from './body.js';
+import { defangText } from './defang.js';
+import type { Finding, FindingCode } from './findings.js';
+import type { Labels } from './labels.js';
+import { parseMessage, type Mailbox, type UntrustedAttachment } from './parse.js';
+import type { Policy } from './policy.js';
+import { scanShape } from './shape.js';
+import { cleanHeaderText } from './text-clean.js';
+
+export type OpenedMessage =
+  | { ok: true; text: string; findings: Finding[]; attachments: UntrustedAttachment[] }
+  | { ok: false; code: FindingCode; detail: string };
+
+const boxes = (list: Mailbox[]): string =>
+  list.map((m) => cleanHeaderText(m.name ? `${m.name} <${m.address}>` : m.address, 300)).join(', ');
+
+/** "2026-04-01 10:00 +0900", in Japan time: the reader's time, not the sender's. */
+const jst = (d: Date): string => {
+  const t = new Date(d.getTime() + 9 * 3600_000).toISOString();
+  return `${t.slice(0, 10)} ${t.slice(11, 16)} +0900`;
+};
+
+export async function openMessage(bytes: Uint8Array, policy: Policy, labels: Labels): Promise<OpenedMessage> {
+  const shape = await scanShape(bytes, policy.limits);
+  if (!shape.ok) return { ok: false, code: shape.code, detail: shape.detail };
+  let parsed;
+  try {
+    parsed = await parseMessage(bytes);
+  } catch (err) {
+    return { ok: false, code: 'parse-error', detail: (err instanceof Error ? err.message : String(err)).slice(0, 200) };
+  }
+  const body = sanitizeBody(parsed, labels);
+  const f = labels.messageFields;
+  const head: string[] = [];
+  if (parsed.from.length) head.push(`${f.from}: ${boxes(parsed.from)}`);
+  if (parsed.to.length) head.push(`${f.to}: ${boxes(parsed.to)}`);
+  if (parsed.cc.length) head.push(`${f.cc}: ${boxes(parsed.cc)}`);
+  if (parsed.date) head.push(`${f.date}: ${jst(parsed.date)}`);
+  head.push(`${f.subject}: ${cleanHeaderText(parsed.subject ?? '', 2000)}`);
+  const header = defangText(head.join('\n'));
+  const findings = [...body.findings];
+  if (header.count > 0 && !findings.some((x) => x.code === 'link-defanged')) findings.push({ code: 'link-defanged', detail: `${header.count}` });
+  return { ok: true, text: `${header.text}\n\n${body.text}\n`, findings, attachments: parsed.attachments };
+}
