@@ -12,6 +12,15 @@
 #   postfix  test/postfix/*.test.ts start private Postfix instances in front
 #            of mugaika; bench/relay.ts uses Postfix as the baseline and its
 #            smtp-source / smtp-sink tools as load generator and sink.
+#   postgresql  test/global-setup.ts starts a private throwaway cluster
+#            (initdb into a temporary folder, 127.0.0.1 only) for the store
+#            and audit tests; bench/audit.ts does the same. Debian 12 ships 15.
+#   libreoffice-*-nogui, python3-uno  src/converters/office/ converts Office
+#            documents to PDF (convert.py drives soffice over UNO) inside
+#            bubblewrap; fonts-noto-cjk, fonts-ipaexfont give it Japanese
+#            glyphs. poppler-utils (pdftoppm, pdffonts, pdftotext) and
+#            poppler-data check its output in test/converters/office.test.ts;
+#            img2pdf turns lossless images into PDFs.
 #
 # Postfix is preseeded with "No configuration": the package then writes no
 # /etc/postfix/main.cf, so its maintainer scripts start no system-wide Postfix
@@ -20,7 +29,9 @@
 # system one.
 set -euo pipefail
 
-PACKAGES=(postfix)
+PACKAGES=(postfix postgresql
+  libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
+  fonts-noto-cjk fonts-ipaexfont bubblewrap poppler-utils poppler-data img2pdf)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -35,7 +46,7 @@ fi
 if [[ $(id -u) -ne 0 ]]; then
   echo "system-deps: missing Debian packages: ${missing[*]}" >&2
   echo "system-deps: run as root:  sudo bash scripts/system-deps.sh" >&2
-  echo "system-deps: (or by hand:  echo 'postfix postfix/main_mailer_type select No configuration' | sudo debconf-set-selections && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]})" >&2
+  echo "system-deps: (or by hand:  echo 'postfix postfix/main_mailer_type select No configuration' | sudo debconf-set-selections && echo 'create_main_cluster = false' | sudo tee -a /etc/postgresql-common/createcluster.conf && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]})" >&2
   exit 1
 fi
 
@@ -45,6 +56,13 @@ export DEBIAN_FRONTEND=noninteractive
 debconf-set-selections <<'SEL'
 postfix postfix/main_mailer_type select No configuration
 SEL
+
+# PostgreSQL: no system-wide "main" cluster, hence no server on port 5432;
+# the tests initdb their own.
+mkdir -p /etc/postgresql-common
+if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
+  echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
+fi
 
 # The package lists are refreshed only here, when something is missing.
 apt-get update -q >&2

@@ -5,6 +5,8 @@
 // take over a second.
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerKeyCommands } from './key-commands.js';
+import { registerQuarantineCommands } from './quarantine-commands.js';
 
 const defaultDataDir = (): string => path.resolve(process.env.MUGAIKA_DATA_DIR ?? 'data');
 
@@ -92,6 +94,11 @@ queue
     const done = await bounceQueue(opts.dataDir ?? defaultDataDir(), ids);
     process.stdout.write(`${done.length} entries will be bounced\n`);
   });
+
+registerQuarantineCommands(program);
+registerKeyCommands(program);
+
+(await import('./audit-commands.js')).registerAuditCommands(program, defaultDataDir);
 
 try {
   await program.parseAsync();

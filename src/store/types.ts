@@ -73,6 +73,16 @@ export interface AuditRecord {
   hash: string;
 }
 
+/**
+ * A stored record with its search columns as the database holds them:
+ * `verifyAudit` checks them against `details` (see src/store/derive.ts).
+ */
+export interface IndexedAuditRecord extends AuditRecord {
+  sender: string | null;
+  recipients: string[];
+  verdict: string | null;
+}
+
 /** The last record of the chain; seq 0 and the genesis hash when the log is empty. */
 export interface ChainHead {
   seq: number;
@@ -165,6 +175,9 @@ export interface Store {
   head(): Promise<ChainHead>;
   /** Records in seq order with seq > afterSeq, at most `limit`. */
   readAudit(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  /** Like readAudit, with the derived search columns as stored. */
+  readAuditIndexed(afterSeq: number, limit: number): Promise<IndexedAuditRecord[]>;
+  /** Records matching every given filter, in seq order. */
   searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
   addCheckpoint(c: Checkpoint): Promise<void>;
   checkpoints(): Promise<Checkpoint[]>;

@@ -1,0 +1,225 @@
+// Verifies the audit log end to end:
+//
+//  - records are numbered 1, 2, 3, ... without gaps;
+//  - each record's prevHash is the previous record's hash, and its hash is
+//    SHA-256 over prevHash and its stored fields;
+//  - the search columns (sender, recipients, verdict) agree with details;
+//  - every checkpoint is signed by a trusted key and the record at its seq
+//    has its hash (this catches a chain rewritten forward from an edit);
+//  - the checkpoint in <data dir>/audit/head.json is in the chain (this
+//    catches deleting the newest records together with their checkpoints).
+//
+// Records are read in pages, so memory stays flat for any length of log.
+import { GENESIS_HASH, recordHash } from './chain.js';
+import { readHeadFile } from './head-file.js';
+import type { AuditTrust } from './signer.js';
+import { deriveIndexFromText } from '../store/derive.js';
+import type { ChainHead, Checkpoint, IndexedAuditRecord, Store } from '../store/types.js';
+
+export type VerifyProblemKind =
+  | 'missing-record'
+  | 'edited-record'
+  | 'rehashed-record'
+  | 'inserted-records'
+  | 'broken-link'
+  | 'index-mismatch'
+  | 'checkpoint-bad-signature'
+  | 'checkpoint-unknown-key'
+  | 'checkpoint-mismatch'
+  | 'records-deleted-at-end'
+  | 'head-file-bad-signature'
+  | 'head-file-unknown-key'
+  | 'head-file-mismatch';
+
+export interface VerifyOk {
+  ok: true;
+  /** Records checked (= the head seq). */
+  records: number;
+  head: ChainHead;
+  /** Checkpoints whose signature and hash were checked. */
+  checkpoints: number;
+  /** Records after the last checkpoint (not yet signed). */
+  unsignedTail: number;
+  /** Whether head.json was found and matched (absent: a fresh data dir, or another gateway's). */
+  headFile: 'matched' | 'absent' | 'not-checked';
+}
+
+export interface VerifyFailed {
+  ok: false;
+  /** The first record that cannot be trusted. */
+  firstBadSeq: number;
+  kind: VerifyProblemKind;
+  /** What is wrong, in Japanese then English. */
+  problem: string;
+  /** Records checked before the problem was found. */
+  records: number;
+  checkpoints: number;
+}
+
+export type VerifyResult = VerifyOk | VerifyFailed;
+
+export interface VerifyOptions {
+  /** head.json to check (headFilePath(dataDir)); null to skip. */
+  headFile: string | null;
+  pageSize?: number;
+  onProgress?: (seq: number) => void;
+}
+
+/** How many recent hashes are kept to tell inserted records from edited ones. */
+const LOOKBACK = 1024;
+
+const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort();
+  const sb = [...b].sort();
+  return sa.every((x, i) => x === sb[i]);
+};
+
+export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyOptions): Promise<VerifyResult> {
+  const pageSize = opts.pageSize ?? 5000;
+  const allCheckpoints = await store.checkpoints();
+  let checked = 0;
+  const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({
+    ok: false,
+    firstBadSeq,
+    kind,
+    problem,
+    records,
+    checkpoints: checked,
+  });
+
+  // Signatures first: a checkpoint counts only when a trusted key made it.
+  const bySeq = new Map<number, { c: Checkpoint; source: 'db' | 'head-file' }[]>();
+  for (const c of allCheckpoints) {
+    const check = trust.check(c);
+    if (check === 'bad-signature') {
+      return fail(c.seq, 'checkpoint-bad-signature', `連番 ${c.seq} のチェックポイントの署名が不正です (改ざんされています) / the checkpoint at seq ${c.seq} has an invalid signature: it was forged or altered`, 0);
+    }
+    if (check === 'unknown-key') {
+      return fail(
+        c.seq,
+        'checkpoint-unknown-key',
+        `連番 ${c.seq} のチェックポイントは未知の鍵 ${c.keyId} で署名されています。別のゲートウェイの鍵なら、その audit-signing.pub を keys/trusted/ に置いてください / the checkpoint at seq ${c.seq} is signed by unknown key ${c.keyId}: if another gateway made it, copy its audit-signing.pub into keys/trusted/`,
+        0,
+      );
+    }
+    const list = bySeq.get(c.seq) ?? [];
+    list.push({ c, source: 'db' });
+    bySeq.set(c.seq, list);
+  }
+  let headCheckpoint: Checkpoint | null = null;
+  if (opts.headFile) {
+    headCheckpoint = await readHeadFile(opts.headFile);
+    if (headCheckpoint) {
+      const check = trust.check(headCheckpoint);
+      if (check !== 'valid') {
+        return fail(
+          headCheckpoint.seq,
+          check === 'bad-signature' ? 'head-file-bad-signature' : 'head-file-unknown-key',
+          check === 'bad-signature'
+            ? `${opts.headFile} の署名が不正です / ${opts.headFile} has an invalid signature: it was altered`
+            : `${opts.headFile} は未知の鍵 ${headCheckpoint.keyId} で署名されています / ${opts.headFile} is signed by unknown key ${headCheckpoint.keyId}`,
+          0,
+        );
+      }
+      const list = bySeq.get(headCheckpoint.seq) ?? [];
+      list.push({ c: headCheckpoint, source: 'head-file' });
+      bySeq.set(headCheckpoint.seq, list);
+    }
+  }
+
+  let prev: ChainHead = { seq: 0, hash: GENESIS_HASH };
+  let lastGoodCheckpoint = 0;
+  /** The last LOOKBACK hashes, by seq % LOOKBACK. */
+  const recent = new Array<string>(LOOKBACK);
+  let page = store.readAuditIndexed(0, pageSize);
+  for (;;) {
+    const records: IndexedAuditRecord[] = await page;
+    if (records.length === 0) break;
+    const last = records[records.length - 1] as IndexedAuditRecord;
+    // Read the next page while this one is checked.
+    page = store.readAuditIndexed(last.seq, pageSize);
+    page.catch(() => undefined);
+    for (const r of records) {
+      const done = prev.seq;
+      if (r.seq !== prev.seq + 1) {
+        return fail(
+          prev.seq + 1,
+          'missing-record',
+          `連番 ${prev.seq + 1} の記録がありません (削除されています)。次の記録は連番 ${r.seq} です / record ${prev.seq + 1} is missing (deleted); the next record is ${r.seq}`,
+          done,
+        );
+      }
+      const selfHash = recordHash(r.prevHash, r);
+      if (r.prevHash !== prev.hash) {
+        let linked = 0;
+        for (let j = prev.seq - 1; j >= 1 && j > prev.seq - LOOKBACK; j--) {
+          if (recent[j % LOOKBACK] === r.prevHash) {
+            linked = j;
+            break;
+          }
+        }
+        // Records inserted before r renumber it: its hash was made with its old seq.
+        if (linked > 0 && (selfHash === r.hash || recordHash(r.prevHash, { ...r, seq: r.seq - (prev.seq - linked) }) === r.hash)) {
+          // It links to an earlier record: those in between were inserted.
+          const from = linked + 1;
+          return fail(from, 'inserted-records', `連番 ${from}〜${prev.seq} の記録が挿入されています / records ${from} to ${prev.seq} were inserted into the chain`, from - 1);
+        }
+        if (selfHash === r.hash) {
+          return fail(
+            prev.seq,
+            'rehashed-record',
+            `連番 ${prev.seq} の記録が変更され、ハッシュが再計算されています / record ${prev.seq} was changed and its hash recomputed: record ${r.seq} no longer links to it`,
+            done - 1,
+          );
+        }
+        return fail(r.seq, 'broken-link', `連番 ${r.seq} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${r.seq} does not link to record ${prev.seq}: it was changed, inserted or moved`, done);
+      }
+      if (selfHash !== r.hash) {
+        return fail(r.seq, 'edited-record', `連番 ${r.seq} の記録が変更されています (ハッシュ不一致) / record ${r.seq} was altered: its hash does not match its content`, done);
+      }
+      const idx = deriveIndexFromText(r.details);
+      if (idx.sender !== r.sender || idx.verdict !== r.verdict || !sameSet(idx.recipients, r.recipients)) {
+        return fail(r.seq, 'index-mismatch', `連番 ${r.seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${r.seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`, done);
+      }
+      const cps = bySeq.get(r.seq);
+      if (cps) {
+        for (const { c, source } of cps) {
+          checked++;
+          if (c.hash !== r.hash) {
+            const from = lastGoodCheckpoint + 1;
+            return fail(
+              from,
+              source === 'head-file' ? 'head-file-mismatch' : 'checkpoint-mismatch',
+              `連番 ${r.seq} の署名付きチェックポイントと記録のハッシュが一致しません。連番 ${from}〜${r.seq} が書き換えられています / the signed ${source === 'head-file' ? 'head file' : 'checkpoint'} at seq ${r.seq} does not match the record: records ${from} to ${r.seq} were rewritten`,
+              lastGoodCheckpoint,
+            );
+          }
+        }
+        lastGoodCheckpoint = r.seq;
+      }
+      recent[r.seq % LOOKBACK] = r.hash;
+      prev = { seq: r.seq, hash: r.hash };
+    }
+    opts.onProgress?.(prev.seq);
+  }
+
+  const beyond = [...bySeq.keys()].filter((s) => s > prev.seq).sort((a, b) => a - b)[0];
+  if (beyond !== undefined) {
+    const fromHead = bySeq.get(beyond)?.some((x) => x.source === 'head-file') === true;
+    return fail(
+      prev.seq + 1,
+      'records-deleted-at-end',
+      `${fromHead ? '監査ログの head.json' : '署名付きチェックポイント'}は連番 ${beyond} を記録していますが、記録は連番 ${prev.seq} までしかありません (末尾が削除されています) / the ${fromHead ? 'head file' : 'signed checkpoint'} names record ${beyond} but the log ends at ${prev.seq}: the newest records were deleted`,
+      prev.seq,
+    );
+  }
+  return {
+    ok: true,
+    records: prev.seq,
+    head: prev,
+    checkpoints: checked,
+    unsignedTail: prev.seq - lastGoodCheckpoint,
+    headFile: opts.headFile === null ? 'not-checked' : headCheckpoint ? 'matched' : 'absent',
+  };
+}

@@ -1,0 +1,175 @@
+// `mugaika audit verify|search|export`.
+//
+// The store is PostgreSQL when MUGAIKA_DATABASE_URL is set, otherwise SQLite
+// in the data dir. Everything heavy is imported when a command runs, so
+// registering these costs `mugaika queue list` nothing.
+import { InvalidArgumentError, type Command } from 'commander';
+import type { AuditAction, AuditFilter } from '../store/types.js';
+
+const EXIT_TAMPERED = 1;
+
+interface FilterOptions {
+  since?: Date;
+  until?: Date;
+  sender?: string;
+  recipient?: string;
+  verdict?: string;
+  /** As typed: comma-separated actions. */
+  action?: string;
+  actor?: string;
+  object?: string;
+}
+
+/** An ISO date or date-time; a bare date (2026-04-01) is local midnight, as an operator means it. */
+export function parseWhen(value: string): Date {
+  const bare = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const d = bare ? new Date(Number(bare[1]), Number(bare[2]) - 1, Number(bare[3])) : /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(d.getTime())) {
+    throw new InvalidArgumentError(`not an ISO date: ${value} (e.g. 2026-04-01 or 2026-04-01T09:00:00+09:00) / 日付は ISO 形式で指定してください`);
+  }
+  return d;
+}
+
+async function parseActions(value: string): Promise<AuditAction[]> {
+  const { auditActions } = await import('../store/types.js');
+  const known = new Set<string>(auditActions);
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((a) => !known.has(a));
+  if (bad.length > 0 || list.length === 0) {
+    throw new InvalidArgumentError(`unknown action ${bad.join(', ') || '(empty)'}; one of: ${auditActions.join(', ')} / 不明な操作です`);
+  }
+  return list as AuditAction[];
+}
+
+const toFilter = (o: FilterOptions, actions: AuditAction[] | undefined): AuditFilter => ({
+  ...(o.since && { since: o.since }),
+  ...(o.until && { until: o.until }),
+  ...(o.sender !== undefined && { sender: o.sender }),
+  ...(o.recipient !== undefined && { recipient: o.recipient }),
+  ...(o.verdict !== undefined && { verdict: o.verdict }),
+  ...(actions && { actions }),
+  ...(o.actor !== undefined && { actor: o.actor }),
+  ...(o.object !== undefined && { objects: [o.object] }),
+});
+
+function withFilters(cmd: Command): Command {
+  return cmd
+    .option('--since <date>', '以降 / from this time (inclusive; ISO date, a bare date is local midnight)', parseWhen)
+    .option('--until <date>', '以前 / up to this time (exclusive)', parseWhen)
+    .option('--sender <address>', '差出人 / sender address')
+    .option('--recipient <address>', '宛先 / recipient address')
+    .option('--verdict <verdict>', '判定 / verdict (sanitized, quarantined, rejected, ...)')
+    .option('--action <actions>', '操作 / actions, comma-separated')
+    .option('--actor <name>', '操作者 / who did it')
+    .option('--object <id>', '対象 / queue id, quarantine id, user name');
+}
+
+async function openFor(dataDir: string) {
+  const { openStore } = await import('../store/open.js');
+  return openStore({ dataDir, databaseUrl: process.env.MUGAIKA_DATABASE_URL || undefined });
+}
+
+export function registerAuditCommands(program: Command, defaultDataDir: () => string): void {
+  const audit = program.command('audit').description('監査ログの検証・検索・出力 / verify, search and export the audit log');
+  const dataDirOption = ['--data-dir <dir>', 'data folder; default $MUGAIKA_DATA_DIR or ./data (PostgreSQL when MUGAIKA_DATABASE_URL is set)'] as const;
+
+  audit
+    .command('verify')
+    .description('改ざんがないか検証する (exit 0: 正常, 1: 改ざんあり) / check the hash chain, checkpoints and head file (exit 0 intact, 1 tampered)')
+    .option(...dataDirOption)
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { dataDir?: string; json?: boolean }) => {
+      const dataDir = opts.dataDir ?? defaultDataDir();
+      const [{ userInfo }, { verifyAudit }, { loadTrust, loadOrCreateSigner }, { headFilePath }, { openAuditLog }] = await Promise.all([
+        import('node:os'),
+        import('../audit/verify.js'),
+        import('../audit/signer.js'),
+        import('../audit/head-file.js'),
+        import('../audit/log.js'),
+      ]);
+      const store = await openFor(dataDir);
+      try {
+        const started = Date.now();
+        const result = await verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir) });
+        const seconds = (Date.now() - started) / 1000;
+        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else if (result.ok) {
+          process.stdout.write(
+            `監査ログは正常です / audit log intact: ${result.records} records, ${result.checkpoints} checkpoints checked, ${result.unsignedTail} not yet signed at the end${result.headFile === 'absent' ? ', no head file here' : ''} (${seconds.toFixed(1)} s)\n`,
+          );
+        } else {
+          process.stdout.write(`監査ログの改ざんを検出しました / the audit log was tampered with: first bad record seq ${result.firstBadSeq}\n${result.problem}\n`);
+        }
+        // The check itself is audited; a broken chain gets no new checkpoint from us.
+        const log = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir, autoCheckpoint: result.ok });
+        await log.append({
+          actor: `cli:${userInfo().username}`,
+          action: 'audit-verified',
+          object: null,
+          details: result.ok
+            ? { ok: true, records: result.records, checkpoints: result.checkpoints, unsignedTail: result.unsignedTail }
+            : { ok: false, firstBadSeq: result.firstBadSeq, kind: result.kind, records: result.records },
+        });
+        await log.close();
+        if (!result.ok) process.exitCode = EXIT_TAMPERED;
+      } finally {
+        await store.close();
+      }
+    });
+
+  withFilters(audit.command('search').description('監査ログを検索する / search the audit log'))
+    .option(...dataDirOption)
+    .option('--limit <n>', 'at most this many records (default 100)', (v) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`--limit wants a positive integer, not ${v} / --limit には正の整数を指定してください`);
+      return n;
+    })
+    .option('--json', 'print JSON lines')
+    .action(async (opts: FilterOptions & { dataDir?: string; limit?: number; json?: boolean }) => {
+      const actions = opts.action === undefined ? undefined : await parseActions(opts.action);
+      const { auditPages, jsonLine, textLine } = await import('../audit/export.js');
+      const store = await openFor(opts.dataDir ?? defaultDataDir());
+      try {
+        const limit = opts.limit ?? 100;
+        let n = 0;
+        for await (const page of auditPages(store, { ...toFilter(opts, actions), limit: limit + 1 })) {
+          for (const r of page) {
+            if (n++ < limit) process.stdout.write(opts.json ? jsonLine(r) : textLine(r));
+          }
+        }
+        if (!opts.json) {
+          process.stdout.write(n > limit ? `${limit}+ 件 / records (more with --limit or audit export)\n` : `${n} 件 / records\n`);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+  withFilters(audit.command('export').description('監査ログを CSV または JSON Lines で出力する / export the audit log as CSV or JSON lines'))
+    .option(...dataDirOption)
+    .option('--format <format>', 'csv (UTF-8 with BOM, for Excel) or jsonl', 'csv')
+    .option('--headers <lang>', 'CSV header language: ja or en', 'ja')
+    .option('-o, --output <file>', 'write here instead of standard output')
+    .action(async (opts: FilterOptions & { dataDir?: string; format: string; headers: string; output?: string }) => {
+      if (opts.format !== 'csv' && opts.format !== 'jsonl') throw new InvalidArgumentError(`--format must be csv or jsonl, not ${opts.format} / --format は csv か jsonl です`);
+      if (opts.headers !== 'ja' && opts.headers !== 'en') throw new InvalidArgumentError(`--headers must be ja or en, not ${opts.headers} / --headers は ja か en です`);
+      const actions = opts.action === undefined ? undefined : await parseActions(opts.action);
+      const [{ exportAudit }, { createWriteStream }, { finished }] = await Promise.all([
+        import('../audit/export.js'),
+        import('node:fs'),
+        import('node:stream/promises'),
+      ]);
+      const store = await openFor(opts.dataDir ?? defaultDataDir());
+      try {
+        const out = opts.output ? createWriteStream(opts.output, { mode: 0o600 }) : process.stdout;
+        const n = await exportAudit(store, toFilter(opts, actions), opts.format, out, { headers: opts.headers });
+        if (opts.output) {
+          out.end();
+          await finished(out);
+          process.stderr.write(`${n} 件を ${opts.output} に出力しました / ${n} records written to ${opts.output}\n`);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,94 @@
+// The PostgreSQL schema and its migrations. Gateways starting together
+// serialize on an advisory lock, so each migration is applied once.
+import type pg from 'pg';
+import { itemStates } from './types.js';
+
+/** Advisory lock keys (two int4): 'muga' and what is locked. */
+const LOCK_CLASS = 0x6d756761;
+export const AUDIT_LOCK: [number, number] = [LOCK_CLASS, 1];
+const SCHEMA_LOCK: [number, number] = [LOCK_CLASS, 2];
+
+const states = itemStates.map((s) => `'${s}'`).join(', ');
+
+/** Migration n (1-based) brings the schema from version n-1 to n. Append only; never edit a released one. */
+const migrations: readonly string[] = [
+  `
+  CREATE TABLE audit_records (
+    seq bigint PRIMARY KEY CHECK (seq > 0),
+    time text COLLATE "C" NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    object text,
+    details text NOT NULL,
+    prev_hash text NOT NULL,
+    hash text NOT NULL,
+    sender text,
+    recipients text[] NOT NULL,
+    verdict text
+  );
+  CREATE INDEX audit_records_time ON audit_records (time);
+  CREATE INDEX audit_records_sender ON audit_records (sender) WHERE sender IS NOT NULL;
+  CREATE INDEX audit_records_recipients ON audit_records USING gin (recipients);
+  CREATE INDEX audit_records_verdict ON audit_records (verdict) WHERE verdict IS NOT NULL;
+  CREATE INDEX audit_records_action ON audit_records (action);
+  CREATE INDEX audit_records_actor ON audit_records (actor);
+  CREATE INDEX audit_records_object ON audit_records (object) WHERE object IS NOT NULL;
+  CREATE TABLE audit_checkpoints (
+    seq bigint NOT NULL,
+    hash text NOT NULL,
+    time text NOT NULL,
+    key_id text NOT NULL,
+    signature text NOT NULL,
+    PRIMARY KEY (seq, key_id)
+  );
+  CREATE TABLE quarantine_items (
+    id text PRIMARY KEY,
+    gateway text NOT NULL,
+    received_at text COLLATE "C" NOT NULL,
+    envelope_from text,
+    recipients text NOT NULL,
+    size bigint NOT NULL,
+    findings text NOT NULL,
+    state text NOT NULL CHECK (state IN (${states})),
+    state_changed_at text NOT NULL,
+    state_changed_by text NOT NULL,
+    key_id text NOT NULL,
+    wrapped_key bytea NOT NULL,
+    sealed_meta bytea NOT NULL
+  );
+  CREATE INDEX quarantine_items_state ON quarantine_items (state, received_at);
+  CREATE INDEX quarantine_items_received ON quarantine_items (received_at);
+  CREATE INDEX quarantine_items_key ON quarantine_items (key_id);
+  CREATE TABLE quarantine_blobs (
+    id text PRIMARY KEY,
+    data bytea NOT NULL
+  );
+  `,
+];
+
+export const PG_SCHEMA_VERSION = migrations.length;
+
+export async function migratePostgres(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', SCHEMA_LOCK);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)');
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
+    const current = rows[0]?.version ?? 0;
+    if (current > migrations.length) {
+      throw new Error(
+        `database schema version ${current} is newer than this mugaika (${migrations.length}): upgrade mugaika / データベースがこのバージョンより新しい形式です。mugaika を更新してください`,
+      );
+    }
+    for (let v = current; v < migrations.length; v++) await client.query(migrations[v] as string);
+    if (rows[0]) await client.query('UPDATE schema_version SET version = $1', [migrations.length]);
+    else await client.query('INSERT INTO schema_version (version) VALUES ($1)', [migrations.length]);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,281 @@
+// The shared store: one PostgreSQL database used by several gateways.
+//
+// appendAudit runs in one transaction that first takes a transaction-scoped
+// advisory lock: appends from every gateway are serialized on it, so they all
+// extend one chain. Commits are durable with PostgreSQL's defaults
+// (synchronous_commit = on, fsync = on). Sealed originals are kept in the
+// quarantine_blobs table so that every gateway can read them.
+import pg from 'pg';
+import { assertContinues, EMPTY_HEAD } from './chain-order.js';
+import { deriveIndexFromText, normalizeAddress } from './derive.js';
+import { AUDIT_LOCK, migratePostgres } from './postgres-schema.js';
+import type { AuditAction, AuditFilter, AuditRecord, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, ItemState, Store } from './types.js';
+
+interface AuditRow {
+  seq: string;
+  time: string;
+  actor: string;
+  action: string;
+  object: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+interface ItemDbRow {
+  id: string;
+  gateway: string;
+  received_at: string;
+  envelope_from: string | null;
+  recipients: string;
+  size: string;
+  findings: string;
+  state: string;
+  state_changed_at: string;
+  state_changed_by: string;
+  key_id: string;
+  wrapped_key: Buffer;
+  sealed_meta: Buffer;
+}
+
+const AUDIT_COLUMNS = 'seq, time, actor, action, object, details, prev_hash, hash';
+
+const toRecord = (r: AuditRow): AuditRecord => ({
+  seq: Number(r.seq),
+  time: r.time,
+  actor: r.actor,
+  action: r.action as AuditAction,
+  object: r.object,
+  details: r.details,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+const toItem = (r: ItemDbRow): ItemRow => ({
+  id: r.id,
+  gateway: r.gateway,
+  receivedAt: r.received_at,
+  envelopeFrom: r.envelope_from,
+  recipients: JSON.parse(r.recipients) as string[],
+  size: Number(r.size),
+  findings: JSON.parse(r.findings) as string[],
+  state: r.state as ItemState,
+  stateChangedAt: r.state_changed_at,
+  stateChangedBy: r.state_changed_by,
+  keyId: r.key_id,
+  wrappedKey: r.wrapped_key,
+  sealedMeta: r.sealed_meta,
+});
+
+/** Hides the password when a URL appears in an error message. */
+export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+
+export async function openPostgresStore(url: string, opts: { maxConnections?: number } = {}): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10 });
+  // An idle connection dropped by the server must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  try {
+    await migratePostgres(pool);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    const e = err as Error & { code?: string };
+    throw new Error(
+      `cannot open the PostgreSQL store ${redactUrl(url)}: ${e.message} / PostgreSQL に接続できません。database.url (MUGAIKA_DATABASE_URL) とサーバーの状態を確認してください`,
+      { cause: err },
+    );
+  }
+
+  const inTransaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+
+  const readHead = async (q: pg.Pool | pg.PoolClient): Promise<ChainHead> => {
+    const { rows } = await q.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
+    const row = rows[0];
+    return row ? { seq: Number(row.seq), hash: row.hash } : EMPTY_HEAD;
+  };
+
+  const blobs: BlobStore = {
+    async put(id, sealed) {
+      await pool.query('INSERT INTO quarantine_blobs (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data', [id, sealed]);
+    },
+    async get(id) {
+      const { rows } = await pool.query<{ data: Buffer }>('SELECT data FROM quarantine_blobs WHERE id = $1', [id]);
+      return rows[0]?.data ?? null;
+    },
+    async delete(id) {
+      await pool.query('DELETE FROM quarantine_blobs WHERE id = $1', [id]);
+    },
+  };
+
+  let closed = false;
+
+  return {
+    kind: 'postgres',
+    blobs,
+
+    async appendAudit(build) {
+      return inTransaction(async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', AUDIT_LOCK);
+        const head = await readHead(client);
+        const records = build(head);
+        assertContinues(head, records);
+        if (records.length === 0) return records;
+        const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
+        for (const r of records) {
+          const idx = deriveIndexFromText(r.details);
+          const values = [r.seq, r.time, r.actor, r.action, r.object, r.details, r.prevHash, r.hash, idx.sender, JSON.stringify(idx.recipients), idx.verdict];
+          values.forEach((v, i) => (cols[i] as unknown[]).push(v));
+        }
+        await client.query(
+          `INSERT INTO audit_records (seq, time, actor, action, object, details, prev_hash, hash, sender, recipients, verdict)
+           SELECT s, t, a, ac, o, d, p, h, se, ARRAY(SELECT jsonb_array_elements_text(r::jsonb)), v
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+             AS x(s, t, a, ac, o, d, p, h, se, r, v)`,
+          cols,
+        );
+        return records;
+      });
+    },
+    async head() {
+      return readHead(pool);
+    },
+    async readAudit(afterSeq, limit) {
+      const { rows } = await pool.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+      return rows.map(toRecord);
+    },
+    async readAuditIndexed(afterSeq, limit): Promise<IndexedAuditRecord[]> {
+      const { rows } = await pool.query<AuditRow & { sender: string | null; recipients: string[]; verdict: string | null }>(
+        `SELECT ${AUDIT_COLUMNS}, sender, recipients, verdict FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        [afterSeq, limit],
+      );
+      return rows.map((r) => ({ ...toRecord(r), sender: r.sender, recipients: r.recipients, verdict: r.verdict }));
+    },
+    async searchAudit(filter) {
+      const { where, params } = auditWhere(filter);
+      let sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`;
+      if (filter.limit !== undefined) {
+        params.push(filter.limit);
+        sql += ` LIMIT $${params.length}`;
+      }
+      const { rows } = await pool.query<AuditRow>(sql, params);
+      return rows.map(toRecord);
+    },
+    async addCheckpoint(c) {
+      await pool.query(
+        'INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq, key_id) DO NOTHING',
+        [c.seq, c.hash, c.time, c.keyId, c.signature],
+      );
+    },
+    async checkpoints(): Promise<Checkpoint[]> {
+      const { rows } = await pool.query<{ seq: string; hash: string; time: string; key_id: string; signature: string }>(
+        'SELECT seq, hash, time, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
+      );
+      return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash, time: r.time, keyId: r.key_id, signature: r.signature }));
+    },
+
+    async insertItem(row) {
+      await pool.query(
+        `INSERT INTO quarantine_items (id, gateway, received_at, envelope_from, recipients, size, findings, state, state_changed_at, state_changed_by, key_id, wrapped_key, sealed_meta)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          row.id,
+          row.gateway,
+          row.receivedAt,
+          row.envelopeFrom,
+          JSON.stringify(row.recipients),
+          row.size,
+          JSON.stringify(row.findings),
+          row.state,
+          row.stateChangedAt,
+          row.stateChangedBy,
+          row.keyId,
+          row.wrappedKey,
+          row.sealedMeta,
+        ],
+      );
+    },
+    async getItem(id) {
+      const { rows } = await pool.query<ItemDbRow>('SELECT * FROM quarantine_items WHERE id = $1', [id]);
+      return rows[0] ? toItem(rows[0]) : null;
+    },
+    async listItems(filter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const p = (v: unknown): string => {
+        params.push(v);
+        return `$${params.length}`;
+      };
+      if (filter.states) where.push(`state = ANY(${p([...filter.states])}::text[])`);
+      if (filter.recipient !== undefined) {
+        where.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(recipients::jsonb) r WHERE lower(r) = ${p(normalizeAddress(filter.recipient))})`);
+      }
+      if (filter.sender !== undefined) where.push(`lower(envelope_from) = ${p(normalizeAddress(filter.sender))}`);
+      if (filter.receivedBefore) where.push(`received_at < ${p(filter.receivedBefore.toISOString())}`);
+      if (filter.receivedSince) where.push(`received_at >= ${p(filter.receivedSince.toISOString())}`);
+      let sql = `SELECT * FROM quarantine_items${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id`;
+      if (filter.limit !== undefined) sql += ` LIMIT ${p(filter.limit)}`;
+      const { rows } = await pool.query<ItemDbRow>(sql, params);
+      return rows.map(toItem);
+    },
+    async changeState(change) {
+      const r = await pool.query(
+        'UPDATE quarantine_items SET state = $1, state_changed_at = $2, state_changed_by = $3 WHERE id = $4 AND state = ANY($5::text[])',
+        [change.to, change.at.toISOString(), change.by, change.id, [...change.from]],
+      );
+      return r.rowCount === 1;
+    },
+    async rewrapKeys(rows) {
+      if (rows.length === 0) return;
+      await inTransaction(async (client) => {
+        for (const r of rows) {
+          const u = await client.query('UPDATE quarantine_items SET key_id = $1, wrapped_key = $2 WHERE id = $3', [r.keyId, r.wrappedKey, r.id]);
+          if (u.rowCount !== 1) throw new Error(`rewrapKeys: no quarantine item ${r.id}; nothing was changed`);
+        }
+      });
+    },
+    async itemsNotUnder(keyId, limit) {
+      const { rows } = await pool.query<{ id: string; key_id: string; wrapped_key: Buffer }>(
+        'SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> $1 ORDER BY id LIMIT $2',
+        [keyId, limit],
+      );
+      return rows.map((r) => ({ id: r.id, keyId: r.key_id, wrappedKey: r.wrapped_key }));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown): string => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (filter.since) where.push(`time >= ${p(filter.since.toISOString())}`);
+  if (filter.until) where.push(`time < ${p(filter.until.toISOString())}`);
+  if (filter.sender !== undefined) where.push(`sender = ${p(normalizeAddress(filter.sender))}`);
+  if (filter.recipient !== undefined) where.push(`recipients @> ARRAY[${p(normalizeAddress(filter.recipient))}::text]`);
+  if (filter.verdict !== undefined) where.push(`verdict = ${p(filter.verdict)}`);
+  if (filter.actions) where.push(`action = ANY(${p([...filter.actions])}::text[])`);
+  if (filter.actor !== undefined) where.push(`actor = ${p(filter.actor)}`);
+  if (filter.objects) where.push(`object = ANY(${p([...filter.objects])}::text[])`);
+  if (filter.afterSeq !== undefined) where.push(`seq > ${p(filter.afterSeq)}`);
+  return { where, params };
+}

@@ -1,0 +1,82 @@
+// The SQLite schema and its migrations. schema_version holds the number of
+// the last migration applied; each migration runs once, in a write
+// transaction, so processes opening the database together apply it once.
+import type Database from 'better-sqlite3';
+import { itemStates } from './types.js';
+
+const states = itemStates.map((s) => `'${s}'`).join(', ');
+
+/** Migration n (1-based) brings the schema from version n-1 to n. Append only; never edit a released one. */
+const migrations: readonly string[] = [
+  `
+  CREATE TABLE audit_records (
+    seq INTEGER PRIMARY KEY CHECK (seq > 0),
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object TEXT,
+    details TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    sender TEXT,
+    verdict TEXT
+  );
+  CREATE INDEX audit_records_time ON audit_records (time);
+  CREATE INDEX audit_records_sender ON audit_records (sender) WHERE sender IS NOT NULL;
+  CREATE INDEX audit_records_verdict ON audit_records (verdict) WHERE verdict IS NOT NULL;
+  CREATE INDEX audit_records_action ON audit_records (action);
+  CREATE INDEX audit_records_actor ON audit_records (actor);
+  CREATE INDEX audit_records_object ON audit_records (object) WHERE object IS NOT NULL;
+  CREATE TABLE audit_recipients (
+    seq INTEGER NOT NULL REFERENCES audit_records (seq),
+    address TEXT NOT NULL,
+    PRIMARY KEY (seq, address)
+  ) WITHOUT ROWID;
+  CREATE INDEX audit_recipients_address ON audit_recipients (address, seq);
+  CREATE TABLE audit_checkpoints (
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    time TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (seq, key_id)
+  );
+  CREATE TABLE quarantine_items (
+    id TEXT PRIMARY KEY,
+    gateway TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    envelope_from TEXT,
+    recipients TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    findings TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN (${states})),
+    state_changed_at TEXT NOT NULL,
+    state_changed_by TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    wrapped_key BLOB NOT NULL,
+    sealed_meta BLOB NOT NULL
+  );
+  CREATE INDEX quarantine_items_state ON quarantine_items (state, received_at);
+  CREATE INDEX quarantine_items_received ON quarantine_items (received_at);
+  CREATE INDEX quarantine_items_key ON quarantine_items (key_id);
+  `,
+];
+
+export const SCHEMA_VERSION = migrations.length;
+
+export function migrate(db: Database.Database): void {
+  const run = db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const row = db.prepare<[], { version: number }>('SELECT version FROM schema_version').get();
+    const current = row?.version ?? 0;
+    if (current > migrations.length) {
+      throw new Error(
+        `database schema version ${current} is newer than this mugaika (${migrations.length}): upgrade mugaika / データベースがこのバージョンより新しい形式です。mugaika を更新してください`,
+      );
+    }
+    for (let v = current; v < migrations.length; v++) db.exec(migrations[v] as string);
+    if (row) db.prepare('UPDATE schema_version SET version = ?').run(migrations.length);
+    else db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(migrations.length);
+  });
+  run.immediate();
+}

@@ -1,0 +1,334 @@
+// The embedded store: one SQLite file, <data dir>/mugaika.db, shared by the
+// gateway, CLI commands and worker threads (each opens its own connection).
+//
+//   journal_mode=WAL, synchronous=FULL   a commit is on disk when it returns
+//   busy_timeout                          writers queue instead of failing
+//   BEGIN IMMEDIATE for appendAudit       the write lock is taken before the
+//                                         head is read, so one chain results
+//
+// better-sqlite3 is synchronous: every call here blocks the event loop for the
+// statement's duration. The audit log batches appends (src/audit/log.ts) so
+// that the number of commits, each an fsync, stays small.
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { assertContinues, EMPTY_HEAD } from './chain-order.js';
+import { deriveIndexFromText, normalizeAddress } from './derive.js';
+import { migrate } from './sqlite-schema.js';
+import type {
+  AuditAction,
+  AuditFilter,
+  AuditRecord,
+  ChainHead,
+  Checkpoint,
+  IndexedAuditRecord,
+  ItemFilter,
+  ItemRow,
+  ItemState,
+  Store,
+} from './types.js';
+
+export const SQLITE_FILE = 'mugaika.db';
+
+const BUSY_TIMEOUT_MS = 30_000;
+
+interface AuditRow {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  object: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+interface ItemDbRow {
+  id: string;
+  gateway: string;
+  received_at: string;
+  envelope_from: string | null;
+  recipients: string;
+  size: number;
+  findings: string;
+  state: string;
+  state_changed_at: string;
+  state_changed_by: string;
+  key_id: string;
+  wrapped_key: Buffer;
+  sealed_meta: Buffer;
+}
+
+const AUDIT_COLUMNS = 'seq, time, actor, action, object, details, prev_hash, hash';
+
+/** seq, time, actor, action, object, details, prev_hash, hash, sender, verdict */
+type IndexedRawRow = [number, string, string, string, string | null, string, string, string, string | null, string | null];
+
+export const toRecord = (r: AuditRow): AuditRecord => ({
+  seq: Number(r.seq),
+  time: r.time,
+  actor: r.actor,
+  action: r.action as AuditAction,
+  object: r.object,
+  details: r.details,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+export const toItem = (r: ItemDbRow): ItemRow => ({
+  id: r.id,
+  gateway: r.gateway,
+  receivedAt: r.received_at,
+  envelopeFrom: r.envelope_from,
+  recipients: JSON.parse(r.recipients) as string[],
+  size: Number(r.size),
+  findings: JSON.parse(r.findings) as string[],
+  state: r.state as ItemState,
+  stateChangedAt: r.state_changed_at,
+  stateChangedBy: r.state_changed_by,
+  keyId: r.key_id,
+  wrappedKey: Buffer.from(r.wrapped_key),
+  sealedMeta: Buffer.from(r.sealed_meta),
+});
+
+/** Creates the data dir (0700) and the database file (0600) when missing. */
+function prepareFile(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, SQLITE_FILE);
+  // SQLite gives its -wal and -shm files the mode of the database file.
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  return file;
+}
+
+export async function openSqliteStore(dataDir: string): Promise<Store> {
+  const file = prepareFile(dataDir);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw new Error(`cannot open ${file}: ${(err as Error).message} / データベースを開けません。ファイルの権限と空き容量を確認してください`);
+  }
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+
+  const headStmt = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
+  const insertAudit = db.prepare(
+    'INSERT INTO audit_records (seq, time, actor, action, object, details, prev_hash, hash, sender, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertRecipient = db.prepare('INSERT INTO audit_recipients (seq, address) VALUES (?, ?)');
+  const readStmt = db.prepare<[number, number], AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`);
+  const readIndexedStmt = db.prepare(`SELECT ${AUDIT_COLUMNS}, sender, verdict FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`).raw(true);
+  const recipientsRangeStmt = db.prepare('SELECT seq, address FROM audit_recipients WHERE seq >= ? AND seq <= ? ORDER BY seq, address').raw(true);
+  const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)');
+  const checkpointsStmt = db.prepare<[], { seq: number; hash: string; time: string; key_id: string; signature: string }>(
+    'SELECT seq, hash, time, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
+  );
+  const insertItemStmt = db.prepare(
+    `INSERT INTO quarantine_items (id, gateway, received_at, envelope_from, recipients, size, findings, state, state_changed_at, state_changed_by, key_id, wrapped_key, sealed_meta)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const getItemStmt = db.prepare<[string], ItemDbRow>('SELECT * FROM quarantine_items WHERE id = ?');
+  const rewrapStmt = db.prepare('UPDATE quarantine_items SET key_id = ?, wrapped_key = ? WHERE id = ?');
+  const notUnderStmt = db.prepare<[string, number], { id: string; key_id: string; wrapped_key: Buffer }>(
+    'SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> ? ORDER BY id LIMIT ?',
+  );
+
+  const readHead = (): ChainHead => {
+    const row = headStmt.get();
+    return row ? { seq: Number(row.seq), hash: row.hash } : EMPTY_HEAD;
+  };
+
+  const append = db.transaction((build: (head: ChainHead) => AuditRecord[]): AuditRecord[] => {
+    const head = readHead();
+    const records = build(head);
+    assertContinues(head, records);
+    for (const r of records) {
+      const idx = deriveIndexFromText(r.details);
+      insertAudit.run(r.seq, r.time, r.actor, r.action, r.object, r.details, r.prevHash, r.hash, idx.sender, idx.verdict);
+      for (const address of idx.recipients) insertRecipient.run(r.seq, address);
+    }
+    return records;
+  });
+
+  const rewrap = db.transaction((rows: readonly { id: string; keyId: string; wrappedKey: Buffer }[]) => {
+    for (const r of rows) {
+      if (rewrapStmt.run(r.keyId, r.wrappedKey, r.id).changes !== 1) throw new Error(`rewrapKeys: no quarantine item ${r.id}; nothing was changed`);
+    }
+  });
+
+  const statementCache = new Map<string, Database.Statement>();
+  const prepared = (sql: string): Database.Statement => {
+    let s = statementCache.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      statementCache.set(sql, s);
+    }
+    return s;
+  };
+
+  let closed = false;
+
+  return {
+    kind: 'sqlite',
+    blobs: null,
+
+    async appendAudit(build) {
+      return append.immediate(build);
+    },
+    async head() {
+      return readHead();
+    },
+    async readAudit(afterSeq, limit) {
+      return readStmt.all(afterSeq, limit).map(toRecord);
+    },
+    async readAuditIndexed(afterSeq, limit): Promise<IndexedAuditRecord[]> {
+      // Raw rows and two range scans (records, then their recipients) instead of a
+      // subquery per record: verify reads millions, and object building dominates.
+      const rows = readIndexedStmt.all(afterSeq, limit) as IndexedRawRow[];
+      const out = new Array<IndexedAuditRecord>(rows.length);
+      if (rows.length === 0) return out;
+      const firstSeq = (rows[0] as IndexedRawRow)[0];
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i] as IndexedRawRow;
+        out[i] = { seq: r[0], time: r[1], actor: r[2], action: r[3] as AuditAction, object: r[4], details: r[5], prevHash: r[6], hash: r[7], sender: r[8], recipients: [], verdict: r[9] };
+      }
+      const lastSeq = (rows[rows.length - 1] as IndexedRawRow)[0];
+      for (const [seq, address] of recipientsRangeStmt.all(firstSeq, lastSeq) as [number, string][]) {
+        // Records are consecutive here unless some are missing: find by offset, then check.
+        let rec = out[seq - firstSeq];
+        if (rec?.seq !== seq) rec = out.find((x) => x.seq === seq);
+        rec?.recipients.push(address);
+      }
+      return out;
+    },
+    async searchAudit(filter) {
+      const { where, params } = auditWhere(filter);
+      const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
+      if (filter.limit !== undefined) params.push(filter.limit);
+      return (prepared(sql).all(...params) as AuditRow[]).map(toRecord);
+    },
+    async addCheckpoint(c) {
+      insertCheckpoint.run(c.seq, c.hash, c.time, c.keyId, c.signature);
+    },
+    async checkpoints(): Promise<Checkpoint[]> {
+      return checkpointsStmt.all().map((r) => ({ seq: Number(r.seq), hash: r.hash, time: r.time, keyId: r.key_id, signature: r.signature }));
+    },
+
+    async insertItem(row) {
+      insertItemStmt.run(
+        row.id,
+        row.gateway,
+        row.receivedAt,
+        row.envelopeFrom,
+        JSON.stringify(row.recipients),
+        row.size,
+        JSON.stringify(row.findings),
+        row.state,
+        row.stateChangedAt,
+        row.stateChangedBy,
+        row.keyId,
+        row.wrappedKey,
+        row.sealedMeta,
+      );
+    },
+    async getItem(id) {
+      const row = getItemStmt.get(id);
+      return row ? toItem(row) : null;
+    },
+    async listItems(filter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.states) {
+        where.push(`state IN (${filter.states.map(() => '?').join(', ') || 'NULL'})`);
+        params.push(...filter.states);
+      }
+      if (filter.recipient !== undefined) {
+        where.push('EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) = ?)');
+        params.push(normalizeAddress(filter.recipient));
+      }
+      if (filter.sender !== undefined) {
+        where.push('lower(envelope_from) = ?');
+        params.push(normalizeAddress(filter.sender));
+      }
+      if (filter.receivedBefore) {
+        where.push('received_at < ?');
+        params.push(filter.receivedBefore.toISOString());
+      }
+      if (filter.receivedSince) {
+        where.push('received_at >= ?');
+        params.push(filter.receivedSince.toISOString());
+      }
+      const sql = `SELECT * FROM quarantine_items${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
+      if (filter.limit !== undefined) params.push(filter.limit);
+      return (prepared(sql).all(...params) as ItemDbRow[]).map(toItem);
+    },
+    async changeState(change) {
+      if (change.from.length === 0) return false;
+      const sql = `UPDATE quarantine_items SET state = ?, state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state IN (${change.from.map(() => '?').join(', ')})`;
+      return prepared(sql).run(change.to, change.at.toISOString(), change.by, change.id, ...change.from).changes === 1;
+    },
+    async rewrapKeys(rows) {
+      rewrap.immediate(rows);
+    },
+    async itemsNotUnder(keyId, limit) {
+      return notUnderStmt.all(keyId, limit).map((r) => ({ id: r.id, keyId: r.key_id, wrappedKey: Buffer.from(r.wrapped_key) }));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.since) {
+    where.push('time >= ?');
+    params.push(filter.since.toISOString());
+  }
+  if (filter.until) {
+    where.push('time < ?');
+    params.push(filter.until.toISOString());
+  }
+  if (filter.sender !== undefined) {
+    where.push('sender = ?');
+    params.push(normalizeAddress(filter.sender));
+  }
+  if (filter.recipient !== undefined) {
+    where.push('seq IN (SELECT seq FROM audit_recipients WHERE address = ?)');
+    params.push(normalizeAddress(filter.recipient));
+  }
+  if (filter.verdict !== undefined) {
+    where.push('verdict = ?');
+    params.push(filter.verdict);
+  }
+  if (filter.actions) {
+    where.push(`action IN (${filter.actions.map(() => '?').join(', ') || 'NULL'})`);
+    params.push(...filter.actions);
+  }
+  if (filter.actor !== undefined) {
+    where.push('actor = ?');
+    params.push(filter.actor);
+  }
+  if (filter.objects) {
+    where.push(`object IN (${filter.objects.map(() => '?').join(', ') || 'NULL'})`);
+    params.push(...filter.objects);
+  }
+  if (filter.afterSeq !== undefined) {
+    where.push('seq > ?');
+    params.push(filter.afterSeq);
+  }
+  return { where, params };
+}

@@ -1,0 +1,4 @@
+import { postgresBackend } from '../store/backends.js';
+import { verifyContract } from './verify-contract.js';
+
+verifyContract(postgresBackend);

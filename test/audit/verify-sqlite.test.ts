@@ -1,0 +1,4 @@
+import { sqliteBackend } from '../store/backends.js';
+import { verifyContract } from './verify-contract.js';
+
+verifyContract(sqliteBackend);

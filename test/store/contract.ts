@@ -1,0 +1,240 @@
+// The Store contract: one suite, run against every adapter
+// (sqlite.test.ts, postgres.test.ts).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sealRecords } from '../../src/audit/chain.js';
+import { GENESIS_HASH } from '../../src/store/chain-order.js';
+import type { AuditEntry, AuditRecord, ItemRow, Store } from '../../src/store/types.js';
+import type { Backend, Opened } from './backends.js';
+
+const T0 = Date.parse('2026-04-01T00:00:00.000Z');
+const at = (minutes: number): Date => new Date(T0 + minutes * 60_000);
+
+const entry = (over: Partial<AuditEntry> = {}): AuditEntry => ({ actor: 'relay', action: 'received', object: 'Q1', details: {}, ...over });
+
+async function append(store: Store, entries: AuditEntry[]): Promise<AuditRecord[]> {
+  return store.appendAudit((head) => sealRecords(head, entries, new Date(T0)));
+}
+
+export const item = (id: string, over: Partial<ItemRow> = {}): ItemRow => ({
+  id,
+  gateway: 'gw1',
+  receivedAt: '2026-04-01T00:00:00.000Z',
+  envelopeFrom: 'sender@example.jp',
+  recipients: ['staff@city.example.lg.jp'],
+  size: 1234,
+  findings: ['attachment-removed'],
+  state: 'held',
+  stateChangedAt: '2026-04-01T00:00:00.000Z',
+  stateChangedBy: 'relay',
+  keyId: 'k1',
+  wrappedKey: Buffer.from([1, 2, 3, 0, 255]),
+  sealedMeta: Buffer.from('sealed-meta-bytes'),
+  ...over,
+});
+
+export function storeContract(backend: Backend): void {
+  describe(`Store contract: ${backend.kind}`, () => {
+    let o: Opened;
+    let store: Store;
+    beforeEach(async () => {
+      o = await backend.fresh();
+      store = o.store;
+    });
+    afterEach(async () => {
+      await o.close();
+    });
+
+    it('reports its kind and starts with the genesis head', async () => {
+      expect(store.kind).toBe(backend.kind);
+      expect(await store.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
+      expect(await store.readAudit(0, 10)).toEqual([]);
+    });
+
+    it('appends records, returns them as stored and moves the head', async () => {
+      const written = await append(store, [entry(), entry({ action: 'verdict', details: { verdict: 'sanitized', 日本語: '髙橋①' } })]);
+      expect(written.map((r) => r.seq)).toEqual([1, 2]);
+      expect(written[0]?.prevHash).toBe(GENESIS_HASH);
+      expect(await store.head()).toEqual({ seq: 2, hash: written[1]?.hash });
+      expect(await store.readAudit(0, 10)).toEqual(written);
+      expect(await store.readAudit(1, 10)).toEqual([written[1]]);
+      expect(await store.readAudit(0, 1)).toEqual([written[0]]);
+      const more = await append(store, [entry({ action: 'delivered' })]);
+      expect(more[0]?.seq).toBe(3);
+      expect(more[0]?.prevHash).toBe(written[1]?.hash);
+    });
+
+    it('stores time and details as the exact text that was hashed', async () => {
+      const details = { from: 'A@Example.JP', to: ['b@x.jp'], note: 'a\u0000b "q" \\ 😀 ①', n: 1.5e300 };
+      const [r] = await append(store, [entry({ details })]);
+      const [back] = await store.readAudit(0, 1);
+      expect(back?.details).toBe(JSON.stringify(details));
+      expect(back?.details).toBe(r?.details);
+      expect(back?.time).toBe('2026-04-01T00:00:00.000Z');
+    });
+
+    it('refuses records that do not continue the chain, and a failing build, writing nothing', async () => {
+      const [first] = await append(store, [entry()]);
+      await expect(store.appendAudit(() => sealRecords({ seq: 0, hash: GENESIS_HASH }, [entry()], new Date()))).rejects.toThrow(/does not continue the chain/);
+      await expect(
+        store.appendAudit((head) => {
+          const [a, b] = sealRecords(head, [entry(), entry()], new Date());
+          return [a as AuditRecord, { ...(b as AuditRecord), prevHash: GENESIS_HASH }];
+        }),
+      ).rejects.toThrow(/seq 3 does not continue/);
+      await expect(
+        store.appendAudit(() => {
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.head()).toEqual({ seq: 1, hash: first?.hash });
+      expect(await store.readAudit(0, 10)).toHaveLength(1);
+    });
+
+    it('keeps one chain when two store instances (two gateways) append at once', async () => {
+      const other = await o.reopen();
+      await Promise.all(Array.from({ length: 20 }, (_, i) => append(i % 2 ? store : other, [entry({ object: `o${i}` }), entry({ object: `p${i}` })])));
+      const all = await store.readAudit(0, 100);
+      expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      for (let i = 1; i < all.length; i++) expect(all[i]?.prevHash).toBe(all[i - 1]?.hash);
+    });
+
+    it('derives sender, recipients and verdict from details (lower-cased, deduplicated)', async () => {
+      await append(store, [
+        entry({ details: { from: 'Taro@Example.JP', to: ['b@x.jp', 'A@X.JP', 'b@x.jp'], verdict: 'quarantined' } }),
+        entry({ details: { from: null, to: 'not-a-list' as unknown as string[], verdict: 3 as unknown as string } }),
+      ]);
+      const rows = await store.readAuditIndexed(0, 10);
+      expect(rows.map((r) => ({ sender: r.sender, recipients: [...r.recipients].sort(), verdict: r.verdict }))).toEqual([
+        { sender: 'taro@example.jp', recipients: ['a@x.jp', 'b@x.jp'], verdict: 'quarantined' },
+        { sender: null, recipients: [], verdict: null },
+      ]);
+      expect(rows.map(({ sender: _s, recipients: _r, verdict: _v, ...rest }) => rest)).toEqual(await store.readAudit(0, 10));
+    });
+
+    it('searches by every filter, alone and together, in seq order', async () => {
+      await append(store, [
+        entry({ time: at(0), actor: 'relay', action: 'received', object: 'Q1', details: { from: 'a@ext.jp', to: ['staff@city.lg.jp'] } }),
+        entry({ time: at(1), actor: 'relay', action: 'verdict', object: 'Q1', details: { from: 'a@ext.jp', to: ['staff@city.lg.jp'], verdict: 'sanitized' } }),
+        entry({ time: at(2), actor: 'relay', action: 'verdict', object: 'Q2', details: { from: 'b@ext.jp', to: ['boss@city.lg.jp', 'Staff@City.LG.JP'], verdict: 'quarantined' } }),
+        entry({ time: at(3), actor: 'admin', action: 'release-approved', object: 'Q2', details: {} }),
+        entry({ time: at(4), actor: 'relay', action: 'delivered', object: 'Q2', details: { to: ['boss@city.lg.jp'] } }),
+      ]);
+      const seqs = async (f: Parameters<Store['searchAudit']>[0]): Promise<number[]> => (await store.searchAudit(f)).map((r) => r.seq);
+      expect(await seqs({})).toEqual([1, 2, 3, 4, 5]);
+      expect(await seqs({ since: at(1), until: at(3) })).toEqual([2, 3]);
+      expect(await seqs({ since: at(3) })).toEqual([4, 5]);
+      expect(await seqs({ until: at(1) })).toEqual([1]);
+      expect(await seqs({ sender: 'A@EXT.jp' })).toEqual([1, 2]);
+      expect(await seqs({ recipient: 'staff@city.lg.jp' })).toEqual([1, 2, 3]);
+      expect(await seqs({ recipient: 'BOSS@city.lg.jp' })).toEqual([3, 5]);
+      expect(await seqs({ recipient: 'nobody@city.lg.jp' })).toEqual([]);
+      expect(await seqs({ verdict: 'quarantined' })).toEqual([3]);
+      expect(await seqs({ actions: ['verdict', 'delivered'] })).toEqual([2, 3, 5]);
+      expect(await seqs({ actions: [] })).toEqual([]);
+      expect(await seqs({ actor: 'admin' })).toEqual([4]);
+      expect(await seqs({ objects: ['Q2'] })).toEqual([3, 4, 5]);
+      expect(await seqs({ afterSeq: 2, limit: 2 })).toEqual([3, 4]);
+      expect(await seqs({ objects: ['Q2'], actor: 'relay', recipient: 'boss@city.lg.jp', since: at(3) })).toEqual([5]);
+      const [r3] = await store.searchAudit({ verdict: 'quarantined' });
+      expect(r3).toEqual((await store.readAudit(2, 1))[0]);
+    });
+
+    it('keeps checkpoints, in seq order, ignoring an exact repeat', async () => {
+      const c = (seq: number, keyId: string) => ({ seq, hash: 'a'.repeat(64), time: at(seq).toISOString(), keyId, signature: `sig-${seq}-${keyId}` });
+      await store.addCheckpoint(c(5, 'k2'));
+      await store.addCheckpoint(c(2, 'k1'));
+      await store.addCheckpoint(c(5, 'k1'));
+      await store.addCheckpoint(c(2, 'k1'));
+      expect(await store.checkpoints()).toEqual([c(2, 'k1'), c(5, 'k1'), c(5, 'k2')]);
+    });
+
+    it('inserts, gets and lists quarantine items with every filter', async () => {
+      const a = item('Q-A', { receivedAt: at(0).toISOString() });
+      const b = item('Q-B', { receivedAt: at(10).toISOString(), envelopeFrom: 'Other@Ext.JP', recipients: ['boss@city.lg.jp', 'x@city.lg.jp'], state: 'released' });
+      const c = item('Q-C', { receivedAt: at(20).toISOString(), envelopeFrom: null, recipients: [], findings: [], size: 3_000_000_000 });
+      for (const r of [c, a, b]) await store.insertItem(r);
+      expect(await store.getItem('Q-B')).toEqual(b);
+      expect(await store.getItem('Q-C')).toEqual(c);
+      expect(await store.getItem('nope')).toBeNull();
+      await expect(store.insertItem(a)).rejects.toThrow();
+      const ids = async (f: Parameters<Store['listItems']>[0]): Promise<string[]> => (await store.listItems(f)).map((r) => r.id);
+      expect(await ids({})).toEqual(['Q-A', 'Q-B', 'Q-C']);
+      expect(await ids({ states: ['held'] })).toEqual(['Q-A', 'Q-C']);
+      expect(await ids({ states: ['released', 'rejected'] })).toEqual(['Q-B']);
+      expect(await ids({ states: [] })).toEqual([]);
+      expect(await ids({ recipient: 'BOSS@city.lg.jp' })).toEqual(['Q-B']);
+      expect(await ids({ sender: 'other@ext.jp' })).toEqual(['Q-B']);
+      expect(await ids({ receivedBefore: at(10) })).toEqual(['Q-A']);
+      expect(await ids({ receivedSince: at(10) })).toEqual(['Q-B', 'Q-C']);
+      expect(await ids({ limit: 2 })).toEqual(['Q-A', 'Q-B']);
+      expect(await ids({ states: ['held'], receivedSince: at(5), limit: 5 })).toEqual(['Q-C']);
+    });
+
+    it('changes state only from an allowed state (compare-and-set), once when raced', async () => {
+      await store.insertItem(item('Q-1'));
+      const change = (from: ItemRow['state'][], to: ItemRow['state'], by = 'admin') => ({ id: 'Q-1', from, to, at: at(5), by });
+      expect(await store.changeState(change(['released'], 'rejected'))).toBe(false);
+      expect((await store.getItem('Q-1'))?.state).toBe('held');
+      expect(await store.changeState(change([], 'rejected'))).toBe(false);
+      expect(await store.changeState({ ...change(['held'], 'rejected'), id: 'absent' })).toBe(false);
+      expect(await store.changeState(change(['held'], 'release-requested', 'taro'))).toBe(true);
+      expect(await store.getItem('Q-1')).toMatchObject({ state: 'release-requested', stateChangedAt: at(5).toISOString(), stateChangedBy: 'taro' });
+      const other = await o.reopen();
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).changeState(change(['release-requested'], i % 3 ? 'released' : 'rejected', `u${i}`))),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const won = results.indexOf(true);
+      expect(await store.getItem('Q-1')).toMatchObject({ state: won % 3 ? 'released' : 'rejected', stateChangedBy: `u${won}` });
+    });
+
+    it('rewraps keys in one transaction and lists items not under a key', async () => {
+      for (const id of ['Q-1', 'Q-2', 'Q-3']) await store.insertItem(item(id, { keyId: id === 'Q-3' ? 'k2' : 'k1' }));
+      expect(await store.itemsNotUnder('k2', 10)).toEqual([
+        { id: 'Q-1', keyId: 'k1', wrappedKey: item('x').wrappedKey },
+        { id: 'Q-2', keyId: 'k1', wrappedKey: item('x').wrappedKey },
+      ]);
+      expect(await store.itemsNotUnder('k2', 1)).toHaveLength(1);
+      await expect(
+        store.rewrapKeys([
+          { id: 'Q-1', keyId: 'k2', wrappedKey: Buffer.from('new1') },
+          { id: 'absent', keyId: 'k2', wrappedKey: Buffer.from('x') },
+        ]),
+      ).rejects.toThrow(/absent/);
+      expect((await store.getItem('Q-1'))?.keyId).toBe('k1');
+      await store.rewrapKeys([
+        { id: 'Q-1', keyId: 'k2', wrappedKey: Buffer.from('new1') },
+        { id: 'Q-2', keyId: 'k2', wrappedKey: Buffer.from('new2') },
+      ]);
+      expect(await store.itemsNotUnder('k2', 10)).toEqual([]);
+      expect(await store.getItem('Q-2')).toMatchObject({ keyId: 'k2', wrappedKey: Buffer.from('new2') });
+      await store.rewrapKeys([]);
+    });
+
+    it('keeps sealed blobs in the database only for PostgreSQL', async () => {
+      if (backend.kind === 'sqlite') {
+        expect(store.blobs).toBeNull();
+        return;
+      }
+      const blobs = store.blobs;
+      if (!blobs) throw new Error('a PostgreSQL store must keep blobs');
+      const big = Buffer.alloc(3 * 1024 * 1024, 7);
+      big[0] = 0;
+      await blobs.put('Q-1', big);
+      await blobs.put('Q-2', Buffer.from([0, 1, 2]));
+      expect((await blobs.get('Q-1'))?.equals(big)).toBe(true);
+      await blobs.put('Q-2', Buffer.from([9]));
+      expect(await blobs.get('Q-2')).toEqual(Buffer.from([9]));
+      await blobs.delete('Q-1');
+      expect(await blobs.get('Q-1')).toBeNull();
+      await blobs.delete('Q-1');
+    });
+
+    it('creates the schema once; reopening finds it and the data', async () => {
+      await append(store, [entry()]);
+      const again = await o.reopen();
+      expect((await again.head()).seq).toBe(1);
+      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: 1 }]);
+    });
+  });
+}
