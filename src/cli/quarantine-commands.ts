@@ -1,0 +1,169 @@
+// `mugaika quarantine ...`: list, inspect, request, release, reject and purge
+// quarantined originals. Every change is audited with the actor (--by).
+// Heavy modules are imported when a command runs (see main.ts).
+import { createWriteStream } from 'node:fs';
+import os from 'node:os';
+import { finished } from 'node:stream/promises';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { itemStates, type ItemState } from '../store/types.js';
+import type { VaultContext } from '../quarantine/open-context.js';
+import type { ItemSummary } from '../quarantine/vault.js';
+
+interface CommonOptions {
+  dataDir?: string;
+  config?: string;
+  by?: string;
+}
+
+const EXIT_FAILED = 1;
+const EXIT_TEMPFAIL = 75;
+
+/** Errors that are the operator's to fix: their message is the whole story, no stack trace. */
+const OPERATOR_ERRORS = new Set(['QuarantineReadError', 'QuarantineWorkflowError', 'KeyError']);
+
+export const defaultActor = (): string => {
+  let name: string;
+  try {
+    name = os.userInfo().username;
+  } catch {
+    name = String(process.getuid?.() ?? 'unknown');
+  }
+  return `cli:${name}`;
+};
+
+export function withCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'データフォルダ / data folder; default $MUGAIKA_DATA_DIR, the config\'s dataDir, or ./data')
+    .option('-c, --config <file>', 'ゲートウェイ設定 / gateway configuration (YAML): next hop, retention, database')
+    .option('--by <name>', '操作者 / who acts, for the audit log; default cli:<OS user>');
+}
+
+/** Opens the vault for a command, runs it, closes everything; operator errors become one line on stderr and exit 1. */
+export async function inContext(opts: CommonOptions, run: (ctx: VaultContext, actor: string) => Promise<void>): Promise<void> {
+  const { openVaultContext } = await import('../quarantine/open-context.js');
+  try {
+    const ctx = await openVaultContext({ configFile: opts.config, dataDir: opts.dataDir, env: process.env });
+    try {
+      await run(ctx, opts.by ?? defaultActor());
+    } finally {
+      await ctx.close();
+    }
+  } catch (err) {
+    if (!(err instanceof Error) || !OPERATOR_ERRORS.has(err.name)) throw err;
+    process.stderr.write(`mugaika: ${err.message}\n`);
+    process.exitCode = EXIT_FAILED;
+  }
+}
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('0 以上の整数を指定してください / give a whole number, 0 or more');
+  return n;
+};
+
+const line = (i: ItemSummary): string =>
+  `${i.id}  ${i.state.padEnd(17)} ${i.receivedAt}  ${i.envelopeFrom ?? '<>'} -> ${i.recipients.join(',')}  ${i.size}B  ${i.findings.join(' ')}`;
+
+export function registerQuarantineCommands(program: Command): void {
+  const q = program.command('quarantine').description('隔離メッセージの確認と解放 / inspect, release and purge quarantined originals');
+
+  withCommonOptions(q.command('list').description('隔離メッセージの一覧 / list quarantined messages'))
+    .addOption(new Option('--state <state>', '状態で絞り込む / only items in this state').choices(itemStates))
+    .option('--limit <n>', '最大件数 / at most this many', positiveInt, 1000)
+    .option('--json', 'JSON 行で出力 / print JSON lines')
+    .action((opts: CommonOptions & { state?: ItemState; limit: number; json?: boolean }) =>
+      inContext(opts, async ({ vault }) => {
+        const items = await vault.list({ ...(opts.state ? { states: [opts.state] } : {}), limit: opts.limit });
+        for (const i of items) process.stdout.write(opts.json ? `${JSON.stringify(i)}\n` : `${line(i)}\n`);
+        if (!opts.json) process.stdout.write(`${items.length} 件 / ${items.length} items\n`);
+      }),
+    );
+
+  withCommonOptions(q.command('show').description('隔離メッセージの詳細(件名などを復号)/ show one item, its subject and addresses decrypted').argument('<id>'))
+    .option('--raw', '原本をそのまま出力 / write the original message itself')
+    .option('-o, --output <file>', '--raw の出力先 / where --raw writes (default: standard output)')
+    .option('--json', 'JSON で出力 / print JSON')
+    .action((id: string, opts: CommonOptions & { raw?: boolean; output?: string; json?: boolean }) =>
+      inContext(opts, async ({ vault }) => {
+        if (opts.raw) {
+          const { raw } = await vault.get(id);
+          const out = opts.output ? createWriteStream(opts.output, { mode: 0o600 }) : process.stdout;
+          out.end(raw);
+          await finished(out);
+          if (opts.output) process.stderr.write(`${id} の原本を ${opts.output} に書き出しました / wrote the original of ${id} to ${opts.output}\n`);
+          return;
+        }
+        const { item, meta } = await vault.details(id);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ ...item, meta }, null, 2)}\n`);
+          return;
+        }
+        const rows: [string, string][] = [
+          ['ID', item.id],
+          ['状態 / state', `${item.state} (${item.stateChangedAt}, ${item.stateChangedBy})`],
+          ['受信 / received', `${item.receivedAt} (${item.gateway})`],
+          ['エンベロープ差出人 / envelope from', meta.envelopeFrom ?? '<>'],
+          ['エンベロープ宛先 / envelope to', meta.envelopeTo.join(', ')],
+          ['From', meta.from ?? ''],
+          ['To', meta.to.join(', ')],
+          ['件名 / subject', meta.subject ?? ''],
+          ['サイズ / size', `${item.size} bytes`],
+          ['検出 / findings', meta.findings.map((f) => [f.code, f.attachment !== undefined ? `#${f.attachment}` : '', f.detail ?? ''].filter(Boolean).join(' ')).join('; ')],
+          ['鍵 / key', item.keyId],
+        ];
+        for (const [k, v] of rows) process.stdout.write(`${k}: ${v}\n`);
+      }),
+    );
+
+  withCommonOptions(q.command('request').description('解放を申請する / ask for an item to be released').argument('<id>'))
+    .option('--reason <text>', '理由 / why')
+    .action((id: string, opts: CommonOptions & { reason?: string }) =>
+      inContext(opts, async ({ vault }, actor) => {
+        const { createWorkflow } = await import('../quarantine/workflow.js');
+        await createWorkflow(vault).request(id, actor, opts.reason);
+        process.stdout.write(`${id} の解放を申請しました / release of ${id} requested by ${actor}\n`);
+      }),
+    );
+
+  withCommonOptions(q.command('release').description('原本を宛先に配送する(承認)/ approve: deliver the original to its recipients').argument('<id>'))
+    .action((id: string, opts: CommonOptions) =>
+      inContext(opts, async ({ vault, config, dataDir }, actor) => {
+        const [{ createWorkflow }, { releaseCarrier }] = await Promise.all([import('../quarantine/workflow.js'), import('../quarantine/carrier-from-config.js')]);
+        const carrier = releaseCarrier(config, dataDir);
+        try {
+          const r = await createWorkflow(vault).release(id, actor, carrier);
+          if (r.ok) {
+            process.stdout.write(`${id} を解放し、${r.carrier} に配送しました / released ${id} to ${r.accepted.join(', ')} via ${r.carrier}\n`);
+            return;
+          }
+          process.stderr.write(`mugaika: ${id} を配送できませんでした(状態は変わっていません)/ could not deliver ${id} via ${r.carrier}; its state is unchanged\n`);
+          for (const f of r.failed) process.stderr.write(`  ${f.rcpt}: ${f.code ?? '-'} ${f.reason}\n`);
+          const temporary = r.failed.every((f) => f.code === null || f.code < 500);
+          process.exitCode = temporary ? EXIT_TEMPFAIL : EXIT_FAILED;
+        } finally {
+          await carrier.close();
+        }
+      }),
+    );
+
+  withCommonOptions(q.command('reject').description('解放しない(却下)/ reject: the original stays quarantined until purged').argument('<id>'))
+    .option('--reason <text>', '理由 / why')
+    .action((id: string, opts: CommonOptions & { reason?: string }) =>
+      inContext(opts, async ({ vault }, actor) => {
+        const { createWorkflow } = await import('../quarantine/workflow.js');
+        await createWorkflow(vault).reject(id, actor, opts.reason);
+        process.stdout.write(`${id} を却下しました / rejected ${id}\n`);
+      }),
+    );
+
+  withCommonOptions(q.command('purge').description('保存期間を過ぎた原本を削除する / delete originals past the retention period (rows are kept as expired)'))
+    .option('--older-than-days <n>', '保存日数 / retention in days; default the config\'s quarantine.retentionDays (90)', positiveInt)
+    .action((opts: CommonOptions & { olderThanDays?: number }) =>
+      inContext(opts, async ({ vault, config }, actor) => {
+        const { createWorkflow } = await import('../quarantine/workflow.js');
+        const days = opts.olderThanDays ?? config.quarantine.retentionDays;
+        const r = await createWorkflow(vault).purge(days, actor);
+        process.stdout.write(`${r.count} 件の原本を削除しました(${r.cutoff.toISOString()} より前)/ purged ${r.count} originals received before ${r.cutoff.toISOString()}\n`);
+      }),
+    );
+}

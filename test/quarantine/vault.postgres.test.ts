@@ -1,0 +1,4 @@
+import { postgresBackend } from '../store/backends.js';
+import { vaultSuite } from './vault-suite.js';
+
+vaultSuite(postgresBackend);
