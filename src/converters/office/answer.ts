@@ -1,0 +1,39 @@
+// Reads the answer convert.py writes after READY: "OK <n>\n" and n bytes of
+// PDF, or "ERR <code>\n". Everything in it is untrusted and checked here;
+// only the three known codes cross the sandbox boundary.
+import type { OfficeResult } from './types.js';
+
+const CODES = {
+  encrypted: 'the document is protected by a password',
+  undecodable: 'LibreOffice could not read the document as the format it claims to be',
+  'converter-failed': 'LibreOffice failed to convert the document to PDF',
+} as const;
+
+const MAX_HEADER = 64;
+const PDF_MAGIC = Buffer.from('%PDF-');
+
+export function parseAnswer(untrustedAnswer: Buffer): OfficeResult {
+  const newline = untrustedAnswer.subarray(0, MAX_HEADER).indexOf(0x0a);
+  if (newline < 0) return garbage('no answer line');
+  const untrustedHeader = untrustedAnswer.subarray(0, newline).toString('latin1');
+  const body = untrustedAnswer.subarray(newline + 1);
+
+  const err = /^ERR ([a-z-]+)$/.exec(untrustedHeader);
+  if (err) {
+    const code = err[1];
+    if (code === 'encrypted' || code === 'undecodable' || code === 'converter-failed') {
+      return { ok: false, reason: code, detail: CODES[code] };
+    }
+    return garbage('an unknown error code');
+  }
+  const ok = /^OK (\d{1,12})$/.exec(untrustedHeader);
+  if (!ok) return garbage('a malformed answer line');
+  const untrustedLength = Number(ok[1]);
+  if (untrustedLength !== body.length) return garbage(`a PDF of ${body.length} bytes announced as ${untrustedLength}`);
+  if (!body.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) return garbage('bytes that are not a PDF');
+  return { ok: true, pdf: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
+}
+
+function garbage(what: string): OfficeResult {
+  return { ok: false, reason: 'converter-failed', detail: `the LibreOffice sandbox answered with ${what}` };
+}

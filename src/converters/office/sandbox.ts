@@ -1,0 +1,100 @@
+// How a LibreOffice converter process is started: /usr/bin/python3 running
+// convert.py (python3-uno), under prlimit (writable memory capped, no core
+// dumps) and, unless the operator opted out, inside bubblewrap: no network or
+// any other shared namespace, no capabilities, a new session, a read-only view
+// of the system parts LibreOffice needs, a private tmpfs /tmp holding the
+// fresh profile and the one document, and death with its parent.
+import { execFile } from 'node:child_process';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type Isolation = 'bwrap' | 'none';
+
+export interface OfficeCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+const PYTHON = '/usr/bin/python3';
+const SANDBOX_SCRIPT = '/sandbox/convert.py';
+
+/**
+ * convert.py is not compiled: it stays in src/, which is three levels above
+ * both src/converters/office/ and dist/converters/office/.
+ */
+export function converterScript(): string {
+  const script = fileURLToPath(new URL('../../../src/converters/office/convert.py', import.meta.url));
+  if (!existsSync(script)) throw new Error(`the LibreOffice driver script is missing at ${script}: the package is incomplete`);
+  return script;
+}
+
+/** A top-level system path as it is on the host: symlinks (merged /usr) stay symlinks. */
+function systemBind(p: string): string[] {
+  if (!existsSync(p)) return [];
+  return lstatSync(p).isSymbolicLink() ? ['--symlink', readlinkSync(p), p] : ['--ro-bind', p, p];
+}
+
+function bwrapArgs(script: string, pipeName: string): string[] {
+  return [
+    '--unshare-all',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--clearenv',
+    '--setenv', 'HOME', '/tmp/home',
+    '--setenv', 'PATH', '/usr/bin:/bin',
+    '--setenv', 'LANG', 'C.UTF-8',
+    ...systemBind('/usr'),
+    ...systemBind('/lib'),
+    ...systemBind('/lib64'),
+    ...systemBind('/bin'),
+    // Of /etc only what LibreOffice, fontconfig and the loader read.
+    '--ro-bind', '/etc/libreoffice', '/etc/libreoffice',
+    '--ro-bind', '/etc/fonts', '/etc/fonts',
+    '--ro-bind-try', '/etc/ld.so.cache', '/etc/ld.so.cache',
+    '--ro-bind-try', '/var/cache/fontconfig', '/var/cache/fontconfig',
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--tmpfs', '/tmp',
+    '--dir', '/tmp/home',
+    '--ro-bind', script, SANDBOX_SCRIPT,
+    '--chdir', '/tmp',
+    PYTHON,
+    SANDBOX_SCRIPT,
+    '/tmp',
+    pipeName,
+  ];
+}
+
+function limits(memoryCapMb: number): string[] {
+  return [`--data=${memoryCapMb * 1024 * 1024}`, '--core=0', '--'];
+}
+
+/** Inside bubblewrap: the whole of /tmp is the sandbox's own. */
+export function sandboxedCommand(bwrap: string, memoryCapMb: number, pipeName: string): OfficeCommand {
+  return { file: 'prlimit', args: [...limits(memoryCapMb), bwrap, ...bwrapArgs(converterScript(), pipeName)], env: {} };
+}
+
+/**
+ * Without bubblewrap (explicitly allowed only): the profile and the document
+ * live in `workDir`, and the UNO pipe needs a name no other process uses.
+ */
+export function unsandboxedCommand(memoryCapMb: number, workDir: string, pipeName: string): OfficeCommand {
+  return {
+    file: 'prlimit',
+    args: [...limits(memoryCapMb), PYTHON, converterScript(), workDir, pipeName],
+    env: { HOME: workDir, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
+  };
+}
+
+/** Resolves with null when bubblewrap can start a sandbox like ours here, else with why not. */
+export function probeBwrap(bwrap: string): Promise<string | null> {
+  const args = ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', ...systemBind('/usr'), ...systemBind('/lib'), ...systemBind('/lib64'), '--proc', '/proc', '--dev', '/dev', '/usr/bin/true'];
+  return new Promise((resolve) => {
+    execFile(bwrap, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
+      resolve(err ? `bubblewrap (bwrap) cannot start a sandbox here: ${(stderr || err.message).trim().slice(0, 200)}` : null);
+    });
+  });
+}

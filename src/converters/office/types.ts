@@ -1,0 +1,45 @@
+// The contract between the Office converter (LibreOffice in a sandbox) and the
+// document converter that rasterizes its PDF. Structurally the same as the
+// `OfficeToPdf` that src/converters/documents.ts takes.
+import type { DocumentFailure, DocumentFormat } from '../../core/ports.js';
+
+export type OfficeFormat = Exclude<DocumentFormat, 'pdf'>;
+
+export const OFFICE_FORMATS: readonly OfficeFormat[] = ['docx', 'xlsx', 'pptx', 'doc', 'xls', 'ppt', 'rtf', 'odt', 'ods', 'odp'];
+
+export type OfficeResult = { ok: true; pdf: Uint8Array } | { ok: false; reason: DocumentFailure; detail: string };
+
+/**
+ * Converts one untrusted Office document to PDF, giving up at `deadline`
+ * (ms since epoch). The PDF is still untrusted: it must be rasterized.
+ */
+export type OfficeToPdf = (untrustedBytes: Uint8Array, format: OfficeFormat, deadline: number) => Promise<OfficeResult>;
+
+export interface OfficeConverterOptions {
+  /** LibreOffice sandboxes kept started and waiting for a document (default 1). */
+  warmSlots?: number;
+  /**
+   * Run LibreOffice without bubblewrap when bubblewrap is missing or broken.
+   * Only for a policy that explicitly accepts it; otherwise every document
+   * fails with `no-sandbox`.
+   */
+  allowUnsandboxed?: boolean;
+  /** The bubblewrap executable (default `bwrap`, found on PATH). */
+  bwrap?: string;
+  /** Cap on the writable memory (RLIMIT_DATA) of each process in a sandbox, in MiB (default 2048). */
+  memoryCapMb?: number;
+  /** A PDF larger than this is treated as a failed conversion (default 256 MiB). */
+  maxPdfBytes?: number;
+}
+
+export interface OfficeConverter {
+  readonly convert: OfficeToPdf;
+  /** Appears in the command line of every process this converter starts (to find them in `ps`). */
+  readonly tag: string;
+  /** How documents are isolated: decided once, when the converter is created. */
+  readonly isolation: 'bwrap' | 'none' | 'unavailable';
+  /** Resolves once a sandbox is started and waiting, so that the next document pays no start (false: it failed to start). */
+  warm(): Promise<boolean>;
+  /** Kills every LibreOffice the converter started and waits until they are gone. */
+  close(): Promise<void>;
+}
