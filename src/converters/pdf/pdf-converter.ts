@@ -1,0 +1,92 @@
+// PDF -> pixels -> PDF. The PDF is rendered in a one-shot sandboxed rasterizer
+// process from the warm pool; its frames are checked (untrusted-pages.ts) and
+// each page becomes one JPEG on a page of the same size (image-pdf.ts). The
+// deadline kills the process with SIGKILL.
+import { randomUUID } from 'node:crypto';
+import type { DocumentLimits, DocumentResult } from '../../core/ports.js';
+import { ByteReader } from './byte-reader.js';
+import { buildImagePdf } from './image-pdf.js';
+import { type ProcessExit, type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
+import { probeBwrap, rasterizerCommand, type SandboxMode } from './sandbox.js';
+import { checkedPages, ConversionError, EndedEarly } from './untrusted-pages.js';
+import { createWarmPool } from './warm-pool.js';
+
+export interface PdfConverterOptions {
+  /**
+   * 'bwrap' (default) runs each rasterizer in bubblewrap and refuses with
+   * `no-sandbox` when bubblewrap cannot run; 'none' runs it without one, for
+   * hosts where the policy allows that.
+   */
+  sandbox?: SandboxMode;
+  /** Cap on one rasterizer's writable memory (heap, WASM, buffers), MiB. Default 1024. */
+  memoryCapMb?: number;
+  /** Processes kept started and waiting. Default 2. */
+  warm?: number;
+  /** Shown in each rasterizer's argv (`ps`), e.g. to tell gateways apart. */
+  tag?: string;
+}
+
+export interface PdfConverter {
+  toImagePdf(untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult>;
+  close(): Promise<void>;
+}
+
+const describeExit = (exit: ProcessExit, memoryCapMb: number, stderr: string): string => {
+  if (exit.error) return `rasterizer could not start: ${exit.error}`;
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const memory = /out of memory|malloc|allocation failed|heap limit/i.test(stderr) ? ` (memory cap of ${memoryCapMb} MiB reached)` : '';
+  const last = stderr.trim().split('\n').slice(-2).join(' | ').slice(0, 200);
+  return `rasterizer ${how}${memory}${last ? `: ${last}` : ''}`;
+};
+
+export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter {
+  const sandbox = opts.sandbox ?? 'bwrap';
+  const memoryCapMb = opts.memoryCapMb ?? 1024;
+  const command = rasterizerCommand({ sandbox, memoryCapMb, tag: opts.tag ?? `mugaika-${randomUUID().slice(0, 8)}` });
+  const noSandbox = sandbox === 'bwrap' ? probeBwrap() : Promise.resolve(null);
+  const pool = createWarmPool(() => startRasterizer(command), opts.warm ?? 2);
+
+  async function convert(proc: RasterizerProcess, untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult> {
+    proc.send({ dpi: limits.dpi, maxPages: limits.maxPages, maxPixelsPerPage: limits.maxPixelsPerPage }, untrustedPdf);
+    try {
+      const built = await buildImagePdf(checkedPages(new ByteReader(proc.frames), limits), limits.jpegQuality);
+      return { ok: true, pdf: built.pdf, pages: built.pages };
+    } catch (err) {
+      if (err instanceof ConversionError) return { ok: false, reason: err.reason, detail: err.message };
+      if (err instanceof EndedEarly) {
+        const exit = await proc.exited;
+        return { ok: false, reason: 'converter-failed', detail: describeExit(exit, memoryCapMb, proc.stderrTail()) };
+      }
+      return { ok: false, reason: 'converter-failed', detail: `could not build the image PDF: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) };
+    }
+  }
+
+  return {
+    async toImagePdf(untrustedPdf, limits) {
+      const why = await noSandbox;
+      if (why) return { ok: false, reason: 'no-sandbox', detail: `${why}; install bubblewrap, or set the PDF sandbox to 'none' only where the policy allows it` };
+      const left = limits.deadline - Date.now();
+      if (left <= 0) return { ok: false, reason: 'timeout', detail: 'no time left to render the PDF' };
+      let proc: RasterizerProcess;
+      try {
+        proc = pool.take();
+      } catch (err) {
+        return { ok: false, reason: 'converter-failed', detail: err instanceof Error ? err.message : String(err) };
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<DocumentResult>((resolve) => {
+        timer = setTimeout(() => {
+          proc.kill();
+          resolve({ ok: false, reason: 'timeout', detail: `rendering did not finish within ${left} ms; the rasterizer was killed` });
+        }, left);
+      });
+      try {
+        return await Promise.race([convert(proc, untrustedPdf, limits), expired]);
+      } finally {
+        clearTimeout(timer);
+        proc.kill();
+      }
+    },
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,76 @@
+// The tiny protocol between the parent and a rasterizer process (Dangerzone's
+// pattern). Parent -> child on stdin: a job header, then the untrusted PDF
+// bytes until EOF. Child -> parent on stdout, big-endian frames:
+//   'S' u32 pageCount
+//   'P' u32 index, u32 width, u32 height, f64 widthPt, f64 heightPt, then width*height*3 RGB bytes
+//   'F' u8 failure code, u16 length, ASCII detail
+//   'D' (done)
+// Everything the child sends is untrusted: the parent checks every value
+// (untrusted-pages.ts) before it allocates or uses it.
+
+/**
+ * Written to stderr once the child has loaded mupdf. From then on it is known
+ * to be inside its sandbox, set to die with its parent, so SIGKILL leaves
+ * nothing behind (killing bubblewrap while it is still setting up can orphan
+ * its inner process).
+ */
+export const READY_LINE = 'rasterizer ready';
+
+/** What the parent asks of the child; sent before the document's bytes. */
+export interface RasterJob {
+  dpi: number;
+  maxPages: number;
+  maxPixelsPerPage: number;
+}
+
+export const TAG = { start: 0x53, page: 0x50, failure: 0x46, done: 0x44 } as const;
+
+export const START_BODY_BYTES = 4;
+export const PAGE_HEADER_BYTES = 4 + 4 + 4 + 8 + 8;
+export const FAILURE_HEAD_BYTES = 1 + 2;
+export const MAX_DETAIL_BYTES = 300;
+
+/** The largest page side PDF allows (ISO 32000: 14,400 units). */
+export const MAX_PAGE_POINTS = 14_400;
+
+/** Failures the child may report; codes cross the boundary, never objects. */
+export const CHILD_FAILURES = ['encrypted', 'too-many-pages', 'page-too-large', 'undecodable', 'out-of-memory', 'failed'] as const;
+export type ChildFailure = (typeof CHILD_FAILURES)[number];
+
+/** The job header: u32 length, then the job as JSON. */
+export function encodeJob(job: RasterJob): Buffer {
+  const json = Buffer.from(JSON.stringify(job), 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(json.length, 0);
+  return Buffer.concat([head, json]);
+}
+
+export function encodeStart(pageCount: number): Buffer {
+  const b = Buffer.alloc(1 + START_BODY_BYTES);
+  b[0] = TAG.start;
+  b.writeUInt32BE(pageCount, 1);
+  return b;
+}
+
+export function encodePageHeader(index: number, width: number, height: number, widthPt: number, heightPt: number): Buffer {
+  const b = Buffer.alloc(1 + PAGE_HEADER_BYTES);
+  b[0] = TAG.page;
+  b.writeUInt32BE(index, 1);
+  b.writeUInt32BE(width, 5);
+  b.writeUInt32BE(height, 9);
+  b.writeDoubleBE(widthPt, 13);
+  b.writeDoubleBE(heightPt, 21);
+  return b;
+}
+
+export function encodeFailure(code: ChildFailure, detail: string): Buffer {
+  const text = Buffer.from(detail.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_DETAIL_BYTES), 'latin1');
+  const b = Buffer.alloc(1 + FAILURE_HEAD_BYTES + text.length);
+  b[0] = TAG.failure;
+  b[1] = CHILD_FAILURES.indexOf(code);
+  b.writeUInt16BE(text.length, 2);
+  text.copy(b, 4);
+  return b;
+}
+
+export const encodeDone = (): Buffer => Buffer.from([TAG.done]);

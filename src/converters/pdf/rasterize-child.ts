@@ -1,0 +1,134 @@
+// The rasterizer process: one untrusted PDF in, raw RGB pages out, then exit.
+// It runs mupdf (WASM) inside the sandbox that rasterizer-process.ts builds and
+// talks only through protocol.ts. Nothing here is trusted by the parent.
+import { writeSync } from 'node:fs';
+import {
+  type ChildFailure,
+  encodeDone,
+  encodeFailure,
+  encodePageHeader,
+  encodeStart,
+  MAX_PAGE_POINTS,
+  READY_LINE,
+  type RasterJob,
+} from './protocol.js';
+
+// stdout carries frames only: whatever a library prints goes to stderr.
+console.log = console.error;
+console.info = console.error;
+console.debug = console.error;
+
+class Refusal extends Error {
+  constructor(
+    readonly code: ChildFailure,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+function writeAll(bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.byteLength) at += writeSync(1, bytes, at, bytes.byteLength - at);
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parseJob(input: Buffer): { job: RasterJob; pdf: Uint8Array } {
+  if (input.length < 4) throw new Refusal('failed', 'no job header on stdin');
+  const length = input.readUInt32BE(0);
+  const job = JSON.parse(input.subarray(4, 4 + length).toString('utf8')) as RasterJob;
+  return { job, pdf: input.subarray(4 + length) };
+}
+
+/** Pixel size of a page as mupdf will round it (fz_round_rect). */
+function pixelSize(bounds: readonly number[], scale: number): { width: number; height: number } {
+  const [x0 = 0, y0 = 0, x1 = 0, y1 = 0] = bounds;
+  return {
+    width: Math.ceil(x1 * scale - 0.001) - Math.floor(x0 * scale + 0.001),
+    height: Math.ceil(y1 * scale - 0.001) - Math.floor(y0 * scale + 0.001),
+  };
+}
+
+const isMemoryError = (message: string): boolean => /malloc|out of memory|memory access out of bounds|allocation failed/i.test(message);
+
+async function main(): Promise<void> {
+  // Load the WASM before the job arrives: this is what a warm process saves.
+  const mupdf = await import('mupdf');
+  process.stderr.write(`${READY_LINE}\n`);
+  let logged = 0;
+  mupdf.setLog((message: string) => {
+    if (logged++ < 50) process.stderr.write(`mupdf: ${message.slice(0, 200)}\n`);
+  });
+  const { job, pdf } = parseJob(await readStdin());
+
+  let doc: InstanceType<typeof mupdf.PDFDocument>;
+  try {
+    doc = new mupdf.PDFDocument(pdf);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (isMemoryError(message)) throw err;
+    throw new Refusal('undecodable', `not a readable PDF: ${message}`);
+  }
+  if (doc.needsPassword() && !doc.authenticatePassword('')) throw new Refusal('encrypted', 'the PDF needs a password to open');
+  const count = doc.countPages();
+  if (count < 1) throw new Refusal('undecodable', 'the PDF has no pages');
+  if (count > job.maxPages) throw new Refusal('too-many-pages', `${count} pages > ${job.maxPages}`);
+
+  // Decide every page's size before rendering any.
+  const scale = job.dpi / 72;
+  const sizes: Array<{ bounds: number[]; width: number; height: number }> = [];
+  for (let i = 0; i < count; i++) {
+    const page = doc.loadPage(i);
+    const bounds = page.getBounds();
+    page.destroy();
+    const [x0 = 0, y0 = 0, x1 = 0, y1 = 0] = bounds;
+    const wPt = x1 - x0;
+    const hPt = y1 - y0;
+    if (!Number.isFinite(wPt) || !Number.isFinite(hPt) || wPt <= 0 || hPt <= 0) throw new Refusal('undecodable', `page ${i + 1} has an empty or invalid size`);
+    if (wPt > MAX_PAGE_POINTS || hPt > MAX_PAGE_POINTS) throw new Refusal('page-too-large', `page ${i + 1} is ${Math.round(wPt)}x${Math.round(hPt)} pt`);
+    const px = pixelSize(bounds, scale);
+    if (px.width * px.height > job.maxPixelsPerPage) {
+      throw new Refusal('page-too-large', `page ${i + 1} would be ${px.width}x${px.height} pixels > ${job.maxPixelsPerPage}`);
+    }
+    sizes.push({ bounds, ...px });
+  }
+  writeAll(encodeStart(count));
+
+  for (let i = 0; i < count; i++) {
+    const size = sizes[i];
+    if (!size) throw new Refusal('failed', 'page table out of step');
+    const page = doc.loadPage(i);
+    const pixmap = page.toPixmap(mupdf.Matrix.scale(scale, scale), mupdf.ColorSpace.DeviceRGB, false, true);
+    const width = pixmap.getWidth();
+    const height = pixmap.getHeight();
+    const stride = pixmap.getStride();
+    const pixels = pixmap.getPixels();
+    const [x0 = 0, y0 = 0, x1 = 0, y1 = 0] = size.bounds;
+    writeAll(encodePageHeader(i, width, height, x1 - x0, y1 - y0));
+    const row = width * 3;
+    if (stride === row) writeAll(new Uint8Array(pixels.buffer, pixels.byteOffset, row * height));
+    else for (let y = 0; y < height; y++) writeAll(new Uint8Array(pixels.buffer, pixels.byteOffset + y * stride, row));
+    pixmap.destroy();
+    page.destroy();
+  }
+  writeAll(encodeDone());
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (err) {
+  const message = err instanceof Error ? err.message : String(err);
+  const code: ChildFailure = err instanceof Refusal ? err.code : isMemoryError(message) ? 'out-of-memory' : 'failed';
+  try {
+    writeAll(encodeFailure(code, message));
+  } catch {
+    // The parent is gone or stopped reading; nothing left to tell.
+  }
+  process.exit(1);
+}

@@ -1,0 +1,115 @@
+// How a rasterizer process is started: node running the compiled child under
+// prlimit (RLIMIT_DATA caps the address space a process may make writable, and
+// so WASM memory growth, which --max-old-space-size does not cover) and, unless
+// the operator opted out, inside bubblewrap with no network, no other
+// namespaces shared, no capabilities, a read-only view of just what it needs,
+// and death with its parent.
+import { execFile } from 'node:child_process';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type SandboxMode = 'bwrap' | 'none';
+
+export interface RasterizerCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CommandOptions {
+  sandbox: SandboxMode;
+  /** Cap on the child's writable memory (JS heap, WASM memory, buffers), in MiB. */
+  memoryCapMb: number;
+  /** Shown in the child's argv, to tell processes apart in `ps`. */
+  tag: string;
+}
+
+/**
+ * The compiled child script. From the TypeScript sources (vitest, tsx) it is
+ * the build's copy in dist/: the child is plain node, without a TS loader.
+ */
+export function childScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  const script = here.endsWith('.ts')
+    ? here.replace(/[\\/]src[\\/]converters[\\/]pdf[\\/]sandbox\.ts$/, `${path.sep}dist${path.sep}converters${path.sep}pdf${path.sep}rasterize-child.js`)
+    : path.join(path.dirname(here), 'rasterize-child.js');
+  if (!existsSync(script)) throw new Error(`the compiled PDF rasterizer is missing at ${script}: run \`npm run build\``);
+  return script;
+}
+
+/** The directory whose node_modules holds mupdf, walking up from this module. */
+function packageRoot(): string {
+  const here = fileURLToPath(import.meta.url);
+  for (let dir = path.dirname(here); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'node_modules', 'mupdf', 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`mupdf is not installed above ${here}: run \`npm install\``);
+  }
+}
+
+/** Bind a top-level system path as it is on the host: symlinks stay symlinks. */
+function systemBind(p: string): string[] {
+  if (!existsSync(p)) return [];
+  const st = lstatSync(p);
+  return st.isSymbolicLink() ? ['--symlink', readlinkTarget(p), p] : ['--ro-bind', p, p];
+}
+
+function readlinkTarget(p: string): string {
+  const target = realpathSync(p);
+  return path.relative(path.dirname(p), target) || target;
+}
+
+function bwrapArgs(script: string): string[] {
+  const root = packageRoot();
+  const node = realpathSync(process.execPath);
+  const bind = (p: string): string[] => ['--ro-bind', p, p];
+  return [
+    '--unshare-all',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--clearenv',
+    '--tmpfs',
+    '/tmp',
+    ...systemBind('/usr'),
+    ...systemBind('/lib'),
+    ...systemBind('/lib64'),
+    ...systemBind('/bin'),
+    ...(node.startsWith('/usr/') ? [] : bind(node)),
+    ...bind(path.join(root, 'package.json')),
+    ...bind(path.join(root, 'node_modules', 'mupdf')),
+    ...bind(path.dirname(script)),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--chdir',
+    '/',
+    node,
+  ];
+}
+
+/**
+ * node running `script` (with read access to its own directory and to mupdf
+ * only) under the memory cap and, unless `sandbox` is 'none', in bubblewrap.
+ */
+export function sandboxedNodeCommand(script: string, scriptArgs: readonly string[], opts: Omit<CommandOptions, 'tag'>): RasterizerCommand {
+  const nodeArgs = ['--max-old-space-size=256', '--disallow-code-generation-from-strings', script, ...scriptArgs];
+  const limit = [`--data=${opts.memoryCapMb * 1024 * 1024}`, '--core=0', '--'];
+  if (opts.sandbox === 'none') return { file: 'prlimit', args: [...limit, process.execPath, ...nodeArgs], env: {} };
+  return { file: 'prlimit', args: [...limit, 'bwrap', ...bwrapArgs(script), ...nodeArgs], env: {} };
+}
+
+export function rasterizerCommand(opts: CommandOptions): RasterizerCommand {
+  return sandboxedNodeCommand(childScript(), [`--tag=${opts.tag}`], opts);
+}
+
+/** Resolves with null when bubblewrap can start a sandbox here, else with why not. */
+export function probeBwrap(): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('bwrap', ['--unshare-all', '--die-with-parent', '--cap-drop', 'ALL', ...systemBind('/usr'), ...systemBind('/lib'), ...systemBind('/lib64'), '/usr/bin/true'], { timeout: 10_000 }, (err, _stdout, stderr) => {
+      resolve(err ? `bubblewrap (bwrap) cannot start a sandbox here: ${(stderr || err.message).trim().slice(0, 200)}` : null);
+    });
+  });
+}

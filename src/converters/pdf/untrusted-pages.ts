@@ -1,0 +1,99 @@
+// The parent's reading of the child's frames. Every value is untrusted until
+// checked here, and checked before anything is allocated for it: a lying or
+// compromised child gets `converter-failed`, never a big allocation or a page
+// the limits do not allow.
+import type { DocumentFailure, DocumentLimits } from '../../core/ports.js';
+import type { ByteReader } from './byte-reader.js';
+import { CHILD_FAILURES, FAILURE_HEAD_BYTES, MAX_DETAIL_BYTES, MAX_PAGE_POINTS, PAGE_HEADER_BYTES, START_BODY_BYTES, TAG } from './protocol.js';
+
+export interface CheckedPage {
+  index: number;
+  width: number;
+  height: number;
+  widthPt: number;
+  heightPt: number;
+  /** width * height * 3 bytes, row by row. */
+  rgb: Buffer;
+}
+
+export class ConversionError extends Error {
+  constructor(
+    readonly reason: DocumentFailure,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+const garbage = (detail: string): ConversionError => new ConversionError('converter-failed', `rasterizer sent ${detail}`);
+
+/** Thrown when the stream ends before the protocol does; the exit status says why. */
+export class EndedEarly extends Error {}
+
+async function need(reader: ByteReader, n: number, what: string): Promise<Buffer> {
+  const bytes = await reader.read(n);
+  if (!bytes) throw new EndedEarly(`rasterizer output ended before ${what}`);
+  return bytes;
+}
+
+async function failure(reader: ByteReader): Promise<ConversionError> {
+  const head = await need(reader, FAILURE_HEAD_BYTES, 'the failure detail');
+  const untrustedCode = head[0] ?? 255;
+  const untrustedLength = head.readUInt16BE(1);
+  const code = CHILD_FAILURES[untrustedCode];
+  if (code === undefined) return garbage(`an unknown failure code ${untrustedCode}`);
+  if (untrustedLength > MAX_DETAIL_BYTES) return garbage(`a failure detail of ${untrustedLength} bytes`);
+  const detail = (await need(reader, untrustedLength, 'the end of the failure detail')).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
+  switch (code) {
+    case 'out-of-memory':
+      return new ConversionError('converter-failed', `rasterizer ran out of memory: ${detail}`);
+    case 'failed':
+      return new ConversionError('converter-failed', `rasterizer failed: ${detail}`);
+    default:
+      return new ConversionError(code, detail);
+  }
+}
+
+/** A page's pixel side must be what its point size gives at the asked DPI. */
+const plausible = (pixels: number, points: number, dpi: number): boolean => Math.abs(pixels - (points * dpi) / 72) <= 2;
+
+function checkHeader(head: Buffer, expected: number, limits: DocumentLimits): Omit<CheckedPage, 'rgb'> {
+  const untrustedIndex = head.readUInt32BE(0);
+  const untrustedWidth = head.readUInt32BE(4);
+  const untrustedHeight = head.readUInt32BE(8);
+  const untrustedWidthPt = head.readDoubleBE(12);
+  const untrustedHeightPt = head.readDoubleBE(20);
+  if (untrustedIndex !== expected) throw garbage(`page ${untrustedIndex} where page ${expected} was due`);
+  if (untrustedWidth < 1 || untrustedHeight < 1) throw garbage(`a page of ${untrustedWidth}x${untrustedHeight} pixels`);
+  if (untrustedWidth * untrustedHeight > limits.maxPixelsPerPage) {
+    throw garbage(`a page of ${untrustedWidth}x${untrustedHeight} pixels, over the limit of ${limits.maxPixelsPerPage}`);
+  }
+  for (const pt of [untrustedWidthPt, untrustedHeightPt]) {
+    if (!Number.isFinite(pt) || pt <= 0 || pt > MAX_PAGE_POINTS) throw garbage(`a page side of ${pt} points`);
+  }
+  if (!plausible(untrustedWidth, untrustedWidthPt, limits.dpi) || !plausible(untrustedHeight, untrustedHeightPt, limits.dpi)) {
+    throw garbage(`${untrustedWidth}x${untrustedHeight} pixels for a page of ${untrustedWidthPt}x${untrustedHeightPt} pt at ${limits.dpi} dpi`);
+  }
+  return { index: expected, width: untrustedWidth, height: untrustedHeight, widthPt: untrustedWidthPt, heightPt: untrustedHeightPt };
+}
+
+/** Checked pages in order; throws ConversionError or EndedEarly. */
+export async function* checkedPages(reader: ByteReader, limits: DocumentLimits): AsyncGenerator<CheckedPage> {
+  const first = (await need(reader, 1, 'the page count'))[0];
+  if (first === TAG.failure) throw await failure(reader);
+  if (first !== TAG.start) throw garbage(`frame ${first} where the page count was due`);
+  const untrustedCount = (await need(reader, START_BODY_BYTES, 'the page count')).readUInt32BE(0);
+  if (untrustedCount < 1 || untrustedCount > limits.maxPages) throw garbage(`a page count of ${untrustedCount} (limit ${limits.maxPages})`);
+
+  for (let index = 0; index < untrustedCount; index++) {
+    const tag = (await need(reader, 1, `page ${index + 1}`))[0];
+    if (tag === TAG.failure) throw await failure(reader);
+    if (tag !== TAG.page) throw garbage(`frame ${tag} where page ${index + 1} was due`);
+    const page = checkHeader(await need(reader, PAGE_HEADER_BYTES, `page ${index + 1}'s header`), index, limits);
+    const rgb = await need(reader, page.width * page.height * 3, `the end of page ${index + 1}'s pixels`);
+    yield { ...page, rgb };
+  }
+  const last = (await need(reader, 1, 'the end mark'))[0];
+  if (last === TAG.failure) throw await failure(reader);
+  if (last !== TAG.done) throw garbage(`frame ${last} where the end mark was due`);
+}

@@ -1,0 +1,70 @@
+// The parent's checks on what a rasterizer sends, fed real protocol bytes from
+// a stream: a lying child gets `converter-failed` (or its own refusal code),
+// never an allocation or a page beyond the limits.
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ByteReader } from '../../src/converters/pdf/byte-reader.js';
+import { encodeDone, encodeFailure, encodePageHeader, encodeStart, TAG } from '../../src/converters/pdf/protocol.js';
+import { checkedPages, ConversionError, EndedEarly } from '../../src/converters/pdf/untrusted-pages.js';
+import { limits } from './pdf-samples.js';
+
+const LIMITS = limits({ maxPages: 3, dpi: 72, maxPixelsPerPage: 10_000 });
+const pixels = (w: number, h: number): Buffer => Buffer.alloc(w * h * 3, 0x7f);
+const page = (index: number, w: number, h: number, wPt = w, hPt = h): Buffer => Buffer.concat([encodePageHeader(index, w, h, wPt, hPt), pixels(w, h)]);
+
+async function read(...frames: Buffer[]): Promise<{ pages: number[]; error?: Error }> {
+  const pages: number[] = [];
+  try {
+    // Small chunks: frames split anywhere must still be read exactly.
+    const all = Buffer.concat(frames);
+    const chunks = Array.from({ length: Math.ceil(all.length / 7) }, (_, i) => all.subarray(i * 7, i * 7 + 7));
+    for await (const p of checkedPages(new ByteReader(Readable.from(chunks)), LIMITS)) pages.push(p.index);
+    return { pages };
+  } catch (error) {
+    return { pages, error: error as Error };
+  }
+}
+
+const failedWith = (reason: string, detail: RegExp) => ({ error: expect.objectContaining({ reason, message: expect.stringMatching(detail) }) });
+
+describe('frames from the rasterizer', () => {
+  it('accepts a well-formed answer', async () => {
+    const { pages, error } = await read(encodeStart(2), page(0, 50, 40), page(1, 40, 50), encodeDone());
+    expect(error).toBeUndefined();
+    expect(pages).toEqual([0, 1]);
+  });
+
+  it.each([
+    ['no page count first', [page(0, 10, 10)], /frame 80 where the page count was due/],
+    ['zero pages', [encodeStart(0)], /page count of 0/],
+    ['more pages than the limit', [encodeStart(4)], /page count of 4 \(limit 3\)/],
+    ['pages out of order', [encodeStart(2), page(1, 10, 10)], /page 1 where page 0 was due/],
+    ['a zero-width page', [encodeStart(1), encodePageHeader(0, 0, 10, 1, 10)], /0x10 pixels/],
+    ['a page over the pixel limit', [encodeStart(1), encodePageHeader(0, 200, 200, 200, 200)], /over the limit of 10000/],
+    ['a NaN page side', [encodeStart(1), encodePageHeader(0, 10, 10, Number.NaN, 10)], /page side of NaN points/],
+    ['a page side beyond PDF\'s 14,400', [encodeStart(1), encodePageHeader(0, 10, 10, 20_000, 10)], /page side of 20000 points/],
+    ['pixels that do not fit the page size', [encodeStart(1), encodePageHeader(0, 10, 10, 90, 10)], /10x10 pixels for a page of 90x10 pt/],
+    ['an unknown frame', [encodeStart(1), Buffer.from([0x58])], /frame 88 where page 1 was due/],
+    ['no end mark', [encodeStart(1), page(0, 10, 10), page(1, 10, 10)], /frame 80 where the end mark was due/],
+    ['an unknown failure code', [Buffer.from([TAG.failure, 200, 0, 0])], /unknown failure code 200/],
+    ['an overlong failure detail', [Buffer.from([TAG.failure, 0, 0xff, 0xff])], /failure detail of 65535 bytes/],
+  ])('refuses %s as converter-failed', async (_name, frames, detail) => {
+    expect(await read(...frames)).toMatchObject(failedWith('converter-failed', detail));
+  });
+
+  it('passes on the child\'s refusals, and reports its running out of memory as converter-failed', async () => {
+    expect(await read(encodeFailure('encrypted', 'needs a password'))).toMatchObject(failedWith('encrypted', /^needs a password$/));
+    expect(await read(encodeStart(2), page(0, 10, 10), encodeFailure('out-of-memory', 'malloc failed'))).toMatchObject({
+      pages: [0],
+      ...failedWith('converter-failed', /ran out of memory: malloc failed/),
+    });
+    expect(await read(encodeFailure('undecodable', 'caf\u00e9\n'))).toMatchObject(failedWith('undecodable', /^caf\?\?$/));
+  });
+
+  it('notices pixels cut short', async () => {
+    const cut = page(0, 10, 10).subarray(0, 100);
+    const { error } = await read(encodeStart(1), cut);
+    expect(error).toBeInstanceOf(EndedEarly);
+    expect(error).not.toBeInstanceOf(ConversionError);
+  });
+});
