@@ -4,7 +4,7 @@
 //   html   ~10 KB Japanese municipal newsletters, multipart/alternative, UTF-8
 //   photo  a ~2 MB JPEG photo (2400x1800, quality 90, made from seeded noise)
 // Each runs sequentially through the real core: sanitize() with a local
-// encrypted quarantine in a fresh temporary data dir and the sharp transcoder,
+// encrypted quarantine vault (SQLite, audit log) in a fresh temporary data dir and the sharp transcoder,
 // wired as test/helpers/run.ts wires them. Beside every figure stands a
 // baseline measured in the same run on the same bytes:
 //   html   mailparser simpleParser alone (what parsing costs; the ratio is what
@@ -37,7 +37,10 @@ import { defaultPolicy } from '../src/core/policy.js';
 import type { SanitizeDeps } from '../src/core/ports.js';
 import { sanitize } from '../src/core/sanitize.js';
 import { scanShape } from '../src/core/shape.js';
-import { openLocalQuarantine } from '../src/quarantine/local-store.js';
+import { openAuditLog } from '../src/audit/log.js';
+import { loadOrCreateSigner } from '../src/audit/signer.js';
+import { openVault } from '../src/quarantine/vault.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
 import { b64lines, pick, prng } from './inputs.js';
 
 /** The target: at least this many HTML mails per second through the core. */
@@ -282,7 +285,10 @@ async function measure(
 
 async function realDeps(): Promise<{ deps: SanitizeDeps; dataDir: string }> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mugaika-bench-'));
-  const quarantine = await openLocalQuarantine(dataDir);
+  // The gateway's own vault: SQLite row, audit record and sealed blob per put, all fsync'd.
+  const store = await openSqliteStore(dataDir);
+  const audit = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir });
+  const quarantine = await openVault({ dataDir, store, audit, env: {} });
   return { dataDir, deps: { quarantine, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() } };
 }
 

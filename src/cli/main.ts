@@ -29,23 +29,27 @@ program
   .option('--policy <file>', 'policy file (YAML); default: the embedded defaults')
   .action(async (input: string | undefined, opts: { output: string; report?: string; batch?: string; dataDir?: string; policy?: string }) => {
     if (!input === !opts.batch) throw new InvalidArgumentError('give either INPUT or --batch DIR / INPUT か --batch DIR のどちらかを指定してください');
-    const [{ loadPolicy }, { realDeps }, { sanitizeFile, sanitizeFolder }] = await Promise.all([
+    const [{ loadPolicy }, { openCliDeps }, { sanitizeFile, sanitizeFolder }] = await Promise.all([
       import('../policy/load.js'),
       import('./wiring.js'),
       import('./sanitize-command.js'),
     ]);
     const policy = await loadPolicy(opts.policy);
-    const deps = await realDeps(opts.dataDir ?? defaultDataDir());
-    if (opts.batch) {
-      const lines = await sanitizeFolder(opts.batch, opts.output, policy, deps, process.stderr.isTTY === true);
-      for (const { file, report } of lines) {
-        const codes = [...new Set(report.findings.map((f) => f.code))].join(' ');
-        process.stdout.write(`${file.padEnd(32)} ${report.verdict.padEnd(9)} ${report.quarantineId ?? '-'.padEnd(21)} ${codes}\n`);
+    const deps = await openCliDeps(opts.dataDir ?? defaultDataDir(), policy);
+    try {
+      if (opts.batch) {
+        const lines = await sanitizeFolder(opts.batch, opts.output, policy, deps, process.stderr.isTTY === true);
+        for (const { file, report } of lines) {
+          const codes = [...new Set(report.findings.map((f) => f.code))].join(' ');
+          process.stdout.write(`${file.padEnd(32)} ${report.verdict.padEnd(9)} ${report.quarantineId ?? '-'.padEnd(21)} ${codes}\n`);
+        }
+        process.stdout.write(`\n${lines.length} messages -> ${opts.output}\n`);
+      } else if (input) {
+        const report = await sanitizeFile(input, opts.output, opts.report, policy, deps);
+        if (!opts.report) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       }
-      process.stdout.write(`\n${lines.length} messages -> ${opts.output}\n`);
-    } else if (input) {
-      const report = await sanitizeFile(input, opts.output, opts.report, policy, deps);
-      if (!opts.report) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    } finally {
+      await deps.close();
     }
   });
 

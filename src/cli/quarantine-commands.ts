@@ -128,8 +128,8 @@ export function registerQuarantineCommands(program: Command): void {
   withCommonOptions(q.command('release').description('原本を宛先に配送する(承認)/ approve: deliver the original to its recipients').argument('<id>'))
     .action((id: string, opts: CommonOptions) =>
       inContext(opts, async ({ vault, config, dataDir }, actor) => {
-        const [{ createWorkflow }, { releaseCarrier }] = await Promise.all([import('../quarantine/workflow.js'), import('../quarantine/carrier-from-config.js')]);
-        const carrier = releaseCarrier(config, dataDir);
+        const [{ createWorkflow }, { nextHopCarrier }] = await Promise.all([import('../quarantine/workflow.js'), import('../delivery/from-config.js')]);
+        const carrier = nextHopCarrier(config, dataDir, 1);
         try {
           const r = await createWorkflow(vault).release(id, actor, carrier);
           if (r.ok) {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Finding } from '../core/findings.js';
 import type { Policy } from '../core/policy.js';
-import type { SanitizeDeps } from '../core/ports.js';
 import { sanitize, type SanitizeResult } from '../core/sanitize.js';
+import type { CliDeps } from './wiring.js';
 
 export interface Report {
   action: 'deliver' | 'reject';
@@ -29,9 +29,17 @@ async function writeAtomically(file: string, data: string | Buffer): Promise<voi
 }
 
 /** Sanitizes INPUT; writes OUTPUT only when something is delivered (a stale one is removed). */
-export async function sanitizeFile(input: string, output: string, report: string | undefined, policy: Policy, deps: SanitizeDeps): Promise<Report> {
+export async function sanitizeFile(input: string, output: string, report: string | undefined, policy: Policy, cli: CliDeps): Promise<Report> {
   const raw = await fs.readFile(input);
-  const result = await sanitize({ raw }, policy, deps);
+  const receivedAt = cli.deps.now();
+  const result = await sanitize({ raw }, policy, cli.deps);
+  // The file stands for the queue id a relayed message would have.
+  const object = path.resolve(input);
+  const codes = [...new Set(result.findings.map((f) => f.code))];
+  await cli.audit.appendMany([
+    { actor: cli.actor, action: 'received', object, details: { file: object, size: raw.length, receivedAt: receivedAt.toISOString() } },
+    { actor: cli.actor, action: 'verdict', object, details: { verdict: result.verdict, quarantineId: result.quarantineId, findings: codes, output: result.action === 'deliver' ? path.resolve(output) : null } },
+  ]);
   if (result.action === 'deliver') await writeAtomically(output, result.message);
   else await fs.rm(output, { force: true });
   const r = toReport(result);
@@ -44,7 +52,7 @@ export interface BatchLine {
   report: Report;
 }
 
-export async function sanitizeFolder(inDir: string, outDir: string, policy: Policy, deps: SanitizeDeps, showProgress: boolean): Promise<BatchLine[]> {
+export async function sanitizeFolder(inDir: string, outDir: string, policy: Policy, deps: CliDeps, showProgress: boolean): Promise<BatchLine[]> {
   const files = (await fs.readdir(inDir)).filter((f) => f.toLowerCase().endsWith('.eml')).sort();
   await fs.mkdir(outDir, { recursive: true });
   const bar = new cliProgress.SingleBar(

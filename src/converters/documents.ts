@@ -4,16 +4,10 @@
 // sandbox) and then the same PDF path, so their output is pixels too. Without
 // an OfficeToPdf, Office formats fail closed.
 import type { DocumentConverter, DocumentFailure, DocumentFormat, DocumentResult } from '../core/ports.js';
+import type { OfficeFormat, OfficeToPdf } from './office/types.js';
 import { createPdfConverter, type PdfConverterOptions } from './pdf/pdf-converter.js';
 
-export type OfficeFormat = Exclude<DocumentFormat, 'pdf'>;
-
-/** Converts an untrusted Office document to an (equally untrusted) PDF before `deadline` (ms since epoch). */
-export type OfficeToPdf = (
-  untrustedBytes: Uint8Array,
-  format: OfficeFormat,
-  deadline: number,
-) => Promise<{ ok: true; pdf: Uint8Array } | { ok: false; reason: DocumentFailure; detail: string }>;
+export type { OfficeFormat, OfficeToPdf };
 
 export interface DocumentConverterOptions {
   /** Office -> PDF; without it Office formats fail with `converter-failed`. */

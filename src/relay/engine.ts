@@ -145,7 +145,7 @@ export function createEngine(d: EngineDeps): Engine {
       const status = codes.includes('message-too-large') ? '5.3.4' : '5.6.0';
       const failures: RecipientFailure[] = envelope.rcptTo.map((rcpt) => ({ rcpt, code: 554, status, reason: `rejected by policy: ${codes.join(', ')}` }));
       const bounceId = await spoolBounce(bounceCtx, id, envelope.mailFrom, failures, raw, new Date(envelope.receivedAt), false);
-      await d.transfers.record({ event: 'rejected', ...base, detail: bounceId ? `bounce ${bounceId}` : 'null sender: no bounce' });
+      await d.transfers.record({ event: 'rejected', ...base, client: envelope.clientAddress, receivedAt: envelope.receivedAt, detail: bounceId ? `bounce ${bounceId}` : 'null sender: no bounce' });
       await d.spool.removeIncoming(id);
       d.metrics.bounced.inc(envelope.rcptTo.length);
       if (bounceId) due.set(bounceId, Date.now());

@@ -6,19 +6,21 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { parseHostPort } from '../config/schema.js';
-import { createMaildirCarrier } from '../delivery/maildir-carrier.js';
-import { createSmtpCarrier } from '../delivery/smtp-carrier.js';
-import type { Carrier } from '../delivery/types.js';
+import { openAuditLog } from '../audit/log.js';
+import { loadOrCreateSigner } from '../audit/signer.js';
+import { openStore } from '../store/open.js';
+import { openVault } from '../quarantine/vault.js';
+import { policyFingerprint, recordStart } from './lifecycle.js';
+import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
 import { createMetrics } from '../ops/metrics.js';
 import { loadPolicy } from '../policy/load.js';
-import { openLocalQuarantine } from '../quarantine/local-store.js';
 import { closeInbound, createInbound } from '../smtp/inbound.js';
 import { openSpool } from '../spool/spool.js';
 import { createOpsServer } from '../web/ops-routes.js';
 import { createEngine } from './engine.js';
 import { lockDataDir } from './lock.js';
 import { createSanitizer } from './sanitizer.js';
-import { deliveredSoFar, openTransferLog } from './transfer-log.js';
+import { createTransferLog, deliveredSoFar } from './transfer-log.js';
 
 export interface Gateway {
   smtpPort: number;
@@ -28,36 +30,24 @@ export interface Gateway {
 }
 
 const CONTROL_POLL_MS = 1000;
-/** At shutdown, how long a delivery under way may wait for the next hop's reply before it is cut off (and retried after the restart). */
-const SHUTDOWN_DELIVERY_GRACE_MS = 5000;
-
-function carrierFor(hostPort: string | undefined, maildir: string, config: Config): Carrier {
-  if (!hostPort) return createMaildirCarrier(maildir);
-  const { host, port } = parseHostPort(hostPort);
-  return createSmtpCarrier({
-    host,
-    port,
-    name: config.smtp.hostname,
-    maxConnections: config.delivery.maxConnections,
-    connectionTimeoutMs: config.delivery.connectionTimeoutMs,
-    closeGraceMs: SHUTDOWN_DELIVERY_GRACE_MS,
-  });
-}
 
 export async function startGateway(config: Config, log: Logger = pino({ base: { service: 'mugaika' } })): Promise<Gateway> {
   const dataDir = path.resolve(config.dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(dataDir);
   const policy = await loadPolicy(config.policyFile);
-  const quarantine = await openLocalQuarantine(dataDir);
+  const actor = `gateway:${config.smtp.hostname}`;
+  const store = await openStore({ dataDir, databaseUrl: config.database.url });
+  const audit = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir });
+  const quarantine = await openVault({ dataDir, store, audit, gateway: config.smtp.hostname });
   const spool = await openSpool(dataDir, { recover: true });
-  const transfers = await openTransferLog(dataDir);
-  const maildir = path.join(dataDir, 'maildir');
-  const nextHop = carrierFor(config.delivery.nextHop, maildir, config);
-  const bounceCarrier = carrierFor(config.delivery.bounceRelay, path.join(maildir, '.bounces'), config);
+  const transfers = createTransferLog(audit, actor);
+  await recordStart(audit, store, actor, policyFingerprint(policy));
+  const nextHop = nextHopCarrier(config, dataDir);
+  const bounceCarrier = bounceCarrierFor(config, dataDir);
   // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
-  const sanitizer = createSanitizer({ dataDir, policy, workers, quarantine });
+  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, gateway: config.smtp.hostname, policy, workers, quarantine });
   let snapshot = () => ({ incoming: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
   const engine = createEngine({
@@ -67,7 +57,7 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
     sanitizeConcurrency: workers * 2,
     deliveryConcurrency: config.delivery.maxConnections * 2,
     // Incoming entries too: a first attempt is made before the outgoing entry exists.
-    alreadyDelivered: await deliveredSoFar(dataDir, new Set([...(await spool.listOutgoing()), ...(await spool.listIncoming())])),
+    alreadyDelivered: await deliveredSoFar(store, new Set([...(await spool.listOutgoing()), ...(await spool.listIncoming())])),
   });
   snapshot = engine.snapshot;
   await engine.start();
@@ -117,7 +107,9 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
       // a sanitization off would block the message instead of leaving it in incoming/.)
       await Promise.allSettled([engine.stop(), nextHop.close(), bounceCarrier.close()]);
       await Promise.allSettled([sanitizer.close(), ops.close()]);
-      await transfers.close();
+      await audit.append({ actor, action: 'gateway-stopped', object: actor, details: {} }).catch(() => undefined);
+      await audit.close();
+      await store.close();
       await unlock();
       log.info('stopped');
     },

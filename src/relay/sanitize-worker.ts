@@ -1,16 +1,24 @@
 // Runs in a worker thread: sanitizes one message at a time off the SMTP event
 // loop. The main thread kills the thread when a message overruns its budget.
+// Each thread has its own connection to the store; the audit chain's write
+// lock keeps one chain across threads, and the main thread writes checkpoints.
 import { workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
+import { openAuditLog } from '../audit/log.js';
+import { loadOrCreateSigner } from '../audit/signer.js';
 import { createSharpTranscoder } from '../converters/image-sharp.js';
-import { noDocuments } from '../converters/unavailable.js';
+import { documentConverterFor } from '../converters/wiring.js';
 import type { Policy } from '../core/policy.js';
 import type { SanitizeDeps } from '../core/ports.js';
 import { QuarantineUnavailableError, sanitize, type Envelope, type SanitizeResult } from '../core/sanitize.js';
-import { openLocalQuarantine } from '../quarantine/local-store.js';
+import { openVault } from '../quarantine/vault.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
 
 export interface WorkerSetup {
   dataDir: string;
+  databaseUrl?: string;
+  gateway: string;
   policy: Policy;
 }
 
@@ -24,26 +32,34 @@ export type WorkerReply =
   | { ok: false; quarantineUnavailable: boolean; message: string };
 
 const setup = workerData as WorkerSetup;
-let deps: Promise<SanitizeDeps> | undefined;
+let deps: Promise<{ deps: SanitizeDeps; store: Store }> | undefined;
+// Started on this thread's first document; its processes die with the gateway.
+const documents = documentConverterFor(setup.policy);
 
-const depsOnce = (): Promise<SanitizeDeps> =>
-  (deps ??= openLocalQuarantine(setup.dataDir).then((quarantine) => ({
-    quarantine,
-    images: createSharpTranscoder(),
-    documents: noDocuments,
-    now: () => new Date(),
-    randomToken: () => randomUUID(),
-  })));
+async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
+  const store = await openStore({ dataDir: setup.dataDir, databaseUrl: setup.databaseUrl });
+  try {
+    const audit = openAuditLog(store, await loadOrCreateSigner(setup.dataDir), { dataDir: setup.dataDir, autoCheckpoint: false });
+    const quarantine = await openVault({ dataDir: setup.dataDir, store, audit, gateway: setup.gateway });
+    return { store, deps: { quarantine, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID() } };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
 
 export default async function run(task: WorkerTask): Promise<WorkerReply> {
   try {
-    const d = await depsOnce().catch((err: unknown) => {
+    const { deps: d } = await (deps ??= open()).catch((err: unknown) => {
       throw new QuarantineUnavailableError(err);
     });
     const result = await sanitize({ raw: task.raw, envelope: task.envelope }, setup.policy, d);
     return { ok: true, result };
   } catch (err) {
-    deps = undefined; // reopen the store next time: it may have been the cause
+    // Reopen the store next time: it may have been the cause.
+    const failed = deps;
+    deps = undefined;
+    void failed?.then((o) => o.store.close()).catch(() => undefined);
     return { ok: false, quarantineUnavailable: err instanceof QuarantineUnavailableError, message: err instanceof Error ? err.message : String(err) };
   }
 }

@@ -23,8 +23,21 @@ const noImages: ImageTranscoder = {
   reencode: () => Promise.resolve({ ok: false, reason: 'undecodable', detail: 'no converter on the blocked path' }),
 };
 
-export function createSanitizer(opts: { dataDir: string; policy: Policy; workers?: number; quarantine: QuarantineStore; graceMs?: number }): Sanitizer {
-  const setup: WorkerSetup = { dataDir: opts.dataDir, policy: opts.policy };
+export interface SanitizerOptions {
+  dataDir: string;
+  /** PostgreSQL shared by several gateways; SQLite under the data dir without it. */
+  databaseUrl?: string;
+  /** Recorded on quarantined items. */
+  gateway: string;
+  policy: Policy;
+  workers?: number;
+  /** The main thread's own quarantine, for messages blocked there. */
+  quarantine: QuarantineStore;
+  graceMs?: number;
+}
+
+export function createSanitizer(opts: SanitizerOptions): Sanitizer {
+  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, gateway: opts.gateway, policy: opts.policy };
   const threads = opts.workers ?? Math.max(1, availableParallelism());
   const pool = new Piscina<WorkerTask, WorkerReply>({
     filename: new URL('./sanitize-worker.js', import.meta.url).href,

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { violations } from '../helpers/conformance.js';
 import { tempDir } from '../helpers/run.js';
@@ -37,7 +38,17 @@ describe('mugaika sanitize (the CLI contract)', () => {
     const r = mugaika(['sanitize', 'samples/02-html-newsletter.eml', '-o', path.join(dir, 'o.eml')], { MUGAIKA_DATA_DIR: path.join(dir, 'env-data') });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ action: 'deliver', verdict: 'sanitized' });
-    expect(existsSync(path.join(dir, 'env-data', 'keys', 'quarantine.key'))).toBe(true);
+    expect(existsSync(path.join(dir, 'env-data', 'keys', 'master.key'))).toBe(true);
+    // The same store and audit log as the gateway's: receipt and verdict are recorded.
+    const db = new Database(path.join(dir, 'env-data', 'mugaika.db'), { readonly: true });
+    const rows = db.prepare('SELECT actor, action, object, details FROM audit_records ORDER BY seq').all() as { actor: string; action: string; object: string; details: string }[];
+    db.close();
+    const report = JSON.parse(r.stdout) as { quarantineId: string };
+    const mine = rows.filter((x) => x.object === path.resolve('samples/02-html-newsletter.eml'));
+    expect(mine.map((x) => x.action)).toEqual(['received', 'verdict']);
+    expect(mine[0]!.actor).toMatch(/^cli:/);
+    expect(JSON.parse(mine[1]!.details)).toMatchObject({ verdict: 'sanitized', quarantineId: report.quarantineId });
+    expect(rows.some((x) => x.action === 'quarantined' && x.object === report.quarantineId)).toBe(true);
   });
 
   it('a reject writes no OUTPUT (and removes a stale one) and still exits 0', () => {

@@ -47,8 +47,8 @@ describe('failing closed', () => {
   it('when the quarantine cannot keep the original, nothing is decided or delivered', async () => {
     const h = await harness();
     // Replace the quarantine folder with a file: every write into it fails.
-    rmSync(h.store.dir, { recursive: true });
-    writeFileSync(h.store.dir, 'not a folder');
+    rmSync(h.quarantineDir, { recursive: true });
+    writeFileSync(h.quarantineDir, 'not a folder');
     await expect(sanitize({ raw: await photoMail() }, defaultPolicy, h.deps)).rejects.toBeInstanceOf(QuarantineUnavailableError);
     // The blocked path needs the quarantine just as much.
     const blocked = sanitize({ raw: await photoMail() }, defaultPolicy, { ...h.deps, images: crashing });

@@ -1,13 +1,13 @@
 // Every finding code the core can report, each produced by a real message.
 // The last test fails when a code is added without an input that produces it.
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { findingCodes, type FindingCode } from '../../src/core/findings.js';
 import type { Policy } from '../../src/core/policy.js';
 import type { ImageTranscoder } from '../../src/core/ports.js';
 import { cfb, zip } from '../helpers/bytes.js';
 import { violations } from '../helpers/conformance.js';
-import { pdfLibDocuments } from '../helpers/documents.js';
+import { closeDocuments, realDocuments } from '../helpers/documents.js';
 import { tnef } from '../helpers/tnef.js';
 import { PDFDocument } from 'pdf-lib';
 import { eml, harness, plain, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
@@ -36,7 +36,7 @@ const pdf = async (pages = 1): Promise<Buffer> => {
 };
 const att = (type: string, filename: string, body: Buffer | string): Buffer => withAttachments('x', [{ type, filename, body }]);
 const forwarded = (inner: string): Buffer => att('message/rfc822', 'fw.eml', inner);
-const converting = (): Promise<Harness> => harness({ documents: pdfLibDocuments });
+const converting = (): Promise<Harness> => harness({ documents: realDocuments() });
 
 interface Case {
   input: () => Promise<Buffer> | Buffer;
@@ -96,6 +96,8 @@ const cases: Record<FindingCode, Case> = {
   'calendar-as-text': { input: () => att('text/calendar', 'invite.ics', 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:会議\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n') },
   'html-attachment-converted': { input: () => att('text/html', 'a.html', '<html><body><p>お知らせ</p></body></html>') },
 };
+
+afterAll(closeDocuments);
 
 describe('every finding code comes from a real message', () => {
   for (const [code, c] of Object.entries(cases)) {

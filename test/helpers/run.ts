@@ -12,22 +12,31 @@ import { noDocuments } from '../../src/converters/unavailable.js';
 import { defaultPolicy, policySchema, type Policy, type PolicyInput } from '../../src/core/policy.js';
 import type { SanitizeDeps } from '../../src/core/ports.js';
 import { sanitize, type SanitizeResult } from '../../src/core/sanitize.js';
-import { openLocalQuarantine, type LocalQuarantine } from '../../src/quarantine/local-store.js';
+import { openAuditLog } from '../../src/audit/log.js';
+import { loadOrCreateSigner } from '../../src/audit/signer.js';
+import { openVault, type Vault } from '../../src/quarantine/vault.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
 
 export const tempDir = (prefix = 'mugaika-test-'): string => mkdtempSync(path.join(tmpdir(), prefix));
 
 export interface Harness {
   deps: SanitizeDeps;
-  store: LocalQuarantine;
+  /** The real quarantine vault (SQLite, audit log, master key) in `dataDir`. */
+  store: Vault;
   dataDir: string;
+  /** Where the vault keeps sealed originals. */
+  quarantineDir: string;
 }
 
 export async function harness(overrides: Partial<SanitizeDeps> = {}): Promise<Harness> {
   const dataDir = tempDir();
-  const store = await openLocalQuarantine(dataDir);
+  const db = await openSqliteStore(dataDir);
+  const audit = openAuditLog(db, await loadOrCreateSigner(dataDir), { dataDir, autoCheckpoint: false });
+  const store = await openVault({ dataDir, store: db, audit, env: {} });
   return {
     dataDir,
     store,
+    quarantineDir: path.join(dataDir, 'quarantine'),
     deps: { quarantine: store, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID(), ...overrides },
   };
 }

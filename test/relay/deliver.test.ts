@@ -1,4 +1,5 @@
 // Accept and deliver: real SMTP in, sanitized SMTP out, the records in between.
+import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { violations } from '../helpers/conformance.js';
 import { cleanup, client, http, message, metric, sample, spoolEmpty, spoolFiles, startGateway, startSink, token, transfers, waitFor } from './harness.js';
@@ -6,6 +7,31 @@ import { cleanup, client, http, message, metric, sample, spoolEmpty, spoolFiles,
 afterEach(cleanup);
 
 describe('mugaika serve: accept and deliver', () => {
+  it('rebuilds PDF and Word attachments as image-only PDFs in the workers', async () => {
+    const sink = await startSink();
+    const gw = await startGateway({ nextHop: `127.0.0.1:${sink.port}` });
+    const c = client(gw.smtpPort);
+    for (const file of ['05-pdf-attachment.eml', '06-docx-attachment.eml']) {
+      const r = await c.send({ from: 'keiri@example.jp', to: ['a@city.example.lg.jp'] }, sample(file));
+      expect(r.ok, r.response).toBe(true);
+    }
+    await waitFor('both messages at the sink', () => sink.messages.length === 2, 60_000);
+    const names = new Map<string, Buffer>();
+    for (const m of sink.messages) {
+      for (const a of (await simpleParser(m.raw)).attachments) names.set(a.filename ?? '', a.content);
+      expect(await violations(m.raw)).toEqual([]);
+    }
+    expect([...names.keys()].sort()).toEqual(['報告書.docx.pdf', '請求書.pdf']);
+    for (const pdf of names.values()) {
+      expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      // Pixels only: no font, no links or scripts (test/converters/pdf-*.test.ts checks in depth).
+      expect(pdf.toString('latin1')).not.toMatch(/\/Font|\/JavaScript|\/URI|\/OpenAction/);
+    }
+    const verdicts = transfers(gw.dataDir).filter((l) => l.event === 'verdict');
+    expect(verdicts.map((l) => (l as { findings?: string[] }).findings)).toEqual([['document-converted'], ['document-converted']]);
+  });
+
+
   it('delivers samples sanitized to the next hop, logs the transfer and empties the spool', async () => {
     const sink = await startSink();
     const gw = await startGateway({ nextHop: `127.0.0.1:${sink.port}` });
@@ -37,7 +63,7 @@ describe('mugaika serve: accept and deliver', () => {
     const log = transfers(gw.dataDir);
     for (const id of [news.queueId!, photo.queueId!]) {
       const events = log.filter((l) => l.queueId === id).map((l) => l.event);
-      expect(events).toEqual(['sanitized', 'delivered']);
+      expect(events).toEqual(['received', 'verdict', 'delivered']);
     }
     expect(log.find((l) => l.queueId === photo.queueId && l.event === 'delivered')?.to?.sort()).toEqual(['a@city.example.lg.jp', 'b@sub.city.example.lg.jp']);
     expect(spoolFiles(gw.dataDir)).toEqual({ incoming: [], outgoing: [], tmp: [] });

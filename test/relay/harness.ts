@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
@@ -518,6 +519,7 @@ export const spoolEmpty = (dataDir: string): boolean => {
 
 export interface TransferLine {
   at: string;
+  /** The audit action ('received', 'verdict', 'delivered', 'deferred', 'bounced', ...). */
   event: string;
   queueId: string;
   from?: string;
@@ -526,19 +528,22 @@ export interface TransferLine {
   detail?: string;
 }
 
+const RELAY_ACTIONS = new Set(['received', 'verdict', 'delivered', 'deferred', 'bounced', 'rejected', 'bounce-delivered', 'bounce-failed']);
+
+/** The relay's records in the gateway's audit log (SQLite under the data dir), oldest first. */
 export function transfers(dataDir: string): TransferLine[] {
-  const file = path.join(dataDir, 'log', 'transfers.jsonl');
+  const file = path.join(dataDir, 'mugaika.db');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as TransferLine];
-      } catch {
-        return []; // a line torn by a crash
-      }
-    });
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const rows = db.prepare('SELECT time, action, object, details FROM audit_records ORDER BY seq').all() as { time: string; action: string; object: string | null; details: string }[];
+    return rows
+      .filter((r) => RELAY_ACTIONS.has(r.action) && r.object)
+      .map((r) => ({ ...(JSON.parse(r.details) as Partial<TransferLine>), at: r.time, event: r.action, queueId: r.object! }));
+  } finally {
+    db.close();
+  }
 }
 
 /**
