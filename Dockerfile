@@ -24,14 +24,26 @@ ENV NODE_ENV=production \
     MUGAIKA_SMTP_LISTEN=0.0.0.0:2525 \
     MUGAIKA_WEB_LISTEN=0.0.0.0:8025 \
     MUGAIKA_DATA_DIR=/var/lib/mugaika
+# The document converters: LibreOffice (driven by python3-uno), Japanese fonts,
+# bubblewrap for their sandboxes. bubblewrap needs user namespaces: in a
+# container started without them, documents fail closed (removed, kept in
+# quarantine) unless the policy's documents.allowUnsandboxed accepts the risk.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui \
+      python3-uno fonts-noto-cjk fonts-ipaexfont bubblewrap util-linux \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY policies ./policies
-# The spool, the quarantine and its key live here: keep it on a volume and back
-# up keys/quarantine.key (without it the quarantined originals cannot be read).
+# The LibreOffice driver runs from the sources' path (src/converters/office/office-converter.ts).
+COPY src/converters/office/convert.py ./src/converters/office/convert.py
+# The spool, the SQLite store, the quarantine and the keys live here: keep it on
+# a volume and back up keys/master.key (without it the quarantined originals
+# cannot be read) and keys/audit-signing.key.
 RUN mkdir -p /var/lib/mugaika && chown node:node /var/lib/mugaika && chmod 700 /var/lib/mugaika
 VOLUME ["/var/lib/mugaika"]
 USER node

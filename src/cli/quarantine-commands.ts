@@ -84,9 +84,11 @@ export function registerQuarantineCommands(program: Command): void {
     .option('-o, --output <file>', '--raw の出力先 / where --raw writes (default: standard output)')
     .option('--json', 'JSON で出力 / print JSON')
     .action((id: string, opts: CommonOptions & { raw?: boolean; output?: string; json?: boolean }) =>
-      inContext(opts, async ({ vault }) => {
+      inContext(opts, async ({ vault, audit }, actor) => {
         if (opts.raw) {
-          const { raw } = await vault.get(id);
+          const { raw, item } = await vault.get(id);
+          // Reading an original out is as much an event as releasing it.
+          await audit.append({ actor, action: 'original-viewed', object: id, details: { from: item.envelopeFrom, to: item.recipients, output: opts.output ?? 'stdout' } });
           const out = opts.output ? createWriteStream(opts.output, { mode: 0o600 }) : process.stdout;
           out.end(raw);
           await finished(out);

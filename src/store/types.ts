@@ -25,6 +25,8 @@ export const auditActions = [
   'release-delivered',
   'release-failed',
   'purged',
+  // an original read out of the quarantine (`mugaika quarantine show --raw`)
+  'original-viewed',
   // people and settings
   'login-succeeded',
   'login-failed',

@@ -101,6 +101,12 @@ describe('mugaika quarantine (CLI)', () => {
     expect((await mugaika(['quarantine', 'show', a!, '--raw', '-o', rawFile, ...dd])).code).toBe(0);
     expect(readFileSync(rawFile).equals(original('cli-a'))).toBe(true);
     expect(statSync(rawFile).mode & 0o077).toBe(0);
+    // Each read of an original is audited with who read it.
+    const store = await openStore({ dataDir: data });
+    const viewed = await store.searchAudit({ actions: ['original-viewed'], objects: [a!] });
+    await store.close();
+    expect(viewed.map((r) => JSON.parse(r.details).output)).toEqual(['stdout', rawFile]);
+    expect(viewed[0]!.actor).toMatch(/^cli:/);
 
     const req = await mugaika(['quarantine', 'request', a!, '--reason', '取引先からの正規の請求書', '--by', 'staff:tanaka', ...dd]);
     expect(req.code).toBe(0);
