@@ -63,6 +63,10 @@ export interface VerifyOptions {
   headFile: string | null;
   pageSize?: number;
   onProgress?: (seq: number) => void;
+  /** Checks the second half of a long log on another thread (src/audit/verify-segment-worker.ts). */
+  parallel?: (job: SegmentJob) => Promise<SegmentResult>;
+  /** Logs shorter than this are checked on one thread (default 200,000). */
+  parallelMinRecords?: number;
 }
 
 /** How many recent hashes are kept to tell inserted records from edited ones. */
@@ -75,73 +79,68 @@ const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
   return sa.every((x, i) => x === sb[i]);
 };
 
-export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyOptions): Promise<VerifyResult> {
-  const pageSize = opts.pageSize ?? 5000;
-  const allCheckpoints = await store.checkpoints();
-  let checked = 0;
-  const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({
-    ok: false,
-    firstBadSeq,
-    kind,
-    problem,
-    records,
-    checkpoints: checked,
-  });
 
-  // Signatures first: a checkpoint counts only when a trusted key made it.
-  const bySeq = new Map<number, { c: Checkpoint; source: 'db' | 'head-file' }[]>();
-  for (const c of allCheckpoints) {
-    const check = trust.check(c);
-    if (check === 'bad-signature') {
-      return fail(c.seq, 'checkpoint-bad-signature', `連番 ${c.seq} のチェックポイントの署名が不正です (改ざんされています) / the checkpoint at seq ${c.seq} has an invalid signature: it was forged or altered`, 0);
-    }
-    if (check === 'unknown-key') {
-      return fail(
-        c.seq,
-        'checkpoint-unknown-key',
-        `連番 ${c.seq} のチェックポイントは未知の鍵 ${c.keyId} で署名されています。別のゲートウェイの鍵なら、その audit-signing.pub を keys/trusted/ に置いてください / the checkpoint at seq ${c.seq} is signed by unknown key ${c.keyId}: if another gateway made it, copy its audit-signing.pub into keys/trusted/`,
-        0,
-      );
-    }
-    const list = bySeq.get(c.seq) ?? [];
-    list.push({ c, source: 'db' });
-    bySeq.set(c.seq, list);
-  }
-  let headCheckpoint: Checkpoint | null = null;
-  if (opts.headFile) {
-    headCheckpoint = await readHeadFile(opts.headFile);
-    if (headCheckpoint) {
-      const check = trust.check(headCheckpoint);
-      if (check !== 'valid') {
-        return fail(
-          headCheckpoint.seq,
-          check === 'bad-signature' ? 'head-file-bad-signature' : 'head-file-unknown-key',
-          check === 'bad-signature'
-            ? `${opts.headFile} の署名が不正です / ${opts.headFile} has an invalid signature: it was altered`
-            : `${opts.headFile} は未知の鍵 ${headCheckpoint.keyId} で署名されています / ${opts.headFile} is signed by unknown key ${headCheckpoint.keyId}`,
-          0,
-        );
-      }
-      const list = bySeq.get(headCheckpoint.seq) ?? [];
-      list.push({ c: headCheckpoint, source: 'head-file' });
-      bySeq.set(headCheckpoint.seq, list);
-    }
-  }
+export interface SegmentStart {
+  /** The record before the segment; hash '' when the segment starts mid-chain on another thread. */
+  prev: ChainHead;
+  lastGoodCheckpoint: number;
+  checked: number;
+}
 
-  let prev: ChainHead = { seq: 0, hash: GENESIS_HASH };
-  let lastGoodCheckpoint = 0;
+export type SegmentResult = { ok: true; prev: ChainHead; lastGoodCheckpoint: number; checked: number; firstPrevHash: string | null } | VerifyFailed;
+
+export type CheckpointsBySeq = Map<number, { c: Checkpoint; source: 'db' | 'head-file' }[]>;
+
+/** What a second thread is asked to check: records afterSeq+1 .. untilSeq. */
+export interface SegmentJob {
+  afterSeq: number;
+  untilSeq: number;
+  lastGoodCheckpoint: number;
+  checkpoints: [number, { c: Checkpoint; source: 'db' | 'head-file' }[]][];
+}
+
+/** Below this many records one thread is quick enough. */
+const PARALLEL_MIN_RECORDS = 200_000;
+
+/** Checks the records after `start.prev` up to `untilSeq`, page by page. */
+export async function checkSegment(
+  read: (afterSeq: number) => Promise<IndexedAuditRecord[]>,
+  start: SegmentStart,
+  bySeq: CheckpointsBySeq,
+  untilSeq: number,
+  onProgress?: (seq: number) => void,
+): Promise<SegmentResult> {
   /** The last LOOKBACK hashes, by seq % LOOKBACK. */
   const recent = new Array<string>(LOOKBACK);
-  let page = store.readAuditIndexed(0, pageSize);
+  let afterSeq = start.prev.seq;
+  let prev: ChainHead = start.prev;
+  let lastGoodCheckpoint = start.lastGoodCheckpoint;
+  let checked = start.checked;
+  /** The hash prev-linked by the segment's first record (checked by whoever joins segments). */
+  let firstPrevHash: string | null = null;
+  const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({ ok: false, firstBadSeq, kind, problem, records, checkpoints: checked });
+  const nextPage = (): Promise<IndexedAuditRecord[]> => read(afterSeq);
+  let page = nextPage();
   for (;;) {
-    const records: IndexedAuditRecord[] = await page;
+    let records: IndexedAuditRecord[] = await page;
+    if (records.length === 0) break;
+    if (records[records.length - 1]!.seq > untilSeq) records = records.filter((r) => r.seq <= untilSeq);
     if (records.length === 0) break;
     const last = records[records.length - 1] as IndexedAuditRecord;
-    // Read the next page while this one is checked.
-    page = store.readAuditIndexed(last.seq, pageSize);
+    afterSeq = last.seq;
+    // Ask for the next page while this one is checked.
+    page = nextPage();
     page.catch(() => undefined);
     for (const r of records) {
       const done = prev.seq;
+      if (firstPrevHash === null && start.prev.seq > 0 && start.prev.hash === '') {
+        // A segment that starts mid-chain: its link to the record before is checked on joining.
+        if (r.seq !== prev.seq + 1) {
+          return fail(prev.seq + 1, 'missing-record', `連番 ${prev.seq + 1} の記録がありません (削除されています)。次の記録は連番 ${r.seq} です / record ${prev.seq + 1} is missing (deleted); the next record is ${r.seq}`, done);
+        }
+        firstPrevHash = r.prevHash;
+        prev = { seq: prev.seq, hash: r.prevHash };
+      }
       if (r.seq !== prev.seq + 1) {
         return fail(
           prev.seq + 1,
@@ -201,8 +200,89 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
       recent[r.seq % LOOKBACK] = r.hash;
       prev = { seq: r.seq, hash: r.hash };
     }
-    opts.onProgress?.(prev.seq);
+    onProgress?.(prev.seq);
+    if (prev.seq >= untilSeq) break;
   }
+  return { ok: true, prev, lastGoodCheckpoint, checked, firstPrevHash };
+
+}
+
+export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyOptions): Promise<VerifyResult> {
+  const pageSize = opts.pageSize ?? 5000;
+  const allCheckpoints = await store.checkpoints();
+  let checked = 0;
+  const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({
+    ok: false,
+    firstBadSeq,
+    kind,
+    problem,
+    records,
+    checkpoints: checked,
+  });
+
+  // Signatures first: a checkpoint counts only when a trusted key made it.
+  const bySeq = new Map<number, { c: Checkpoint; source: 'db' | 'head-file' }[]>();
+  for (const c of allCheckpoints) {
+    const check = trust.check(c);
+    if (check === 'bad-signature') {
+      return fail(c.seq, 'checkpoint-bad-signature', `連番 ${c.seq} のチェックポイントの署名が不正です (改ざんされています) / the checkpoint at seq ${c.seq} has an invalid signature: it was forged or altered`, 0);
+    }
+    if (check === 'unknown-key') {
+      return fail(
+        c.seq,
+        'checkpoint-unknown-key',
+        `連番 ${c.seq} のチェックポイントは未知の鍵 ${c.keyId} で署名されています。別のゲートウェイの鍵なら、その audit-signing.pub を keys/trusted/ に置いてください / the checkpoint at seq ${c.seq} is signed by unknown key ${c.keyId}: if another gateway made it, copy its audit-signing.pub into keys/trusted/`,
+        0,
+      );
+    }
+    const list = bySeq.get(c.seq) ?? [];
+    list.push({ c, source: 'db' });
+    bySeq.set(c.seq, list);
+  }
+  let headCheckpoint: Checkpoint | null = null;
+  if (opts.headFile) {
+    headCheckpoint = await readHeadFile(opts.headFile);
+    if (headCheckpoint) {
+      const check = trust.check(headCheckpoint);
+      if (check !== 'valid') {
+        return fail(
+          headCheckpoint.seq,
+          check === 'bad-signature' ? 'head-file-bad-signature' : 'head-file-unknown-key',
+          check === 'bad-signature'
+            ? `${opts.headFile} の署名が不正です / ${opts.headFile} has an invalid signature: it was altered`
+            : `${opts.headFile} は未知の鍵 ${headCheckpoint.keyId} で署名されています / ${opts.headFile} is signed by unknown key ${headCheckpoint.keyId}`,
+          0,
+        );
+      }
+      const list = bySeq.get(headCheckpoint.seq) ?? [];
+      list.push({ c: headCheckpoint, source: 'head-file' });
+      bySeq.set(headCheckpoint.seq, list);
+    }
+  }
+
+  // Long logs are checked in two halves at once (the first here, the second on
+  // another thread, each reading its own pages), then joined; whatever was
+  // appended meanwhile is checked here after them.
+  let start: SegmentStart = { prev: { seq: 0, hash: GENESIS_HASH }, lastGoodCheckpoint: 0, checked: 0 };
+  const split = opts.parallel ? (await store.head()).seq : 0;
+  if (split >= (opts.parallelMinRecords ?? PARALLEL_MIN_RECORDS)) {
+    const middle = Math.floor(split / 2);
+    const goodBefore = Math.max(0, ...[...bySeq.keys()].filter((k) => k <= middle));
+    const second = opts.parallel!({ afterSeq: middle, untilSeq: split, lastGoodCheckpoint: goodBefore, checkpoints: [...bySeq] });
+    const first = await checkSegment((after) => store.readAuditIndexed(after, pageSize), start, bySeq, middle);
+    const tail = await second;
+    if (!first.ok) return first;
+    if (!tail.ok) return { ...tail, checkpoints: first.checked + tail.checkpoints };
+    if (tail.firstPrevHash !== first.prev.hash) {
+      return fail(middle + 1, 'broken-link', `連番 ${middle + 1} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${middle + 1} does not link to record ${middle}: it was changed, inserted or moved`, middle);
+    }
+    start = { prev: tail.prev, lastGoodCheckpoint: tail.lastGoodCheckpoint, checked: first.checked + tail.checked };
+  }
+  const rest = await checkSegment((after) => store.readAuditIndexed(after, pageSize), start, bySeq, Infinity, opts.onProgress);
+  if (!rest.ok) return rest;
+  const prev = rest.prev;
+  const lastGoodCheckpoint = rest.lastGoodCheckpoint;
+  checked = rest.checked;
 
   const beyond = [...bySeq.keys()].filter((s) => s > prev.seq).sort((a, b) => a - b)[0];
   if (beyond !== undefined) {

@@ -90,7 +90,10 @@ export function registerAuditCommands(program: Command, defaultDataDir: () => st
       const store = await openFor(dataDir);
       try {
         const started = Date.now();
-        const result = await verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir) });
+        // A long log is checked in two halves, on two threads.
+        const { segmentsOnThreads } = await import('../audit/verify-parallel.js');
+        const parallel = segmentsOnThreads({ dataDir, databaseUrl: process.env.MUGAIKA_DATABASE_URL || undefined });
+        const result = await verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir), parallel });
         const seconds = (Date.now() - started) / 1000;
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else if (result.ok) {

@@ -11,6 +11,7 @@ import { headFilePath } from '../../src/audit/head-file.js';
 import { openAuditLog } from '../../src/audit/log.js';
 import { checkpointText, keyIdOf, loadOrCreateSigner, loadTrust } from '../../src/audit/signer.js';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.js';
+import { segmentsOnThreads } from '../../src/audit/verify-parallel.js';
 import type { AuditRecord } from '../../src/store/types.js';
 import type { Backend, Opened } from '../store/backends.js';
 import { sign } from 'node:crypto';
@@ -18,11 +19,19 @@ import { sign } from 'node:crypto';
 const T0 = Date.parse('2026-05-01T09:00:00.000Z');
 
 export function verifyContract(backend: Backend): void {
-  describe(`verifyAudit finds tampering: ${backend.kind}`, () => {
+  // Once on one thread, once split in two halves checked on two threads (as long logs are).
+  describe.each([
+    ['one thread', false],
+    ['two threads', true],
+  ])(`verifyAudit finds tampering: ${backend.kind}, %s`, (_mode, twoThreads) => {
     let o: Opened;
 
     const verify = async (pageSize = 7): Promise<VerifyResult> =>
-      verifyAudit(o.store, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir), pageSize });
+      verifyAudit(o.store, await loadTrust(o.dataDir), {
+        headFile: headFilePath(o.dataDir),
+        pageSize,
+        ...(twoThreads ? { parallel: segmentsOnThreads({ dataDir: o.dataDir, databaseUrl: o.databaseUrl, pageSize }), parallelMinRecords: 2 } : {}),
+      });
 
     const records = async (): Promise<AuditRecord[]> => o.store.readAudit(0, 1000);
 
