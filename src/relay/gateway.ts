@@ -6,8 +6,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { parseHostPort } from '../config/schema.js';
-import { openAuditLog } from '../audit/log.js';
-import { loadOrCreateSigner } from '../audit/signer.js';
+import { openAuditLogThread } from '../audit/log-thread.js';
 import { openStore } from '../store/open.js';
 import { openVault } from '../quarantine/vault.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
@@ -38,7 +37,8 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
   const policy = await loadPolicy(config.policyFile);
   const actor = `gateway:${config.smtp.hostname}`;
   const store = await openStore({ dataDir, databaseUrl: config.database.url });
-  const audit = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir });
+  // On its own thread: a commit's fsync must not stall SMTP sessions and deliveries.
+  const audit = await openAuditLogThread({ dataDir, databaseUrl: config.database.url });
   const quarantine = await openVault({ dataDir, store, audit, gateway: config.smtp.hostname });
   const spool = await openSpool(dataDir, { recover: true });
   const transfers = createTransferLog(audit, actor);

@@ -1,0 +1,34 @@
+// The audit log on a thread of its own (see log-thread.ts): better-sqlite3
+// commits synchronously, fsync included, and on the gateway's main thread each
+// commit stalled every SMTP session and delivery for its duration.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openStore } from '../store/open.js';
+import { openAuditLog } from './log.js';
+import { loadOrCreateSigner } from './signer.js';
+import type { AuditEntry } from '../store/types.js';
+
+export interface LogWorkerSetup {
+  dataDir: string;
+  databaseUrl?: string;
+}
+
+export type LogRequest = { id: number; op: 'append'; entries: AuditEntry[] } | { id: number; op: 'checkpoint' } | { id: number; op: 'close' };
+export type LogReply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; error: string; name: string };
+
+const setup = workerData as LogWorkerSetup;
+const store = await openStore({ dataDir: setup.dataDir, databaseUrl: setup.databaseUrl });
+const log = openAuditLog(store, await loadOrCreateSigner(setup.dataDir), { dataDir: setup.dataDir });
+
+const answer = (id: number, work: Promise<unknown>): void => {
+  work.then(
+    (value) => parentPort!.postMessage({ id, ok: true, value } satisfies LogReply),
+    (err: unknown) => parentPort!.postMessage({ id, ok: false, error: err instanceof Error ? err.message : String(err), name: err instanceof Error ? err.name : 'Error' } satisfies LogReply),
+  );
+};
+
+parentPort!.on('message', (req: LogRequest) => {
+  if (req.op === 'append') answer(req.id, log.appendMany(req.entries));
+  else if (req.op === 'checkpoint') answer(req.id, log.checkpoint());
+  else answer(req.id, log.close().finally(() => store.close()));
+});
+parentPort!.postMessage({ id: 0, ok: true } satisfies LogReply);
