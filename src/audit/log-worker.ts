@@ -5,14 +5,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
 import { openAuditLog } from './log.js';
 import { loadOrCreateSigner } from './signer.js';
-import type { AuditEntry } from '../store/types.js';
+import type { AuditEntry, ItemRow } from '../store/types.js';
 
 export interface LogWorkerSetup {
   dataDir: string;
   databaseUrl?: string;
 }
 
-export type LogRequest = { id: number; op: 'append'; entries: AuditEntry[] } | { id: number; op: 'checkpoint' } | { id: number; op: 'close' };
+export type LogRequest = { id: number; op: 'append'; entries: AuditEntry[]; items: ItemRow[] } | { id: number; op: 'checkpoint' } | { id: number; op: 'close' };
 export type LogReply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; error: string; name: string };
 
 const setup = workerData as LogWorkerSetup;
@@ -27,7 +27,8 @@ const answer = (id: number, work: Promise<unknown>): void => {
 };
 
 parentPort!.on('message', (req: LogRequest) => {
-  if (req.op === 'append') answer(req.id, log.appendMany(req.entries));
+  // Buffers arrive as plain Uint8Arrays.
+  if (req.op === 'append') answer(req.id, log.appendMany(req.entries, req.items.map((i) => ({ ...i, wrappedKey: Buffer.from(i.wrappedKey), sealedMeta: Buffer.from(i.sealedMeta) }))));
   else if (req.op === 'checkpoint') answer(req.id, log.checkpoint());
   else answer(req.id, log.close().finally(() => store.close()));
 });

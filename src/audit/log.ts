@@ -11,12 +11,13 @@
 import { chainPrepared, prepareEntry, type PreparedEntry } from './chain.js';
 import { headFilePath, HeadFileError, readHeadFile, writeHeadFile } from './head-file.js';
 import type { AuditSigner } from './signer.js';
-import type { AuditEntry, AuditRecord, Store } from '../store/types.js';
+import type { AuditEntry, AuditRecord, ItemRow, Store } from '../store/types.js';
 
 export interface AuditLog {
-  append(entry: AuditEntry): Promise<AuditRecord>;
+  /** `items` (quarantined items the entry records) are committed in the same transaction. */
+  append(entry: AuditEntry, items?: readonly ItemRow[]): Promise<AuditRecord>;
   /** Appends entries as consecutive records (in one transaction). */
-  appendMany(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
+  appendMany(entries: readonly AuditEntry[], items?: readonly ItemRow[]): Promise<AuditRecord[]>;
   /** Writes a signed checkpoint of the current head now (after pending appends). */
   checkpoint(): Promise<void>;
   /** Waits for pending appends, writes a last checkpoint; the store stays open (the caller closes it). */
@@ -39,6 +40,7 @@ export class AuditLogClosedError extends Error {
 
 interface Waiting {
   entries: PreparedEntry[];
+  items: readonly ItemRow[];
   resolve: (records: AuditRecord[]) => void;
   reject: (err: unknown) => void;
 }
@@ -104,7 +106,7 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
       queue = [];
       const all = batch.flatMap((w) => w.entries);
       try {
-        const records = await store.appendAudit((head) => chainPrepared(head, all));
+        const records = await store.appendAudit((head) => chainPrepared(head, all), batch.flatMap((w) => w.items));
         let i = 0;
         for (const w of batch) {
           w.resolve(records.slice(i, i + w.entries.length));
@@ -120,7 +122,7 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
     flushing = null;
   };
 
-  const enqueue = (entries: readonly AuditEntry[]): Promise<AuditRecord[]> => {
+  const enqueue = (entries: readonly AuditEntry[], items: readonly ItemRow[] = []): Promise<AuditRecord[]> => {
     if (closed) return Promise.reject(new AuditLogClosedError('the audit log is closed / 監査ログは閉じられています'));
     let prepared: PreparedEntry[];
     try {
@@ -131,7 +133,7 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
     }
     if (prepared.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      queue.push({ entries: prepared, resolve, reject });
+      queue.push({ entries: prepared, items, resolve, reject });
       flushing ??= flush();
     });
   };
@@ -141,8 +143,8 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
   };
 
   return {
-    async append(entry) {
-      const [r] = await enqueue([entry]);
+    async append(entry, items) {
+      const [r] = await enqueue([entry], items);
       return r as AuditRecord;
     },
     appendMany: enqueue,

@@ -4,7 +4,8 @@
 //
 //   put: fresh data key -> seal original and private metadata with it -> wrap
 //        it under the master key -> blob written durably -> row inserted
-//        ('held') -> `quarantined` audited. A put that resolved is complete.
+//        ('held') and `quarantined` audited in one commit. A put that resolved
+//        is complete.
 //   get: row -> unwrap data key -> open blob and metadata whole, or throw
 //        QuarantineReadError; never partial data.
 //
@@ -23,7 +24,8 @@ import { isQuarantineId, newQuarantineId } from './ids.js';
 import { openBlob, openMeta, sealBlob, sealMeta } from './sealed-item.js';
 
 export interface AuditAppender {
-  append(entry: AuditEntry): Promise<unknown>;
+  /** `items` are committed in the same transaction as the record. */
+  append(entry: AuditEntry, items?: readonly ItemRow[]): Promise<unknown>;
 }
 
 /** An item as listed: what the database holds in the clear. */
@@ -124,12 +126,12 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
       };
       await blobs.put(id, sealBlob(dataKey, id, original));
       try {
-        await store.insertItem(row);
+        // The row and the record of its quarantine are committed together (one commit).
+        await audit.append({ actor: gateway, action: 'quarantined', object: id, details: { from: meta.envelopeFrom, to: recipients, findings, size: original.length } }, [row]);
       } catch (err) {
         await blobs.delete(id).catch(() => undefined);
         throw err;
       }
-      await audit.append({ actor: gateway, action: 'quarantined', object: id, details: { from: meta.envelopeFrom, to: recipients, findings, size: original.length } });
       return id;
     },
     async details(id) {

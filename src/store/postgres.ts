@@ -70,6 +70,28 @@ const toItem = (r: ItemDbRow): ItemRow => ({
 /** Hides the password when a URL appears in an error message. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 
+async function insertItemRow(db: Pick<pg.Pool | pg.PoolClient, 'query'>, row: ItemRow): Promise<void> {
+  await db.query(
+    `INSERT INTO quarantine_items (id, gateway, received_at, envelope_from, recipients, size, findings, state, state_changed_at, state_changed_by, key_id, wrapped_key, sealed_meta)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [
+      row.id,
+      row.gateway,
+      row.receivedAt,
+      row.envelopeFrom,
+      JSON.stringify(row.recipients),
+      row.size,
+      JSON.stringify(row.findings),
+      row.state,
+      row.stateChangedAt,
+      row.stateChangedBy,
+      row.keyId,
+      Buffer.from(row.wrappedKey),
+      Buffer.from(row.sealedMeta),
+    ],
+  );
+}
+
 export async function openPostgresStore(url: string, opts: { maxConnections?: number } = {}): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10 });
   // An idle connection dropped by the server must not crash the process; the next query reconnects.
@@ -125,8 +147,9 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
     kind: 'postgres',
     blobs,
 
-    async appendAudit(build) {
+    async appendAudit(build, items = []) {
       return inTransaction(async (client) => {
+        for (const row of items) await insertItemRow(client, row);
         await client.query('SELECT pg_advisory_xact_lock($1, $2)', AUDIT_LOCK);
         const head = await readHead(client);
         const records = build(head);
@@ -186,25 +209,7 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
     },
 
     async insertItem(row) {
-      await pool.query(
-        `INSERT INTO quarantine_items (id, gateway, received_at, envelope_from, recipients, size, findings, state, state_changed_at, state_changed_by, key_id, wrapped_key, sealed_meta)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          row.id,
-          row.gateway,
-          row.receivedAt,
-          row.envelopeFrom,
-          JSON.stringify(row.recipients),
-          row.size,
-          JSON.stringify(row.findings),
-          row.state,
-          row.stateChangedAt,
-          row.stateChangedBy,
-          row.keyId,
-          row.wrappedKey,
-          row.sealedMeta,
-        ],
-      );
+      await insertItemRow(pool, row);
     },
     async getItem(id) {
       const { rows } = await pool.query<ItemDbRow>('SELECT * FROM quarantine_items WHERE id = $1', [id]);

@@ -147,7 +147,26 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     return row ? { seq: Number(row.seq), hash: row.hash } : EMPTY_HEAD;
   };
 
-  const append = db.transaction((build: (head: ChainHead) => AuditRecord[]): AuditRecord[] => {
+  const insertItemRow = (row: ItemRow): void => {
+    insertItemStmt.run(
+      row.id,
+      row.gateway,
+      row.receivedAt,
+      row.envelopeFrom,
+      JSON.stringify(row.recipients),
+      row.size,
+      JSON.stringify(row.findings),
+      row.state,
+      row.stateChangedAt,
+      row.stateChangedBy,
+      row.keyId,
+      row.wrappedKey,
+      row.sealedMeta,
+    );
+  };
+
+  const append = db.transaction((build: (head: ChainHead) => AuditRecord[], items: readonly ItemRow[]): AuditRecord[] => {
+    for (const row of items) insertItemRow(row);
     const head = readHead();
     const records = build(head);
     assertContinues(head, records);
@@ -181,8 +200,8 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     kind: 'sqlite',
     blobs: null,
 
-    async appendAudit(build) {
-      return append.immediate(build);
+    async appendAudit(build, items = []) {
+      return append.immediate(build, items);
     },
     async head() {
       return readHead();
@@ -224,21 +243,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     },
 
     async insertItem(row) {
-      insertItemStmt.run(
-        row.id,
-        row.gateway,
-        row.receivedAt,
-        row.envelopeFrom,
-        JSON.stringify(row.recipients),
-        row.size,
-        JSON.stringify(row.findings),
-        row.state,
-        row.stateChangedAt,
-        row.stateChangedBy,
-        row.keyId,
-        row.wrappedKey,
-        row.sealedMeta,
-      );
+      insertItemRow(row);
     },
     async getItem(id) {
       const row = getItemStmt.get(id);

@@ -172,8 +172,10 @@ export interface Store {
    * write lock (no other process or thread can append meanwhile): `build` gets
    * the current head and returns the records to insert, which must continue
    * it (seq head.seq+1, +2, ...). Resolves once they are committed to disk.
+   * `items` are inserted in the same transaction: a quarantined item and the
+   * record of its quarantine become durable together, with one commit.
    */
-  appendAudit(build: (head: ChainHead) => AuditRecord[]): Promise<AuditRecord[]>;
+  appendAudit(build: (head: ChainHead) => AuditRecord[], items?: readonly ItemRow[]): Promise<AuditRecord[]>;
   head(): Promise<ChainHead>;
   /** Records in seq order with seq > afterSeq, at most `limit`. */
   readAudit(afterSeq: number, limit: number): Promise<AuditRecord[]>;
