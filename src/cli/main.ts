@@ -57,7 +57,8 @@ program
   .command('serve')
   .description('ゲートウェイを起動する / run the SMTP gateway (stop with SIGTERM)')
   .option('-c, --config <file>', 'configuration file (YAML); MUGAIKA_SMTP_LISTEN, MUGAIKA_NEXT_HOP, MUGAIKA_DATA_DIR, MUGAIKA_WEB_LISTEN and MUGAIKA_DATABASE_URL override it')
-  .action(async (opts: { config?: string }) => (await import('./serve-command.js')).serve(opts.config));
+  .option('--data-dir <dir>', 'data folder (spool, store, quarantine, keys); overrides the file and MUGAIKA_DATA_DIR')
+  .action(async (opts: { config?: string; dataDir?: string }) => (await import('./serve-command.js')).serve(opts.config, opts.dataDir));
 
 const queue = program.command('queue').description('配送待ちキューの確認と操作 / inspect and steer the spool');
 const dataDirOption = ['--data-dir <dir>', 'data folder; default $MUGAIKA_DATA_DIR or ./data'] as const;

@@ -2,8 +2,10 @@
 import { loadConfig } from '../config/load.js';
 import { startGateway } from '../relay/gateway.js';
 
-export async function serve(configFile: string | undefined): Promise<void> {
-  const config = await loadConfig(configFile, process.env);
+export async function serve(configFile: string | undefined, dataDir?: string): Promise<void> {
+  const loaded = await loadConfig(configFile, process.env);
+  // --data-dir wins over the file and MUGAIKA_DATA_DIR, as for every other command.
+  const config = dataDir ? { ...loaded, dataDir } : loaded;
   const gateway = await startGateway(config);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {

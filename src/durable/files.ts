@@ -40,7 +40,17 @@ export function coalescedDirSync(dir: string): () => Promise<void> {
   return sync;
 }
 
-export async function writeDurably(file: string, data: Uint8Array | readonly Uint8Array[], mode = 0o600, tmpDir = path.dirname(file)): Promise<void> {
+/**
+ * `syncDir` makes the rename durable; a coalescedDirSync() of the destination
+ * folder lets concurrent writers share it.
+ */
+export async function writeDurably(
+  file: string,
+  data: Uint8Array | readonly Uint8Array[],
+  mode = 0o600,
+  tmpDir = path.dirname(file),
+  syncDir: () => Promise<void> = () => fsyncDir(path.dirname(file)),
+): Promise<void> {
   const tmp = path.join(tmpDir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(tmp, 'wx', mode);
   try {
@@ -59,5 +69,5 @@ export async function writeDurably(file: string, data: Uint8Array | readonly Uin
     throw err;
   }
   // Only the destination's entry must survive; a temporary folder is cleared at start.
-  await fsyncDir(path.dirname(file));
+  await syncDir();
 }

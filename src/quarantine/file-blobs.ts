@@ -2,7 +2,7 @@
 // folder), written durably: a put that resolved survives a crash.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fsyncDir, writeDurably } from '../durable/files.js';
+import { coalescedDirSync, fsyncDir, writeDurably } from '../durable/files.js';
 import type { BlobStore } from '../store/types.js';
 import { isQuarantineId } from './ids.js';
 import { QuarantineReadError } from './errors.js';
@@ -18,11 +18,13 @@ export async function openFileBlobStore(dir: string): Promise<FileBlobStore> {
     if (!isQuarantineId(id)) throw new QuarantineReadError(`隔離IDではありません: ${JSON.stringify(id.slice(0, 40))} / not a quarantine id: ${JSON.stringify(id.slice(0, 40))} (expected Q-YYYYMMDD-XXXXXXXXXX)`);
     return path.join(dir, `${id}.mgq`);
   };
+  // Concurrent puts share the folder's fsync.
+  const syncDir = coalescedDirSync(dir);
   return {
     dir,
     fileOf,
     async put(id, sealed) {
-      await writeDurably(fileOf(id), sealed, 0o600);
+      await writeDurably(fileOf(id), sealed, 0o600, dir, syncDir);
     },
     async get(id) {
       return fs.readFile(fileOf(id)).catch((err: NodeJS.ErrnoException) => {

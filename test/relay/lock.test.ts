@@ -20,6 +20,14 @@ describe('the data dir lock', () => {
     expect(existsSync(path.join(first.dataDir, 'gateway.pid'))).toBe(false);
   });
 
+  it('serve --data-dir names the data dir over MUGAIKA_DATA_DIR', async () => {
+    const first = await startGateway();
+    // Pointed at the running gateway's data dir by --data-dir (the environment says elsewhere): refused.
+    const second = await cli(['serve', '--config', first.configFile, '--data-dir', first.dataDir], { MUGAIKA_DATA_DIR: path.join(first.dataDir, 'elsewhere') });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain('Another mugaika gateway');
+  });
+
   it('takes over a lock whose gateway is gone', async () => {
     const first = await startGateway();
     await first.stop();
