@@ -9,6 +9,7 @@ import { parseHostPort } from '../config/schema.js';
 import { openAuditLogThread } from '../audit/log-thread.js';
 import { openStore } from '../store/open.js';
 import { openVault } from '../quarantine/vault.js';
+import { createWorkflow } from '../quarantine/workflow.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
 import { createMetrics } from '../ops/metrics.js';
@@ -29,6 +30,7 @@ export interface Gateway {
 }
 
 const CONTROL_POLL_MS = 1000;
+const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 export async function startGateway(config: Config, log: Logger = pino({ base: { service: 'mugaika' } })): Promise<Gateway> {
   const dataDir = path.resolve(config.dataDir);
@@ -87,6 +89,19 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
     fs.rm(marker).then(() => engine.rescan(), () => undefined);
   }, CONTROL_POLL_MS);
 
+  // Retention: originals older than quarantine.retentionDays are purged (and the purge audited)
+  // at start and once a day; `mugaika quarantine purge` does the same by hand.
+  const workflow = createWorkflow(quarantine);
+  const purge = (): void => {
+    workflow.purge(config.quarantine.retentionDays, actor).then(
+      (r) => (r.count > 0 ? log.info({ purged: r.count, cutoff: r.cutoff }, 'quarantine retention: originals purged') : undefined),
+      (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'quarantine retention purge failed; retried tomorrow'),
+    );
+  };
+  purge();
+  const daily = setInterval(purge, PURGE_INTERVAL_MS);
+  daily.unref();
+
   const smtpPort = (inbound.server.address() as { port: number }).port;
   const webPort = (ops.server.address() as { port: number }).port;
   log.info({ smtp: `${smtpAt.host}:${smtpPort}`, web: `${webAt.host}:${webPort}`, nextHop: nextHop.name, dataDir }, 'mugaika gateway started');
@@ -98,6 +113,7 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
     async stop() {
       log.info('stopping: no new connections; work under way finishes, the rest stays in the spool');
       clearInterval(control);
+      clearInterval(daily);
       await closeInbound(inbound);
       // Fix: the carriers used to be closed only after engine.stop(), which waits for the
       // deliveries under way, so a next hop that never answered the final dot held SIGTERM
