@@ -10,7 +10,7 @@ import { parseAnswer } from './answer.js';
 import { startOfficeProcess, type OfficeProcess, type ProcessExit } from './office-process.js';
 import { probeBwrap, sandboxedCommand, unsandboxedCommand, type Isolation } from './sandbox.js';
 import type { OfficeConverter, OfficeConverterOptions, OfficeFormat, OfficeResult } from './types.js';
-import { createOfficePool } from './warm-pool.js';
+import { createWarmPool } from '../warm-pool.js';
 
 const DEFAULTS = { bwrap: 'bwrap', warmSlots: 1, memoryCapMb: 2048, maxPdfBytes: 256 * 1024 * 1024 };
 
@@ -30,7 +30,7 @@ export async function createOfficeConverter(options: OfficeConverterOptions = {}
       rmSync(workDir, { recursive: true, force: true }),
     );
   };
-  const pool = createOfficePool(start, Math.max(1, Math.floor(opts.warmSlots)));
+  const pool = createWarmPool('LibreOffice', start, Math.max(1, Math.floor(opts.warmSlots)));
   let closed = false;
 
   const convert = async (untrustedBytes: Uint8Array, format: OfficeFormat, deadline: number): Promise<OfficeResult> => {
@@ -63,7 +63,8 @@ export async function createOfficeConverter(options: OfficeConverterOptions = {}
     convert,
     tag,
     isolation,
-    warm: () => (closed ? Promise.resolve(false) : pool.warm()),
+    // Resolves once a started sandbox is waiting for a document (false: it died first).
+    warm: () => (closed ? Promise.resolve(false) : (pool.idle()[0]?.ready ?? Promise.resolve(false))),
     async close() {
       closed = true;
       await pool.close();

@@ -9,7 +9,7 @@ import { buildImagePdf } from './image-pdf.js';
 import { type ProcessExit, type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
 import { probeBwrap, rasterizerCommand, type SandboxMode } from './sandbox.js';
 import { checkedPages, ConversionError, EndedEarly } from './untrusted-pages.js';
-import { createWarmPool } from './warm-pool.js';
+import { createWarmPool } from '../warm-pool.js';
 
 export interface PdfConverterOptions {
   /**
@@ -44,7 +44,7 @@ export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter
   const memoryCapMb = opts.memoryCapMb ?? 1024;
   const command = rasterizerCommand({ sandbox, memoryCapMb, tag: opts.tag ?? `mugaika-${randomUUID().slice(0, 8)}` });
   const noSandbox = sandbox === 'bwrap' ? probeBwrap() : Promise.resolve(null);
-  const pool = createWarmPool(() => startRasterizer(command), opts.warm ?? 2);
+  const pool = createWarmPool('rasterizer', () => startRasterizer(command), opts.warm ?? 2);
 
   async function convert(proc: RasterizerProcess, untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult> {
     proc.send({ dpi: limits.dpi, maxPages: limits.maxPages, maxPixelsPerPage: limits.maxPixelsPerPage }, untrustedPdf);

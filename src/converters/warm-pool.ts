@@ -1,24 +1,31 @@
-// LibreOffice sandboxes started ahead of need, so that a document does not pay
-// LibreOffice's start. Each one converts exactly one document and is then
-// gone: no document ever shares a LibreOffice, a profile or a /tmp with
-// another. The pool refills itself in the background.
-import type { OfficeProcess } from './office-process.js';
+// Converter processes started ahead of need, so that a document does not wait
+// for a process (and its WASM or LibreOffice) to start. Each process converts
+// exactly one document and is then gone: no document ever shares a process,
+// a profile or a /tmp with another. The pool refills itself in the background.
+// The PDF rasterizers and the LibreOffice sandboxes both use it.
 
-export interface OfficePool {
-  /** A process nobody has used: a started one if there is one, else a new one. */
-  take(): OfficeProcess;
-  /** Resolves once a started process is waiting for a document (false: it died first). */
-  warm(): Promise<boolean>;
-  /** Kills every process the pool started (idle or in use) and waits for them to exit. */
-  close(): Promise<void>;
+/** What the pool needs of a one-shot converter process. */
+export interface OneShotProcess {
+  readonly exited: Promise<unknown>;
+  isAlive(): boolean;
+  kill(): void;
 }
 
-export function createOfficePool(start: () => OfficeProcess, size: number): OfficePool {
-  const idle: OfficeProcess[] = [];
-  const started = new Set<OfficeProcess>();
+export interface WarmPool<P extends OneShotProcess> {
+  /** A process nobody has used: a started one if there is one, else a new one. */
+  take(): P;
+  /** Kills every process the pool started (idle or in use) and waits for them to exit. */
+  close(): Promise<void>;
+  /** The processes started and waiting, oldest first (refilled first). */
+  idle(): readonly P[];
+}
+
+export function createWarmPool<P extends OneShotProcess>(what: string, start: () => P, size: number): WarmPool<P> {
+  const idle: P[] = [];
+  const started = new Set<P>();
   let closed = false;
 
-  const launch = (): OfficeProcess => {
+  const launch = (): P => {
     const proc = start();
     started.add(proc);
     void proc.exited.then(() => {
@@ -40,16 +47,11 @@ export function createOfficePool(start: () => OfficeProcess, size: number): Offi
 
   return {
     take() {
-      if (closed) throw new Error('the LibreOffice pool is closed');
+      if (closed) throw new Error(`the ${what} pool is closed`);
       let proc = idle.shift();
       while (proc && !proc.isAlive()) proc = idle.shift();
       setImmediate(refill);
       return proc ?? launch();
-    },
-    async warm() {
-      refill();
-      const first = idle[0];
-      return first ? first.ready : false;
     },
     async close() {
       closed = true;
@@ -57,6 +59,10 @@ export function createOfficePool(start: () => OfficeProcess, size: number): Offi
       const all = [...started];
       for (const proc of all) proc.kill();
       await Promise.all(all.map((proc) => proc.exited));
+    },
+    idle() {
+      refill();
+      return idle;
     },
   };
 }
