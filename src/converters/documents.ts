@@ -3,7 +3,7 @@
 // PDF); Office formats go Office -> PDF (an OfficeToPdf, e.g. LibreOffice in a
 // sandbox) and then the same PDF path, so their output is pixels too. Without
 // an OfficeToPdf, Office formats fail closed.
-import type { DocumentConverter, DocumentFailure, DocumentFormat, DocumentResult } from '../core/ports.js';
+import type { DocumentConverter, DocumentResult } from '../core/ports.js';
 import type { OfficeFormat, OfficeToPdf } from './office/types.js';
 import { createPdfConverter, type PdfConverterOptions } from './pdf/pdf-converter.js';
 

@@ -9,7 +9,7 @@ import type { Policy } from '../core/policy.js';
 import { createDocumentConverter, type ClosableDocumentConverter } from './documents.js';
 import { createOfficeConverter } from './office/office-converter.js';
 import type { OfficeConverter } from './office/types.js';
-import { probeBwrap } from './pdf/sandbox.js';
+import { probeBwrap } from './bwrap.js';
 
 export interface ConverterSettings {
   /** Rasterizer processes kept started (default 1). */

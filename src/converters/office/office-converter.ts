@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAnswer } from './answer.js';
 import { startOfficeProcess, type OfficeProcess, type ProcessExit } from './office-process.js';
-import { probeBwrap, sandboxedCommand, unsandboxedCommand, type Isolation } from './sandbox.js';
+import { probeBwrap } from '../bwrap.js';
+import { sandboxedCommand, unsandboxedCommand, type Isolation } from './sandbox.js';
 import type { OfficeConverter, OfficeConverterOptions, OfficeFormat, OfficeResult } from './types.js';
 import { createWarmPool } from '../warm-pool.js';
 

@@ -4,9 +4,9 @@
 // any other shared namespace, no capabilities, a new session, a read-only view
 // of the system parts LibreOffice needs, a private tmpfs /tmp holding the
 // fresh profile and the one document, and death with its parent.
-import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ISOLATION, systemBind } from '../bwrap.js';
 
 export type Isolation = 'bwrap' | 'none';
 
@@ -29,20 +29,9 @@ export function converterScript(): string {
   return script;
 }
 
-/** A top-level system path as it is on the host: symlinks (merged /usr) stay symlinks. */
-function systemBind(p: string): string[] {
-  if (!existsSync(p)) return [];
-  return lstatSync(p).isSymbolicLink() ? ['--symlink', readlinkSync(p), p] : ['--ro-bind', p, p];
-}
-
 function bwrapArgs(script: string, pipeName: string): string[] {
   return [
-    '--unshare-all',
-    '--die-with-parent',
-    '--new-session',
-    '--cap-drop',
-    'ALL',
-    '--clearenv',
+    ...ISOLATION,
     '--setenv', 'HOME', '/tmp/home',
     '--setenv', 'PATH', '/usr/bin:/bin',
     '--setenv', 'LANG', 'C.UTF-8',
@@ -89,12 +78,3 @@ export function unsandboxedCommand(memoryCapMb: number, workDir: string, pipeNam
   };
 }
 
-/** Resolves with null when bubblewrap can start a sandbox like ours here, else with why not. */
-export function probeBwrap(bwrap: string): Promise<string | null> {
-  const args = ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', ...systemBind('/usr'), ...systemBind('/lib'), ...systemBind('/lib64'), '--proc', '/proc', '--dev', '/dev', '/usr/bin/true'];
-  return new Promise((resolve) => {
-    execFile(bwrap, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
-      resolve(err ? `bubblewrap (bwrap) cannot start a sandbox here: ${(stderr || err.message).trim().slice(0, 200)}` : null);
-    });
-  });
-}

@@ -7,7 +7,8 @@ import type { DocumentLimits, DocumentResult } from '../../core/ports.js';
 import { ByteReader } from './byte-reader.js';
 import { buildImagePdf } from './image-pdf.js';
 import { type ProcessExit, type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
-import { probeBwrap, rasterizerCommand, type SandboxMode } from './sandbox.js';
+import { probeBwrap } from '../bwrap.js';
+import { rasterizerCommand, type SandboxMode } from './sandbox.js';
 import { checkedPages, ConversionError, EndedEarly } from './untrusted-pages.js';
 import { createWarmPool } from '../warm-pool.js';
 

@@ -4,10 +4,10 @@
 // the operator opted out, inside bubblewrap with no network, no other
 // namespaces shared, no capabilities, a read-only view of just what it needs,
 // and death with its parent.
-import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ISOLATION, systemBind } from '../bwrap.js';
 
 export type SandboxMode = 'bwrap' | 'none';
 
@@ -47,29 +47,12 @@ function packageRoot(): string {
   }
 }
 
-/** Bind a top-level system path as it is on the host: symlinks stay symlinks. */
-function systemBind(p: string): string[] {
-  if (!existsSync(p)) return [];
-  const st = lstatSync(p);
-  return st.isSymbolicLink() ? ['--symlink', readlinkTarget(p), p] : ['--ro-bind', p, p];
-}
-
-function readlinkTarget(p: string): string {
-  const target = realpathSync(p);
-  return path.relative(path.dirname(p), target) || target;
-}
-
 function bwrapArgs(script: string): string[] {
   const root = packageRoot();
   const node = realpathSync(process.execPath);
   const bind = (p: string): string[] => ['--ro-bind', p, p];
   return [
-    '--unshare-all',
-    '--die-with-parent',
-    '--new-session',
-    '--cap-drop',
-    'ALL',
-    '--clearenv',
+    ...ISOLATION,
     '--tmpfs',
     '/tmp',
     ...systemBind('/usr'),
@@ -105,11 +88,3 @@ export function rasterizerCommand(opts: CommandOptions): RasterizerCommand {
   return sandboxedNodeCommand(childScript(), [`--tag=${opts.tag}`], opts);
 }
 
-/** Resolves with null when bubblewrap can start a sandbox here, else with why not. */
-export function probeBwrap(): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile('bwrap', ['--unshare-all', '--die-with-parent', '--cap-drop', 'ALL', ...systemBind('/usr'), ...systemBind('/lib'), ...systemBind('/lib64'), '/usr/bin/true'], { timeout: 10_000 }, (err, _stdout, stderr) => {
-      resolve(err ? `bubblewrap (bwrap) cannot start a sandbox here: ${(stderr || err.message).trim().slice(0, 200)}` : null);
-    });
-  });
-}
