@@ -97,13 +97,16 @@ for (const backend of [sqliteBackend, postgresBackend] as Backend[]) {
       for (let i = 0; i < 5; i++) await Promise.all([log.append(e(i)), log.append(e(i + 100))]);
       await new Promise((r) => setTimeout(r, 50));
       // The first commit is checkpointed at once; the next checkpoint waits for the interval, or close().
-      expect(await o.store.checkpoints()).toHaveLength(1);
+      const during = await o.store.checkpoints();
+      expect(during).toHaveLength(1);
       await log.close();
       const cps = await o.store.checkpoints();
-      expect(cps).toHaveLength(2);
-      expect(cps[1]?.seq).toBe(10);
+      // close() signs the head unless that first checkpoint already covered it (it reads
+      // the head when it runs, which on a slow machine can be after the last commit).
+      expect(cps).toHaveLength(during[0]!.seq === 10 ? 1 : 2);
+      expect(cps.at(-1)?.seq).toBe(10);
       expect(cps.every((c) => c.keyId === signer.keyId)).toBe(true);
-      expect(await readHeadFile(headFilePath(o.dataDir))).toEqual(cps[1]);
+      expect(await readHeadFile(headFilePath(o.dataDir))).toEqual(cps.at(-1));
       expect(statSync(headFilePath(o.dataDir)).mode & 0o777).toBe(0o600);
       expect(await verifyAudit(o.store, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir) })).toMatchObject({ ok: true, records: 10, unsignedTail: 0 });
     });
