@@ -64,22 +64,32 @@ function withFilters(cmd: Command): Command {
     .option('--object <id>', '対象 / queue id, quarantine id, user name');
 }
 
-async function openFor(dataDir: string) {
-  const { openStore } = await import('../store/open.js');
-  return openStore({ dataDir, databaseUrl: process.env.MUGAIKA_DATABASE_URL || undefined });
+/** The data dir and database: --data-dir, else the config file (-c) and MUGAIKA_* overrides, as the gateway sees them. */
+async function targetOf(opts: { dataDir?: string; config?: string }): Promise<{ dataDir: string; databaseUrl: string | undefined }> {
+  const [{ loadConfig }, path] = await Promise.all([import('../config/load.js'), import('node:path')]);
+  const config = await loadConfig(opts.config, process.env);
+  return { dataDir: path.resolve(opts.dataDir ?? config.dataDir), databaseUrl: config.database.url };
 }
 
-export function registerAuditCommands(program: Command, defaultDataDir: () => string): void {
+async function openFor(target: { dataDir: string; databaseUrl: string | undefined }) {
+  const { openStore } = await import('../store/open.js');
+  return openStore(target);
+}
+
+export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('監査ログの検証・検索・出力 / verify, search and export the audit log');
   const dataDirOption = ['--data-dir <dir>', 'data folder; default $MUGAIKA_DATA_DIR or ./data (PostgreSQL when MUGAIKA_DATABASE_URL is set)'] as const;
+  const configOption = ['-c, --config <file>', "the gateway's configuration (data dir, database.url)"] as const;
 
   audit
     .command('verify')
     .description('改ざんがないか検証する (exit 0: 正常, 1: 改ざんあり) / check the hash chain, checkpoints and head file (exit 0 intact, 1 tampered)')
     .option(...dataDirOption)
+    .option(...configOption)
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { dataDir?: string; json?: boolean }) => {
-      const dataDir = opts.dataDir ?? defaultDataDir();
+    .action(async (opts: { dataDir?: string; config?: string; json?: boolean }) => {
+      const target = await targetOf(opts);
+      const { dataDir } = target;
       const [{ userInfo }, { verifyAudit }, { loadTrust, loadOrCreateSigner }, { headFilePath }, { openAuditLog }] = await Promise.all([
         import('node:os'),
         import('../audit/verify.js'),
@@ -87,12 +97,12 @@ export function registerAuditCommands(program: Command, defaultDataDir: () => st
         import('../audit/head-file.js'),
         import('../audit/log.js'),
       ]);
-      const store = await openFor(dataDir);
+      const store = await openFor(target);
       try {
         const started = Date.now();
         // A long log is checked in two halves, on two threads.
         const { segmentsOnThreads } = await import('../audit/verify-parallel.js');
-        const parallel = segmentsOnThreads({ dataDir, databaseUrl: process.env.MUGAIKA_DATABASE_URL || undefined });
+        const parallel = segmentsOnThreads(target);
         const result = await verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir), parallel });
         const seconds = (Date.now() - started) / 1000;
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -122,16 +132,17 @@ export function registerAuditCommands(program: Command, defaultDataDir: () => st
 
   withFilters(audit.command('search').description('監査ログを検索する / search the audit log'))
     .option(...dataDirOption)
+    .option(...configOption)
     .option('--limit <n>', 'at most this many records (default 100)', (v) => {
       const n = Number(v);
       if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`--limit wants a positive integer, not ${v} / --limit には正の整数を指定してください`);
       return n;
     })
     .option('--json', 'print JSON lines')
-    .action(async (opts: FilterOptions & { dataDir?: string; limit?: number; json?: boolean }) => {
+    .action(async (opts: FilterOptions & { dataDir?: string; config?: string; limit?: number; json?: boolean }) => {
       const actions = opts.action === undefined ? undefined : await parseActions(opts.action);
       const { auditPages, jsonLine, textLine } = await import('../audit/export.js');
-      const store = await openFor(opts.dataDir ?? defaultDataDir());
+      const store = await openFor(await targetOf(opts));
       try {
         const limit = opts.limit ?? 100;
         let n = 0;
@@ -150,10 +161,11 @@ export function registerAuditCommands(program: Command, defaultDataDir: () => st
 
   withFilters(audit.command('export').description('監査ログを CSV または JSON Lines で出力する / export the audit log as CSV or JSON lines'))
     .option(...dataDirOption)
+    .option(...configOption)
     .option('--format <format>', 'csv (UTF-8 with BOM, for Excel) or jsonl', 'csv')
     .option('--headers <lang>', 'CSV header language: ja or en', 'ja')
     .option('-o, --output <file>', 'write here instead of standard output')
-    .action(async (opts: FilterOptions & { dataDir?: string; format: string; headers: string; output?: string }) => {
+    .action(async (opts: FilterOptions & { dataDir?: string; config?: string; format: string; headers: string; output?: string }) => {
       if (opts.format !== 'csv' && opts.format !== 'jsonl') throw new InvalidArgumentError(`--format must be csv or jsonl, not ${opts.format} / --format は csv か jsonl です`);
       if (opts.headers !== 'ja' && opts.headers !== 'en') throw new InvalidArgumentError(`--headers must be ja or en, not ${opts.headers} / --headers は ja か en です`);
       const actions = opts.action === undefined ? undefined : await parseActions(opts.action);
@@ -162,7 +174,7 @@ export function registerAuditCommands(program: Command, defaultDataDir: () => st
         import('node:fs'),
         import('node:stream/promises'),
       ]);
-      const store = await openFor(opts.dataDir ?? defaultDataDir());
+      const store = await openFor(await targetOf(opts));
       try {
         const out = opts.output ? createWriteStream(opts.output, { mode: 0o600 }) : process.stdout;
         const n = await exportAudit(store, toFilter(opts, actions), opts.format, out, { headers: opts.headers });

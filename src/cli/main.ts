@@ -103,7 +103,7 @@ queue
 registerQuarantineCommands(program);
 registerKeyCommands(program);
 
-(await import('./audit-commands.js')).registerAuditCommands(program, defaultDataDir);
+(await import('./audit-commands.js')).registerAuditCommands(program);
 
 try {
   await program.parseAsync();

@@ -1,6 +1,6 @@
 // `mugaika audit verify|search|export` through the real binary (dist/).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openAuditLog } from '../../src/audit/log.js';
@@ -117,6 +117,12 @@ describe('mugaika audit (PostgreSQL via MUGAIKA_DATABASE_URL)', () => {
       expect((await o.store.head()).seq).toBe(5);
       const r = mugaika(['audit', 'search', '--json', '--recipient', 'soumu@city.example.lg.jp', '--data-dir', o.dataDir], env);
       expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2]);
+      // The gateway's configuration names the database and the data dir just as well.
+      const config = path.join(o.dataDir, 'gateway.yaml');
+      writeFileSync(config, `dataDir: ${o.dataDir}\ndatabase:\n  url: ${o.databaseUrl}\n`);
+      const viaConfig = mugaika(['audit', 'search', '--json', '--recipient', 'soumu@city.example.lg.jp', '-c', config]);
+      expect(viaConfig.stderr).toBe('');
+      expect(viaConfig.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2]);
       await o.sql('DELETE FROM audit_records WHERE seq = 3');
       const bad = mugaika(['audit', 'verify', '--data-dir', o.dataDir], env);
       expect(bad.code).toBe(1);
