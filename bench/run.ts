@@ -37,8 +37,7 @@ import { defaultPolicy } from '../src/core/policy.js';
 import type { SanitizeDeps } from '../src/core/ports.js';
 import { sanitize } from '../src/core/sanitize.js';
 import { scanShape } from '../src/core/shape.js';
-import { openAuditLog } from '../src/audit/log.js';
-import { loadOrCreateSigner } from '../src/audit/signer.js';
+import { openAuditLogThread } from '../src/audit/log-thread.js';
 import { openVault } from '../src/quarantine/vault.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { b64lines, pick, prng } from './inputs.js';
@@ -287,7 +286,7 @@ async function realDeps(): Promise<{ deps: SanitizeDeps; dataDir: string }> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mugaika-bench-'));
   // The gateway's own vault: SQLite row, audit record and sealed blob per put, all fsync'd.
   const store = await openSqliteStore(dataDir);
-  const audit = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir });
+  const audit = await openAuditLogThread({ dataDir });
   const quarantine = await openVault({ dataDir, store, audit, env: {} });
   return { dataDir, deps: { quarantine, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() } };
 }
@@ -483,8 +482,9 @@ if (phaseAt >= 0) {
   const phase = process.argv[phaseAt + 1] as Phase;
   if (!PHASES.includes(phase)) throw new Error(`unknown phase ${phase}`);
   const result = await runPhase(phase);
-  process.send?.(result);
-  process.disconnect?.();
+  // Exit once the result is sent: the vault's audit thread would keep this process alive.
+  if (process.send) process.send(result, () => process.exit(0));
+  else process.exit(0);
 } else {
   await main();
 }

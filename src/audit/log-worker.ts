@@ -10,6 +10,8 @@ import type { AuditEntry, ItemRow } from '../store/types.js';
 export interface LogWorkerSetup {
   dataDir: string;
   databaseUrl?: string;
+  /** Whether this log writes checkpoints (the gateway's main log does; its workers' logs do not). */
+  autoCheckpoint?: boolean;
 }
 
 export type LogRequest = { id: number; op: 'append'; entries: AuditEntry[]; items: ItemRow[] } | { id: number; op: 'checkpoint' } | { id: number; op: 'close' };
@@ -17,7 +19,7 @@ export type LogReply = { id: number; ok: true; value?: unknown } | { id: number;
 
 const setup = workerData as LogWorkerSetup;
 const store = await openStore({ dataDir: setup.dataDir, databaseUrl: setup.databaseUrl });
-const log = openAuditLog(store, await loadOrCreateSigner(setup.dataDir), { dataDir: setup.dataDir });
+const log = openAuditLog(store, await loadOrCreateSigner(setup.dataDir), { dataDir: setup.dataDir, autoCheckpoint: setup.autoCheckpoint !== false });
 
 const answer = (id: number, work: Promise<unknown>): void => {
   work.then(

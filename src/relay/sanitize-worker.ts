@@ -4,8 +4,7 @@
 // lock keeps one chain across threads, and the main thread writes checkpoints.
 import { workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
-import { openAuditLog } from '../audit/log.js';
-import { loadOrCreateSigner } from '../audit/signer.js';
+import { openAuditLogThread } from '../audit/log-thread.js';
 import { createSharpTranscoder } from '../converters/image-sharp.js';
 import { documentConverterFor } from '../converters/wiring.js';
 import type { Policy } from '../core/policy.js';
@@ -39,7 +38,8 @@ const documents = documentConverterFor(setup.policy);
 async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
   const store = await openStore({ dataDir: setup.dataDir, databaseUrl: setup.databaseUrl });
   try {
-    const audit = openAuditLog(store, await loadOrCreateSigner(setup.dataDir), { dataDir: setup.dataDir, autoCheckpoint: false });
+    // Commits (and their fsync) on a thread of their own: this thread sanitizes meanwhile.
+    const audit = await openAuditLogThread({ dataDir: setup.dataDir, databaseUrl: setup.databaseUrl, autoCheckpoint: false });
     const quarantine = await openVault({ dataDir: setup.dataDir, store, audit, gateway: setup.gateway });
     return { store, deps: { quarantine, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID() } };
   } catch (err) {
