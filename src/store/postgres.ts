@@ -9,87 +9,14 @@ import pg from 'pg';
 import { assertContinues, EMPTY_HEAD } from './chain-order.js';
 import { deriveIndexFromText, normalizeAddress } from './derive.js';
 import { AUDIT_LOCK, migratePostgres } from './postgres-schema.js';
-import type { AuditAction, AuditFilter, AuditRecord, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, ItemState, Store } from './types.js';
-
-interface AuditRow {
-  seq: string;
-  time: string;
-  actor: string;
-  action: string;
-  object: string | null;
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
-
-interface ItemDbRow {
-  id: string;
-  gateway: string;
-  received_at: string;
-  envelope_from: string | null;
-  recipients: string;
-  size: string;
-  findings: string;
-  state: string;
-  state_changed_at: string;
-  state_changed_by: string;
-  key_id: string;
-  wrapped_key: Buffer;
-  sealed_meta: Buffer;
-}
-
-const AUDIT_COLUMNS = 'seq, time, actor, action, object, details, prev_hash, hash';
-
-const toRecord = (r: AuditRow): AuditRecord => ({
-  seq: Number(r.seq),
-  time: r.time,
-  actor: r.actor,
-  action: r.action as AuditAction,
-  object: r.object,
-  details: r.details,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-});
-
-const toItem = (r: ItemDbRow): ItemRow => ({
-  id: r.id,
-  gateway: r.gateway,
-  receivedAt: r.received_at,
-  envelopeFrom: r.envelope_from,
-  recipients: JSON.parse(r.recipients) as string[],
-  size: Number(r.size),
-  findings: JSON.parse(r.findings) as string[],
-  state: r.state as ItemState,
-  stateChangedAt: r.state_changed_at,
-  stateChangedBy: r.state_changed_by,
-  keyId: r.key_id,
-  wrappedKey: r.wrapped_key,
-  sealedMeta: r.sealed_meta,
-});
+import { AUDIT_COLUMNS, ITEM_COLUMNS, itemValues, toItem, toRecord, type AuditRow, type ItemDbRow } from './rows.js';
+import type { AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, Store } from './types.js';
 
 /** Hides the password when a URL appears in an error message. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 
 async function insertItemRow(db: Pick<pg.Pool | pg.PoolClient, 'query'>, row: ItemRow): Promise<void> {
-  await db.query(
-    `INSERT INTO quarantine_items (id, gateway, received_at, envelope_from, recipients, size, findings, state, state_changed_at, state_changed_by, key_id, wrapped_key, sealed_meta)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [
-      row.id,
-      row.gateway,
-      row.receivedAt,
-      row.envelopeFrom,
-      JSON.stringify(row.recipients),
-      row.size,
-      JSON.stringify(row.findings),
-      row.state,
-      row.stateChangedAt,
-      row.stateChangedBy,
-      row.keyId,
-      Buffer.from(row.wrappedKey),
-      Buffer.from(row.sealedMeta),
-    ],
-  );
+  await db.query(`INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, itemValues(row));
 }
 
 export async function openPostgresStore(url: string, opts: { maxConnections?: number } = {}): Promise<Store> {

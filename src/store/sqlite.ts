@@ -14,6 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { assertContinues, EMPTY_HEAD } from './chain-order.js';
 import { deriveIndexFromText, normalizeAddress } from './derive.js';
+import { AUDIT_COLUMNS, ITEM_COLUMNS, itemValues, toItem, toRecord, type AuditRow, type ItemDbRow } from './rows.js';
 import { migrate } from './sqlite-schema.js';
 import type {
   AuditAction,
@@ -22,9 +23,7 @@ import type {
   ChainHead,
   Checkpoint,
   IndexedAuditRecord,
-  ItemFilter,
   ItemRow,
-  ItemState,
   Store,
 } from './types.js';
 
@@ -32,64 +31,8 @@ export const SQLITE_FILE = 'mugaika.db';
 
 const BUSY_TIMEOUT_MS = 30_000;
 
-interface AuditRow {
-  seq: number;
-  time: string;
-  actor: string;
-  action: string;
-  object: string | null;
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
-
-interface ItemDbRow {
-  id: string;
-  gateway: string;
-  received_at: string;
-  envelope_from: string | null;
-  recipients: string;
-  size: number;
-  findings: string;
-  state: string;
-  state_changed_at: string;
-  state_changed_by: string;
-  key_id: string;
-  wrapped_key: Buffer;
-  sealed_meta: Buffer;
-}
-
-const AUDIT_COLUMNS = 'seq, time, actor, action, object, details, prev_hash, hash';
-
 /** seq, time, actor, action, object, details, prev_hash, hash, sender, verdict */
 type IndexedRawRow = [number, string, string, string, string | null, string, string, string, string | null, string | null];
-
-export const toRecord = (r: AuditRow): AuditRecord => ({
-  seq: Number(r.seq),
-  time: r.time,
-  actor: r.actor,
-  action: r.action as AuditAction,
-  object: r.object,
-  details: r.details,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-});
-
-export const toItem = (r: ItemDbRow): ItemRow => ({
-  id: r.id,
-  gateway: r.gateway,
-  receivedAt: r.received_at,
-  envelopeFrom: r.envelope_from,
-  recipients: JSON.parse(r.recipients) as string[],
-  size: Number(r.size),
-  findings: JSON.parse(r.findings) as string[],
-  state: r.state as ItemState,
-  stateChangedAt: r.state_changed_at,
-  stateChangedBy: r.state_changed_by,
-  keyId: r.key_id,
-  wrappedKey: Buffer.from(r.wrapped_key),
-  sealedMeta: Buffer.from(r.sealed_meta),
-});
 
 /** Creates the data dir (0700) and the database file (0600) when missing. */
 function prepareFile(dataDir: string): string {
@@ -133,8 +76,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     'SELECT seq, hash, time, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
   );
   const insertItemStmt = db.prepare(
-    `INSERT INTO quarantine_items (id, gateway, received_at, envelope_from, recipients, size, findings, state, state_changed_at, state_changed_by, key_id, wrapped_key, sealed_meta)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const getItemStmt = db.prepare<[string], ItemDbRow>('SELECT * FROM quarantine_items WHERE id = ?');
   const rewrapStmt = db.prepare('UPDATE quarantine_items SET key_id = ?, wrapped_key = ? WHERE id = ?');
@@ -148,21 +90,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   };
 
   const insertItemRow = (row: ItemRow): void => {
-    insertItemStmt.run(
-      row.id,
-      row.gateway,
-      row.receivedAt,
-      row.envelopeFrom,
-      JSON.stringify(row.recipients),
-      row.size,
-      JSON.stringify(row.findings),
-      row.state,
-      row.stateChangedAt,
-      row.stateChangedBy,
-      row.keyId,
-      row.wrappedKey,
-      row.sealedMeta,
-    );
+    insertItemStmt.run(...itemValues(row));
   };
 
   const append = db.transaction((build: (head: ChainHead) => AuditRecord[], items: readonly ItemRow[]): AuditRecord[] => {
