@@ -119,17 +119,18 @@ export function createWorkflow(vault: Vault, now: () => Date = () => new Date())
       for (;;) {
         const rows = (await store.listItems({ states: PURGEABLE, receivedBefore: cutoff, limit: PURGE_BATCH + seen.size })).filter((r) => !seen.has(r.id));
         if (rows.length === 0) break;
-        const batch: string[] = [];
-        for (const row of rows) {
-          seen.add(row.id);
-          // Blob first: a crash after it leaves the row purgeable, and the next purge finishes.
-          await blobs.delete(row.id);
-          if (await store.changeState({ id: row.id, from: PURGEABLE, to: 'expired', at: now(), by: actor })) batch.push(row.id);
+        // Order for a crash at any point: blobs go first (a row left purgeable
+        // is finished by the next purge), then the audit record is durable,
+        // then the rows turn 'expired'. A crash before the last step repeats
+        // the audit record on the next purge; it never leaves an unaudited purge.
+        const batch = rows.map((r) => r.id);
+        for (const id of batch) {
+          seen.add(id);
+          await blobs.delete(id);
         }
-        if (batch.length > 0) {
-          await audit.append({ actor, action: 'purged', object: null, details: { count: batch.length, ids: batch, retentionDays, cutoff: cutoff.toISOString() } });
-          done.push(...batch);
-        }
+        await audit.append({ actor, action: 'purged', object: null, details: { count: batch.length, ids: batch, retentionDays, cutoff: cutoff.toISOString() } });
+        for (const id of batch) await store.changeState({ id, from: PURGEABLE, to: 'expired', at: now(), by: actor });
+        done.push(...batch);
       }
       if (done.length === 0) await audit.append({ actor, action: 'purged', object: null, details: { count: 0, ids: [], retentionDays, cutoff: cutoff.toISOString() } });
       return { count: done.length, ids: done, cutoff };

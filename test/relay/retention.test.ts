@@ -32,6 +32,8 @@ describe('quarantine retention in the gateway', () => {
     const check = await openSqliteStore(dataDir);
     try {
       await waitFor('the purge', async () => (await check.getItem(old))?.state === 'expired');
+      // The audit record is committed by the audit thread just after the state change.
+      await waitFor('the purge audit record', async () => (await check.searchAudit({ actions: ['purged'] })).length > 0);
       expect((await check.getItem(young))?.state).toBe('held');
       const purged = await check.searchAudit({ actions: ['purged'] });
       expect(purged.map((r) => JSON.parse(r.details) as { ids: string[] }).flatMap((d) => d.ids)).toEqual([old]);
