@@ -1,7 +1,11 @@
 // Converter processes started ahead of need, so that a document does not wait
 // for a process (and its WASM or LibreOffice) to start. Each process converts
 // exactly one document and is then gone: no document ever shares a process,
-// a profile or a /tmp with another. The pool refills itself in the background.
+// a profile or a /tmp with another. The pool refills itself in the background,
+// once a taken process has exited: starting a replacement (WASM compilation,
+// LibreOffice's start) while the document is still converting would take CPU
+// from the conversion someone is waiting for. A take() that finds no started
+// process starts one at once.
 // The PDF rasterizers and the LibreOffice sandboxes both use it.
 
 /** What the pool needs of a one-shot converter process. */
@@ -50,8 +54,9 @@ export function createWarmPool<P extends OneShotProcess>(what: string, start: ()
       if (closed) throw new Error(`the ${what} pool is closed`);
       let proc = idle.shift();
       while (proc && !proc.isAlive()) proc = idle.shift();
-      setImmediate(refill);
-      return proc ?? launch();
+      const taken = proc ?? launch();
+      void taken.exited.then(() => setImmediate(refill));
+      return taken;
     },
     async close() {
       closed = true;
