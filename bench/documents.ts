@@ -57,7 +57,7 @@ async function ourPhase(file: string): Promise<Figures> {
   const converter = createPdfConverter({ warm: 1, tag });
   const limits = () => ({ maxPages: 200, dpi: DPI, maxPixelsPerPage: 40_000_000, jpegQuality: 85, deadline: Date.now() + 600_000 });
   await converter.toImagePdf(await textPdf(1), limits()); // warm-up: sharp, pdf-lib, the pool
-  await new Promise((r) => setTimeout(r, 1500)); // the next process is warm
+  await converter.warm(); // as in service: the next process waits, mupdf loaded and compiled
   const pdf = readFileSync(file);
   let childPeak = 0;
   const poll = setInterval(() => (childPeak = Math.max(childPeak, rasterizerPeak(tag))), 25);

@@ -29,6 +29,8 @@ export interface PdfConverterOptions {
 
 export interface PdfConverter {
   toImagePdf(untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult>;
+  /** Resolves once a started rasterizer waits, mupdf loaded and warm (false: it died first). */
+  warm(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter
         proc.kill();
       }
     },
+    warm: () => pool.idle()[0]?.ready ?? Promise.resolve(false),
     close: () => pool.close(),
   };
 }

@@ -54,11 +54,42 @@ function pixelSize(bounds: readonly number[], scale: number): { width: number; h
   };
 }
 
+type Mupdf = typeof import('mupdf');
+
+/**
+ * Renders a page we make ourselves (text in a base-14 font, paths, a JPEG and
+ * a flate image) once, so that the functions a job needs are compiled before
+ * the job arrives: under --no-liftoff each is compiled on its first call.
+ */
+function warmUp(mupdf: Mupdf, dpi: number): void {
+  const doc = new mupdf.PDFDocument();
+  const pixels = new mupdf.Pixmap(mupdf.ColorSpace.DeviceRGB, [0, 0, 64, 64], false);
+  pixels.clear(200);
+  const resources = doc.addObject({
+    Font: { F1: doc.addSimpleFont(new mupdf.Font('Helvetica')) },
+    XObject: { I1: doc.addImage(new mupdf.Image(pixels.asJPEG(80))), I2: doc.addImage(new mupdf.Image(pixels)) },
+  });
+  const lines = Array.from({ length: 40 }, (_, i) => `BT /F1 11 Tf 50 ${780 - i * 16} Td (${i}: The quick brown fox jumps over the lazy dog 0123456789) Tj ET`);
+  const contents = [...lines, '0 0 1 rg 300 300 100 100 re f 1 0 0 RG 2 w 50 50 m 500 400 l S', 'q 100 0 0 100 200 200 cm /I1 Do Q q 50 0 0 50 400 100 cm /I2 Do Q'].join('\n');
+  doc.insertPage(-1, doc.addPage([0, 0, 595, 842], 0, resources, contents));
+  const page = doc.loadPage(0);
+  const scale = dpi / 72;
+  page.toPixmap(mupdf.Matrix.scale(scale, scale), mupdf.ColorSpace.DeviceRGB, false, true).destroy();
+  page.destroy();
+  doc.destroy();
+}
+
 const isMemoryError = (message: string): boolean => /malloc|out of memory|memory access out of bounds|allocation failed/i.test(message);
 
 async function main(): Promise<void> {
-  // Load the WASM before the job arrives: this is what a warm process saves.
+  // Load and compile the WASM before the job arrives: this is what a warm process saves.
   const mupdf = await import('mupdf');
+  try {
+    warmUp(mupdf, 150);
+  } catch (err) {
+    // Only speed is lost: the job compiles what it needs as it goes.
+    process.stderr.write(`warm-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
   process.stderr.write(`${READY_LINE}\n`);
   let logged = 0;
   mupdf.setLog((message: string) => {

@@ -17,6 +17,8 @@ export interface RasterizerProcess {
   /** Frames from the child: untrusted. */
   readonly frames: Readable;
   readonly exited: Promise<ProcessExit>;
+  /** Resolves true once the child has loaded and warmed mupdf, false if it exited first. */
+  readonly ready: Promise<boolean>;
   isAlive(): boolean;
   /** Hands over the job and the document; the child starts work at EOF. */
   send(job: RasterJob, untrustedPdf: Uint8Array): void;
@@ -36,6 +38,8 @@ export function startRasterizer(command: RasterizerCommand): RasterizerProcess {
   let ready = false;
   let killWanted = false;
   let tail = '';
+  let markReady: (ok: boolean) => void = () => {};
+  const readyPromise = new Promise<boolean>((resolve) => (markReady = resolve));
 
   const sigkill = (): void => {
     if (alive) child.kill('SIGKILL');
@@ -45,6 +49,7 @@ export function startRasterizer(command: RasterizerCommand): RasterizerProcess {
     tail = (tail + text).slice(-STDERR_KEEP);
     if (!ready && tail.includes(READY_LINE)) {
       ready = true;
+      markReady(true);
       if (killWanted) sigkill();
     }
   });
@@ -54,12 +59,14 @@ export function startRasterizer(command: RasterizerCommand): RasterizerProcess {
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once('error', (err) => {
       alive = false;
+      markReady(false);
       resolve({ code: null, signal: null, error: err.message });
     });
     // 'close', not 'exit': it comes once every holder of the child's pipes is
     // gone, i.e. also the sandboxed node behind bubblewrap.
     child.once('close', (code, signal) => {
       alive = false;
+      markReady(false);
       resolve({ code, signal });
     });
   });
@@ -67,6 +74,7 @@ export function startRasterizer(command: RasterizerCommand): RasterizerProcess {
     pid: child.pid,
     frames: child.stdout,
     exited,
+    ready: readyPromise,
     isAlive: () => alive,
     send(job, untrustedPdf) {
       child.stdin.write(encodeJob(job));

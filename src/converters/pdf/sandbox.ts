@@ -77,14 +77,23 @@ function bwrapArgs(script: string): string[] {
  * node running `script` (with read access to its own directory and to mupdf
  * only) under the memory cap and, unless `sandbox` is 'none', in bubblewrap.
  */
-export function sandboxedNodeCommand(script: string, scriptArgs: readonly string[], opts: Omit<CommandOptions, 'tag'>): RasterizerCommand {
-  const nodeArgs = ['--max-old-space-size=256', '--disallow-code-generation-from-strings', script, ...scriptArgs];
+export function sandboxedNodeCommand(
+  script: string,
+  scriptArgs: readonly string[],
+  opts: Omit<CommandOptions, 'tag'>,
+  nodeFlags: readonly string[] = [],
+): RasterizerCommand {
+  const nodeArgs = ['--max-old-space-size=256', '--disallow-code-generation-from-strings', ...nodeFlags, script, ...scriptArgs];
   const limit = [`--data=${opts.memoryCapMb * 1024 * 1024}`, '--core=0', '--'];
   if (opts.sandbox === 'none') return { file: 'prlimit', args: [...limit, process.execPath, ...nodeArgs], env: {} };
   return { file: 'prlimit', args: [...limit, 'bwrap', ...bwrapArgs(script), ...nodeArgs], env: {} };
 }
 
 export function rasterizerCommand(opts: CommandOptions): RasterizerCommand {
-  return sandboxedNodeCommand(childScript(), [`--tag=${opts.tag}`], opts);
+  // --no-liftoff: mupdf's WASM is compiled by the optimising compiler as the
+  // warm process starts (see rasterize-child.ts's warm-up), not by the baseline
+  // one with tier-up during the job: a one-shot process never lives long
+  // enough to tier up, and renders pages 2-4 times slower without it.
+  return sandboxedNodeCommand(childScript(), [`--tag=${opts.tag}`], opts, ['--no-liftoff']);
 }
 
