@@ -67,4 +67,25 @@ describe('frames from the rasterizer', () => {
     expect(error).toBeInstanceOf(EndedEarly);
     expect(error).not.toBeInstanceOf(ConversionError);
   });
+
+  it('reuses a page buffer only once its page was released, and never mixes pages up', async () => {
+    const filled = (index: number): Buffer => Buffer.concat([encodePageHeader(index, 10, 10, 10, 10), Buffer.alloc(300, index + 1)]);
+    const frames = Buffer.concat([encodeStart(3), filled(0), filled(1), filled(2), encodeDone()]);
+    const chunks = Array.from({ length: Math.ceil(frames.length / 64) }, (_, i) => frames.subarray(i * 64, i * 64 + 64));
+
+    // Held pages keep their own pixels while later pages arrive.
+    const held = [];
+    for await (const p of checkedPages(new ByteReader(Readable.from(chunks)), LIMITS)) held.push(p);
+    expect(held.map((p) => [...new Set(p.rgb)])).toEqual([[1], [2], [3]]);
+    expect(new Set(held.map((p) => p.rgb.buffer)).size).toBe(3);
+
+    // A released page's buffer carries the next page.
+    const buffers = [];
+    for await (const p of checkedPages(new ByteReader(Readable.from(chunks)), LIMITS)) {
+      expect([...new Set(p.rgb)]).toEqual([p.index + 1]);
+      buffers.push(p.rgb.buffer);
+      p.release();
+    }
+    expect(new Set(buffers).size).toBe(1);
+  });
 });

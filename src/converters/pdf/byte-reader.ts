@@ -12,6 +12,36 @@ export class ByteReader {
     this.source = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
+  /**
+   * Exactly `n` bytes copied into `into` (at least `n` long), or null when the
+   * stream ends first. For big reads: the bytes are copied once, into memory
+   * the caller reuses, instead of being gathered into a new buffer.
+   */
+  async readInto(into: Buffer, n: number): Promise<Buffer | null> {
+    if (into.length < n) throw new RangeError(`readInto: ${n} bytes do not fit in ${into.length}`);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks.shift() ?? (await this.pull());
+      if (!chunk) return null;
+      const take = Math.min(chunk.length, n - filled);
+      chunk.copy(into, filled, 0, take);
+      filled += take;
+      this.buffered -= chunk.length;
+      if (take < chunk.length) {
+        this.chunks.unshift(chunk.subarray(take));
+        this.buffered += chunk.length - take;
+      }
+    }
+    return into.subarray(0, n);
+  }
+
+  private async pull(): Promise<Buffer | null> {
+    const next = await this.source.next();
+    if (next.done) return null;
+    this.buffered += next.value.length;
+    return next.value;
+  }
+
   /** Exactly `n` bytes, or null when the stream ends first. */
   async read(n: number): Promise<Buffer | null> {
     while (this.buffered < n) {

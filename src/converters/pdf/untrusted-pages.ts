@@ -14,7 +14,12 @@ export interface CheckedPage {
   heightPt: number;
   /** width * height * 3 bytes, row by row. */
   rgb: Buffer;
+  /** Hands `rgb` back for a later page; it must not be read after this. */
+  release(): void;
 }
+
+/** Page buffers kept for reuse: a few pages' worth, so pixels are not reallocated page after page. */
+const SPARE_BUFFERS = 4;
 
 export class ConversionError extends Error {
   constructor(
@@ -57,7 +62,7 @@ async function failure(reader: ByteReader): Promise<ConversionError> {
 /** A page's pixel side must be what its point size gives at the asked DPI. */
 const plausible = (pixels: number, points: number, dpi: number): boolean => Math.abs(pixels - (points * dpi) / 72) <= 2;
 
-function checkHeader(head: Buffer, expected: number, limits: DocumentLimits): Omit<CheckedPage, 'rgb'> {
+function checkHeader(head: Buffer, expected: number, limits: DocumentLimits): Omit<CheckedPage, 'rgb' | 'release'> {
   const untrustedIndex = head.readUInt32BE(0);
   const untrustedWidth = head.readUInt32BE(4);
   const untrustedHeight = head.readUInt32BE(8);
@@ -79,6 +84,11 @@ function checkHeader(head: Buffer, expected: number, limits: DocumentLimits): Om
 
 /** Checked pages in order; throws ConversionError or EndedEarly. */
 export async function* checkedPages(reader: ByteReader, limits: DocumentLimits): AsyncGenerator<CheckedPage> {
+  const spare: Buffer[] = [];
+  const bufferFor = (bytes: number): Buffer => {
+    const at = spare.findIndex((b) => b.length === bytes);
+    return at >= 0 ? spare.splice(at, 1)[0]! : Buffer.allocUnsafeSlow(bytes);
+  };
   const first = (await need(reader, 1, 'the page count'))[0];
   if (first === TAG.failure) throw await failure(reader);
   if (first !== TAG.start) throw garbage(`frame ${first} where the page count was due`);
@@ -90,8 +100,17 @@ export async function* checkedPages(reader: ByteReader, limits: DocumentLimits):
     if (tag === TAG.failure) throw await failure(reader);
     if (tag !== TAG.page) throw garbage(`frame ${tag} where page ${index + 1} was due`);
     const page = checkHeader(await need(reader, PAGE_HEADER_BYTES, `page ${index + 1}'s header`), index, limits);
-    const rgb = await need(reader, page.width * page.height * 3, `the end of page ${index + 1}'s pixels`);
-    yield { ...page, rgb };
+    const bytes = page.width * page.height * 3;
+    const buffer = bufferFor(bytes);
+    const rgb = await reader.readInto(buffer, bytes);
+    if (!rgb) throw new EndedEarly(`rasterizer output ended before the end of page ${index + 1}'s pixels`);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      if (spare.length < SPARE_BUFFERS) spare.push(buffer);
+    };
+    yield { ...page, rgb, release };
   }
   const last = (await need(reader, 1, 'the end mark'))[0];
   if (last === TAG.failure) throw await failure(reader);
