@@ -18,7 +18,7 @@ async function read(...frames: Buffer[]): Promise<{ pages: number[]; error?: Err
     // Small chunks: frames split anywhere must still be read exactly.
     const all = Buffer.concat(frames);
     const chunks = Array.from({ length: Math.ceil(all.length / 7) }, (_, i) => all.subarray(i * 7, i * 7 + 7));
-    for await (const p of checkedPages(new ByteReader(Readable.from(chunks)), LIMITS)) pages.push(p.index);
+    for await (const p of checkedPages(ByteReader.fromStream(Readable.from(chunks)), LIMITS)) pages.push(p.index);
     return { pages };
   } catch (error) {
     return { pages, error: error as Error };
@@ -75,13 +75,13 @@ describe('frames from the rasterizer', () => {
 
     // Held pages keep their own pixels while later pages arrive.
     const held = [];
-    for await (const p of checkedPages(new ByteReader(Readable.from(chunks)), LIMITS)) held.push(p);
+    for await (const p of checkedPages(ByteReader.fromStream(Readable.from(chunks)), LIMITS)) held.push(p);
     expect(held.map((p) => [...new Set(p.rgb)])).toEqual([[1], [2], [3]]);
     expect(new Set(held.map((p) => p.rgb.buffer)).size).toBe(3);
 
     // A released page's buffer carries the next page.
     const buffers = [];
-    for await (const p of checkedPages(new ByteReader(Readable.from(chunks)), LIMITS)) {
+    for await (const p of checkedPages(ByteReader.fromStream(Readable.from(chunks)), LIMITS)) {
       expect([...new Set(p.rgb)]).toEqual([p.index + 1]);
       buffers.push(p.rgb.buffer);
       p.release();

@@ -1,60 +1,106 @@
-// Exact-length reads from a stream, pulling only as much as asked for: the
-// child blocks on its pipe while the parent works, so at most about one page
-// of pixels is in flight.
+// Exact-length reads from bytes that arrive in chunks, with back-pressure: the
+// producer is paused while more than HIGH_WATER bytes wait unread, so the child
+// blocks on its socket while the parent works and at most about one page of
+// pixels is in flight.
+//
+// Chunks are copied as they arrive, straight into the buffer of a pending
+// readInto() when there is one: the rasterizer's 6.5 MB pages go from the
+// socket's read buffer into a reused page buffer with no copy in between and
+// nothing allocated per chunk.
 import type { Readable } from 'node:stream';
 
-export class ByteReader {
-  private readonly chunks: Buffer[] = [];
-  private buffered = 0;
-  private readonly source: AsyncIterator<Buffer>;
+const HIGH_WATER = 1 << 20;
 
-  constructor(stream: Readable) {
-    this.source = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+interface Pending {
+  into: Buffer;
+  n: number;
+  filled: number;
+  resolve: (bytes: Buffer | null) => void;
+}
+
+export class ByteReader {
+  private readonly staged: Buffer[] = [];
+  private stagedBytes = 0;
+  private pending: Pending | null = null;
+  private ended = false;
+  private paused = false;
+
+  /** `resume` restarts a producer that push() asked to pause. */
+  constructor(private readonly resume: () => void = () => {}) {}
+
+  /** A reader fed by a stream (paused and resumed as the reader needs). */
+  static fromStream(stream: Readable): ByteReader {
+    const reader = new ByteReader(() => stream.resume());
+    stream.on('data', (chunk: Buffer) => {
+      if (!reader.push(chunk)) stream.pause();
+    });
+    stream.on('end', () => reader.end());
+    stream.on('error', () => reader.end());
+    return reader;
+  }
+
+  /**
+   * Takes a chunk, which need only stay valid during this call. Returns false
+   * when the producer should pause until `resume` is called.
+   */
+  push(chunk: Uint8Array): boolean {
+    let at = 0;
+    const p = this.pending;
+    if (p && this.stagedBytes === 0) {
+      at = Math.min(chunk.length, p.n - p.filled);
+      p.into.set(chunk.subarray(0, at), p.filled);
+      p.filled += at;
+      if (p.filled === p.n) {
+        this.pending = null;
+        p.resolve(p.into.subarray(0, p.n));
+      }
+    }
+    if (at < chunk.length) {
+      this.staged.push(Buffer.from(chunk.subarray(at)));
+      this.stagedBytes += chunk.length - at;
+    }
+    this.paused = this.stagedBytes >= HIGH_WATER;
+    return !this.paused;
+  }
+
+  /** No more chunks: a read that cannot be completed resolves null. */
+  end(): void {
+    this.ended = true;
+    const p = this.pending;
+    this.pending = null;
+    p?.resolve(null);
   }
 
   /**
    * Exactly `n` bytes copied into `into` (at least `n` long), or null when the
-   * stream ends first. For big reads: the bytes are copied once, into memory
-   * the caller reuses, instead of being gathered into a new buffer.
+   * input ends first. One read at a time.
    */
-  async readInto(into: Buffer, n: number): Promise<Buffer | null> {
+  readInto(into: Buffer, n: number): Promise<Buffer | null> {
     if (into.length < n) throw new RangeError(`readInto: ${n} bytes do not fit in ${into.length}`);
+    if (this.pending) throw new Error('ByteReader: one read at a time');
     let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks.shift() ?? (await this.pull());
-      if (!chunk) return null;
+    while (filled < n && this.staged.length > 0) {
+      const chunk = this.staged[0]!;
       const take = Math.min(chunk.length, n - filled);
       chunk.copy(into, filled, 0, take);
       filled += take;
-      this.buffered -= chunk.length;
-      if (take < chunk.length) {
-        this.chunks.unshift(chunk.subarray(take));
-        this.buffered += chunk.length - take;
-      }
+      this.stagedBytes -= take;
+      if (take === chunk.length) this.staged.shift();
+      else this.staged[0] = chunk.subarray(take);
     }
-    return into.subarray(0, n);
+    if (this.paused && this.stagedBytes < HIGH_WATER) {
+      this.paused = false;
+      this.resume();
+    }
+    if (filled === n) return Promise.resolve(into.subarray(0, n));
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.pending = { into, n, filled, resolve };
+    });
   }
 
-  private async pull(): Promise<Buffer | null> {
-    const next = await this.source.next();
-    if (next.done) return null;
-    this.buffered += next.value.length;
-    return next.value;
-  }
-
-  /** Exactly `n` bytes, or null when the stream ends first. */
-  async read(n: number): Promise<Buffer | null> {
-    while (this.buffered < n) {
-      const next = await this.source.next();
-      if (next.done) return null;
-      this.chunks.push(next.value);
-      this.buffered += next.value.length;
-    }
-    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
-    this.chunks.length = 0;
-    const out = all.subarray(0, n);
-    if (all.length > n) this.chunks.push(all.subarray(n));
-    this.buffered -= n;
-    return out;
+  /** Exactly `n` bytes in a new buffer, or null when the input ends first. */
+  read(n: number): Promise<Buffer | null> {
+    return this.readInto(Buffer.allocUnsafe(n), n);
   }
 }

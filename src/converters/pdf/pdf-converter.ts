@@ -4,7 +4,6 @@
 // deadline kills the process with SIGKILL.
 import { randomUUID } from 'node:crypto';
 import type { DocumentLimits, DocumentResult } from '../../core/ports.js';
-import { ByteReader } from './byte-reader.js';
 import { buildImagePdf } from './image-pdf.js';
 import { type ProcessExit, type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
 import { probeBwrap } from '../bwrap.js';
@@ -52,7 +51,7 @@ export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter
   async function convert(proc: RasterizerProcess, untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult> {
     proc.send({ dpi: limits.dpi, maxPages: limits.maxPages, maxPixelsPerPage: limits.maxPixelsPerPage }, untrustedPdf);
     try {
-      const built = await buildImagePdf(checkedPages(new ByteReader(proc.frames), limits), limits.jpegQuality);
+      const built = await buildImagePdf(checkedPages(proc.frames, limits), limits.jpegQuality);
       return { ok: true, pdf: built.pdf, pages: built.pages };
     } catch (err) {
       if (err instanceof ConversionError) return { ok: false, reason: err.reason, detail: err.message };
