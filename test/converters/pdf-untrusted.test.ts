@@ -88,4 +88,18 @@ describe('frames from the rasterizer', () => {
     }
     expect(new Set(buffers).size).toBe(1);
   });
+
+  it('pauses its source while a megabyte waits unread, and loses nothing when it resumes', async () => {
+    const all = Buffer.alloc(3 << 20);
+    for (let i = 0; i < all.length; i += 4) all.writeUInt32BE(i, i);
+    const source = Readable.from(Array.from({ length: 30 }, (_, i) => all.subarray(i * 104_858, (i + 1) * 104_858)).filter((c) => c.length > 0));
+    const reader = ByteReader.fromStream(source);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(source.isPaused()).toBe(true);
+    const head = await reader.read(16);
+    const rest = Buffer.alloc(all.length - 16);
+    expect(await reader.readInto(rest, rest.length)).not.toBeNull();
+    expect(Buffer.concat([head!, rest]).equals(all)).toBe(true);
+    expect(await reader.read(1)).toBeNull();
+  });
 });
