@@ -69,6 +69,7 @@ export function startRasterizer(command: RasterizerCommand): RasterizerProcess {
   let alive = true;
   let ready = false;
   let killWanted = false;
+  let sent = false;
   let tail = '';
   let markReady: (ok: boolean) => void = () => {};
   const readyPromise = new Promise<boolean>((resolve) => (markReady = resolve));
@@ -131,7 +132,14 @@ export function startRasterizer(command: RasterizerCommand): RasterizerProcess {
     // 'close', not 'exit': it comes once every holder of the child's stdin and
     // stderr is gone, i.e. also the sandboxed node behind bubblewrap. Frames it
     // wrote before may still wait unread in our socket.
-    proc.once('close', (code, signal) => ended({ code, signal }));
+    proc.once('close', (code, signal) => {
+      // Nobody is reading a process that died before it got a job (a crash while warm).
+      if (!sent) {
+        ours?.destroy();
+        frames.end();
+      }
+      ended({ code, signal });
+    });
     if (killWanted && !ready) setTimeout(sigkill, SETUP_GRACE_MS).unref();
     return proc;
   })();
@@ -142,6 +150,7 @@ export function startRasterizer(command: RasterizerCommand): RasterizerProcess {
     ready: readyPromise,
     isAlive: () => alive,
     send(job, untrustedPdf) {
+      sent = true;
       void started.then((proc) => {
         if (!proc?.stdin) return;
         proc.stdin.write(encodeJob(job));
