@@ -132,6 +132,13 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
         await blobs.delete(id).catch(() => undefined);
         throw err;
       }
+      // A key rotation may have started, and even finished, between our
+      // refresh and our commit: its passes could not see this item yet, and
+      // the key it is wrapped under may already be gone from disk. We still
+      // hold the data key, so we wrap it under the key in use now.
+      await ring.refresh();
+      const latest = ring.wrapping();
+      if (latest.id !== master.id) await store.rewrapKeys([{ id, keyId: latest.id, wrappedKey: wrapDataKey(latest, id, dataKey) }]);
       return id;
     },
     async details(id) {

@@ -259,6 +259,31 @@ export function vaultSuite(backend: Backend): void {
       expect((await f.actions()).filter((a) => a.action === 'key-rotated')).toEqual([expect.objectContaining({ actor: 'cli:ops', details: { fromKeyId: report.from, toKeyId: report.to, count: 7, source: 'file', resumed: false } })]);
     });
 
+    it('an item committed while a whole rotation ran (its key wrapped under the retired key) is re-wrapped and stays readable', async () => {
+      const files = keyFilesOf(f.dataDir);
+      const old = keyIdOf(readFileSync(files.current));
+      let report: Awaited<ReturnType<typeof rotateMasterKey>> | undefined;
+      // The rotation runs, start to end, after this put wrapped its data key and before its commit.
+      const racing = await openVault({
+        dataDir: f.dataDir,
+        store: f.store,
+        gateway: 'gw-race',
+        env: {},
+        audit: {
+          async append(entry, items) {
+            report ??= await rotateMasterKey({ dataDir: f.dataDir, env: {}, store: f.store, audit: f.audit, actor: 'cli:ops' });
+            return f.audit.append(entry, items);
+          },
+        },
+      });
+      const id = await racing.put(original('race'), metaOf());
+      expect(report).toMatchObject({ from: old });
+      expect(existsSync(files.next)).toBe(false);
+      expect((await f.store.getItem(id))?.keyId).toBe(report!.to);
+      // A process that starts now knows only the new key.
+      expect((await (await f.vaultWith({})).get(id)).raw.equals(original('race'))).toBe(true);
+    });
+
     it('a rotation that crashed half-way leaves every item readable, and running it again finishes', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push(await f.vault.put(original(`crash${i}`), metaOf()));
