@@ -282,13 +282,21 @@ async function measure(
   return { messages: times.length, seconds, perSecond: times.length / seconds, p50ms: percentile(times, 0.5), p99ms: percentile(times, 0.99), peakRssMiB: peakRssMiB() };
 }
 
-async function realDeps(): Promise<{ deps: SanitizeDeps; dataDir: string }> {
+async function realDeps(): Promise<{ deps: SanitizeDeps; done: () => Promise<void> }> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mugaika-bench-'));
   // The gateway's own vault: SQLite row, audit record and sealed blob per put, all fsync'd.
   const store = await openSqliteStore(dataDir);
   const audit = await openAuditLogThread({ dataDir });
   const quarantine = await openVault({ dataDir, store, audit, env: {} });
-  return { dataDir, deps: { quarantine, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() } };
+  return {
+    deps: { quarantine, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() },
+    // The audit thread may still be writing (a checkpoint, audit/head.json): stop it before removing its folder.
+    async done() {
+      await audit.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function sanitizeOrFail(raw: Buffer, deps: SanitizeDeps): Promise<void> {
@@ -301,12 +309,12 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
     const mails = htmlMails();
     const info = { variants: mails.length, meanBytes: Math.round(mails.reduce((n, m) => n + m.length, 0) / mails.length) };
     if (phase === 'html-parse') return { phase, info, figures: await measure(mails, PLAN.html, (raw) => simpleParser(raw)) };
-    const { deps, dataDir } = await realDeps();
+    const { deps, done } = await realDeps();
     try {
       if (phase === 'html-sanitize') return { phase, info, figures: await measure(mails, PLAN.html, (raw) => sanitizeOrFail(raw, deps)) };
       return { phase, info, ...(await stageBreakdown(mails, deps)) };
     } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+      await done();
     }
   }
   const jpeg = await photoJpeg();
@@ -317,11 +325,11 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
     const one = (bytes: Buffer) => sharp(bytes).jpeg({ quality: defaultPolicy.output.jpegQuality }).toBuffer();
     return { phase, info, figures: await measure([jpeg], PLAN.photo, one) };
   }
-  const { deps, dataDir } = await realDeps();
+  const { deps, done } = await realDeps();
   try {
     return { phase, info, figures: await measure([mail], PLAN.photo, (raw) => sanitizeOrFail(raw, deps)) };
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    await done();
   }
 }
 
