@@ -8,11 +8,23 @@
 // process starts one at once.
 // The PDF rasterizers and the LibreOffice sandboxes both use it.
 
-/** What the pool needs of a one-shot converter process. */
+/** How a converter process ended. */
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the process could not be started at all. */
+  error?: string;
+}
+
+/** What every one-shot converter process offers, and what the pool needs of one. */
 export interface OneShotProcess {
-  readonly exited: Promise<unknown>;
+  readonly exited: Promise<ProcessExit>;
+  /** Resolves true once the process is started and waiting for its document, false if it ended first. */
+  readonly ready: Promise<boolean>;
   isAlive(): boolean;
   kill(): void;
+  /** The last few KiB the process wrote to stderr, printable ASCII only, for the operator's log. */
+  stderrTail(): string;
 }
 
 export interface WarmPool<P extends OneShotProcess> {
@@ -20,8 +32,8 @@ export interface WarmPool<P extends OneShotProcess> {
   take(): P;
   /** Kills every process the pool started (idle or in use) and waits for them to exit. */
   close(): Promise<void>;
-  /** The processes started and waiting, oldest first (refilled first). */
-  idle(): readonly P[];
+  /** Resolves once a started process waits for a document (false: it ended first, or the pool is closed). */
+  warm(): Promise<boolean>;
 }
 
 export function createWarmPool<P extends OneShotProcess>(what: string, start: () => P, size: number): WarmPool<P> {
@@ -65,9 +77,9 @@ export function createWarmPool<P extends OneShotProcess>(what: string, start: ()
       for (const proc of all) proc.kill();
       await Promise.all(all.map((proc) => proc.exited));
     },
-    idle() {
+    warm() {
       refill();
-      return idle;
+      return idle[0]?.ready ?? Promise.resolve(false);
     },
   };
 }

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAnswer } from './answer.js';
-import { startOfficeProcess, type OfficeProcess, type ProcessExit } from './office-process.js';
+import { startOfficeProcess, type OfficeProcess } from './office-process.js';
 import { probeBwrap } from '../bwrap.js';
 import { sandboxedCommand, unsandboxedCommand, type Isolation } from './sandbox.js';
 import type { OfficeConverter, OfficeConverterOptions, OfficeFormat, OfficeResult } from './types.js';
-import { createWarmPool } from '../warm-pool.js';
+import { createWarmPool, type ProcessExit } from '../warm-pool.js';
 
 const DEFAULTS = { bwrap: 'bwrap', warmSlots: 1, memoryCapMb: 2048, maxPdfBytes: 256 * 1024 * 1024 };
 
@@ -65,7 +65,7 @@ export async function createOfficeConverter(options: OfficeConverterOptions = {}
     tag,
     isolation,
     // Resolves once a started sandbox is waiting for a document (false: it died first).
-    warm: () => (closed ? Promise.resolve(false) : (pool.idle()[0]?.ready ?? Promise.resolve(false))),
+    warm: () => (closed ? Promise.resolve(false) : pool.warm()),
     async close() {
       closed = true;
       await pool.close();

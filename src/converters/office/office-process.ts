@@ -4,28 +4,16 @@
 // the sandbox's PID namespace (or PR_SET_PDEATHSIG outside one) takes soffice
 // down with it.
 import { spawn } from 'node:child_process';
+import type { OneShotProcess, ProcessExit } from '../warm-pool.js';
 import type { OfficeCommand } from './sandbox.js';
 import type { OfficeFormat } from './types.js';
 
-export interface ProcessExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Set when the process could not be started at all. */
-  error?: string;
-}
-
-export interface OfficeProcess {
-  /** Resolves true once LibreOffice is up and waiting, false if the process ended first. */
-  readonly ready: Promise<boolean>;
-  readonly exited: Promise<ProcessExit>;
-  isAlive(): boolean;
+/** A LibreOffice sandbox; `ready` once LibreOffice is up and waiting. */
+export interface OfficeProcess extends OneShotProcess {
   /** Hands over the one document; the process starts work at EOF. */
   send(format: OfficeFormat, untrustedBytes: Uint8Array): void;
   /** Everything the process wrote to stdout after READY: untrusted. */
   answer(): Buffer;
-  kill(): void;
-  /** The last few KiB of stderr, printable ASCII only, for the operator's log. */
-  stderrTail(): string;
 }
 
 const READY = Buffer.from('READY\n');

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DocumentLimits, DocumentResult } from '../../core/ports.js';
 import { buildImagePdf } from './image-pdf.js';
-import { type ProcessExit, type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
+import { type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
 import { probeBwrap } from '../bwrap.js';
 import { rasterizerCommand, type SandboxMode } from './sandbox.js';
 import { checkedPages, ConversionError, EndedEarly } from './untrusted-pages.js';
-import { createWarmPool } from '../warm-pool.js';
+import { createWarmPool, type ProcessExit } from '../warm-pool.js';
 
 export interface PdfConverterOptions {
   /**
@@ -89,7 +89,7 @@ export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter
         proc.kill();
       }
     },
-    warm: () => pool.idle()[0]?.ready ?? Promise.resolve(false),
+    warm: () => pool.warm(),
     close: () => pool.close(),
   };
 }

@@ -15,28 +15,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ByteReader } from './byte-reader.js';
 import { encodeJob, type RasterJob, READY_LINE } from './protocol.js';
+import type { OneShotProcess, ProcessExit } from '../warm-pool.js';
 import type { RasterizerCommand } from './sandbox.js';
 
-export interface ProcessExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Set when the process could not be started at all. */
-  error?: string;
-}
-
-export interface RasterizerProcess {
+/**
+ * A rasterizer; `ready` once it has loaded and warmed mupdf. kill() sends
+ * SIGKILL as soon as the sandbox is fully set up (at once if it is).
+ */
+export interface RasterizerProcess extends OneShotProcess {
   /** Frames from the child: untrusted. */
   readonly frames: ByteReader;
-  readonly exited: Promise<ProcessExit>;
-  /** Resolves true once the child has loaded and warmed mupdf, false if it exited first. */
-  readonly ready: Promise<boolean>;
-  isAlive(): boolean;
   /** Hands over the job and the document; the child starts work at EOF. */
   send(job: RasterJob, untrustedPdf: Uint8Array): void;
-  /** SIGKILL, as soon as the sandbox is fully set up (at once if it is). */
-  kill(): void;
-  /** The last few KiB the child wrote to stderr, printable ASCII only. */
-  stderrTail(): string;
 }
 
 const STDERR_KEEP = 4096;
