@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AuditEntry, AuditRecord, ItemRow } from '../store/types.js';
+import type { AuditEffects, AuditEntry, AuditRecord } from '../store/types.js';
 import type { AuditLog } from './log.js';
 import type { LogReply, LogWorkerSetup } from './log-worker.js';
 
@@ -17,7 +17,7 @@ export class AuditThreadError extends Error {
   override readonly name = 'AuditThreadError';
 }
 
-type Request = { op: 'append'; entries: AuditEntry[]; items: ItemRow[] } | { op: 'checkpoint' } | { op: 'close' };
+type Request = { op: 'append'; entries: AuditEntry[]; effects: AuditEffects | undefined } | { op: 'checkpoint' } | { op: 'close' };
 
 /** Starts the thread and resolves once its store and signing key are open. */
 export async function openAuditLogThread(setup: LogWorkerSetup): Promise<AuditLog> {
@@ -51,8 +51,8 @@ export async function openAuditLogThread(setup: LogWorkerSetup): Promise<AuditLo
     });
   };
   return {
-    append: async (entry, items = []) => ((await call({ op: 'append', entries: [entry], items: [...items] })) as AuditRecord[])[0]!,
-    appendMany: async (entries, items = []) => (await call({ op: 'append', entries: [...entries], items: [...items] })) as AuditRecord[],
+    append: async (entry, effects) => ((await call({ op: 'append', entries: [entry], effects })) as AuditRecord[])[0]!,
+    appendMany: async (entries, effects) => (await call({ op: 'append', entries: [...entries], effects })) as AuditRecord[],
     checkpoint: async () => {
       await call({ op: 'checkpoint' });
     },

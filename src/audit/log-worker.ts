@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
 import { openAuditLog } from './log.js';
 import { loadOrCreateSigner } from './signer.js';
-import type { AuditEntry, ItemRow } from '../store/types.js';
+import type { AuditEffects, AuditEntry } from '../store/types.js';
 
 export interface LogWorkerSetup {
   dataDir: string;
@@ -14,7 +14,7 @@ export interface LogWorkerSetup {
   autoCheckpoint?: boolean;
 }
 
-export type LogRequest = { id: number; op: 'append'; entries: AuditEntry[]; items: ItemRow[] } | { id: number; op: 'checkpoint' } | { id: number; op: 'close' };
+export type LogRequest = { id: number; op: 'append'; entries: AuditEntry[]; effects: AuditEffects | undefined } | { id: number; op: 'checkpoint' } | { id: number; op: 'close' };
 export type LogReply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; error: string; name: string };
 
 const setup = workerData as LogWorkerSetup;
@@ -28,9 +28,14 @@ const answer = (id: number, work: Promise<unknown>): void => {
   );
 };
 
+/** Buffers arrive as plain Uint8Arrays. */
+const withBuffers = (e: AuditEffects): AuditEffects => ({
+  ...e,
+  ...(e.items ? { items: e.items.map((i) => ({ ...i, wrappedKey: Buffer.from(i.wrappedKey), sealedMeta: Buffer.from(i.sealedMeta) })) } : {}),
+});
+
 parentPort!.on('message', (req: LogRequest) => {
-  // Buffers arrive as plain Uint8Arrays.
-  if (req.op === 'append') answer(req.id, log.appendMany(req.entries, req.items.map((i) => ({ ...i, wrappedKey: Buffer.from(i.wrappedKey), sealedMeta: Buffer.from(i.sealedMeta) }))));
+  if (req.op === 'append') answer(req.id, log.appendMany(req.entries, req.effects && withBuffers(req.effects)));
   else if (req.op === 'checkpoint') answer(req.id, log.checkpoint());
   else answer(req.id, log.close().finally(() => store.close()));
 });

@@ -11,13 +11,13 @@
 import { chainPrepared, prepareEntry, type PreparedEntry } from './chain.js';
 import { headFilePath, HeadFileError, readHeadFile, writeHeadFile } from './head-file.js';
 import type { AuditSigner } from './signer.js';
-import type { AuditEntry, AuditRecord, ItemRow, Store } from '../store/types.js';
+import type { AuditEffects, AuditEntry, AuditRecord, ItemRow, LoginAttempt, SessionRow, Store, UserRow } from '../store/types.js';
 
 export interface AuditLog {
-  /** `items` (quarantined items the entry records) are committed in the same transaction. */
-  append(entry: AuditEntry, items?: readonly ItemRow[]): Promise<AuditRecord>;
+  /** `effects` (the rows the entry tells of: a quarantined item, a user, a session) are committed in the same transaction. */
+  append(entry: AuditEntry, effects?: AuditEffects): Promise<AuditRecord>;
   /** Appends entries as consecutive records (in one transaction). */
-  appendMany(entries: readonly AuditEntry[], items?: readonly ItemRow[]): Promise<AuditRecord[]>;
+  appendMany(entries: readonly AuditEntry[], effects?: AuditEffects): Promise<AuditRecord[]>;
   /** Writes a signed checkpoint of the current head now (after pending appends). */
   checkpoint(): Promise<void>;
   /** Waits for pending appends, writes a last checkpoint; the store stays open (the caller closes it). */
@@ -40,7 +40,7 @@ export class AuditLogClosedError extends Error {
 
 interface Waiting {
   entries: PreparedEntry[];
-  items: readonly ItemRow[];
+  effects: AuditEffects | undefined;
   resolve: (records: AuditRecord[]) => void;
   reject: (err: unknown) => void;
 }
@@ -106,7 +106,7 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
       queue = [];
       const all = batch.flatMap((w) => w.entries);
       try {
-        const records = await store.appendAudit((head) => chainPrepared(head, all), batch.flatMap((w) => w.items));
+        const records = await store.appendAudit((head) => chainPrepared(head, all), mergeEffects(batch));
         let i = 0;
         for (const w of batch) {
           w.resolve(records.slice(i, i + w.entries.length));
@@ -122,7 +122,7 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
     flushing = null;
   };
 
-  const enqueue = (entries: readonly AuditEntry[], items: readonly ItemRow[] = []): Promise<AuditRecord[]> => {
+  const enqueue = (entries: readonly AuditEntry[], effects?: AuditEffects): Promise<AuditRecord[]> => {
     if (closed) return Promise.reject(new AuditLogClosedError('the audit log is closed / 監査ログは閉じられています'));
     let prepared: PreparedEntry[];
     try {
@@ -133,7 +133,7 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
     }
     if (prepared.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      queue.push({ entries: prepared, items, resolve, reject });
+      queue.push({ entries: prepared, effects, resolve, reject });
       flushing ??= flush();
     });
   };
@@ -143,8 +143,8 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
   };
 
   return {
-    async append(entry, items) {
-      const [r] = await enqueue([entry], items);
+    async append(entry, effects) {
+      const [r] = await enqueue([entry], effects);
       return r as AuditRecord;
     },
     appendMany: enqueue,
@@ -162,4 +162,22 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
       if (auto && committedSeq > checkpointedSeq) await writeCheckpoint();
     },
   };
+}
+
+/** The effects of a batch of appends, in the order they were made (a later change to the same user wins). */
+function mergeEffects(batch: readonly Waiting[]): AuditEffects {
+  const items: ItemRow[] = [];
+  const users: UserRow[] = [];
+  const loginAttempts: LoginAttempt[] = [];
+  const sessionsOpened: SessionRow[] = [];
+  const sessionsEnded: string[] = [];
+  for (const { effects: e } of batch) {
+    if (!e) continue;
+    items.push(...(e.items ?? []));
+    users.push(...(e.users ?? []));
+    loginAttempts.push(...(e.loginAttempts ?? []));
+    sessionsOpened.push(...(e.sessionsOpened ?? []));
+    sessionsEnded.push(...(e.sessionsEnded ?? []));
+  }
+  return { items, users, loginAttempts, sessionsOpened, sessionsEnded };
 }

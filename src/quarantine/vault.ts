@@ -17,15 +17,15 @@ import path from 'node:path';
 import type { QuarantineId, QuarantineMeta, QuarantineStore } from '../core/ports.js';
 import { DataKeyError, newDataKey, unwrapDataKey, wrapDataKey, type DataKey } from '../keys/data-key.js';
 import { openKeyRing, type KeyRing } from '../keys/key-ring.js';
-import type { AuditEntry, BlobStore, ItemFilter, ItemRow, Store } from '../store/types.js';
+import type { AuditEffects, AuditEntry, BlobStore, ItemFilter, ItemRow, Store } from '../store/types.js';
 import { QuarantineReadError } from './errors.js';
 import { openFileBlobStore } from './file-blobs.js';
 import { isQuarantineId, newQuarantineId } from './ids.js';
 import { openBlob, openMeta, sealBlob, sealMeta } from './sealed-item.js';
 
 export interface AuditAppender {
-  /** `items` are committed in the same transaction as the record. */
-  append(entry: AuditEntry, items?: readonly ItemRow[]): Promise<unknown>;
+  /** `effects` are committed in the same transaction as the record. */
+  append(entry: AuditEntry, effects?: AuditEffects): Promise<unknown>;
 }
 
 /** An item as listed: what the database holds in the clear. */
@@ -127,7 +127,7 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
       await blobs.put(id, sealBlob(dataKey, id, original));
       try {
         // The row and the record of its quarantine are committed together (one commit).
-        await audit.append({ actor: gateway, action: 'quarantined', object: id, details: { from: meta.envelopeFrom, to: recipients, findings, size: original.length } }, [row]);
+        await audit.append({ actor: gateway, action: 'quarantined', object: id, details: { from: meta.envelopeFrom, to: recipients, findings, size: original.length } }, { items: [row] });
       } catch (err) {
         await blobs.delete(id).catch(() => undefined);
         throw err;

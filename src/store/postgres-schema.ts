@@ -1,7 +1,7 @@
 // The PostgreSQL schema and its migrations. Gateways starting together
 // serialize on an advisory lock, so each migration is applied once.
 import type pg from 'pg';
-import { itemStates } from './types.js';
+import { itemStates, roles } from './types.js';
 
 /** Advisory lock keys (two int4): 'muga' and what is locked. */
 const LOCK_CLASS = 0x6d756761;
@@ -9,6 +9,7 @@ export const AUDIT_LOCK: [number, number] = [LOCK_CLASS, 1];
 const SCHEMA_LOCK: [number, number] = [LOCK_CLASS, 2];
 
 const states = itemStates.map((s) => `'${s}'`).join(', ');
+const roleList = roles.map((r) => `'${r}'`).join(', ');
 
 /** Migration n (1-based) brings the schema from version n-1 to n. Append only; never edit a released one. */
 const migrations: readonly string[] = [
@@ -63,6 +64,27 @@ const migrations: readonly string[] = [
     id text PRIMARY KEY,
     data bytea NOT NULL
   );
+  `,
+  `
+  CREATE TABLE users (
+    name text PRIMARY KEY,
+    display_name text NOT NULL,
+    role text NOT NULL CHECK (role IN (${roleList})),
+    email text,
+    password_hash text NOT NULL,
+    disabled smallint NOT NULL CHECK (disabled IN (0, 1)),
+    failed_logins integer NOT NULL,
+    locked_until text COLLATE "C",
+    created_at text NOT NULL,
+    updated_at text NOT NULL
+  );
+  CREATE TABLE console_sessions (
+    id text PRIMARY KEY,
+    user_name text NOT NULL REFERENCES users (name),
+    created_at text NOT NULL,
+    expires_at text COLLATE "C" NOT NULL
+  );
+  CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
   `,
 ];
 

@@ -9,14 +9,48 @@ import pg from 'pg';
 import { assertContinues, EMPTY_HEAD } from './chain-order.js';
 import { deriveIndexFromText, normalizeAddress } from './derive.js';
 import { AUDIT_LOCK, migratePostgres } from './postgres-schema.js';
-import { AUDIT_COLUMNS, ITEM_COLUMNS, itemValues, toItem, toRecord, type AuditRow, type ItemDbRow } from './rows.js';
-import type { AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, Store } from './types.js';
+import {
+  AUDIT_COLUMNS,
+  ITEM_COLUMNS,
+  itemValues,
+  toItem,
+  toRecord,
+  toSession,
+  toUser,
+  USER_COLUMNS,
+  userUpsertSql,
+  loginAttemptSql,
+  loginAttemptValues,
+  userValues,
+  type AuditRow,
+  type ItemDbRow,
+  type SessionDbRow,
+  type UserDbRow,
+} from './rows.js';
+import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, Store } from './types.js';
 
 /** Hides the password when a URL appears in an error message. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 
 async function insertItemRow(db: Pick<pg.Pool | pg.PoolClient, 'query'>, row: ItemRow): Promise<void> {
   await db.query(`INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, itemValues(row));
+}
+
+const UPSERT_USER = userUpsertSql((i) => `$${i}`);
+const LOGIN_ATTEMPT = loginAttemptSql((i) => `$${i}`);
+
+/** Writes what an audit append carries, inside its transaction. */
+async function applyEffects(client: pg.PoolClient, effects: AuditEffects): Promise<void> {
+  for (const row of effects.items ?? []) await insertItemRow(client, row);
+  for (const u of effects.users ?? []) await client.query(UPSERT_USER, userValues(u));
+  for (const a of effects.loginAttempts ?? []) {
+    const { failed, values } = loginAttemptValues(a);
+    await client.query(failed ? LOGIN_ATTEMPT.failed : LOGIN_ATTEMPT.succeeded, values);
+  }
+  for (const id of effects.sessionsEnded ?? []) await client.query('DELETE FROM console_sessions WHERE id = $1', [id]);
+  for (const x of effects.sessionsOpened ?? []) {
+    await client.query('INSERT INTO console_sessions (id, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)', [x.id, x.user, x.createdAt, x.expiresAt]);
+  }
 }
 
 export async function openPostgresStore(url: string, opts: { maxConnections?: number } = {}): Promise<Store> {
@@ -74,9 +108,9 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
     kind: 'postgres',
     blobs,
 
-    async appendAudit(build, items = []) {
+    async appendAudit(build, effects = {}) {
       return inTransaction(async (client) => {
-        for (const row of items) await insertItemRow(client, row);
+        await applyEffects(client, effects);
         await client.query('SELECT pg_advisory_xact_lock($1, $2)', AUDIT_LOCK);
         const head = await readHead(client);
         const records = build(head);
@@ -156,7 +190,7 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       if (filter.sender !== undefined) where.push(`lower(envelope_from) = ${p(normalizeAddress(filter.sender))}`);
       if (filter.receivedBefore) where.push(`received_at < ${p(filter.receivedBefore.toISOString())}`);
       if (filter.receivedSince) where.push(`received_at >= ${p(filter.receivedSince.toISOString())}`);
-      let sql = `SELECT * FROM quarantine_items${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id`;
+      let sql = `SELECT * FROM quarantine_items${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.newestFirst ? 'received_at DESC, id DESC' : 'received_at, id'}`;
       if (filter.limit !== undefined) sql += ` LIMIT ${p(filter.limit)}`;
       const { rows } = await pool.query<ItemDbRow>(sql, params);
       return rows.map(toItem);
@@ -183,6 +217,23 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
         [keyId, limit],
       );
       return rows.map((r) => ({ id: r.id, keyId: r.key_id, wrappedKey: r.wrapped_key }));
+    },
+
+    async getUser(name) {
+      const { rows } = await pool.query<UserDbRow>(`SELECT ${USER_COLUMNS} FROM users WHERE name = $1`, [name]);
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+    async listUsers() {
+      const { rows } = await pool.query<UserDbRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
+      return rows.map(toUser);
+    },
+    async getSession(id) {
+      const { rows } = await pool.query<SessionDbRow>('SELECT id, user_name, created_at, expires_at FROM console_sessions WHERE id = $1', [id]);
+      return rows[0] ? toSession(rows[0]) : null;
+    },
+    async deleteExpiredSessions(now) {
+      const r = await pool.query('DELETE FROM console_sessions WHERE expires_at < $1', [now.toISOString()]);
+      return r.rowCount ?? 0;
     },
 
     async close() {

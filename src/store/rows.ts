@@ -1,7 +1,7 @@
 // The database rows both adapters read and write, and their mapping to the
 // port's types: the column sets are the same in SQLite and PostgreSQL (pg
 // returns bigint columns as strings, hence the Number()s).
-import type { AuditAction, AuditRecord, ItemRow, ItemState } from './types.js';
+import type { AuditAction, AuditRecord, ItemRow, ItemState, LoginAttempt, Role, SessionRow, UserRow } from './types.js';
 
 export const AUDIT_COLUMNS = 'seq, time, actor, action, object, details, prev_hash, hash';
 
@@ -78,3 +78,73 @@ export const itemValues = (row: ItemRow): unknown[] => [
   Buffer.from(row.wrappedKey),
   Buffer.from(row.sealedMeta),
 ];
+
+export interface UserDbRow {
+  name: string;
+  display_name: string;
+  role: string;
+  email: string | null;
+  password_hash: string;
+  disabled: number | boolean;
+  failed_logins: number | string;
+  locked_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const USER_COLUMNS = 'name, display_name, role, email, password_hash, disabled, failed_logins, locked_until, created_at, updated_at';
+
+/** Inserts a user, or replaces every column but the name and creation time. `ph(i)` writes the i-th placeholder (1-based). */
+export const userUpsertSql = (ph: (i: number) => string): string => {
+  const cols = USER_COLUMNS.split(', ');
+  const keep = new Set(['name', 'created_at']);
+  return `INSERT INTO users (${USER_COLUMNS}) VALUES (${cols.map((_, i) => ph(i + 1)).join(', ')})
+    ON CONFLICT (name) DO UPDATE SET ${cols.filter((c) => !keep.has(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`;
+};
+
+export const toUser = (r: UserDbRow): UserRow => ({
+  name: r.name,
+  displayName: r.display_name,
+  role: r.role as Role,
+  email: r.email,
+  passwordHash: r.password_hash,
+  disabled: Boolean(r.disabled),
+  failedLogins: Number(r.failed_logins),
+  lockedUntil: r.locked_until,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** A user's values in USER_COLUMNS order (`disabled` as 0/1: SQLite has no booleans, and PostgreSQL's column is a smallint). */
+export const userValues = (u: UserRow): unknown[] => [
+  u.name,
+  u.displayName,
+  u.role,
+  u.email,
+  u.passwordHash,
+  u.disabled ? 1 : 0,
+  u.failedLogins,
+  u.lockedUntil,
+  u.createdAt,
+  u.updatedAt,
+];
+
+export interface SessionDbRow {
+  id: string;
+  user_name: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export const toSession = (r: SessionDbRow): SessionRow => ({ id: r.id, user: r.user_name, createdAt: r.created_at, expiresAt: r.expires_at });
+
+/** The login-counter updates, `ph(i)` writing the i-th placeholder: success (name), failure (lockAt, lockUntil, name). */
+export const loginAttemptSql = (ph: (i: number) => string): { succeeded: string; failed: string } => ({
+  succeeded: `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ${ph(1)}`,
+  failed: `UPDATE users SET failed_logins = failed_logins + 1,
+    locked_until = CASE WHEN failed_logins + 1 >= ${ph(1)} THEN ${ph(2)} ELSE locked_until END WHERE name = ${ph(3)}`,
+});
+
+/** A login attempt's statement and values. */
+export const loginAttemptValues = (a: LoginAttempt): { failed: boolean; values: unknown[] } =>
+  a.succeeded ? { failed: false, values: [a.name] } : { failed: true, values: [a.lockAt, a.lockUntil, a.name] };

@@ -2,9 +2,10 @@
 // the last migration applied; each migration runs once, in a write
 // transaction, so processes opening the database together apply it once.
 import type Database from 'better-sqlite3';
-import { itemStates } from './types.js';
+import { itemStates, roles } from './types.js';
 
 const states = itemStates.map((s) => `'${s}'`).join(', ');
+const roleList = roles.map((r) => `'${r}'`).join(', ');
 
 /** Migration n (1-based) brings the schema from version n-1 to n. Append only; never edit a released one. */
 const migrations: readonly string[] = [
@@ -59,6 +60,27 @@ const migrations: readonly string[] = [
   CREATE INDEX quarantine_items_state ON quarantine_items (state, received_at);
   CREATE INDEX quarantine_items_received ON quarantine_items (received_at);
   CREATE INDEX quarantine_items_key ON quarantine_items (key_id);
+  `,
+  `
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN (${roleList})),
+    email TEXT,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+    failed_logins INTEGER NOT NULL,
+    locked_until TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE console_sessions (
+    id TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users (name),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  );
+  CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
   `,
 ];
 

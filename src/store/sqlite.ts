@@ -14,10 +14,28 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { assertContinues, EMPTY_HEAD } from './chain-order.js';
 import { deriveIndexFromText, normalizeAddress } from './derive.js';
-import { AUDIT_COLUMNS, ITEM_COLUMNS, itemValues, toItem, toRecord, type AuditRow, type ItemDbRow } from './rows.js';
+import {
+  AUDIT_COLUMNS,
+  ITEM_COLUMNS,
+  itemValues,
+  toItem,
+  toRecord,
+  toSession,
+  toUser,
+  USER_COLUMNS,
+  userUpsertSql,
+  loginAttemptSql,
+  loginAttemptValues,
+  userValues,
+  type AuditRow,
+  type ItemDbRow,
+  type SessionDbRow,
+  type UserDbRow,
+} from './rows.js';
 import { migrate } from './sqlite-schema.js';
 import type {
   AuditAction,
+  AuditEffects,
   AuditFilter,
   AuditRecord,
   ChainHead,
@@ -84,6 +102,17 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     'SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> ? ORDER BY id LIMIT ?',
   );
 
+  const upsertUserStmt = db.prepare(userUpsertSql(() => '?'));
+  const getUserStmt = db.prepare<[string], UserDbRow>(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`);
+  const listUsersStmt = db.prepare<[], UserDbRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
+  const attemptSql = loginAttemptSql(() => '?');
+  const loginSucceededStmt = db.prepare(attemptSql.succeeded);
+  const loginFailedStmt = db.prepare(attemptSql.failed);
+  const insertSessionStmt = db.prepare('INSERT INTO console_sessions (id, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)');
+  const deleteSessionStmt = db.prepare('DELETE FROM console_sessions WHERE id = ?');
+  const getSessionStmt = db.prepare<[string], SessionDbRow>('SELECT id, user_name, created_at, expires_at FROM console_sessions WHERE id = ?');
+  const deleteExpiredStmt = db.prepare('DELETE FROM console_sessions WHERE expires_at < ?');
+
   const readHead = (): ChainHead => {
     const row = headStmt.get();
     return row ? { seq: Number(row.seq), hash: row.hash } : EMPTY_HEAD;
@@ -93,8 +122,15 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     insertItemStmt.run(...itemValues(row));
   };
 
-  const append = db.transaction((build: (head: ChainHead) => AuditRecord[], items: readonly ItemRow[]): AuditRecord[] => {
-    for (const row of items) insertItemRow(row);
+  const append = db.transaction((build: (head: ChainHead) => AuditRecord[], effects: AuditEffects): AuditRecord[] => {
+    for (const row of effects.items ?? []) insertItemRow(row);
+    for (const u of effects.users ?? []) upsertUserStmt.run(...userValues(u));
+    for (const a of effects.loginAttempts ?? []) {
+      const { failed, values } = loginAttemptValues(a);
+      (failed ? loginFailedStmt : loginSucceededStmt).run(...values);
+    }
+    for (const id of effects.sessionsEnded ?? []) deleteSessionStmt.run(id);
+    for (const x of effects.sessionsOpened ?? []) insertSessionStmt.run(x.id, x.user, x.createdAt, x.expiresAt);
     const head = readHead();
     const records = build(head);
     assertContinues(head, records);
@@ -128,8 +164,8 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     kind: 'sqlite',
     blobs: null,
 
-    async appendAudit(build, items = []) {
-      return append.immediate(build, items);
+    async appendAudit(build, effects = {}) {
+      return append.immediate(build, effects);
     },
     async head() {
       return readHead();
@@ -200,7 +236,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
         where.push('received_at >= ?');
         params.push(filter.receivedSince.toISOString());
       }
-      const sql = `SELECT * FROM quarantine_items${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
+      const sql = `SELECT * FROM quarantine_items${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.newestFirst ? 'received_at DESC, id DESC' : 'received_at, id'}${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
       if (filter.limit !== undefined) params.push(filter.limit);
       return (prepared(sql).all(...params) as ItemDbRow[]).map(toItem);
     },
@@ -214,6 +250,21 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     },
     async itemsNotUnder(keyId, limit) {
       return notUnderStmt.all(keyId, limit).map((r) => ({ id: r.id, keyId: r.key_id, wrappedKey: Buffer.from(r.wrapped_key) }));
+    },
+
+    async getUser(name) {
+      const row = getUserStmt.get(name);
+      return row ? toUser(row) : null;
+    },
+    async listUsers() {
+      return listUsersStmt.all().map(toUser);
+    },
+    async getSession(id) {
+      const row = getSessionStmt.get(id);
+      return row ? toSession(row) : null;
+    },
+    async deleteExpiredSessions(now) {
+      return deleteExpiredStmt.run(now.toISOString()).changes;
     },
 
     async close() {

@@ -151,6 +151,8 @@ export interface ItemFilter {
   sender?: string;
   receivedBefore?: Date;
   receivedSince?: Date;
+  /** Newest first (default: oldest first). */
+  newestFirst?: boolean;
   limit?: number;
 }
 
@@ -163,6 +165,60 @@ export interface StateChange {
   by: string;
 }
 
+/** The console's three kinds of user: 職員 (staff), 管理者 (admin), 監査者 (auditor). */
+export const roles = ['staff', 'admin', 'auditor'] as const;
+export type Role = (typeof roles)[number];
+
+/** A console account. Passwords are kept only as argon2id hashes (PHC strings). */
+export interface UserRow {
+  /** The login name: lower-case letters, digits, `.`, `_`, `-`. */
+  name: string;
+  displayName: string;
+  role: Role;
+  /** The staff member's mail address: the quarantined mail addressed to it is theirs. */
+  email: string | null;
+  passwordHash: string;
+  disabled: boolean;
+  /** Failed logins since the last success; the account locks at the configured count. */
+  failedLogins: number;
+  /** ISO time until which logins are refused; null when not locked. */
+  lockedUntil: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A console session. The browser holds a random token; the database only its SHA-256 (`id`). */
+export interface SessionRow {
+  id: string;
+  user: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** One login's effect on its account's counters. */
+export type LoginAttempt =
+  | { name: string; succeeded: true }
+  /** A failure: counts one more; at `lockAt` failures in a row, locks the account until `lockUntil`. */
+  | { name: string; succeeded: false; lockAt: number; lockUntil: string };
+
+/**
+ * Rows that change together with the records that tell of them, in one
+ * transaction: the quarantine of an item, a user change, a login or logout is
+ * never on disk without its audit record, nor the record without it.
+ */
+export interface AuditEffects {
+  /** Quarantined items to insert. */
+  items?: readonly ItemRow[];
+  /** Users to insert, or replace by name (creation and an admin's changes). */
+  users?: readonly UserRow[];
+  /** Login outcomes, counted in place so that concurrent attempts and an admin's change are not lost. */
+  loginAttempts?: readonly LoginAttempt[];
+  /** Console sessions to open. */
+  sessionsOpened?: readonly SessionRow[];
+  /** Console sessions (ids) to end. */
+  sessionsEnded?: readonly string[];
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -172,10 +228,10 @@ export interface Store {
    * write lock (no other process or thread can append meanwhile): `build` gets
    * the current head and returns the records to insert, which must continue
    * it (seq head.seq+1, +2, ...). Resolves once they are committed to disk.
-   * `items` are inserted in the same transaction: a quarantined item and the
+   * `effects` are written in the same transaction: a quarantined item and the
    * record of its quarantine become durable together, with one commit.
    */
-  appendAudit(build: (head: ChainHead) => AuditRecord[], items?: readonly ItemRow[]): Promise<AuditRecord[]>;
+  appendAudit(build: (head: ChainHead) => AuditRecord[], effects?: AuditEffects): Promise<AuditRecord[]>;
   head(): Promise<ChainHead>;
   /** Records in seq order with seq > afterSeq, at most `limit`. */
   readAudit(afterSeq: number, limit: number): Promise<AuditRecord[]>;
@@ -196,6 +252,15 @@ export interface Store {
   rewrapKeys(rows: readonly { id: string; keyId: string; wrappedKey: Buffer }[]): Promise<void>;
   /** Ids and key ids of items whose key is wrapped by a key other than `keyId`. */
   itemsNotUnder(keyId: string, limit: number): Promise<{ id: string; keyId: string; wrappedKey: Buffer }[]>;
+
+  // --- console users and sessions (written only through appendAudit's effects) ---
+  getUser(name: string): Promise<UserRow | null>;
+  /** Every user, by name. */
+  listUsers(): Promise<UserRow[]>;
+  /** The session with this id, if it exists (expired or not). */
+  getSession(id: string): Promise<SessionRow | null>;
+  /** Removes sessions that expired before `now`; returns how many. */
+  deleteExpiredSessions(now: Date): Promise<number>;
 
   /**
    * Sealed originals, when the store keeps blobs itself (PostgreSQL shared by

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sealRecords } from '../../src/audit/chain.js';
 import { GENESIS_HASH } from '../../src/store/chain-order.js';
-import type { AuditEntry, AuditRecord, ItemRow, Store } from '../../src/store/types.js';
+import type { AuditEntry, AuditRecord, ItemRow, Store, UserRow } from '../../src/store/types.js';
 import type { Backend, Opened } from './backends.js';
 
 const T0 = Date.parse('2026-04-01T00:00:00.000Z');
@@ -29,6 +29,20 @@ export const item = (id: string, over: Partial<ItemRow> = {}): ItemRow => ({
   keyId: 'k1',
   wrappedKey: Buffer.from([1, 2, 3, 0, 255]),
   sealedMeta: Buffer.from('sealed-meta-bytes'),
+  ...over,
+});
+
+export const user = (name: string, over: Partial<UserRow> = {}): UserRow => ({
+  name,
+  displayName: '田中 一郎',
+  role: 'staff',
+  email: `${name}@city.example.lg.jp`,
+  passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g',
+  disabled: false,
+  failedLogins: 0,
+  lockedUntil: null,
+  createdAt: '2026-04-01T00:00:00.000Z',
+  updatedAt: '2026-04-01T00:00:00.000Z',
   ...over,
 });
 
@@ -230,11 +244,66 @@ export function storeContract(backend: Backend): void {
       await blobs.delete('Q-1');
     });
 
+    it('writes users, login counts and sessions only together with their audit record', async () => {
+      const u = user('tanaka');
+      const [r1] = await store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed', object: 'tanaka' })], new Date(T0)), { users: [u] });
+      expect(r1?.seq).toBe(1);
+      expect(await store.getUser('tanaka')).toEqual(u);
+      // A later row for the same name replaces every column but the creation time.
+      const changed = { ...u, role: 'admin' as const, createdAt: '2030-01-01T00:00:00.000Z', updatedAt: at(5).toISOString() };
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [changed] });
+      expect(await store.getUser('tanaka')).toEqual({ ...changed, createdAt: u.createdAt });
+
+      // Failures are counted in place; the lock is set at the configured count.
+      const fail = { name: 'tanaka', succeeded: false as const, lockAt: 2, lockUntil: at(30).toISOString() };
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-failed' })], new Date(T0)), { loginAttempts: [fail] });
+      expect(await store.getUser('tanaka')).toMatchObject({ failedLogins: 1, lockedUntil: null });
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-failed' })], new Date(T0)), { loginAttempts: [fail] });
+      expect(await store.getUser('tanaka')).toMatchObject({ failedLogins: 2, lockedUntil: at(30).toISOString() });
+
+      const session = { id: 'a'.repeat(64), user: 'tanaka', createdAt: at(40).toISOString(), expiresAt: at(100).toISOString() };
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), {
+        loginAttempts: [{ name: 'tanaka', succeeded: true }],
+        sessionsOpened: [session],
+      });
+      expect(await store.getUser('tanaka')).toMatchObject({ failedLogins: 0, lockedUntil: null, role: 'admin' });
+      expect(await store.getSession(session.id)).toEqual(session);
+
+      // A record that cannot be appended takes its effects with it.
+      await expect(
+        store.appendAudit(() => sealRecords({ seq: 0, hash: GENESIS_HASH }, [entry({ action: 'logout' })], new Date(T0)), { sessionsEnded: [session.id], users: [user('sato')] }),
+      ).rejects.toThrow(/does not continue the chain/);
+      expect(await store.getSession(session.id)).toEqual(session);
+      expect(await store.getUser('sato')).toBeNull();
+
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'logout' })], new Date(T0)), { sessionsEnded: [session.id] });
+      expect(await store.getSession(session.id)).toBeNull();
+      expect((await store.readAudit(0, 100)).map((r) => r.action)).toEqual(['user-changed', 'user-changed', 'login-failed', 'login-failed', 'login-succeeded', 'logout']);
+    });
+
+    it('lists users by name, refuses an unknown role, and removes expired sessions', async () => {
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [user('sato'), user('abe', { role: 'auditor' })] });
+      expect((await store.listUsers()).map((u) => [u.name, u.role])).toEqual([['abe', 'auditor'], ['sato', 'staff']]);
+      await expect(
+        store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [user('x', { role: 'root' as never })] }),
+      ).rejects.toThrow();
+      expect(await store.getUser('x')).toBeNull();
+      const s = (id: string, expires: number) => ({ id, user: 'sato', createdAt: at(0).toISOString(), expiresAt: at(expires).toISOString() });
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), { sessionsOpened: [s('s1', 10), s('s2', 60)] });
+      expect(await store.deleteExpiredSessions(at(30))).toBe(1);
+      expect(await store.getSession('s1')).toBeNull();
+      expect(await store.getSession('s2')).not.toBeNull();
+      // A session belongs to a user who exists.
+      await expect(
+        store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), { sessionsOpened: [{ ...s('s3', 60), user: 'nobody' }] }),
+      ).rejects.toThrow();
+    });
+
     it('creates the schema once; reopening finds it and the data', async () => {
       await append(store, [entry()]);
       const again = await o.reopen();
       expect((await again.head()).seq).toBe(1);
-      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: 1 }]);
+      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: 2 }]);
     });
   });
 }
