@@ -102,6 +102,7 @@ queue
 
 registerQuarantineCommands(program);
 registerKeyCommands(program);
+(await import('./user-commands.js')).registerUserCommands(program);
 
 (await import('./audit-commands.js')).registerAuditCommands(program);
 

@@ -19,7 +19,7 @@ const EXIT_FAILED = 1;
 const EXIT_TEMPFAIL = 75;
 
 /** Errors that are the operator's to fix: their message is the whole story, no stack trace. */
-const OPERATOR_ERRORS = new Set(['QuarantineReadError', 'QuarantineWorkflowError', 'KeyError']);
+const OPERATOR_ERRORS = new Set(['QuarantineReadError', 'QuarantineWorkflowError', 'KeyError', 'UserError']);
 
 export const defaultActor = (): string => {
   let name: string;

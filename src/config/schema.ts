@@ -69,8 +69,16 @@ export const configSchema = z
       .prefault({}),
     web: z
       .object({
-        /** /metrics and /healthz (and the console, later). */
+        /** The console, /metrics and /healthz. */
         listen: hostPort.default('127.0.0.1:8025'),
+        /** A console session ends this many hours after login (one working day by default). */
+        sessionHours: z.number().positive().max(24 * 7).default(8),
+        /** Failed logins in a row that lock an account... */
+        lockoutAttempts: z.number().int().positive().max(100).default(5),
+        /** ...for this many minutes (an admin can unlock it earlier with `mugaika user enable`). */
+        lockoutMinutes: z.number().positive().max(24 * 60).default(15),
+        /** Mark the session cookie Secure: set it when the console is reached through HTTPS (a reverse proxy). */
+        secureCookies: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -1,7 +1,6 @@
 // `mugaika quarantine ...` and `mugaika key rotate` through the real binary
 // (bin/mugaika.js on dist/), on items put by a real vault; releases go to a
 // real SMTP sink on 127.0.0.1 and to the Maildir.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,34 +15,9 @@ import type { ItemRow } from '../../src/store/types.js';
 import { freePort } from '../helpers/postfix.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/run.js';
+import { mugaika } from '../helpers/cli.js';
 import { cleanup, startSink } from '../relay/harness.js';
 import { b64key, metaOf, original } from './fixture.js';
-
-const BIN = path.resolve(import.meta.dirname, '../../bin/mugaika.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  bytes: Buffer;
-  stderr: string;
-}
-
-/** Runs `mugaika ARGS` asynchronously (the SMTP sink lives in this process) with no MUGAIKA_* from our environment. */
-function mugaika(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MUGAIKA_')) base[k] = v;
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      const bytes = Buffer.concat(out);
-      resolve({ code, stdout: bytes.toString('utf8'), bytes, stderr });
-    }),
-  );
-}
 
 /** Puts items with a real vault into `dataDir` (and the database, if given), then closes it. */
 async function seed(dataDir: string, items: { tag: string; meta?: Partial<QuarantineMeta> }[], databaseUrl?: string): Promise<string[]> {

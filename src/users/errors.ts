@@ -1,0 +1,7 @@
+// What can go wrong when managing console users, in words an operator can act
+// on (Japanese first, then English).
+
+/** A user command that cannot be carried out as given: bad name, weak password, no such user. */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+}
