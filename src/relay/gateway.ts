@@ -1,5 +1,5 @@
 // Assembles the running gateway from the configuration: spool, quarantine,
-// workers, carriers, the engine, the SMTP door and the ops endpoints.
+// workers, carriers, the engine, the SMTP door, the ops endpoints and the console.
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,8 @@ import { loadPolicy } from '../policy/load.js';
 import { closeInbound, createInbound } from '../smtp/inbound.js';
 import { openSpool } from '../spool/spool.js';
 import { createOpsServer } from '../web/ops-routes.js';
+import { registerConsole } from '../web/console/routes.js';
+import { createConsoleAuth } from '../users/sessions.js';
 import { createEngine } from './engine.js';
 import { lockDataDir } from './lock.js';
 import { createSanitizer } from './sanitizer.js';
@@ -80,6 +82,7 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
       return { ok: true, detail: { queue: engine.snapshot(), nextHop: nextHop.name } };
     },
   });
+  await registerConsole(ops, { auth: createConsoleAuth(store, audit, config.web), store, secureCookies: config.web.secureCookies });
   const webAt = parseHostPort(config.web.listen);
   await ops.listen({ host: webAt.host, port: webAt.port });
 
@@ -93,6 +96,7 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
   // at start and once a day; `mugaika quarantine purge` does the same by hand.
   const workflow = createWorkflow(quarantine);
   const purge = (): void => {
+    store.deleteExpiredSessions(new Date()).catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'removing expired console sessions failed'));
     workflow.purge(config.quarantine.retentionDays, actor).then(
       (r) => (r.count > 0 ? log.info({ purged: r.count, cutoff: r.cutoff }, 'quarantine retention: originals purged') : undefined),
       (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'quarantine retention purge failed; retried tomorrow'),

@@ -1,5 +1,5 @@
 // The operations endpoints: /healthz for load balancers and monitors,
-// /metrics for Prometheus. The console (a later issue) mounts beside them.
+// /metrics for Prometheus. The console (console/routes.ts) mounts beside them.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 

@@ -1,0 +1,39 @@
+// HTML for the console: plain server-rendered pages, every value escaped,
+// no script at all (the Content-Security-Policy forbids it).
+
+export const esc = (v: unknown): string =>
+  String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/** A table: one header row, then the rows, each cell escaped. */
+export function table(headers: readonly string[], rows: readonly (readonly unknown[])[], empty: string): string {
+  if (rows.length === 0) return `<p class="none">${esc(empty)}</p>`;
+  const head = headers.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+export function page(o: { lang: string; title: string; body: string }): string {
+  return `<!doctype html>
+<html lang="${esc(o.lang)}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(o.title)}</title><link rel="stylesheet" href="/console.css"></head>
+<body>
+${o.body}
+</body>
+</html>
+`;
+}
+
+export const STYLESHEET = `
+body { font-family: "Noto Sans CJK JP", "Hiragino Sans", "Yu Gothic", sans-serif; margin: 2rem; color: #1a1a1a; }
+header { display: flex; gap: 1rem; align-items: baseline; border-bottom: 1px solid #ccc; padding-bottom: .5rem; }
+header h1 { font-size: 1.2rem; margin: 0; flex: 1; }
+form.login { max-width: 22rem; display: grid; gap: .6rem; }
+label { display: grid; gap: .2rem; }
+input { font-size: 1rem; padding: .3rem; }
+button { font-size: 1rem; padding: .3rem .8rem; }
+.error { color: #a00; }
+.notice { color: #060; }
+table { border-collapse: collapse; margin-top: .5rem; }
+th, td { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; font-size: .9rem; }
+`;
