@@ -71,6 +71,10 @@ describe('mugaika serve: accept and deliver', () => {
     const health = await http(gw.webPort, '/healthz');
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', nextHop: `smtp:127.0.0.1:${sink.port}` });
+    // The console is served beside them.
+    const login = await http(gw.webPort, '/login');
+    expect(login.status).toBe(200);
+    expect(login.body).toContain('action="/login"');
     const metrics = (await http(gw.webPort, '/metrics')).body;
     expect(metric(metrics, 'mugaika_messages_received_total')).toBe(2);
     expect(metric(metrics, 'mugaika_recipients_delivered_total')).toBe(3);

@@ -4,6 +4,17 @@
 export const esc = (v: unknown): string =>
   String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
+const clocks = {
+  ja: new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'medium', timeStyle: 'medium' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', dateStyle: 'medium', timeStyle: 'medium' }),
+};
+
+/** An ISO time as Japan reads it (JST, whatever the server's zone). */
+export const when = (iso: string, lang: 'ja' | 'en'): string => {
+  const t = new Date(iso);
+  return Number.isNaN(t.getTime()) ? iso : `${clocks[lang].format(t)} JST`;
+};
+
 /** A table: one header row, then the rows, each cell escaped. */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[], empty: string): string {
   if (rows.length === 0) return `<p class="none">${esc(empty)}</p>`;

@@ -8,8 +8,8 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../../store/types.js';
 import type { ConsoleAuth, CurrentSession } from '../../users/sessions.js';
-import { esc, page, STYLESHEET, table } from './html.js';
-import { messages, type Lang, type Messages } from './messages.js';
+import { esc, page, STYLESHEET, table, when } from './html.js';
+import { messages, type Lang } from './messages.js';
 
 export interface ConsoleDeps {
   auth: ConsoleAuth;
@@ -120,16 +120,17 @@ ${note?.error ? `<p class="error" role="alert">${esc(note.error)}</p>` : ''}${no
 <a href="/?lang=${lang === 'ja' ? 'en' : 'ja'}">${esc(m.otherLang)}</a>
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(reply.generateCsrf())}"><button type="submit">${esc(m.logoutButton)}</button></form>
 </header>
-<p>${esc(m.sessionUntil)}: ${esc(s.expiresAt)}</p>`;
-      return html(reply, 200, lang, m.title, header + (await startPage(d.store, s, m)));
+<p>${esc(m.sessionUntil)}: ${esc(when(s.expiresAt, lang))}</p>`;
+      return html(reply, 200, lang, m.title, header + (await startPage(d.store, s, lang)));
     });
   });
 }
 
 /** What each role sees first; nothing of another role's view. */
-async function startPage(store: Store, s: CurrentSession, m: Messages): Promise<string> {
+async function startPage(store: Store, s: CurrentSession, lang: Lang): Promise<string> {
+  const m = messages[lang];
   const itemRows = (items: Awaited<ReturnType<Store['listItems']>>): unknown[][] =>
-    items.map((i) => [i.id, i.receivedAt, i.envelopeFrom ?? '<>', i.recipients.join(', '), i.findings.join(' '), m.state[i.state]]);
+    items.map((i) => [i.id, when(i.receivedAt, lang), i.envelopeFrom ?? '<>', i.recipients.join(', '), i.findings.join(' '), m.state[i.state]]);
   const itemCols = [m.col.id, m.col.received, m.col.from, m.col.to, m.col.findings, m.col.state];
   switch (s.user.role) {
     case 'staff': {
@@ -146,7 +147,7 @@ async function startPage(store: Store, s: CurrentSession, m: Messages): Promise<
       const records = (await store.searchAudit({ afterSeq: Math.max(0, head.seq - 50) })).reverse();
       return `<h2>${esc(m.auditRecent)}</h2>${table(
         [m.col.seq, m.col.time, m.col.actor, m.col.action, m.col.object],
-        records.map((r) => [r.seq, r.time, r.actor, r.action, r.object ?? '']),
+        records.map((r) => [r.seq, when(r.time, lang), r.actor, r.action, r.object ?? '']),
         m.none,
       )}`;
     }

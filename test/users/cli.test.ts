@@ -1,0 +1,98 @@
+// `mugaika user ...` through the real binary on a real data dir: every change
+// is audited with its actor, passwords are stored only as argon2id hashes, and
+// mistakes get one clear line and exit 1.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open.js';
+import { verifyPassword } from '../../src/users/passwords.js';
+import { mugaika } from '../helpers/cli.js';
+import { tempDir } from '../helpers/run.js';
+
+const PASSWORD = 'correct horse battery';
+
+/** Every file under `dir`, recursively. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(e.parentPath, e.name)) : [path.join(e.parentPath, e.name)]));
+
+describe('mugaika user', () => {
+  it('adds, lists, changes, disables and enables users; each change audited with its actor', async () => {
+    const dataDir = tempDir();
+    const d = ['--data-dir', dataDir];
+
+    const added = await mugaika(['user', 'add', 'tanaka', '--role', 'staff', '--email', 'tanaka@city.example.lg.jp', '--display-name', '田中 一郎', ...d]);
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    const initial = /initial password: (\S+)/.exec(added.stdout)?.[1];
+    expect(initial).toMatch(/^[A-Za-z0-9_-]{20}$/);
+
+    const admin = await mugaika(['user', 'add', 'kanri', '--role', 'admin', '--password-stdin', '--by', 'cli:soumu', ...d], {}, `${PASSWORD}\n`);
+    expect(admin.code).toBe(0);
+    expect(admin.stdout).not.toContain('password:');
+
+    expect((await mugaika(['user', 'role', 'tanaka', 'auditor', ...d])).code).toBe(0);
+    expect((await mugaika(['user', 'passwd', 'kanri', '--password-stdin', ...d], {}, 'another long password\n')).code).toBe(0);
+    expect((await mugaika(['user', 'disable', 'tanaka', ...d])).code).toBe(0);
+
+    const list = await mugaika(['user', 'list', ...d]);
+    expect(list.stdout).toMatch(/^kanri +admin \(管理者\) .* 有効 \/ enabled kanri$/m);
+    expect(list.stdout).toMatch(/^tanaka +auditor \(監査者\) +tanaka@city\.example\.lg\.jp +無効 \/ disabled 田中 一郎$/m);
+    expect((await mugaika(['user', 'enable', 'tanaka', ...d])).code).toBe(0);
+    const json = (await mugaika(['user', 'list', '--json', ...d])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(json.map((u) => [u.name, u.role, u.disabled])).toEqual([['kanri', 'admin', false], ['tanaka', 'auditor', false]]);
+    expect(json.every((u) => !('passwordHash' in u))).toBe(true);
+
+    const store = await openStore({ dataDir });
+    try {
+      const kanri = (await store.getUser('kanri'))!;
+      const tanaka = (await store.getUser('tanaka'))!;
+      expect(kanri.passwordHash).toMatch(/^\$argon2id\$/);
+      expect(await verifyPassword(kanri.passwordHash, 'another long password')).toBe(true);
+      expect(await verifyPassword(kanri.passwordHash, PASSWORD)).toBe(false);
+      expect(await verifyPassword(tanaka.passwordHash, initial!)).toBe(true);
+      const records = await store.searchAudit({ actions: ['user-changed'] });
+      expect(records.map((r) => [r.actor, r.object, (JSON.parse(r.details) as { change: string }).change])).toEqual([
+        [expect.stringMatching(/^cli:/), 'tanaka', 'created'],
+        ['cli:soumu', 'kanri', 'created'],
+        [expect.stringMatching(/^cli:/), 'tanaka', 'role'],
+        [expect.stringMatching(/^cli:/), 'kanri', 'password'],
+        [expect.stringMatching(/^cli:/), 'tanaka', 'disabled'],
+        [expect.stringMatching(/^cli:/), 'tanaka', 'enabled'],
+      ]);
+      // No password, and no hash, in the audit log.
+      for (const r of records) expect(r.details).not.toMatch(/argon2|correct horse|another long/);
+    } finally {
+      await store.close();
+    }
+    // Nor in any file in plain text; the data dir is not world-readable (only the audit public key is).
+    expect(statSync(dataDir).mode & 0o077).toBe(0);
+    for (const f of filesUnder(dataDir)) {
+      expect(readFileSync(f).includes('another long password')).toBe(false);
+      if (!f.endsWith('.pub')) expect(statSync(f).mode & 0o077).toBe(0);
+    }
+  });
+
+  it('says what is wrong, in Japanese and English, and changes nothing', async () => {
+    const dataDir = tempDir();
+    const d = ['--data-dir', dataDir];
+    const cases: [string[], string | undefined, RegExp][] = [
+      [['user', 'add', 'Tanaka Ichiro', '--role', 'admin'], undefined, /ユーザー名 "Tanaka Ichiro" は使えません.*user names are/],
+      [['user', 'add', 'suzuki', '--role', 'staff'], undefined, /職員 \(staff\) にはメールアドレス.*needs --email/],
+      [['user', 'add', 'suzuki', '--role', 'admin', '--password-stdin'], 'short\n', /12 文字以上.*at least 12 characters/],
+      [['user', 'add', 'suzuki', '--role', 'staff', '--email', 'not-an-address'], undefined, /形式が正しくありません.*not a mail address/],
+      [['user', 'role', 'nobody', 'admin'], undefined, /ユーザー nobody はいません.*no user nobody/],
+    ];
+    for (const [args, input, message] of cases) {
+      const r = await mugaika([...args, ...d], {}, input);
+      expect(r.stderr).toMatch(message);
+      expect(r.code).toBe(1);
+    }
+    const bad = await mugaika(['user', 'add', 'suzuki', '--role', 'root', ...d]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/Allowed choices are staff, admin, auditor/);
+    expect((await mugaika(['user', 'add', 'sato', '--role', 'admin', ...d])).code).toBe(0);
+    const twice = await mugaika(['user', 'add', 'sato', '--role', 'auditor', ...d]);
+    expect(twice.stderr).toMatch(/すでにいます.*already exists/);
+    expect((await mugaika(['user', 'list', '--json', ...d])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { role: string }).role)).toEqual(['admin']);
+  });
+});
