@@ -11,7 +11,7 @@
 import { chainPrepared, prepareEntry, type PreparedEntry } from './chain.js';
 import { headFilePath, HeadFileError, readHeadFile, writeHeadFile } from './head-file.js';
 import type { AuditSigner } from './signer.js';
-import type { AuditEffects, AuditEntry, AuditRecord, ItemRow, LoginAttempt, SessionRow, Store, UserRow } from '../store/types.js';
+import type { AuditEffects, AuditEntry, AuditRecord, ItemRow, LoginAttempt, SessionRow, StateChange, Store, UserRow } from '../store/types.js';
 
 export interface AuditLog {
   /** `effects` (the rows the entry tells of: a quarantined item, a user, a session) are committed in the same transaction. */
@@ -98,25 +98,42 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
     timer.unref();
   };
 
+  /** Commits a batch in one transaction; resolves its waiters, or rejects them with the error. */
+  const commit = async (batch: readonly Waiting[]): Promise<unknown> => {
+    const all = batch.flatMap((w) => w.entries);
+    try {
+      const records = await store.appendAudit((head) => chainPrepared(head, all), mergeEffects(batch));
+      let i = 0;
+      for (const w of batch) {
+        w.resolve(records.slice(i, i + w.entries.length));
+        i += w.entries.length;
+      }
+      const last = records[records.length - 1];
+      if (last) committedSeq = Math.max(committedSeq, last.seq);
+      scheduleCheckpoint();
+      return null;
+    } catch (err) {
+      return err;
+    }
+  };
+
   const flush = async (): Promise<void> => {
     // Let every append of this turn of the event loop join the first batch.
     await new Promise((r) => setImmediate(r));
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
-      const all = batch.flatMap((w) => w.entries);
-      try {
-        const records = await store.appendAudit((head) => chainPrepared(head, all), mergeEffects(batch));
-        let i = 0;
-        for (const w of batch) {
-          w.resolve(records.slice(i, i + w.entries.length));
-          i += w.entries.length;
-        }
-        const last = records[records.length - 1];
-        if (last) committedSeq = Math.max(committedSeq, last.seq);
-        scheduleCheckpoint();
-      } catch (err) {
-        for (const w of batch) w.reject(err);
+      const err = await commit(batch);
+      if (err === null) continue;
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        continue;
+      }
+      // One append's effect may be what failed (a state that changed meanwhile):
+      // each then commits on its own, so that only the failing one fails.
+      for (const w of batch) {
+        const e = await commit([w]);
+        if (e !== null) w.reject(e);
       }
     }
     flushing = null;
@@ -168,6 +185,7 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
 function mergeEffects(batch: readonly Waiting[]): AuditEffects {
   const items: ItemRow[] = [];
   const users: UserRow[] = [];
+  const stateChanges: StateChange[] = [];
   const loginAttempts: LoginAttempt[] = [];
   const sessionsOpened: SessionRow[] = [];
   const sessionsEnded: string[] = [];
@@ -175,9 +193,10 @@ function mergeEffects(batch: readonly Waiting[]): AuditEffects {
     if (!e) continue;
     items.push(...(e.items ?? []));
     users.push(...(e.users ?? []));
+    stateChanges.push(...(e.stateChanges ?? []));
     loginAttempts.push(...(e.loginAttempts ?? []));
     sessionsOpened.push(...(e.sessionsOpened ?? []));
     sessionsEnded.push(...(e.sessionsEnded ?? []));
   }
-  return { items, users, loginAttempts, sessionsOpened, sessionsEnded };
+  return { items, stateChanges, users, loginAttempts, sessionsOpened, sessionsEnded };
 }

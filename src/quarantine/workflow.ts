@@ -1,5 +1,5 @@
-// The release workflow. Every step is a compare-and-set on the item's state
-// and is audited with its actor:
+// The release workflow. Every step is a compare-and-set on the item's state,
+// committed in one transaction with its audit record (which names the actor):
 //
 //   held ──request──▶ release-requested ──release──▶ released
 //     │                     │
@@ -46,6 +46,9 @@ export interface Workflow {
 }
 
 const PURGE_BATCH = 500;
+
+/** By name: through the gateway's audit thread the error arrives as another class with this name. */
+const isStateConflict = (err: unknown): boolean => err instanceof Error && err.name === 'StateConflictError';
 const DAY_MS = 86_400_000;
 
 export function createWorkflow(vault: Vault, now: () => Date = () => new Date()): Workflow {
@@ -66,12 +69,15 @@ export function createWorkflow(vault: Vault, now: () => Date = () => new Date())
   async function transition(id: string, step: Step, actor: string, details: Record<string, unknown>): Promise<void> {
     const was = await stateAllows(id, step);
     const { from, to, action } = STEPS[step];
-    if (!(await store.changeState({ id, from, to, at: now(), by: actor }))) {
+    try {
+      // The step and its record: one transaction.
+      await audit.append({ actor, action, object: id, details: { ...details, fromState: was, toState: to } }, { stateChanges: [{ id, from, to, at: now(), by: actor }] });
+    } catch (err) {
+      if (!isStateConflict(err)) throw err;
       // Someone else moved it between our read and our write: report what it is now.
       await stateAllows(id, step);
       throw new QuarantineWorkflowError(`${id} の状態が同時に変更されました。もう一度確認してください。/ the state of ${id} changed meanwhile: check it and try again`);
     }
-    await audit.append({ actor, action, object: id, details: { ...details, fromState: was, toState: to } });
   }
 
   const reasonOf = (reason?: string): Record<string, unknown> => (reason ? { reason } : {});
@@ -102,8 +108,18 @@ export function createWorkflow(vault: Vault, now: () => Date = () => new Date())
         await audit.append({ actor, action: 'release-failed', object: id, details: { carrier: carrier.name, to, accepted: result.accepted, failed } });
         return { ok: false, id, accepted: result.accepted, failed, carrier: carrier.name };
       }
-      const changed = await store.changeState({ id, from: STEPS.release.from, to: 'released', at: now(), by: actor });
-      await audit.append({ actor, action: 'release-delivered', object: id, details: { carrier: carrier.name, to: result.accepted, stateChanged: changed } });
+      const delivered = { actor, action: 'release-delivered', object: id } as const;
+      let changed = true;
+      try {
+        await audit.append(
+          { ...delivered, details: { carrier: carrier.name, to: result.accepted, stateChanged: true } },
+          { stateChanges: [{ id, from: STEPS.release.from, to: 'released', at: now(), by: actor }] },
+        );
+      } catch (err) {
+        if (!isStateConflict(err)) throw err;
+        changed = false;
+        await audit.append({ ...delivered, details: { carrier: carrier.name, to: result.accepted, stateChanged: false } });
+      }
       if (!changed) {
         throw new QuarantineWorkflowError(
           `${id} は配送されましたが、その間に状態が変更されたため released にできませんでした。監査ログを確認してください。/ ${id} was delivered, but its state changed meanwhile so it was not marked released: check the audit log`,

@@ -27,7 +27,8 @@ import {
   type SessionDbRow,
   type UserDbRow,
 } from './rows.js';
-import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, Store } from './types.js';
+import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, StateChange, Store } from './types.js';
+import { StateConflictError } from './types.js';
 
 /** Hides the password when a URL appears in an error message. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
@@ -39,9 +40,19 @@ async function insertItemRow(db: Pick<pg.Pool | pg.PoolClient, 'query'>, row: It
 const UPSERT_USER = userUpsertSql((i) => `$${i}`);
 const LOGIN_ATTEMPT = loginAttemptSql((i) => `$${i}`);
 
+/** Compare-and-set: true when the item was in an allowed state and now is in the new one. */
+async function applyStateChange(db: Pick<pg.Pool | pg.PoolClient, 'query'>, change: StateChange): Promise<boolean> {
+  const r = await db.query(
+    'UPDATE quarantine_items SET state = $1, state_changed_at = $2, state_changed_by = $3 WHERE id = $4 AND state = ANY($5::text[])',
+    [change.to, change.at.toISOString(), change.by, change.id, [...change.from]],
+  );
+  return r.rowCount === 1;
+}
+
 /** Writes what an audit append carries, inside its transaction. */
 async function applyEffects(client: pg.PoolClient, effects: AuditEffects): Promise<void> {
   for (const row of effects.items ?? []) await insertItemRow(client, row);
+  for (const change of effects.stateChanges ?? []) if (!(await applyStateChange(client, change))) throw new StateConflictError(change.id);
   for (const u of effects.users ?? []) await client.query(UPSERT_USER, userValues(u));
   for (const a of effects.loginAttempts ?? []) {
     const { failed, values } = loginAttemptValues(a);
@@ -196,11 +207,7 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       return rows.map(toItem);
     },
     async changeState(change) {
-      const r = await pool.query(
-        'UPDATE quarantine_items SET state = $1, state_changed_at = $2, state_changed_by = $3 WHERE id = $4 AND state = ANY($5::text[])',
-        [change.to, change.at.toISOString(), change.by, change.id, [...change.from]],
-      );
-      return r.rowCount === 1;
+      return applyStateChange(pool, change);
     },
     async rewrapKeys(rows) {
       if (rows.length === 0) return;

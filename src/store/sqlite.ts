@@ -42,8 +42,10 @@ import type {
   Checkpoint,
   IndexedAuditRecord,
   ItemRow,
+  StateChange,
   Store,
 } from './types.js';
+import { StateConflictError } from './types.js';
 
 export const SQLITE_FILE = 'mugaika.db';
 
@@ -122,8 +124,26 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     insertItemStmt.run(...itemValues(row));
   };
 
+  const statementCache = new Map<string, Database.Statement>();
+  const prepared = (sql: string): Database.Statement => {
+    let s = statementCache.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      statementCache.set(sql, s);
+    }
+    return s;
+  };
+
+  /** Compare-and-set: true when the item was in an allowed state and now is in the new one. */
+  const applyStateChange = (change: StateChange): boolean => {
+    if (change.from.length === 0) return false;
+    const sql = `UPDATE quarantine_items SET state = ?, state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state IN (${change.from.map(() => '?').join(', ')})`;
+    return prepared(sql).run(change.to, change.at.toISOString(), change.by, change.id, ...change.from).changes === 1;
+  };
+
   const append = db.transaction((build: (head: ChainHead) => AuditRecord[], effects: AuditEffects): AuditRecord[] => {
     for (const row of effects.items ?? []) insertItemRow(row);
+    for (const change of effects.stateChanges ?? []) if (!applyStateChange(change)) throw new StateConflictError(change.id);
     for (const u of effects.users ?? []) upsertUserStmt.run(...userValues(u));
     for (const a of effects.loginAttempts ?? []) {
       const { failed, values } = loginAttemptValues(a);
@@ -148,15 +168,6 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     }
   });
 
-  const statementCache = new Map<string, Database.Statement>();
-  const prepared = (sql: string): Database.Statement => {
-    let s = statementCache.get(sql);
-    if (!s) {
-      s = db.prepare(sql);
-      statementCache.set(sql, s);
-    }
-    return s;
-  };
 
   let closed = false;
 
@@ -241,9 +252,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
       return (prepared(sql).all(...params) as ItemDbRow[]).map(toItem);
     },
     async changeState(change) {
-      if (change.from.length === 0) return false;
-      const sql = `UPDATE quarantine_items SET state = ?, state_changed_at = ?, state_changed_by = ? WHERE id = ? AND state IN (${change.from.map(() => '?').join(', ')})`;
-      return prepared(sql).run(change.to, change.at.toISOString(), change.by, change.id, ...change.from).changes === 1;
+      return applyStateChange(change);
     },
     async rewrapKeys(rows) {
       rewrap.immediate(rows);

@@ -209,6 +209,12 @@ export type LoginAttempt =
 export interface AuditEffects {
   /** Quarantined items to insert. */
   items?: readonly ItemRow[];
+  /**
+   * Workflow steps (compare-and-set). One whose item is not in an allowed
+   * state fails the whole append with a StateConflictError: the step and its
+   * record are both written, or neither.
+   */
+  stateChanges?: readonly StateChange[];
   /** Users to insert, or replace by name (creation and an admin's changes). */
   users?: readonly UserRow[];
   /** Login outcomes, counted in place so that concurrent attempts and an admin's change are not lost. */
@@ -217,6 +223,14 @@ export interface AuditEffects {
   sessionsOpened?: readonly SessionRow[];
   /** Console sessions (ids) to end. */
   sessionsEnded?: readonly string[];
+}
+
+/** An append's state change found its item in another state (or absent): nothing was written. */
+export class StateConflictError extends Error {
+  override readonly name = 'StateConflictError';
+  constructor(readonly itemId: string) {
+    super(`quarantine item ${itemId} is no longer in the state this step needs; nothing was written / 隔離メッセージ ${itemId} の状態が変わっていたため、記録しませんでした`);
+  }
 }
 
 export interface Store {

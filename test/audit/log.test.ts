@@ -9,7 +9,8 @@ import { headFilePath, readHeadFile } from '../../src/audit/head-file.js';
 import { AuditLogClosedError, openAuditLog } from '../../src/audit/log.js';
 import { loadOrCreateSigner, loadTrust } from '../../src/audit/signer.js';
 import { verifyAudit } from '../../src/audit/verify.js';
-import type { AuditEntry, Store } from '../../src/store/types.js';
+import { StateConflictError, type AuditEffects, type AuditEntry, type ItemState, type Store } from '../../src/store/types.js';
+import { item } from '../store/contract.js';
 import { postgresBackend, sqliteBackend, type Backend, type Opened } from '../store/backends.js';
 
 const e = (i: number): AuditEntry => ({ actor: 'relay', action: 'received', object: `Q-${i}`, details: { from: 'a@ext.jp', to: ['b@city.lg.jp'], i } });
@@ -17,7 +18,7 @@ const e = (i: number): AuditEntry => ({ actor: 'relay', action: 'received', obje
 /** The real store, with its appendAudit calls (= transactions) counted. */
 const counted = (store: Store): { store: Store; commits: () => number } => {
   let n = 0;
-  return { store: { ...store, kind: store.kind, blobs: store.blobs, appendAudit: (b) => (n++, store.appendAudit(b)) }, commits: () => n };
+  return { store: { ...store, kind: store.kind, blobs: store.blobs, appendAudit: (b, fx) => (n++, store.appendAudit(b, fx)) }, commits: () => n };
 };
 
 /** Runs `n` appends in a separate Node process (the compiled code in dist/). */
@@ -48,6 +49,27 @@ for (const backend of [sqliteBackend, postgresBackend] as Backend[]) {
     let o: Opened;
     afterEach(async () => {
       await o.close();
+    });
+
+    it('an append whose state change conflicts fails alone; the rest of its batch commits, in order', async () => {
+      o = await backend.fresh();
+      await o.store.insertItem(item('Q-1'));
+      const c = counted(o.store);
+      const log = openAuditLog(c.store, await loadOrCreateSigner(o.dataDir), { dataDir: o.dataDir, checkpointIntervalMs: 60_000 });
+      const step = (from: ItemState[], to: ItemState): AuditEffects => ({ stateChanges: [{ id: 'Q-1', from, to, at: new Date(), by: 'admin' }] });
+      const results = await Promise.allSettled([
+        log.append(e(1)),
+        log.append({ ...e(2), action: 'release-rejected' }, step(['released'], 'rejected')),
+        log.append({ ...e(3), action: 'release-requested' }, step(['held'], 'release-requested')),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StateConflictError);
+      // One transaction for the batch, which failed; then one each.
+      expect(c.commits()).toBe(4);
+      expect((await o.store.readAudit(0, 10)).map((r) => [r.seq, r.object])).toEqual([[1, 'Q-1'], [2, 'Q-3']]);
+      expect((await o.store.getItem('Q-1'))?.state).toBe('release-requested');
+      await log.close();
+      expect(await verifyAudit(o.store, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir) })).toMatchObject({ ok: true, records: 2 });
     });
 
     it('batches appends made together into one transaction, in call order, durable when they resolve', async () => {

@@ -202,6 +202,19 @@ export function vaultSuite(backend: Backend): void {
       expect((await f.actions()).filter((x) => x.action === 'release-rejected').map((x) => x.object)).toEqual([a, b]);
     });
 
+    it('two requests raced on one item: one wins, with its record; the other changes and records nothing', async () => {
+      const wf = createWorkflow(f.vault);
+      const id = await f.vault.put(original('race'), metaOf());
+      const outcomes = await Promise.allSettled([wf.request(id, 'staff:tanaka'), wf.request(id, 'staff:suzuki')]);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const won = outcomes.findIndex((o) => o.status === 'fulfilled');
+      expect((outcomes[1 - won] as PromiseRejectedResult).reason).toBeInstanceOf(QuarantineWorkflowError);
+      const winner = won === 0 ? 'staff:tanaka' : 'staff:suzuki';
+      expect(await f.store.getItem(id)).toMatchObject({ state: 'release-requested', stateChangedBy: winner });
+      const steps = (await f.actions()).filter((x) => x.object === id && x.action !== 'quarantined');
+      expect(steps.map((x) => [x.action, x.actor])).toEqual([['release-requested', winner]]);
+    });
+
     it('a delivery the next hop does not accept is audited and leaves the state unchanged', async () => {
       const id = await f.vault.put(original('refused'), metaOf());
       const carrier = createSmtpCarrier({ host: '127.0.0.1', port: await freePort(), name: 'mugaika.test', maxConnections: 1, connectionTimeoutMs: 2000 });

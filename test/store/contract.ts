@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sealRecords } from '../../src/audit/chain.js';
 import { GENESIS_HASH } from '../../src/store/chain-order.js';
-import type { AuditEntry, AuditRecord, ItemRow, Store, UserRow } from '../../src/store/types.js';
+import { StateConflictError, type AuditEntry, type AuditRecord, type ItemRow, type ItemState, type Store, type UserRow } from '../../src/store/types.js';
 import type { Backend, Opened } from './backends.js';
 
 const T0 = Date.parse('2026-04-01T00:00:00.000Z');
@@ -279,6 +279,18 @@ export function storeContract(backend: Backend): void {
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'logout' })], new Date(T0)), { sessionsEnded: [session.id] });
       expect(await store.getSession(session.id)).toBeNull();
       expect((await store.readAudit(0, 100)).map((r) => r.action)).toEqual(['user-changed', 'user-changed', 'login-failed', 'login-failed', 'login-succeeded', 'logout']);
+    });
+
+    it('applies a workflow step only with its record, and neither when the item moved on', async () => {
+      await store.insertItem(item('Q1'));
+      const step = (from: ItemState[], to: ItemState) => ({ stateChanges: [{ id: 'Q1', from, to, at: at(1), by: 'admin' }] });
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'release-requested' })], new Date(T0)), step(['held'], 'release-requested'));
+      expect(await store.getItem('Q1')).toMatchObject({ state: 'release-requested', stateChangedBy: 'admin', stateChangedAt: at(1).toISOString() });
+      await expect(
+        store.appendAudit((head) => sealRecords(head, [entry({ action: 'release-requested' })], new Date(T0)), step(['held'], 'release-requested')),
+      ).rejects.toBeInstanceOf(StateConflictError);
+      await expect(store.appendAudit((head) => sealRecords(head, [entry({ action: 'release-rejected' })], new Date(T0)), { stateChanges: [{ id: 'Q-none', from: ['held'], to: 'rejected', at: at(2), by: 'x' }] })).rejects.toThrow(/Q-none/);
+      expect((await store.readAudit(0, 10)).map((r) => r.action)).toEqual(['release-requested']);
     });
 
     it('lists users by name, refuses an unknown role, and removes expired sessions', async () => {
