@@ -42,7 +42,8 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
   const actor = `gateway:${config.smtp.hostname}`;
   const store = await openStore({ dataDir, databaseUrl: config.database.url });
   // On its own thread: a commit's fsync must not stall SMTP sessions and deliveries.
-  const audit = await openAuditLogThread({ dataDir, databaseUrl: config.database.url });
+  // The sanitizer workers append through it too: one writer for the whole gateway.
+  const audit = await openAuditLogThread({ dataDir, databaseUrl: config.database.url, shared: true });
   const quarantine = await openVault({ dataDir, store, audit, gateway: config.smtp.hostname });
   const spool = await openSpool(dataDir, { recover: true });
   const transfers = createTransferLog(audit, actor);
@@ -51,7 +52,7 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
   const bounceCarrier = bounceCarrierFor(config, dataDir);
   // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
-  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, gateway: config.smtp.hostname, policy, workers, quarantine });
+  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, workers, quarantine });
   let snapshot = () => ({ incoming: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
   const engine = createEngine({

@@ -1,10 +1,11 @@
 // Runs in a worker thread: sanitizes one message at a time off the SMTP event
 // loop. The main thread kills the thread when a message overruns its budget.
-// Each thread has its own connection to the store; the audit chain's write
-// lock keeps one chain across threads, and the main thread writes checkpoints.
+// Each thread has its own connection to the store for reads; its audit
+// records (and the quarantined items they commit with) go through the
+// gateway's one audit thread, which also writes the checkpoints.
 import { workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
-import { openAuditLogThread } from '../audit/log-thread.js';
+import { connectAuditChannel } from '../audit/log-thread.js';
 import { createSharpTranscoder } from '../converters/image-sharp.js';
 import { documentConverterFor } from '../converters/wiring.js';
 import type { Policy } from '../core/policy.js';
@@ -17,6 +18,7 @@ import type { Store } from '../store/types.js';
 export interface WorkerSetup {
   dataDir: string;
   databaseUrl?: string;
+  auditChannel: string;
   gateway: string;
   policy: Policy;
 }
@@ -38,8 +40,8 @@ const documents = documentConverterFor(setup.policy);
 async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
   const store = await openStore({ dataDir: setup.dataDir, databaseUrl: setup.databaseUrl });
   try {
-    // Commits (and their fsync) on a thread of their own: this thread sanitizes meanwhile.
-    const audit = await openAuditLogThread({ dataDir: setup.dataDir, databaseUrl: setup.databaseUrl, autoCheckpoint: false });
+    // Commits (and their fsync) happen on the gateway's audit thread: this thread sanitizes meanwhile.
+    const audit = connectAuditChannel(setup.auditChannel);
     const quarantine = await openVault({ dataDir: setup.dataDir, store, audit, gateway: setup.gateway });
     return { store, deps: { quarantine, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID() } };
   } catch (err) {

@@ -27,6 +27,8 @@ export interface SanitizerOptions {
   dataDir: string;
   /** PostgreSQL shared by several gateways; SQLite under the data dir without it. */
   databaseUrl?: string;
+  /** The gateway's audit thread's channel (openAuditLogThread with `shared`): the workers append through it. */
+  auditChannel: string;
   /** Recorded on quarantined items. */
   gateway: string;
   policy: Policy;
@@ -37,7 +39,7 @@ export interface SanitizerOptions {
 }
 
 export function createSanitizer(opts: SanitizerOptions): Sanitizer {
-  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, gateway: opts.gateway, policy: opts.policy };
+  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy };
   const threads = opts.workers ?? Math.max(1, availableParallelism());
   const pool = new Piscina<WorkerTask, WorkerReply>({
     filename: new URL('./sanitize-worker.js', import.meta.url).href,
