@@ -111,12 +111,15 @@ async function verifyBench(): Promise<void> {
   console.log(`verify     filled ${fmt(VERIFY_RECORDS)} records in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const t1 = performance.now();
+  // The rows verify reads, read as it reads them (5,000 a page, one row at a time), and not checked.
   let rows = 0;
   for (let after = 0; ; ) {
-    const page = await store.readAuditIndexed(after, 5000);
-    if (page.length === 0) break;
-    rows += page.length;
-    after = (page[page.length - 1] as AuditRecord).seq;
+    const n = await store.scanAuditIndexed(after, 5000, (row) => {
+      after = row[0];
+      return true;
+    });
+    if (n === 0) break;
+    rows += n;
   }
   const readS = (performance.now() - t1) / 1000;
 

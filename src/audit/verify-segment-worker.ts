@@ -16,11 +16,12 @@ const { dataDir, databaseUrl, pageSize, job } = workerData as Setup;
 const store = await openStore({ dataDir, databaseUrl });
 try {
   const result = await checkSegment(
-    (after) => store.readAuditIndexed(after, pageSize),
+    (after, limit, visit) => store.scanAuditIndexed(after, limit, visit),
     // hash '': the link to the record before is checked by the main thread.
     { prev: { seq: job.afterSeq, hash: '' }, lastGoodCheckpoint: job.lastGoodCheckpoint, checked: 0 },
     new Map(job.checkpoints),
     job.untilSeq,
+    pageSize,
   );
   parentPort!.postMessage(result);
 } finally {

@@ -10,11 +10,11 @@
 //    catches deleting the newest records together with their checkpoints).
 //
 // Records are read in pages, so memory stays flat for any length of log.
-import { GENESIS_HASH, recordHash } from './chain.js';
+import { GENESIS_HASH, rowHash } from './chain.js';
 import { readHeadFile } from './head-file.js';
 import type { AuditTrust } from './signer.js';
 import { deriveIndexFromText } from '../store/derive.js';
-import type { ChainHead, Checkpoint, IndexedAuditRecord, Store } from '../store/types.js';
+import type { ChainHead, Checkpoint, IndexedAuditRow, Store } from '../store/types.js';
 
 export type VerifyProblemKind =
   | 'missing-record'
@@ -72,7 +72,7 @@ export interface VerifyOptions {
 /** How many recent hashes are kept to tell inserted records from edited ones. */
 const LOOKBACK = 1024;
 
-const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
+const sameSet = (a: readonly unknown[], b: readonly unknown[]): boolean => {
   if (a.length !== b.length) return false;
   const sa = [...a].sort();
   const sb = [...b].sort();
@@ -102,113 +102,133 @@ export interface SegmentJob {
 /** Below this many records one thread is quick enough. */
 const PARALLEL_MIN_RECORDS = 200_000;
 
-/** Checks the records after `start.prev` up to `untilSeq`, page by page. */
+/** Reads records after `afterSeq`, at most `limit`, one row at a time (Store.scanAuditIndexed). */
+export type ScanRecords = (afterSeq: number, limit: number, visit: (row: IndexedAuditRow) => boolean) => Promise<number>;
+
+/**
+ * Whether the stored recipients (a JSON array text) are the derived set. The
+ * text is what JSON.stringify makes of the derived list when the database
+ * holds the same addresses in the same order (the usual case); any other
+ * text is parsed and compared as a set.
+ */
+function sameRecipients(derived: readonly string[], stored: string): boolean {
+  if (JSON.stringify(derived) === stored) return true;
+  let list: unknown;
+  try {
+    list = JSON.parse(stored);
+  } catch {
+    return false;
+  }
+  return Array.isArray(list) && sameSet(derived, list);
+}
+
+/** Checks the records after `start.prev` up to `untilSeq`, page by page, each row as it is read. */
 export async function checkSegment(
-  read: (afterSeq: number) => Promise<IndexedAuditRecord[]>,
+  scan: ScanRecords,
   start: SegmentStart,
   bySeq: CheckpointsBySeq,
   untilSeq: number,
+  pageSize: number,
   onProgress?: (seq: number) => void,
 ): Promise<SegmentResult> {
   /** The last LOOKBACK hashes, by seq % LOOKBACK. */
   const recent = new Array<string>(LOOKBACK);
-  let afterSeq = start.prev.seq;
-  let prev: ChainHead = start.prev;
+  let prevSeq = start.prev.seq;
+  let prevHash = start.prev.hash;
   let lastGoodCheckpoint = start.lastGoodCheckpoint;
   let checked = start.checked;
-  /** The hash prev-linked by the segment's first record (checked by whoever joins segments). */
+  // A segment that starts mid-chain (hash ''): its first record's link is checked by whoever joins segments.
+  let linkUnknown = start.prev.seq > 0 && start.prev.hash === '';
+  /** The hash prev-linked by the segment's first record, when linkUnknown. */
   let firstPrevHash: string | null = null;
-  const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({ ok: false, firstBadSeq, kind, problem, records, checkpoints: checked });
-  const nextPage = (): Promise<IndexedAuditRecord[]> => read(afterSeq);
-  let page = nextPage();
-  for (;;) {
-    let records: IndexedAuditRecord[] = await page;
-    if (records.length === 0) break;
-    if (records[records.length - 1]!.seq > untilSeq) records = records.filter((r) => r.seq <= untilSeq);
-    if (records.length === 0) break;
-    const last = records[records.length - 1] as IndexedAuditRecord;
-    afterSeq = last.seq;
-    // Ask for the next page while this one is checked.
-    page = nextPage();
-    page.catch(() => undefined);
-    for (const r of records) {
-      const done = prev.seq;
-      if (firstPrevHash === null && start.prev.seq > 0 && start.prev.hash === '') {
-        // A segment that starts mid-chain: its link to the record before is checked on joining.
-        if (r.seq !== prev.seq + 1) {
-          return fail(prev.seq + 1, 'missing-record', `連番 ${prev.seq + 1} の記録がありません (削除されています)。次の記録は連番 ${r.seq} です / record ${prev.seq + 1} is missing (deleted); the next record is ${r.seq}`, done);
+  let failed: VerifyFailed | null = null;
+  const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): false => {
+    failed = { ok: false, firstBadSeq, kind, problem, records, checkpoints: checked };
+    return false;
+  };
+
+  const visit = (r: IndexedAuditRow): boolean => {
+    const seq = r[0];
+    const done = prevSeq;
+    if (seq !== prevSeq + 1) {
+      return fail(prevSeq + 1, 'missing-record', `連番 ${prevSeq + 1} の記録がありません (削除されています)。次の記録は連番 ${seq} です / record ${prevSeq + 1} is missing (deleted); the next record is ${seq}`, done);
+    }
+    const linked = r[6];
+    const hash = r[7];
+    if (linkUnknown) {
+      linkUnknown = false;
+      firstPrevHash = linked;
+      prevHash = linked;
+    }
+    const selfHash = rowHash(linked, r);
+    if (linked !== prevHash) {
+      let earlier = 0;
+      for (let j = prevSeq - 1; j >= 1 && j > prevSeq - LOOKBACK; j--) {
+        if (recent[j % LOOKBACK] === linked) {
+          earlier = j;
+          break;
         }
-        firstPrevHash = r.prevHash;
-        prev = { seq: prev.seq, hash: r.prevHash };
       }
-      if (r.seq !== prev.seq + 1) {
+      // Records inserted before r renumber it: its hash was made with its old seq.
+      if (earlier > 0 && (selfHash === hash || rowHash(linked, r, seq - (prevSeq - earlier)) === hash)) {
+        // It links to an earlier record: those in between were inserted.
+        const from = earlier + 1;
+        return fail(from, 'inserted-records', `連番 ${from}〜${prevSeq} の記録が挿入されています / records ${from} to ${prevSeq} were inserted into the chain`, from - 1);
+      }
+      if (selfHash === hash) {
         return fail(
-          prev.seq + 1,
-          'missing-record',
-          `連番 ${prev.seq + 1} の記録がありません (削除されています)。次の記録は連番 ${r.seq} です / record ${prev.seq + 1} is missing (deleted); the next record is ${r.seq}`,
-          done,
+          prevSeq,
+          'rehashed-record',
+          `連番 ${prevSeq} の記録が変更され、ハッシュが再計算されています / record ${prevSeq} was changed and its hash recomputed: record ${seq} no longer links to it`,
+          done - 1,
         );
       }
-      const selfHash = recordHash(r.prevHash, r);
-      if (r.prevHash !== prev.hash) {
-        let linked = 0;
-        for (let j = prev.seq - 1; j >= 1 && j > prev.seq - LOOKBACK; j--) {
-          if (recent[j % LOOKBACK] === r.prevHash) {
-            linked = j;
-            break;
-          }
-        }
-        // Records inserted before r renumber it: its hash was made with its old seq.
-        if (linked > 0 && (selfHash === r.hash || recordHash(r.prevHash, { ...r, seq: r.seq - (prev.seq - linked) }) === r.hash)) {
-          // It links to an earlier record: those in between were inserted.
-          const from = linked + 1;
-          return fail(from, 'inserted-records', `連番 ${from}〜${prev.seq} の記録が挿入されています / records ${from} to ${prev.seq} were inserted into the chain`, from - 1);
-        }
-        if (selfHash === r.hash) {
+      return fail(seq, 'broken-link', `連番 ${seq} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${seq} does not link to record ${prevSeq}: it was changed, inserted or moved`, done);
+    }
+    if (selfHash !== hash) {
+      return fail(seq, 'edited-record', `連番 ${seq} の記録が変更されています (ハッシュ不一致) / record ${seq} was altered: its hash does not match its content`, done);
+    }
+    const idx = deriveIndexFromText(r[5]);
+    if (idx.sender !== r[8] || idx.verdict !== r[9] || !sameRecipients(idx.recipients, r[10])) {
+      return fail(seq, 'index-mismatch', `連番 ${seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`, done);
+    }
+    const cps = bySeq.get(seq);
+    if (cps) {
+      for (const { c, source } of cps) {
+        checked++;
+        if (c.hash !== hash) {
+          const from = lastGoodCheckpoint + 1;
           return fail(
-            prev.seq,
-            'rehashed-record',
-            `連番 ${prev.seq} の記録が変更され、ハッシュが再計算されています / record ${prev.seq} was changed and its hash recomputed: record ${r.seq} no longer links to it`,
-            done - 1,
+            from,
+            source === 'head-file' ? 'head-file-mismatch' : 'checkpoint-mismatch',
+            `連番 ${seq} の署名付きチェックポイントと記録のハッシュが一致しません。連番 ${from}〜${seq} が書き換えられています / the signed ${source === 'head-file' ? 'head file' : 'checkpoint'} at seq ${seq} does not match the record: records ${from} to ${seq} were rewritten`,
+            lastGoodCheckpoint,
           );
         }
-        return fail(r.seq, 'broken-link', `連番 ${r.seq} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${r.seq} does not link to record ${prev.seq}: it was changed, inserted or moved`, done);
       }
-      if (selfHash !== r.hash) {
-        return fail(r.seq, 'edited-record', `連番 ${r.seq} の記録が変更されています (ハッシュ不一致) / record ${r.seq} was altered: its hash does not match its content`, done);
-      }
-      const idx = deriveIndexFromText(r.details);
-      if (idx.sender !== r.sender || idx.verdict !== r.verdict || !sameSet(idx.recipients, r.recipients)) {
-        return fail(r.seq, 'index-mismatch', `連番 ${r.seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${r.seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`, done);
-      }
-      const cps = bySeq.get(r.seq);
-      if (cps) {
-        for (const { c, source } of cps) {
-          checked++;
-          if (c.hash !== r.hash) {
-            const from = lastGoodCheckpoint + 1;
-            return fail(
-              from,
-              source === 'head-file' ? 'head-file-mismatch' : 'checkpoint-mismatch',
-              `連番 ${r.seq} の署名付きチェックポイントと記録のハッシュが一致しません。連番 ${from}〜${r.seq} が書き換えられています / the signed ${source === 'head-file' ? 'head file' : 'checkpoint'} at seq ${r.seq} does not match the record: records ${from} to ${r.seq} were rewritten`,
-              lastGoodCheckpoint,
-            );
-          }
-        }
-        lastGoodCheckpoint = r.seq;
-      }
-      recent[r.seq % LOOKBACK] = r.hash;
-      prev = { seq: r.seq, hash: r.hash };
+      lastGoodCheckpoint = seq;
     }
-    onProgress?.(prev.seq);
-    if (prev.seq >= untilSeq) break;
-  }
-  return { ok: true, prev, lastGoodCheckpoint, checked, firstPrevHash };
+    recent[seq % LOOKBACK] = hash;
+    prevSeq = seq;
+    prevHash = hash;
+    return true;
+  };
 
+  for (let afterSeq = start.prev.seq; afterSeq < untilSeq; afterSeq = prevSeq) {
+    // Records are consecutive (a gap fails), so this page ends at untilSeq at the latest.
+    const limit = Math.min(pageSize, untilSeq - afterSeq);
+    const n = await scan(afterSeq, limit, visit);
+    if (failed) return failed;
+    if (n > 0) onProgress?.(prevSeq);
+    // Fewer than asked for: the end of the log.
+    if (n < limit) break;
+  }
+  return { ok: true, prev: { seq: prevSeq, hash: prevHash }, lastGoodCheckpoint, checked, firstPrevHash };
 }
 
 export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyOptions): Promise<VerifyResult> {
   const pageSize = opts.pageSize ?? 5000;
+  const scan: ScanRecords = (after, limit, visit) => store.scanAuditIndexed(after, limit, visit);
   const allCheckpoints = await store.checkpoints();
   let checked = 0;
   const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({
@@ -269,7 +289,7 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
     const middle = Math.floor(split / 2);
     const goodBefore = Math.max(0, ...[...bySeq.keys()].filter((k) => k <= middle));
     const second = opts.parallel!({ afterSeq: middle, untilSeq: split, lastGoodCheckpoint: goodBefore, checkpoints: [...bySeq] });
-    const first = await checkSegment((after) => store.readAuditIndexed(after, pageSize), start, bySeq, middle);
+    const first = await checkSegment(scan, start, bySeq, middle, pageSize);
     const tail = await second;
     if (!first.ok) return first;
     if (!tail.ok) return { ...tail, checkpoints: first.checked + tail.checkpoints };
@@ -278,7 +298,7 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
     }
     start = { prev: tail.prev, lastGoodCheckpoint: tail.lastGoodCheckpoint, checked: first.checked + tail.checked };
   }
-  const rest = await checkSegment((after) => store.readAuditIndexed(after, pageSize), start, bySeq, Infinity, opts.onProgress);
+  const rest = await checkSegment(scan, start, bySeq, Infinity, pageSize, opts.onProgress);
   if (!rest.ok) return rest;
   const prev = rest.prev;
   const lastGoodCheckpoint = rest.lastGoodCheckpoint;

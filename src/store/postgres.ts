@@ -10,7 +10,7 @@ import { assertContinues, EMPTY_HEAD } from './chain-order.js';
 import { deriveIndexFromText, normalizeAddress } from './derive.js';
 import { AUDIT_LOCK, migratePostgres } from './postgres-schema.js';
 import { AUDIT_COLUMNS, ITEM_COLUMNS, itemValues, toItem, toRecord, type AuditRow, type ItemDbRow } from './rows.js';
-import type { AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, Store } from './types.js';
+import type { AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRow, ItemRow, Store } from './types.js';
 
 /** Hides the password when a URL appears in an error message. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
@@ -105,12 +105,20 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       const { rows } = await pool.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
       return rows.map(toRecord);
     },
-    async readAuditIndexed(afterSeq, limit): Promise<IndexedAuditRecord[]> {
-      const { rows } = await pool.query<AuditRow & { sender: string | null; recipients: string[]; verdict: string | null }>(
-        `SELECT ${AUDIT_COLUMNS}, sender, recipients, verdict FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`,
-        [afterSeq, limit],
-      );
-      return rows.map((r) => ({ ...toRecord(r), sender: r.sender, recipients: r.recipients, verdict: r.verdict }));
+    async scanAuditIndexed(afterSeq, limit, visit) {
+      const { rows } = await pool.query<IndexedAuditRow>({
+        text: `SELECT ${AUDIT_COLUMNS}, sender, verdict, array_to_json(recipients)::text FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        values: [afterSeq, limit],
+        rowMode: 'array',
+      });
+      let n = 0;
+      for (const row of rows) {
+        // bigint arrives as a string.
+        row[0] = Number(row[0]);
+        n++;
+        if (!visit(row)) break;
+      }
+      return n;
     },
     async searchAudit(filter) {
       const { where, params } = auditWhere(filter);
