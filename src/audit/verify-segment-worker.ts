@@ -3,6 +3,7 @@
 // connection to the store. See verifyAudit.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
+import { trustFromPem } from './signer.js';
 import { checkSegment, type SegmentJob } from './verify.js';
 
 interface Setup {
@@ -16,12 +17,10 @@ const { dataDir, databaseUrl, pageSize, job } = workerData as Setup;
 const store = await openStore({ dataDir, databaseUrl });
 try {
   const result = await checkSegment(
-    (after, limit, visit) => store.scanAuditIndexed(after, limit, visit),
+    { store, trust: trustFromPem(job.trustedKeys), headCheckpoint: job.headCheckpoint, pageSize },
     // hash '': the link to the record before is checked by the main thread.
     { prev: { seq: job.afterSeq, hash: '' }, lastGoodCheckpoint: job.lastGoodCheckpoint, checked: 0 },
-    new Map(job.checkpoints),
     job.untilSeq,
-    pageSize,
   );
   parentPort!.postMessage(result);
 } finally {

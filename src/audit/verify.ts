@@ -9,10 +9,11 @@
 //  - the checkpoint in <data dir>/audit/head.json is in the chain (this
 //    catches deleting the newest records together with their checkpoints).
 //
-// Records are read in pages, so memory stays flat for any length of log.
+// Records are read in pages, each with the checkpoints among its records, so
+// memory stays flat for any length of log and any number of checkpoints.
 import { GENESIS_HASH, rowHash } from './chain.js';
 import { readHeadFile } from './head-file.js';
-import type { AuditTrust } from './signer.js';
+import type { AuditTrust, CheckpointCheck } from './signer.js';
 import { deriveIndexFromText } from '../store/derive.js';
 import type { ChainHead, Checkpoint, IndexedAuditRow, Store } from '../store/types.js';
 
@@ -89,21 +90,51 @@ export interface SegmentStart {
 
 export type SegmentResult = { ok: true; prev: ChainHead; lastGoodCheckpoint: number; checked: number; firstPrevHash: string | null } | VerifyFailed;
 
-export type CheckpointsBySeq = Map<number, { c: Checkpoint; source: 'db' | 'head-file' }[]>;
-
 /** What a second thread is asked to check: records afterSeq+1 .. untilSeq. */
 export interface SegmentJob {
   afterSeq: number;
   untilSeq: number;
+  /** The highest seq at or before afterSeq with a checkpoint (checked by the first segment). */
   lastGoodCheckpoint: number;
-  checkpoints: [number, { c: Checkpoint; source: 'db' | 'head-file' }[]][];
+  /** head.json's checkpoint, its signature already checked. */
+  headCheckpoint: Checkpoint | null;
+  /** The trusted keys (AuditTrust.publicKeysPem). */
+  trustedKeys: readonly string[];
+}
+
+/** What a segment reads and checks against. */
+export interface SegmentContext {
+  store: Pick<Store, 'scanAuditIndexed' | 'checkpoints'>;
+  trust: AuditTrust;
+  /** head.json's checkpoint, its signature already checked; null when there is none (or it is not checked). */
+  headCheckpoint: Checkpoint | null;
+  pageSize: number;
+  onProgress?: (seq: number) => void;
+}
+
+/** A checkpoint whose signature does not hold. */
+function signatureProblem(c: Checkpoint, check: Exclude<CheckpointCheck, 'valid'>, records: number, checkpoints: number): VerifyFailed {
+  return check === 'bad-signature'
+    ? {
+        ok: false,
+        firstBadSeq: c.seq,
+        kind: 'checkpoint-bad-signature',
+        problem: `連番 ${c.seq} のチェックポイントの署名が不正です (改ざんされています) / the checkpoint at seq ${c.seq} has an invalid signature: it was forged or altered`,
+        records,
+        checkpoints,
+      }
+    : {
+        ok: false,
+        firstBadSeq: c.seq,
+        kind: 'checkpoint-unknown-key',
+        problem: `連番 ${c.seq} のチェックポイントは未知の鍵 ${c.keyId} で署名されています。別のゲートウェイの鍵なら、その audit-signing.pub を keys/trusted/ に置いてください / the checkpoint at seq ${c.seq} is signed by unknown key ${c.keyId}: if another gateway made it, copy its audit-signing.pub into keys/trusted/`,
+        records,
+        checkpoints,
+      };
 }
 
 /** Below this many records one thread is quick enough. */
 const PARALLEL_MIN_RECORDS = 200_000;
-
-/** Reads records after `afterSeq`, at most `limit`, one row at a time (Store.scanAuditIndexed). */
-export type ScanRecords = (afterSeq: number, limit: number, visit: (row: IndexedAuditRow) => boolean) => Promise<number>;
 
 /**
  * Whether the stored recipients (a JSON array text) are the derived set. The
@@ -123,14 +154,8 @@ function sameRecipients(derived: readonly string[], stored: string): boolean {
 }
 
 /** Checks the records after `start.prev` up to `untilSeq`, page by page, each row as it is read. */
-export async function checkSegment(
-  scan: ScanRecords,
-  start: SegmentStart,
-  bySeq: CheckpointsBySeq,
-  untilSeq: number,
-  pageSize: number,
-  onProgress?: (seq: number) => void,
-): Promise<SegmentResult> {
+export async function checkSegment(ctx: SegmentContext, start: SegmentStart, untilSeq: number): Promise<SegmentResult> {
+  const { store, trust, headCheckpoint: head, pageSize } = ctx;
   /** The last LOOKBACK hashes, by seq % LOOKBACK. */
   const recent = new Array<string>(LOOKBACK);
   let prevSeq = start.prev.seq;
@@ -146,6 +171,18 @@ export async function checkSegment(
     failed = { ok: false, firstBadSeq, kind, problem, records, checkpoints: checked };
     return false;
   };
+  const mismatch = (source: 'db' | 'head-file', seq: number): false => {
+    const from = lastGoodCheckpoint + 1;
+    return fail(
+      from,
+      source === 'head-file' ? 'head-file-mismatch' : 'checkpoint-mismatch',
+      `連番 ${seq} の署名付きチェックポイントと記録のハッシュが一致しません。連番 ${from}〜${seq} が書き換えられています / the signed ${source === 'head-file' ? 'head file' : 'checkpoint'} at seq ${seq} does not match the record: records ${from} to ${seq} were rewritten`,
+      lastGoodCheckpoint,
+    );
+  };
+  /** The checkpoints among the page's records, in seq order, and the next one to check. */
+  let cps: Checkpoint[] = [];
+  let next = 0;
 
   const visit = (r: IndexedAuditRow): boolean => {
     const seq = r[0];
@@ -192,22 +229,27 @@ export async function checkSegment(
     if (idx.sender !== r[8] || idx.verdict !== r[9] || !sameRecipients(idx.recipients, r[10])) {
       return fail(seq, 'index-mismatch', `連番 ${seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`, done);
     }
-    const cps = bySeq.get(seq);
-    if (cps) {
-      for (const { c, source } of cps) {
-        checked++;
-        if (c.hash !== hash) {
-          const from = lastGoodCheckpoint + 1;
-          return fail(
-            from,
-            source === 'head-file' ? 'head-file-mismatch' : 'checkpoint-mismatch',
-            `連番 ${seq} の署名付きチェックポイントと記録のハッシュが一致しません。連番 ${from}〜${seq} が書き換えられています / the signed ${source === 'head-file' ? 'head file' : 'checkpoint'} at seq ${seq} does not match the record: records ${from} to ${seq} were rewritten`,
-            lastGoodCheckpoint,
-          );
-        }
+    // A checkpoint counts only when a trusted key made it. One at a seq that is
+    // no record's (only a tampered table has one) gets its signature checked too.
+    let vouched = false;
+    while (next < cps.length && !((cps[next] as Checkpoint).seq > seq)) {
+      const c = cps[next++] as Checkpoint;
+      const check = trust.check(c);
+      if (check !== 'valid') {
+        failed = signatureProblem(c, check, done, checked);
+        return false;
       }
-      lastGoodCheckpoint = seq;
+      if (c.seq !== seq) continue;
+      checked++;
+      if (c.hash !== hash) return mismatch('db', seq);
+      vouched = true;
     }
+    if (head?.seq === seq) {
+      checked++;
+      if (head.hash !== hash) return mismatch('head-file', seq);
+      vouched = true;
+    }
+    if (vouched) lastGoodCheckpoint = seq;
     recent[seq % LOOKBACK] = hash;
     prevSeq = seq;
     prevHash = hash;
@@ -217,9 +259,11 @@ export async function checkSegment(
   for (let afterSeq = start.prev.seq; afterSeq < untilSeq; afterSeq = prevSeq) {
     // Records are consecutive (a gap fails), so this page ends at untilSeq at the latest.
     const limit = Math.min(pageSize, untilSeq - afterSeq);
-    const n = await scan(afterSeq, limit, visit);
+    cps = await store.checkpoints({ afterSeq, untilSeq: afterSeq + limit });
+    next = 0;
+    const n = await store.scanAuditIndexed(afterSeq, limit, visit);
     if (failed) return failed;
-    if (n > 0) onProgress?.(prevSeq);
+    if (n > 0) ctx.onProgress?.(prevSeq);
     // Fewer than asked for: the end of the log.
     if (n < limit) break;
   }
@@ -228,8 +272,6 @@ export async function checkSegment(
 
 export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyOptions): Promise<VerifyResult> {
   const pageSize = opts.pageSize ?? 5000;
-  const scan: ScanRecords = (after, limit, visit) => store.scanAuditIndexed(after, limit, visit);
-  const allCheckpoints = await store.checkpoints();
   let checked = 0;
   const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({
     ok: false,
@@ -240,24 +282,11 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
     checkpoints: checked,
   });
 
-  // Signatures first: a checkpoint counts only when a trusted key made it.
-  const bySeq = new Map<number, { c: Checkpoint; source: 'db' | 'head-file' }[]>();
-  for (const c of allCheckpoints) {
+  // Checkpoints are checked with the records they vouch for (checkSegment);
+  // those at seq 0 or below vouch for none, but a forged one is still forgery.
+  for (const c of await store.checkpoints({ untilSeq: 0 })) {
     const check = trust.check(c);
-    if (check === 'bad-signature') {
-      return fail(c.seq, 'checkpoint-bad-signature', `連番 ${c.seq} のチェックポイントの署名が不正です (改ざんされています) / the checkpoint at seq ${c.seq} has an invalid signature: it was forged or altered`, 0);
-    }
-    if (check === 'unknown-key') {
-      return fail(
-        c.seq,
-        'checkpoint-unknown-key',
-        `連番 ${c.seq} のチェックポイントは未知の鍵 ${c.keyId} で署名されています。別のゲートウェイの鍵なら、その audit-signing.pub を keys/trusted/ に置いてください / the checkpoint at seq ${c.seq} is signed by unknown key ${c.keyId}: if another gateway made it, copy its audit-signing.pub into keys/trusted/`,
-        0,
-      );
-    }
-    const list = bySeq.get(c.seq) ?? [];
-    list.push({ c, source: 'db' });
-    bySeq.set(c.seq, list);
+    if (check !== 'valid') return signatureProblem(c, check, 0, 0);
   }
   let headCheckpoint: Checkpoint | null = null;
   if (opts.headFile) {
@@ -274,11 +303,9 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
           0,
         );
       }
-      const list = bySeq.get(headCheckpoint.seq) ?? [];
-      list.push({ c: headCheckpoint, source: 'head-file' });
-      bySeq.set(headCheckpoint.seq, list);
     }
   }
+  const ctx: SegmentContext = { store, trust, headCheckpoint, pageSize };
 
   // Long logs are checked in two halves at once (the first here, the second on
   // another thread, each reading its own pages), then joined; whatever was
@@ -287,9 +314,10 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
   const split = opts.parallel ? (await store.head()).seq : 0;
   if (split >= (opts.parallelMinRecords ?? PARALLEL_MIN_RECORDS)) {
     const middle = Math.floor(split / 2);
-    const goodBefore = Math.max(0, ...[...bySeq.keys()].filter((k) => k <= middle));
-    const second = opts.parallel!({ afterSeq: middle, untilSeq: split, lastGoodCheckpoint: goodBefore, checkpoints: [...bySeq] });
-    const first = await checkSegment(scan, start, bySeq, middle, pageSize);
+    const headBefore = headCheckpoint && headCheckpoint.seq <= middle ? headCheckpoint.seq : 0;
+    const goodBefore = Math.max(headBefore, await store.lastCheckpointSeq(middle));
+    const second = opts.parallel!({ afterSeq: middle, untilSeq: split, lastGoodCheckpoint: goodBefore, headCheckpoint, trustedKeys: trust.publicKeysPem });
+    const first = await checkSegment(ctx, start, middle);
     const tail = await second;
     if (!first.ok) return first;
     if (!tail.ok) return { ...tail, checkpoints: first.checked + tail.checkpoints };
@@ -298,19 +326,27 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
     }
     start = { prev: tail.prev, lastGoodCheckpoint: tail.lastGoodCheckpoint, checked: first.checked + tail.checked };
   }
-  const rest = await checkSegment(scan, start, bySeq, Infinity, pageSize, opts.onProgress);
+  const rest = await checkSegment({ ...ctx, onProgress: opts.onProgress }, start, Infinity);
   if (!rest.ok) return rest;
   const prev = rest.prev;
   const lastGoodCheckpoint = rest.lastGoodCheckpoint;
   checked = rest.checked;
 
-  const beyond = [...bySeq.keys()].filter((s) => s > prev.seq).sort((a, b) => a - b)[0];
+  // Checkpoints past the last record: signed ones mean records were deleted.
+  const later = await store.checkpoints({ afterSeq: prev.seq });
+  for (const c of later) {
+    const check = trust.check(c);
+    if (check !== 'valid') return signatureProblem(c, check, prev.seq, checked);
+  }
+  const beyond = [...later.map((c) => ({ seq: c.seq, fromHead: false })), ...(headCheckpoint ? [{ seq: headCheckpoint.seq, fromHead: true }] : [])]
+    .filter((x) => x.seq > prev.seq)
+    .sort((a, b) => a.seq - b.seq || Number(b.fromHead) - Number(a.fromHead))[0];
   if (beyond !== undefined) {
-    const fromHead = bySeq.get(beyond)?.some((x) => x.source === 'head-file') === true;
+    const { fromHead } = beyond;
     return fail(
       prev.seq + 1,
       'records-deleted-at-end',
-      `${fromHead ? '監査ログの head.json' : '署名付きチェックポイント'}は連番 ${beyond} を記録していますが、記録は連番 ${prev.seq} までしかありません (末尾が削除されています) / the ${fromHead ? 'head file' : 'signed checkpoint'} names record ${beyond} but the log ends at ${prev.seq}: the newest records were deleted`,
+      `${fromHead ? '監査ログの head.json' : '署名付きチェックポイント'}は連番 ${beyond.seq} を記録していますが、記録は連番 ${prev.seq} までしかありません (末尾が削除されています) / the ${fromHead ? 'head file' : 'signed checkpoint'} names record ${beyond.seq} but the log ends at ${prev.seq}: the newest records were deleted`,
       prev.seq,
     );
   }

@@ -136,11 +136,21 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
         [c.seq, c.hash, c.time, c.keyId, c.signature],
       );
     },
-    async checkpoints(): Promise<Checkpoint[]> {
+    async checkpoints(range = {}): Promise<Checkpoint[]> {
+      const where: string[] = [];
+      const params: number[] = [];
+      // verify asks for those of each page of records it reads: a log can have as many checkpoints as records.
+      if (range.afterSeq !== undefined) where.push(`seq > $${params.push(range.afterSeq)}`);
+      if (range.untilSeq !== undefined) where.push(`seq <= $${params.push(range.untilSeq)}`);
       const { rows } = await pool.query<{ seq: string; hash: string; time: string; key_id: string; signature: string }>(
-        'SELECT seq, hash, time, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
+        `SELECT seq, hash, time, key_id, signature FROM audit_checkpoints${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq, key_id`,
+        params,
       );
       return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash, time: r.time, keyId: r.key_id, signature: r.signature }));
+    },
+    async lastCheckpointSeq(atOrBefore) {
+      const { rows } = await pool.query<{ max: string | null }>('SELECT max(seq) FROM audit_checkpoints WHERE seq <= $1', [atOrBefore]);
+      return Number(rows[0]?.max ?? 0);
     },
 
     async insertItem(row) {

@@ -30,6 +30,14 @@ export const SQLITE_FILE = 'mugaika.db';
 
 const BUSY_TIMEOUT_MS = 30_000;
 
+interface CheckpointRow {
+  seq: number;
+  hash: string;
+  time: string;
+  key_id: string;
+  signature: string;
+}
+
 /** Creates the data dir (0700) and the database file (0600) when missing. */
 function prepareFile(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -77,9 +85,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     )
     .raw(true);
   const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)');
-  const checkpointsStmt = db.prepare<[], { seq: number; hash: string; time: string; key_id: string; signature: string }>(
-    'SELECT seq, hash, time, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
-  );
+  const lastCheckpointStmt = db.prepare<[number], number | null>('SELECT max(seq) FROM audit_checkpoints WHERE seq <= ?').pluck();
   const insertItemStmt = db.prepare(
     `INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
@@ -161,8 +167,23 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     async addCheckpoint(c) {
       insertCheckpoint.run(c.seq, c.hash, c.time, c.keyId, c.signature);
     },
-    async checkpoints(): Promise<Checkpoint[]> {
-      return checkpointsStmt.all().map((r) => ({ seq: Number(r.seq), hash: r.hash, time: r.time, keyId: r.key_id, signature: r.signature }));
+    async checkpoints(range = {}): Promise<Checkpoint[]> {
+      // verify asks for those of each page of records it reads: a log can have as many checkpoints as records.
+      const where: string[] = [];
+      const params: number[] = [];
+      if (range.afterSeq !== undefined) {
+        where.push('seq > ?');
+        params.push(range.afterSeq);
+      }
+      if (range.untilSeq !== undefined) {
+        where.push('seq <= ?');
+        params.push(range.untilSeq);
+      }
+      const sql = `SELECT seq, hash, time, key_id, signature FROM audit_checkpoints${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq, key_id`;
+      return (prepared(sql).all(...params) as CheckpointRow[]).map((r) => ({ seq: Number(r.seq), hash: r.hash, time: r.time, keyId: r.key_id, signature: r.signature }));
+    },
+    async lastCheckpointSeq(atOrBefore) {
+      return Number(lastCheckpointStmt.get(atOrBefore) ?? 0);
     },
 
     async insertItem(row) {

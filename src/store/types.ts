@@ -202,7 +202,13 @@ export interface Store {
   /** Records matching every given filter, in seq order. */
   searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
   addCheckpoint(c: Checkpoint): Promise<void>;
-  checkpoints(): Promise<Checkpoint[]>;
+  /**
+   * Checkpoints in seq (then key id) order; with a range, only those with
+   * afterSeq < seq <= untilSeq (a bound left out is no bound).
+   */
+  checkpoints(range?: { afterSeq?: number; untilSeq?: number }): Promise<Checkpoint[]>;
+  /** The highest seq at or below `seq` that has a checkpoint; 0 when none has. */
+  lastCheckpointSeq(atOrBefore: number): Promise<number>;
 
   // --- quarantine ----------------------------------------------------------
   insertItem(row: ItemRow): Promise<void>;
