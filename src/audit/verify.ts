@@ -64,10 +64,12 @@ export interface VerifyOptions {
   headFile: string | null;
   pageSize?: number;
   onProgress?: (seq: number) => void;
-  /** Checks the second half of a long log on another thread (src/audit/verify-segment-worker.ts). */
-  parallel?: (job: SegmentJob) => Promise<SegmentResult>;
+  /** Checks chunks of a long log on another thread too (segmentsOnThreads, src/audit/verify-parallel.ts). */
+  parallel?: (job: ChunkJob) => Promise<ChunkResult[]>;
   /** Logs shorter than this are checked on one thread (default 200,000). */
   parallelMinRecords?: number;
+  /** Records per chunk when checked on two threads (default 25,000). */
+  chunkRecords?: number;
 }
 
 /** How many recent hashes are kept to tell inserted records from edited ones. */
@@ -82,29 +84,40 @@ const sameSet = (a: readonly unknown[], b: readonly unknown[]): boolean => {
 
 
 export interface SegmentStart {
-  /** The record before the segment; hash '' when the segment starts mid-chain on another thread. */
+  /** The record before the segment: verified, or as the store holds it (checked when chunks are joined). */
   prev: ChainHead;
   lastGoodCheckpoint: number;
   checked: number;
 }
 
-export type SegmentResult = { ok: true; prev: ChainHead; lastGoodCheckpoint: number; checked: number; firstPrevHash: string | null } | VerifyFailed;
+export type SegmentResult = { ok: true; prev: ChainHead; lastGoodCheckpoint: number; checked: number } | VerifyFailed;
 
-/** What a second thread is asked to check: records afterSeq+1 .. untilSeq. */
-export interface SegmentJob {
-  afterSeq: number;
-  untilSeq: number;
-  /** The highest seq at or before afterSeq with a checkpoint (checked by the first segment). */
-  lastGoodCheckpoint: number;
+/**
+ * A long log cut into chunks that two threads check at once, each claiming
+ * the next unclaimed chunk when done with one, so that neither waits for the
+ * other (a thread that starts later, or runs slower, just checks fewer).
+ */
+export interface ChunkJob {
+  /** Chunk i is records bounds[i]+1 .. bounds[i+1]. */
+  bounds: number[];
+  /** Int32Array [next chunk to claim, first chunk found bad (bounds.length until one is)], shared by the threads. */
+  claims: SharedArrayBuffer;
   /** head.json's checkpoint, its signature already checked. */
   headCheckpoint: Checkpoint | null;
   /** The trusted keys (AuditTrust.publicKeysPem). */
   trustedKeys: readonly string[];
 }
 
+/** A checked chunk, and the hash it took the record before it to have (the store's). */
+export interface ChunkResult {
+  chunk: number;
+  startHash: string;
+  result: SegmentResult;
+}
+
 /** What a segment reads and checks against. */
 export interface SegmentContext {
-  store: Pick<Store, 'scanAuditIndexed' | 'checkpoints'>;
+  store: Pick<Store, 'scanAuditIndexed' | 'checkpoints' | 'lastCheckpointSeq'>;
   trust: AuditTrust;
   /** head.json's checkpoint, its signature already checked; null when there is none (or it is not checked). */
   headCheckpoint: Checkpoint | null;
@@ -135,6 +148,7 @@ function signatureProblem(c: Checkpoint, check: Exclude<CheckpointCheck, 'valid'
 
 /** Below this many records one thread is quick enough. */
 const PARALLEL_MIN_RECORDS = 200_000;
+const CHUNK_RECORDS = 25_000;
 
 /**
  * Whether the stored recipients (a JSON array text) are the derived set. The
@@ -153,19 +167,37 @@ function sameRecipients(derived: readonly string[], stored: string): boolean {
   return Array.isArray(list) && sameSet(derived, list);
 }
 
-/** Checks the records after `start.prev` up to `untilSeq`, page by page, each row as it is read. */
-export async function checkSegment(ctx: SegmentContext, start: SegmentStart, untilSeq: number): Promise<SegmentResult> {
-  const { store, trust, headCheckpoint: head, pageSize } = ctx;
-  /** The last LOOKBACK hashes, by seq % LOOKBACK. */
+/**
+ * The hashes of the LOOKBACK records up to `seq` as the store holds them, by
+ * seq % LOOKBACK, and the hash of record `seq` ('' when it has none): what a
+ * segment starting after `seq` needs to name problems at its start as one
+ * thread reading from the first record would. Whoever checked those records
+ * vouches for them.
+ */
+async function hashesUpTo(store: SegmentContext['store'], seq: number): Promise<{ recent: string[]; hash: string }> {
   const recent = new Array<string>(LOOKBACK);
+  let hash = '';
+  if (seq <= 0) return { recent, hash };
+  const from = Math.max(0, seq - LOOKBACK);
+  await store.scanAuditIndexed(from, seq - from, (r) => {
+    if (r[0] > seq) return false;
+    recent[r[0] % LOOKBACK] = r[7];
+    if (r[0] === seq) hash = r[7];
+    return true;
+  });
+  return { recent, hash };
+}
+
+/**
+ * Checks the records after `start.prev` up to `untilSeq`, page by page, each
+ * row as it is read. `recent`: the hashes before start.prev (hashesUpTo).
+ */
+export async function checkSegment(ctx: SegmentContext, start: SegmentStart, untilSeq: number, recent: string[] = new Array<string>(LOOKBACK)): Promise<SegmentResult> {
+  const { store, trust, headCheckpoint: head, pageSize } = ctx;
   let prevSeq = start.prev.seq;
   let prevHash = start.prev.hash;
   let lastGoodCheckpoint = start.lastGoodCheckpoint;
   let checked = start.checked;
-  // A segment that starts mid-chain (hash ''): its first record's link is checked by whoever joins segments.
-  let linkUnknown = start.prev.seq > 0 && start.prev.hash === '';
-  /** The hash prev-linked by the segment's first record, when linkUnknown. */
-  let firstPrevHash: string | null = null;
   let failed: VerifyFailed | null = null;
   const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): false => {
     failed = { ok: false, firstBadSeq, kind, problem, records, checkpoints: checked };
@@ -192,11 +224,6 @@ export async function checkSegment(ctx: SegmentContext, start: SegmentStart, unt
     }
     const linked = r[6];
     const hash = r[7];
-    if (linkUnknown) {
-      linkUnknown = false;
-      firstPrevHash = linked;
-      prevHash = linked;
-    }
     const selfHash = rowHash(linked, r);
     if (linked !== prevHash) {
       let earlier = 0;
@@ -267,7 +294,31 @@ export async function checkSegment(ctx: SegmentContext, start: SegmentStart, unt
     // Fewer than asked for: the end of the log.
     if (n < limit) break;
   }
-  return { ok: true, prev: { seq: prevSeq, hash: prevHash }, lastGoodCheckpoint, checked, firstPrevHash };
+  return { ok: true, prev: { seq: prevSeq, hash: prevHash }, lastGoodCheckpoint, checked };
+}
+
+/** Claims chunks of `job` and checks them until none is left: each thread runs this. */
+export async function checkChunks(ctx: SegmentContext, job: ChunkJob): Promise<ChunkResult[]> {
+  const claims = new Int32Array(job.claims);
+  const out: ChunkResult[] = [];
+  for (;;) {
+    const chunk = Atomics.add(claims, 0, 1);
+    // Past the last chunk, or past one found bad: what comes after it is not reported.
+    if (chunk >= job.bounds.length - 1 || chunk > Atomics.load(claims, 1)) return out;
+    const afterSeq = job.bounds[chunk] as number;
+    const { recent, hash } = afterSeq === 0 ? { recent: undefined, hash: GENESIS_HASH } : await hashesUpTo(ctx.store, afterSeq);
+    const head = ctx.headCheckpoint;
+    const lastGoodCheckpoint = Math.max(head && head.seq <= afterSeq ? head.seq : 0, await ctx.store.lastCheckpointSeq(afterSeq));
+    const result = await checkSegment(ctx, { prev: { seq: afterSeq, hash }, lastGoodCheckpoint, checked: 0 }, job.bounds[chunk + 1] as number, recent);
+    out.push({ chunk, startHash: hash, result });
+    if (!result.ok) {
+      for (let bad = Atomics.load(claims, 1); chunk < bad; ) {
+        const was = Atomics.compareExchange(claims, 1, bad, chunk);
+        if (was === bad) break;
+        bad = was;
+      }
+    }
+  }
 }
 
 export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyOptions): Promise<VerifyResult> {
@@ -307,26 +358,31 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
   }
   const ctx: SegmentContext = { store, trust, headCheckpoint, pageSize };
 
-  // Long logs are checked in two halves at once (the first here, the second on
-  // another thread, each reading its own pages), then joined; whatever was
-  // appended meanwhile is checked here after them.
+  // Long logs are cut into chunks that this thread and another check at once,
+  // then joined in order; whatever was appended meanwhile is checked here after them.
   let start: SegmentStart = { prev: { seq: 0, hash: GENESIS_HASH }, lastGoodCheckpoint: 0, checked: 0 };
   const split = opts.parallel ? (await store.head()).seq : 0;
   if (split >= (opts.parallelMinRecords ?? PARALLEL_MIN_RECORDS)) {
-    const middle = Math.floor(split / 2);
-    const headBefore = headCheckpoint && headCheckpoint.seq <= middle ? headCheckpoint.seq : 0;
-    const goodBefore = Math.max(headBefore, await store.lastCheckpointSeq(middle));
-    const second = opts.parallel!({ afterSeq: middle, untilSeq: split, lastGoodCheckpoint: goodBefore, headCheckpoint, trustedKeys: trust.publicKeysPem });
-    const first = await checkSegment(ctx, start, middle);
-    const tail = await second;
-    if (!first.ok) return first;
-    if (!tail.ok) return { ...tail, checkpoints: first.checked + tail.checkpoints };
-    if (tail.firstPrevHash !== first.prev.hash) {
-      return fail(middle + 1, 'broken-link', `連番 ${middle + 1} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${middle + 1} does not link to record ${middle}: it was changed, inserted or moved`, middle);
+    const count = Math.max(2, Math.ceil(split / (opts.chunkRecords ?? CHUNK_RECORDS)));
+    const bounds = Array.from({ length: count + 1 }, (_, i) => Math.round((i * split) / count));
+    const claims = new SharedArrayBuffer(8);
+    new Int32Array(claims).set([0, count]);
+    const job: ChunkJob = { bounds, claims, headCheckpoint, trustedKeys: trust.publicKeysPem };
+    const theirs = opts.parallel!(job);
+    const mine = await checkChunks(ctx, job);
+    const chunks = new Map([...mine, ...(await theirs)].map((c) => [c.chunk, c]));
+    for (let i = 0; i < count; i++) {
+      const c = chunks.get(i);
+      if (!c) throw new Error(`audit verify: chunk ${i} of ${count} was not checked`);
+      if (c.startHash !== start.prev.hash) {
+        const at = bounds[i] as number;
+        return fail(at + 1, 'broken-link', `連番 ${at + 1} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${at + 1} does not link to record ${at}: it was changed, inserted or moved`, at);
+      }
+      if (!c.result.ok) return { ...c.result, checkpoints: start.checked + c.result.checkpoints };
+      start = { prev: c.result.prev, lastGoodCheckpoint: c.result.lastGoodCheckpoint, checked: start.checked + c.result.checked };
     }
-    start = { prev: tail.prev, lastGoodCheckpoint: tail.lastGoodCheckpoint, checked: first.checked + tail.checked };
   }
-  const rest = await checkSegment({ ...ctx, onProgress: opts.onProgress }, start, Infinity);
+  const rest = await checkSegment({ ...ctx, onProgress: opts.onProgress }, start, Infinity, (await hashesUpTo(store, start.prev.seq)).recent);
   if (!rest.ok) return rest;
   const prev = rest.prev;
   const lastGoodCheckpoint = rest.lastGoodCheckpoint;

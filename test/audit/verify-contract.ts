@@ -19,18 +19,22 @@ import { sign } from 'node:crypto';
 const T0 = Date.parse('2026-05-01T09:00:00.000Z');
 
 export function verifyContract(backend: Backend): void {
-  // Once on one thread, once split in two halves checked on two threads (as long logs are).
+  // On one thread, and cut into chunks checked on two threads (as long logs
+  // are): two chunks, and chunks of 4 records (smaller than a page).
   describe.each([
-    ['one thread', false],
-    ['two threads', true],
-  ])(`verifyAudit finds tampering: ${backend.kind}, %s`, (_mode, twoThreads) => {
+    ['one thread', 0],
+    ['two threads, two chunks', 1_000],
+    ['two threads, chunks of 4', 4],
+  ])(`verifyAudit finds tampering: ${backend.kind}, %s`, (_mode, chunkRecords) => {
     let o: Opened;
 
     const verify = async (pageSize = 7): Promise<VerifyResult> =>
       verifyAudit(o.store, await loadTrust(o.dataDir), {
         headFile: headFilePath(o.dataDir),
         pageSize,
-        ...(twoThreads ? { parallel: segmentsOnThreads({ dataDir: o.dataDir, databaseUrl: o.databaseUrl, pageSize }), parallelMinRecords: 2 } : {}),
+        ...(chunkRecords > 0
+          ? { parallel: segmentsOnThreads({ dataDir: o.dataDir, databaseUrl: o.databaseUrl, pageSize }), parallelMinRecords: 2, chunkRecords }
+          : {}),
       });
 
     const records = async (): Promise<AuditRecord[]> => o.store.readAudit(0, 1000);
@@ -144,6 +148,16 @@ export function verifyContract(backend: Backend): void {
       const forged = { ...r, actor: 'intruder', details: '{}' };
       await insertRaw({ ...forged, hash: recordHash(r.prevHash, forged) });
       expectBad(await verify(), 17, 'inserted-records');
+    });
+
+    // Around 16, where two chunks meet (and chunks of 4 meet at 16 and 19):
+    // a thread starting a chunk must name it as one thread does.
+    it.each([14, 15, 16, 17, 18])('an inserted record with a valid hash and link at %i', async (at) => {
+      const r = (await records())[at - 1] as AuditRecord;
+      await shift(at, 1);
+      const forged = { ...r, actor: 'intruder', details: '{}' };
+      await insertRaw({ ...forged, hash: recordHash(r.prevHash, forged) });
+      expectBad(await verify(), at, 'inserted-records');
     });
 
     it('two records swapped', async () => {
