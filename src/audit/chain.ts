@@ -8,7 +8,7 @@
 // for given values, whatever the JavaScript engine.
 import { hash } from 'node:crypto';
 import { GENESIS_HASH } from '../store/chain-order.js';
-import { auditActions, type AuditAction, type AuditEntry, type AuditRecord, type ChainHead } from '../store/types.js';
+import { auditActions, type AuditAction, type AuditEntry, type AuditRecord, type ChainHead, type IndexedAuditRow } from '../store/types.js';
 
 export { GENESIS_HASH };
 
@@ -48,6 +48,10 @@ export const canonicalText = (r: Pick<AuditRecord, 'seq' | 'time' | 'actor' | 'a
 export const recordHash = (prevHash: string, r: Pick<AuditRecord, 'seq' | 'time' | 'actor' | 'action' | 'object' | 'details'>): string =>
   // crypto.hash: one call, several times faster than createHash for short texts (verify hashes millions).
   hash('sha256', prevHash + canonicalText(r), 'hex');
+
+/** recordHash of a row as verify reads it (fields by position), numbered `seq`. */
+export const rowHash = (prevHash: string, r: IndexedAuditRow, seq: number = r[0]): string =>
+  hash('sha256', prevHash + JSON.stringify([seq, r[1], r[2], r[3], r[4], r[5]]), 'hex');
 
 /** Numbers and hashes prepared entries so that they continue `head`. */
 export function chainPrepared(head: ChainHead, entries: readonly PreparedEntry[]): AuditRecord[] {

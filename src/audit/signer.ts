@@ -28,6 +28,8 @@ export type CheckpointCheck = 'valid' | 'bad-signature' | 'unknown-key';
 
 export interface AuditTrust {
   readonly keyIds: readonly string[];
+  /** The trusted public keys as SPKI PEM: trustFromPem makes the same trust (on another thread). */
+  readonly publicKeysPem: readonly string[];
   check(c: Checkpoint): CheckpointCheck;
 }
 
@@ -116,6 +118,7 @@ export async function loadTrust(dataDir: string): Promise<AuditTrust> {
 export function trustOf(keys: ReadonlyMap<string, KeyObject>): AuditTrust {
   return {
     keyIds: [...keys.keys()],
+    publicKeysPem: [...keys.values()].map((k) => k.export({ type: 'spki', format: 'pem' }) as string),
     check(c) {
       const key = keys.get(c.keyId);
       if (!key) return 'unknown-key';
@@ -129,3 +132,13 @@ export function trustOf(keys: ReadonlyMap<string, KeyObject>): AuditTrust {
     },
   };
 }
+
+export const trustFromPem = (pems: readonly string[]): AuditTrust =>
+  trustOf(
+    new Map(
+      pems.map((pem) => {
+        const key = createPublicKey(pem);
+        return [keyIdOf(key), key];
+      }),
+    ),
+  );

@@ -9,12 +9,13 @@
 //  - the checkpoint in <data dir>/audit/head.json is in the chain (this
 //    catches deleting the newest records together with their checkpoints).
 //
-// Records are read in pages, so memory stays flat for any length of log.
-import { GENESIS_HASH, recordHash } from './chain.js';
+// Records are read in pages, each with the checkpoints among its records, so
+// memory stays flat for any length of log and any number of checkpoints.
+import { GENESIS_HASH, rowHash } from './chain.js';
 import { readHeadFile } from './head-file.js';
-import type { AuditTrust } from './signer.js';
+import type { AuditTrust, CheckpointCheck } from './signer.js';
 import { deriveIndexFromText } from '../store/derive.js';
-import type { ChainHead, Checkpoint, IndexedAuditRecord, Store } from '../store/types.js';
+import type { ChainHead, Checkpoint, IndexedAuditRow, Store } from '../store/types.js';
 
 export type VerifyProblemKind =
   | 'missing-record'
@@ -63,16 +64,18 @@ export interface VerifyOptions {
   headFile: string | null;
   pageSize?: number;
   onProgress?: (seq: number) => void;
-  /** Checks the second half of a long log on another thread (src/audit/verify-segment-worker.ts). */
-  parallel?: (job: SegmentJob) => Promise<SegmentResult>;
+  /** Checks chunks of a long log on another thread too (segmentsOnThreads, src/audit/verify-parallel.ts). */
+  parallel?: (job: ChunkJob) => Promise<ChunkResult[]>;
   /** Logs shorter than this are checked on one thread (default 200,000). */
   parallelMinRecords?: number;
+  /** Records per chunk when checked on two threads (default 25,000). */
+  chunkRecords?: number;
 }
 
 /** How many recent hashes are kept to tell inserted records from edited ones. */
 const LOOKBACK = 1024;
 
-const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
+const sameSet = (a: readonly unknown[], b: readonly unknown[]): boolean => {
   if (a.length !== b.length) return false;
   const sa = [...a].sort();
   const sb = [...b].sort();
@@ -81,135 +84,245 @@ const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
 
 
 export interface SegmentStart {
-  /** The record before the segment; hash '' when the segment starts mid-chain on another thread. */
+  /** The record before the segment: verified, or as the store holds it (checked when chunks are joined). */
   prev: ChainHead;
   lastGoodCheckpoint: number;
   checked: number;
 }
 
-export type SegmentResult = { ok: true; prev: ChainHead; lastGoodCheckpoint: number; checked: number; firstPrevHash: string | null } | VerifyFailed;
+export type SegmentResult = { ok: true; prev: ChainHead; lastGoodCheckpoint: number; checked: number } | VerifyFailed;
 
-export type CheckpointsBySeq = Map<number, { c: Checkpoint; source: 'db' | 'head-file' }[]>;
+/**
+ * A long log cut into chunks that two threads check at once, each claiming
+ * the next unclaimed chunk when done with one, so that neither waits for the
+ * other (a thread that starts later, or runs slower, just checks fewer).
+ */
+export interface ChunkJob {
+  /** Chunk i is records bounds[i]+1 .. bounds[i+1]. */
+  bounds: number[];
+  /** Int32Array [next chunk to claim, first chunk found bad (bounds.length until one is)], shared by the threads. */
+  claims: SharedArrayBuffer;
+  /** head.json's checkpoint, its signature already checked. */
+  headCheckpoint: Checkpoint | null;
+  /** The trusted keys (AuditTrust.publicKeysPem). */
+  trustedKeys: readonly string[];
+}
 
-/** What a second thread is asked to check: records afterSeq+1 .. untilSeq. */
-export interface SegmentJob {
-  afterSeq: number;
-  untilSeq: number;
-  lastGoodCheckpoint: number;
-  checkpoints: [number, { c: Checkpoint; source: 'db' | 'head-file' }[]][];
+/** A checked chunk, and the hash it took the record before it to have (the store's). */
+export interface ChunkResult {
+  chunk: number;
+  startHash: string;
+  result: SegmentResult;
+}
+
+/** What a segment reads and checks against. */
+export interface SegmentContext {
+  store: Pick<Store, 'scanAuditIndexed' | 'checkpoints' | 'lastCheckpointSeq'>;
+  trust: AuditTrust;
+  /** head.json's checkpoint, its signature already checked; null when there is none (or it is not checked). */
+  headCheckpoint: Checkpoint | null;
+  pageSize: number;
+  onProgress?: (seq: number) => void;
+}
+
+/** A checkpoint whose signature does not hold. */
+function signatureProblem(c: Checkpoint, check: Exclude<CheckpointCheck, 'valid'>, records: number, checkpoints: number): VerifyFailed {
+  return check === 'bad-signature'
+    ? {
+        ok: false,
+        firstBadSeq: c.seq,
+        kind: 'checkpoint-bad-signature',
+        problem: `連番 ${c.seq} のチェックポイントの署名が不正です (改ざんされています) / the checkpoint at seq ${c.seq} has an invalid signature: it was forged or altered`,
+        records,
+        checkpoints,
+      }
+    : {
+        ok: false,
+        firstBadSeq: c.seq,
+        kind: 'checkpoint-unknown-key',
+        problem: `連番 ${c.seq} のチェックポイントは未知の鍵 ${c.keyId} で署名されています。別のゲートウェイの鍵なら、その audit-signing.pub を keys/trusted/ に置いてください / the checkpoint at seq ${c.seq} is signed by unknown key ${c.keyId}: if another gateway made it, copy its audit-signing.pub into keys/trusted/`,
+        records,
+        checkpoints,
+      };
 }
 
 /** Below this many records one thread is quick enough. */
 const PARALLEL_MIN_RECORDS = 200_000;
+const CHUNK_RECORDS = 25_000;
 
-/** Checks the records after `start.prev` up to `untilSeq`, page by page. */
-export async function checkSegment(
-  read: (afterSeq: number) => Promise<IndexedAuditRecord[]>,
-  start: SegmentStart,
-  bySeq: CheckpointsBySeq,
-  untilSeq: number,
-  onProgress?: (seq: number) => void,
-): Promise<SegmentResult> {
-  /** The last LOOKBACK hashes, by seq % LOOKBACK. */
+/**
+ * Whether the stored recipients (a JSON array text) are the derived set. The
+ * text is what JSON.stringify makes of the derived list when the database
+ * holds the same addresses in the same order (the usual case); any other
+ * text is parsed and compared as a set.
+ */
+function sameRecipients(derived: readonly string[], stored: string): boolean {
+  if (JSON.stringify(derived) === stored) return true;
+  let list: unknown;
+  try {
+    list = JSON.parse(stored);
+  } catch {
+    return false;
+  }
+  return Array.isArray(list) && sameSet(derived, list);
+}
+
+/**
+ * The hashes of the LOOKBACK records up to `seq` as the store holds them, by
+ * seq % LOOKBACK, and the hash of record `seq` ('' when it has none): what a
+ * segment starting after `seq` needs to name problems at its start as one
+ * thread reading from the first record would. Whoever checked those records
+ * vouches for them.
+ */
+async function hashesUpTo(store: SegmentContext['store'], seq: number): Promise<{ recent: string[]; hash: string }> {
   const recent = new Array<string>(LOOKBACK);
-  let afterSeq = start.prev.seq;
-  let prev: ChainHead = start.prev;
+  let hash = '';
+  if (seq <= 0) return { recent, hash };
+  const from = Math.max(0, seq - LOOKBACK);
+  await store.scanAuditIndexed(from, seq - from, (r) => {
+    if (r[0] > seq) return false;
+    recent[r[0] % LOOKBACK] = r[7];
+    if (r[0] === seq) hash = r[7];
+    return true;
+  });
+  return { recent, hash };
+}
+
+/**
+ * Checks the records after `start.prev` up to `untilSeq`, page by page, each
+ * row as it is read. `recent`: the hashes before start.prev (hashesUpTo).
+ */
+export async function checkSegment(ctx: SegmentContext, start: SegmentStart, untilSeq: number, recent: string[] = new Array<string>(LOOKBACK)): Promise<SegmentResult> {
+  const { store, trust, headCheckpoint: head, pageSize } = ctx;
+  let prevSeq = start.prev.seq;
+  let prevHash = start.prev.hash;
   let lastGoodCheckpoint = start.lastGoodCheckpoint;
   let checked = start.checked;
-  /** The hash prev-linked by the segment's first record (checked by whoever joins segments). */
-  let firstPrevHash: string | null = null;
-  const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({ ok: false, firstBadSeq, kind, problem, records, checkpoints: checked });
-  const nextPage = (): Promise<IndexedAuditRecord[]> => read(afterSeq);
-  let page = nextPage();
-  for (;;) {
-    let records: IndexedAuditRecord[] = await page;
-    if (records.length === 0) break;
-    if (records[records.length - 1]!.seq > untilSeq) records = records.filter((r) => r.seq <= untilSeq);
-    if (records.length === 0) break;
-    const last = records[records.length - 1] as IndexedAuditRecord;
-    afterSeq = last.seq;
-    // Ask for the next page while this one is checked.
-    page = nextPage();
-    page.catch(() => undefined);
-    for (const r of records) {
-      const done = prev.seq;
-      if (firstPrevHash === null && start.prev.seq > 0 && start.prev.hash === '') {
-        // A segment that starts mid-chain: its link to the record before is checked on joining.
-        if (r.seq !== prev.seq + 1) {
-          return fail(prev.seq + 1, 'missing-record', `連番 ${prev.seq + 1} の記録がありません (削除されています)。次の記録は連番 ${r.seq} です / record ${prev.seq + 1} is missing (deleted); the next record is ${r.seq}`, done);
+  let failed: VerifyFailed | null = null;
+  const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): false => {
+    failed = { ok: false, firstBadSeq, kind, problem, records, checkpoints: checked };
+    return false;
+  };
+  const mismatch = (source: 'db' | 'head-file', seq: number): false => {
+    const from = lastGoodCheckpoint + 1;
+    return fail(
+      from,
+      source === 'head-file' ? 'head-file-mismatch' : 'checkpoint-mismatch',
+      `連番 ${seq} の署名付きチェックポイントと記録のハッシュが一致しません。連番 ${from}〜${seq} が書き換えられています / the signed ${source === 'head-file' ? 'head file' : 'checkpoint'} at seq ${seq} does not match the record: records ${from} to ${seq} were rewritten`,
+      lastGoodCheckpoint,
+    );
+  };
+  /** The checkpoints among the page's records, in seq order, and the next one to check. */
+  let cps: Checkpoint[] = [];
+  let next = 0;
+
+  const visit = (r: IndexedAuditRow): boolean => {
+    const seq = r[0];
+    const done = prevSeq;
+    if (seq !== prevSeq + 1) {
+      return fail(prevSeq + 1, 'missing-record', `連番 ${prevSeq + 1} の記録がありません (削除されています)。次の記録は連番 ${seq} です / record ${prevSeq + 1} is missing (deleted); the next record is ${seq}`, done);
+    }
+    const linked = r[6];
+    const hash = r[7];
+    const selfHash = rowHash(linked, r);
+    if (linked !== prevHash) {
+      let earlier = 0;
+      for (let j = prevSeq - 1; j >= 1 && j > prevSeq - LOOKBACK; j--) {
+        if (recent[j % LOOKBACK] === linked) {
+          earlier = j;
+          break;
         }
-        firstPrevHash = r.prevHash;
-        prev = { seq: prev.seq, hash: r.prevHash };
       }
-      if (r.seq !== prev.seq + 1) {
+      // Records inserted before r renumber it: its hash was made with its old seq.
+      if (earlier > 0 && (selfHash === hash || rowHash(linked, r, seq - (prevSeq - earlier)) === hash)) {
+        // It links to an earlier record: those in between were inserted.
+        const from = earlier + 1;
+        return fail(from, 'inserted-records', `連番 ${from}〜${prevSeq} の記録が挿入されています / records ${from} to ${prevSeq} were inserted into the chain`, from - 1);
+      }
+      if (selfHash === hash) {
         return fail(
-          prev.seq + 1,
-          'missing-record',
-          `連番 ${prev.seq + 1} の記録がありません (削除されています)。次の記録は連番 ${r.seq} です / record ${prev.seq + 1} is missing (deleted); the next record is ${r.seq}`,
-          done,
+          prevSeq,
+          'rehashed-record',
+          `連番 ${prevSeq} の記録が変更され、ハッシュが再計算されています / record ${prevSeq} was changed and its hash recomputed: record ${seq} no longer links to it`,
+          done - 1,
         );
       }
-      const selfHash = recordHash(r.prevHash, r);
-      if (r.prevHash !== prev.hash) {
-        let linked = 0;
-        for (let j = prev.seq - 1; j >= 1 && j > prev.seq - LOOKBACK; j--) {
-          if (recent[j % LOOKBACK] === r.prevHash) {
-            linked = j;
-            break;
-          }
-        }
-        // Records inserted before r renumber it: its hash was made with its old seq.
-        if (linked > 0 && (selfHash === r.hash || recordHash(r.prevHash, { ...r, seq: r.seq - (prev.seq - linked) }) === r.hash)) {
-          // It links to an earlier record: those in between were inserted.
-          const from = linked + 1;
-          return fail(from, 'inserted-records', `連番 ${from}〜${prev.seq} の記録が挿入されています / records ${from} to ${prev.seq} were inserted into the chain`, from - 1);
-        }
-        if (selfHash === r.hash) {
-          return fail(
-            prev.seq,
-            'rehashed-record',
-            `連番 ${prev.seq} の記録が変更され、ハッシュが再計算されています / record ${prev.seq} was changed and its hash recomputed: record ${r.seq} no longer links to it`,
-            done - 1,
-          );
-        }
-        return fail(r.seq, 'broken-link', `連番 ${r.seq} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${r.seq} does not link to record ${prev.seq}: it was changed, inserted or moved`, done);
-      }
-      if (selfHash !== r.hash) {
-        return fail(r.seq, 'edited-record', `連番 ${r.seq} の記録が変更されています (ハッシュ不一致) / record ${r.seq} was altered: its hash does not match its content`, done);
-      }
-      const idx = deriveIndexFromText(r.details);
-      if (idx.sender !== r.sender || idx.verdict !== r.verdict || !sameSet(idx.recipients, r.recipients)) {
-        return fail(r.seq, 'index-mismatch', `連番 ${r.seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${r.seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`, done);
-      }
-      const cps = bySeq.get(r.seq);
-      if (cps) {
-        for (const { c, source } of cps) {
-          checked++;
-          if (c.hash !== r.hash) {
-            const from = lastGoodCheckpoint + 1;
-            return fail(
-              from,
-              source === 'head-file' ? 'head-file-mismatch' : 'checkpoint-mismatch',
-              `連番 ${r.seq} の署名付きチェックポイントと記録のハッシュが一致しません。連番 ${from}〜${r.seq} が書き換えられています / the signed ${source === 'head-file' ? 'head file' : 'checkpoint'} at seq ${r.seq} does not match the record: records ${from} to ${r.seq} were rewritten`,
-              lastGoodCheckpoint,
-            );
-          }
-        }
-        lastGoodCheckpoint = r.seq;
-      }
-      recent[r.seq % LOOKBACK] = r.hash;
-      prev = { seq: r.seq, hash: r.hash };
+      return fail(seq, 'broken-link', `連番 ${seq} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${seq} does not link to record ${prevSeq}: it was changed, inserted or moved`, done);
     }
-    onProgress?.(prev.seq);
-    if (prev.seq >= untilSeq) break;
-  }
-  return { ok: true, prev, lastGoodCheckpoint, checked, firstPrevHash };
+    if (selfHash !== hash) {
+      return fail(seq, 'edited-record', `連番 ${seq} の記録が変更されています (ハッシュ不一致) / record ${seq} was altered: its hash does not match its content`, done);
+    }
+    const idx = deriveIndexFromText(r[5]);
+    if (idx.sender !== r[8] || idx.verdict !== r[9] || !sameRecipients(idx.recipients, r[10])) {
+      return fail(seq, 'index-mismatch', `連番 ${seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`, done);
+    }
+    // A checkpoint counts only when a trusted key made it. One at a seq that is
+    // no record's (only a tampered table has one) gets its signature checked too.
+    let vouched = false;
+    while (next < cps.length && !((cps[next] as Checkpoint).seq > seq)) {
+      const c = cps[next++] as Checkpoint;
+      const check = trust.check(c);
+      if (check !== 'valid') {
+        failed = signatureProblem(c, check, done, checked);
+        return false;
+      }
+      if (c.seq !== seq) continue;
+      checked++;
+      if (c.hash !== hash) return mismatch('db', seq);
+      vouched = true;
+    }
+    if (head?.seq === seq) {
+      checked++;
+      if (head.hash !== hash) return mismatch('head-file', seq);
+      vouched = true;
+    }
+    if (vouched) lastGoodCheckpoint = seq;
+    recent[seq % LOOKBACK] = hash;
+    prevSeq = seq;
+    prevHash = hash;
+    return true;
+  };
 
+  for (let afterSeq = start.prev.seq; afterSeq < untilSeq; afterSeq = prevSeq) {
+    // Records are consecutive (a gap fails), so this page ends at untilSeq at the latest.
+    const limit = Math.min(pageSize, untilSeq - afterSeq);
+    cps = await store.checkpoints({ afterSeq, untilSeq: afterSeq + limit });
+    next = 0;
+    const n = await store.scanAuditIndexed(afterSeq, limit, visit);
+    if (failed) return failed;
+    if (n > 0) ctx.onProgress?.(prevSeq);
+    // Fewer than asked for: the end of the log.
+    if (n < limit) break;
+  }
+  return { ok: true, prev: { seq: prevSeq, hash: prevHash }, lastGoodCheckpoint, checked };
+}
+
+/** Claims chunks of `job` and checks them until none is left: each thread runs this. */
+export async function checkChunks(ctx: SegmentContext, job: ChunkJob): Promise<ChunkResult[]> {
+  const claims = new Int32Array(job.claims);
+  const out: ChunkResult[] = [];
+  for (;;) {
+    const chunk = Atomics.add(claims, 0, 1);
+    // Past the last chunk, or past one found bad: what comes after it is not reported.
+    if (chunk >= job.bounds.length - 1 || chunk > Atomics.load(claims, 1)) return out;
+    const afterSeq = job.bounds[chunk] as number;
+    const { recent, hash } = afterSeq === 0 ? { recent: undefined, hash: GENESIS_HASH } : await hashesUpTo(ctx.store, afterSeq);
+    const head = ctx.headCheckpoint;
+    const lastGoodCheckpoint = Math.max(head && head.seq <= afterSeq ? head.seq : 0, await ctx.store.lastCheckpointSeq(afterSeq));
+    const result = await checkSegment(ctx, { prev: { seq: afterSeq, hash }, lastGoodCheckpoint, checked: 0 }, job.bounds[chunk + 1] as number, recent);
+    out.push({ chunk, startHash: hash, result });
+    if (!result.ok) {
+      for (let bad = Atomics.load(claims, 1); chunk < bad; ) {
+        const was = Atomics.compareExchange(claims, 1, bad, chunk);
+        if (was === bad) break;
+        bad = was;
+      }
+    }
+  }
 }
 
 export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyOptions): Promise<VerifyResult> {
   const pageSize = opts.pageSize ?? 5000;
-  const allCheckpoints = await store.checkpoints();
   let checked = 0;
   const fail = (firstBadSeq: number, kind: VerifyProblemKind, problem: string, records: number): VerifyFailed => ({
     ok: false,
@@ -220,24 +333,11 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
     checkpoints: checked,
   });
 
-  // Signatures first: a checkpoint counts only when a trusted key made it.
-  const bySeq = new Map<number, { c: Checkpoint; source: 'db' | 'head-file' }[]>();
-  for (const c of allCheckpoints) {
+  // Checkpoints are checked with the records they vouch for (checkSegment);
+  // those at seq 0 or below vouch for none, but a forged one is still forgery.
+  for (const c of await store.checkpoints({ untilSeq: 0 })) {
     const check = trust.check(c);
-    if (check === 'bad-signature') {
-      return fail(c.seq, 'checkpoint-bad-signature', `連番 ${c.seq} のチェックポイントの署名が不正です (改ざんされています) / the checkpoint at seq ${c.seq} has an invalid signature: it was forged or altered`, 0);
-    }
-    if (check === 'unknown-key') {
-      return fail(
-        c.seq,
-        'checkpoint-unknown-key',
-        `連番 ${c.seq} のチェックポイントは未知の鍵 ${c.keyId} で署名されています。別のゲートウェイの鍵なら、その audit-signing.pub を keys/trusted/ に置いてください / the checkpoint at seq ${c.seq} is signed by unknown key ${c.keyId}: if another gateway made it, copy its audit-signing.pub into keys/trusted/`,
-        0,
-      );
-    }
-    const list = bySeq.get(c.seq) ?? [];
-    list.push({ c, source: 'db' });
-    bySeq.set(c.seq, list);
+    if (check !== 'valid') return signatureProblem(c, check, 0, 0);
   }
   let headCheckpoint: Checkpoint | null = null;
   if (opts.headFile) {
@@ -254,43 +354,55 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
           0,
         );
       }
-      const list = bySeq.get(headCheckpoint.seq) ?? [];
-      list.push({ c: headCheckpoint, source: 'head-file' });
-      bySeq.set(headCheckpoint.seq, list);
     }
   }
+  const ctx: SegmentContext = { store, trust, headCheckpoint, pageSize };
 
-  // Long logs are checked in two halves at once (the first here, the second on
-  // another thread, each reading its own pages), then joined; whatever was
-  // appended meanwhile is checked here after them.
+  // Long logs are cut into chunks that this thread and another check at once,
+  // then joined in order; whatever was appended meanwhile is checked here after them.
   let start: SegmentStart = { prev: { seq: 0, hash: GENESIS_HASH }, lastGoodCheckpoint: 0, checked: 0 };
   const split = opts.parallel ? (await store.head()).seq : 0;
   if (split >= (opts.parallelMinRecords ?? PARALLEL_MIN_RECORDS)) {
-    const middle = Math.floor(split / 2);
-    const goodBefore = Math.max(0, ...[...bySeq.keys()].filter((k) => k <= middle));
-    const second = opts.parallel!({ afterSeq: middle, untilSeq: split, lastGoodCheckpoint: goodBefore, checkpoints: [...bySeq] });
-    const first = await checkSegment((after) => store.readAuditIndexed(after, pageSize), start, bySeq, middle);
-    const tail = await second;
-    if (!first.ok) return first;
-    if (!tail.ok) return { ...tail, checkpoints: first.checked + tail.checkpoints };
-    if (tail.firstPrevHash !== first.prev.hash) {
-      return fail(middle + 1, 'broken-link', `連番 ${middle + 1} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${middle + 1} does not link to record ${middle}: it was changed, inserted or moved`, middle);
+    const count = Math.max(2, Math.ceil(split / (opts.chunkRecords ?? CHUNK_RECORDS)));
+    const bounds = Array.from({ length: count + 1 }, (_, i) => Math.round((i * split) / count));
+    const claims = new SharedArrayBuffer(8);
+    new Int32Array(claims).set([0, count]);
+    const job: ChunkJob = { bounds, claims, headCheckpoint, trustedKeys: trust.publicKeysPem };
+    const theirs = opts.parallel!(job);
+    const mine = await checkChunks(ctx, job);
+    const chunks = new Map([...mine, ...(await theirs)].map((c) => [c.chunk, c]));
+    for (let i = 0; i < count; i++) {
+      const c = chunks.get(i);
+      if (!c) throw new Error(`audit verify: chunk ${i} of ${count} was not checked`);
+      if (c.startHash !== start.prev.hash) {
+        const at = bounds[i] as number;
+        return fail(at + 1, 'broken-link', `連番 ${at + 1} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${at + 1} does not link to record ${at}: it was changed, inserted or moved`, at);
+      }
+      if (!c.result.ok) return { ...c.result, checkpoints: start.checked + c.result.checkpoints };
+      start = { prev: c.result.prev, lastGoodCheckpoint: c.result.lastGoodCheckpoint, checked: start.checked + c.result.checked };
     }
-    start = { prev: tail.prev, lastGoodCheckpoint: tail.lastGoodCheckpoint, checked: first.checked + tail.checked };
   }
-  const rest = await checkSegment((after) => store.readAuditIndexed(after, pageSize), start, bySeq, Infinity, opts.onProgress);
+  const rest = await checkSegment({ ...ctx, onProgress: opts.onProgress }, start, Infinity, (await hashesUpTo(store, start.prev.seq)).recent);
   if (!rest.ok) return rest;
   const prev = rest.prev;
   const lastGoodCheckpoint = rest.lastGoodCheckpoint;
   checked = rest.checked;
 
-  const beyond = [...bySeq.keys()].filter((s) => s > prev.seq).sort((a, b) => a - b)[0];
+  // Checkpoints past the last record: signed ones mean records were deleted.
+  const later = await store.checkpoints({ afterSeq: prev.seq });
+  for (const c of later) {
+    const check = trust.check(c);
+    if (check !== 'valid') return signatureProblem(c, check, prev.seq, checked);
+  }
+  const beyond = [...later.map((c) => ({ seq: c.seq, fromHead: false })), ...(headCheckpoint ? [{ seq: headCheckpoint.seq, fromHead: true }] : [])]
+    .filter((x) => x.seq > prev.seq)
+    .sort((a, b) => a.seq - b.seq || Number(b.fromHead) - Number(a.fromHead))[0];
   if (beyond !== undefined) {
-    const fromHead = bySeq.get(beyond)?.some((x) => x.source === 'head-file') === true;
+    const { fromHead } = beyond;
     return fail(
       prev.seq + 1,
       'records-deleted-at-end',
-      `${fromHead ? '監査ログの head.json' : '署名付きチェックポイント'}は連番 ${beyond} を記録していますが、記録は連番 ${prev.seq} までしかありません (末尾が削除されています) / the ${fromHead ? 'head file' : 'signed checkpoint'} names record ${beyond} but the log ends at ${prev.seq}: the newest records were deleted`,
+      `${fromHead ? '監査ログの head.json' : '署名付きチェックポイント'}は連番 ${beyond.seq} を記録していますが、記録は連番 ${prev.seq} までしかありません (末尾が削除されています) / the ${fromHead ? 'head file' : 'signed checkpoint'} names record ${beyond.seq} but the log ends at ${prev.seq}: the newest records were deleted`,
       prev.seq,
     );
   }

@@ -27,7 +27,7 @@ import {
   type SessionDbRow,
   type UserDbRow,
 } from './rows.js';
-import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRecord, ItemRow, StateChange, Store } from './types.js';
+import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRow, ItemRow, StateChange, Store } from './types.js';
 import { StateConflictError } from './types.js';
 
 /** Hides the password when a URL appears in an error message. */
@@ -150,12 +150,20 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       const { rows } = await pool.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
       return rows.map(toRecord);
     },
-    async readAuditIndexed(afterSeq, limit): Promise<IndexedAuditRecord[]> {
-      const { rows } = await pool.query<AuditRow & { sender: string | null; recipients: string[]; verdict: string | null }>(
-        `SELECT ${AUDIT_COLUMNS}, sender, recipients, verdict FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`,
-        [afterSeq, limit],
-      );
-      return rows.map((r) => ({ ...toRecord(r), sender: r.sender, recipients: r.recipients, verdict: r.verdict }));
+    async scanAuditIndexed(afterSeq, limit, visit) {
+      const { rows } = await pool.query<IndexedAuditRow>({
+        text: `SELECT ${AUDIT_COLUMNS}, sender, verdict, array_to_json(recipients)::text FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        values: [afterSeq, limit],
+        rowMode: 'array',
+      });
+      let n = 0;
+      for (const row of rows) {
+        // bigint arrives as a string.
+        row[0] = Number(row[0]);
+        n++;
+        if (!visit(row)) break;
+      }
+      return n;
     },
     async searchAudit(filter) {
       const { where, params } = auditWhere(filter);
@@ -173,11 +181,21 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
         [c.seq, c.hash, c.time, c.keyId, c.signature],
       );
     },
-    async checkpoints(): Promise<Checkpoint[]> {
+    async checkpoints(range = {}): Promise<Checkpoint[]> {
+      const where: string[] = [];
+      const params: number[] = [];
+      // verify asks for those of each page of records it reads: a log can have as many checkpoints as records.
+      if (range.afterSeq !== undefined) where.push(`seq > $${params.push(range.afterSeq)}`);
+      if (range.untilSeq !== undefined) where.push(`seq <= $${params.push(range.untilSeq)}`);
       const { rows } = await pool.query<{ seq: string; hash: string; time: string; key_id: string; signature: string }>(
-        'SELECT seq, hash, time, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
+        `SELECT seq, hash, time, key_id, signature FROM audit_checkpoints${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq, key_id`,
+        params,
       );
       return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash, time: r.time, keyId: r.key_id, signature: r.signature }));
+    },
+    async lastCheckpointSeq(atOrBefore) {
+      const { rows } = await pool.query<{ max: string | null }>('SELECT max(seq) FROM audit_checkpoints WHERE seq <= $1', [atOrBefore]);
+      return Number(rows[0]?.max ?? 0);
     },
 
     async insertItem(row) {

@@ -34,13 +34,12 @@ import {
 } from './rows.js';
 import { migrate } from './sqlite-schema.js';
 import type {
-  AuditAction,
   AuditEffects,
   AuditFilter,
   AuditRecord,
   ChainHead,
   Checkpoint,
-  IndexedAuditRecord,
+  IndexedAuditRow,
   ItemRow,
   StateChange,
   Store,
@@ -51,8 +50,16 @@ export const SQLITE_FILE = 'mugaika.db';
 
 const BUSY_TIMEOUT_MS = 30_000;
 
-/** seq, time, actor, action, object, details, prev_hash, hash, sender, verdict */
-type IndexedRawRow = [number, string, string, string, string | null, string, string, string, string | null, string | null];
+/** Rows scanAuditIndexed reads per statement. */
+const SCAN_BATCH = 500;
+
+interface CheckpointRow {
+  seq: number;
+  hash: string;
+  time: string;
+  key_id: string;
+  signature: string;
+}
 
 /** Creates the data dir (0700) and the database file (0600) when missing. */
 function prepareFile(dataDir: string): string {
@@ -89,12 +96,19 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   );
   const insertRecipient = db.prepare('INSERT INTO audit_recipients (seq, address) VALUES (?, ?)');
   const readStmt = db.prepare<[number, number], AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`);
-  const readIndexedStmt = db.prepare(`SELECT ${AUDIT_COLUMNS}, sender, verdict FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`).raw(true);
-  const recipientsRangeStmt = db.prepare('SELECT seq, address FROM audit_recipients WHERE seq >= ? AND seq <= ? ORDER BY seq, address').raw(true);
+  // Each record's recipients come in the same row, as a JSON array text: one
+  // index lookup per record in C is far cheaper than a row per address in
+  // JavaScript. A BLOB (only a tampered file holds one) cannot go into JSON:
+  // it becomes null there, which matches no derived address.
+  const scanIndexedStmt = db
+    .prepare(
+      `SELECT ${AUDIT_COLUMNS}, sender, verdict,
+         (SELECT json_group_array(CASE WHEN typeof(address) = 'text' THEN address END) FROM audit_recipients a WHERE a.seq = r.seq)
+       FROM audit_records r WHERE seq > ? ORDER BY seq LIMIT ?`,
+    )
+    .raw(true);
   const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)');
-  const checkpointsStmt = db.prepare<[], { seq: number; hash: string; time: string; key_id: string; signature: string }>(
-    'SELECT seq, hash, time, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
-  );
+  const lastCheckpointStmt = db.prepare<[number], number | null>('SELECT max(seq) FROM audit_checkpoints WHERE seq <= ?').pluck();
   const insertItemStmt = db.prepare(
     `INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
@@ -184,25 +198,23 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     async readAudit(afterSeq, limit) {
       return readStmt.all(afterSeq, limit).map(toRecord);
     },
-    async readAuditIndexed(afterSeq, limit): Promise<IndexedAuditRecord[]> {
-      // Raw rows and two range scans (records, then their recipients) instead of a
-      // subquery per record: verify reads millions, and object building dominates.
-      const rows = readIndexedStmt.all(afterSeq, limit) as IndexedRawRow[];
-      const out = new Array<IndexedAuditRecord>(rows.length);
-      if (rows.length === 0) return out;
-      const firstSeq = (rows[0] as IndexedRawRow)[0];
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i] as IndexedRawRow;
-        out[i] = { seq: r[0], time: r[1], actor: r[2], action: r[3] as AuditAction, object: r[4], details: r[5], prevHash: r[6], hash: r[7], sender: r[8], recipients: [], verdict: r[9] };
+    async scanAuditIndexed(afterSeq, limit, visit) {
+      // all() a few hundred rows at a time: iterate() costs a call into the
+      // addon and a result object per row, and a few hundred rows are
+      // garbage before V8's young generation fills, where thousands held at
+      // once live long enough to be copied.
+      let n = 0;
+      for (let after = afterSeq; n < limit; ) {
+        const batch = Math.min(SCAN_BATCH, limit - n);
+        const rows = scanIndexedStmt.all(after, batch) as IndexedAuditRow[];
+        for (const row of rows) {
+          n++;
+          if (!visit(row)) return n;
+        }
+        if (rows.length < batch) break;
+        after = (rows[rows.length - 1] as IndexedAuditRow)[0];
       }
-      const lastSeq = (rows[rows.length - 1] as IndexedRawRow)[0];
-      for (const [seq, address] of recipientsRangeStmt.all(firstSeq, lastSeq) as [number, string][]) {
-        // Records are consecutive here unless some are missing: find by offset, then check.
-        let rec = out[seq - firstSeq];
-        if (rec?.seq !== seq) rec = out.find((x) => x.seq === seq);
-        rec?.recipients.push(address);
-      }
-      return out;
+      return n;
     },
     async searchAudit(filter) {
       const { where, params } = auditWhere(filter);
@@ -213,8 +225,23 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     async addCheckpoint(c) {
       insertCheckpoint.run(c.seq, c.hash, c.time, c.keyId, c.signature);
     },
-    async checkpoints(): Promise<Checkpoint[]> {
-      return checkpointsStmt.all().map((r) => ({ seq: Number(r.seq), hash: r.hash, time: r.time, keyId: r.key_id, signature: r.signature }));
+    async checkpoints(range = {}): Promise<Checkpoint[]> {
+      // verify asks for those of each page of records it reads: a log can have as many checkpoints as records.
+      const where: string[] = [];
+      const params: number[] = [];
+      if (range.afterSeq !== undefined) {
+        where.push('seq > ?');
+        params.push(range.afterSeq);
+      }
+      if (range.untilSeq !== undefined) {
+        where.push('seq <= ?');
+        params.push(range.untilSeq);
+      }
+      const sql = `SELECT seq, hash, time, key_id, signature FROM audit_checkpoints${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq, key_id`;
+      return (prepared(sql).all(...params) as CheckpointRow[]).map((r) => ({ seq: Number(r.seq), hash: r.hash, time: r.time, keyId: r.key_id, signature: r.signature }));
+    },
+    async lastCheckpointSeq(atOrBefore) {
+      return Number(lastCheckpointStmt.get(atOrBefore) ?? 0);
     },
 
     async insertItem(row) {

@@ -76,14 +76,26 @@ export interface AuditRecord {
 }
 
 /**
- * A stored record with its search columns as the database holds them:
- * `verifyAudit` checks them against `details` (see src/store/derive.ts).
+ * A stored record with its search columns as the database holds them, as
+ * `verifyAudit` reads it (it checks the columns against `details`, see
+ * src/store/derive.ts): the row as the driver returns it, by position, so that
+ * reading millions of records builds no object per record. `recipients` is
+ * the stored set as a JSON array text. A tampered database may hold other
+ * types than these (a BLOB where text belongs): compare, do not assume.
  */
-export interface IndexedAuditRecord extends AuditRecord {
-  sender: string | null;
-  recipients: string[];
-  verdict: string | null;
-}
+export type IndexedAuditRow = [
+  seq: number,
+  time: string,
+  actor: string,
+  action: string,
+  object: string | null,
+  details: string,
+  prevHash: string,
+  hash: string,
+  sender: string | null,
+  verdict: string | null,
+  recipients: string,
+];
 
 /** The last record of the chain; seq 0 and the genesis hash when the log is empty. */
 export interface ChainHead {
@@ -249,12 +261,24 @@ export interface Store {
   head(): Promise<ChainHead>;
   /** Records in seq order with seq > afterSeq, at most `limit`. */
   readAudit(afterSeq: number, limit: number): Promise<AuditRecord[]>;
-  /** Like readAudit, with the derived search columns as stored. */
-  readAuditIndexed(afterSeq: number, limit: number): Promise<IndexedAuditRecord[]>;
+  /**
+   * Like readAudit, with the derived search columns as stored, one row at a
+   * time: calls `visit` with each record in seq order with seq > afterSeq, at
+   * most `limit`, and stops early when it returns false. Resolves to the
+   * number of rows given to `visit`, which must not call the store (SQLite
+   * is busy reading while it runs).
+   */
+  scanAuditIndexed(afterSeq: number, limit: number, visit: (row: IndexedAuditRow) => boolean): Promise<number>;
   /** Records matching every given filter, in seq order. */
   searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
   addCheckpoint(c: Checkpoint): Promise<void>;
-  checkpoints(): Promise<Checkpoint[]>;
+  /**
+   * Checkpoints in seq (then key id) order; with a range, only those with
+   * afterSeq < seq <= untilSeq (a bound left out is no bound).
+   */
+  checkpoints(range?: { afterSeq?: number; untilSeq?: number }): Promise<Checkpoint[]>;
+  /** The highest seq at or below `seq` that has a checkpoint; 0 when none has. */
+  lastCheckpointSeq(atOrBefore: number): Promise<number>;
 
   // --- quarantine ----------------------------------------------------------
   insertItem(row: ItemRow): Promise<void>;

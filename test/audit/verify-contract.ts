@@ -2,7 +2,7 @@
 // 30 records with signed checkpoints at 10, 20 and 30, then the database is
 // edited with plain SQL, as an attacker with database access would, and
 // verifyAudit must name the first record that cannot be trusted.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,18 +19,22 @@ import { sign } from 'node:crypto';
 const T0 = Date.parse('2026-05-01T09:00:00.000Z');
 
 export function verifyContract(backend: Backend): void {
-  // Once on one thread, once split in two halves checked on two threads (as long logs are).
+  // On one thread, and cut into chunks checked on two threads (as long logs
+  // are): two chunks, and chunks of 4 records (smaller than a page).
   describe.each([
-    ['one thread', false],
-    ['two threads', true],
-  ])(`verifyAudit finds tampering: ${backend.kind}, %s`, (_mode, twoThreads) => {
+    ['one thread', 0],
+    ['two threads, two chunks', 1_000],
+    ['two threads, chunks of 4', 4],
+  ])(`verifyAudit finds tampering: ${backend.kind}, %s`, (_mode, chunkRecords) => {
     let o: Opened;
 
     const verify = async (pageSize = 7): Promise<VerifyResult> =>
       verifyAudit(o.store, await loadTrust(o.dataDir), {
         headFile: headFilePath(o.dataDir),
         pageSize,
-        ...(twoThreads ? { parallel: segmentsOnThreads({ dataDir: o.dataDir, databaseUrl: o.databaseUrl, pageSize }), parallelMinRecords: 2 } : {}),
+        ...(chunkRecords > 0
+          ? { parallel: segmentsOnThreads({ dataDir: o.dataDir, databaseUrl: o.databaseUrl, pageSize }), parallelMinRecords: 2, chunkRecords }
+          : {}),
       });
 
     const records = async (): Promise<AuditRecord[]> => o.store.readAudit(0, 1000);
@@ -146,6 +150,16 @@ export function verifyContract(backend: Backend): void {
       expectBad(await verify(), 17, 'inserted-records');
     });
 
+    // Around 16, where two chunks meet (and chunks of 4 meet at 16 and 19):
+    // a thread starting a chunk must name it as one thread does.
+    it.each([14, 15, 16, 17, 18])('an inserted record with a valid hash and link at %i', async (at) => {
+      const r = (await records())[at - 1] as AuditRecord;
+      await shift(at, 1);
+      const forged = { ...r, actor: 'intruder', details: '{}' };
+      await insertRaw({ ...forged, hash: recordHash(r.prevHash, forged) });
+      expectBad(await verify(), at, 'inserted-records');
+    });
+
     it('two records swapped', async () => {
       await o.sql('UPDATE audit_records SET seq = 999999 WHERE seq = 17');
       await o.sql('UPDATE audit_records SET seq = 17 WHERE seq = 18');
@@ -184,23 +198,46 @@ export function verifyContract(backend: Backend): void {
     });
 
     it('a forged checkpoint, and one by a key nobody trusts until its .pub is in keys/trusted/', async () => {
-      const r = (await records())[4] as AuditRecord;
       const { privateKey, publicKey } = generateKeyPairSync('ed25519');
       const keyId = keyIdOf(publicKey);
-      const unsigned = { seq: 5, hash: r.hash, time: new Date(T0).toISOString(), keyId };
-      await o.sql('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5)', [
-        5,
-        r.hash,
-        unsigned.time,
-        keyId,
-        sign(null, Buffer.from(checkpointText(unsigned)), privateKey).toString('base64'),
-      ]);
+      // In both halves: the second thread must trust the same keys.
+      for (const seq of [5, 25]) {
+        const r = (await records())[seq - 1] as AuditRecord;
+        const unsigned = { seq, hash: r.hash, time: new Date(T0).toISOString(), keyId };
+        await o.sql('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5)', [
+          seq,
+          r.hash,
+          unsigned.time,
+          keyId,
+          sign(null, Buffer.from(checkpointText(unsigned)), privateKey).toString('base64'),
+        ]);
+      }
       expectBad(await verify(), 5, 'checkpoint-unknown-key');
       mkdirSync(path.join(o.dataDir, 'keys', 'trusted'), { recursive: true });
       writeFileSync(path.join(o.dataDir, 'keys', 'trusted', 'gw2.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-      expect(await verify()).toMatchObject({ ok: true, checkpoints: 5 });
+      expect(await verify()).toMatchObject({ ok: true, checkpoints: 6 });
       await o.sql('UPDATE audit_checkpoints SET hash = $1 WHERE seq = 20', [(await records())[18]?.hash]);
       expectBad(await verify(), 20, 'checkpoint-bad-signature');
+    });
+
+    it('problems are named in log order: an edited record before a forged checkpoint', async () => {
+      await o.sql('UPDATE audit_checkpoints SET hash = $1 WHERE seq = 20', [(await records())[18]?.hash]);
+      await o.sql('UPDATE audit_records SET details = $1 WHERE seq = 17', ['{"from":"s17@ext.example.jp","n":170}']);
+      expectBad(await verify(), 17, 'edited-record');
+    });
+
+    it('a forged checkpoint at seq 0, which vouches for no record', async () => {
+      await o.sql('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) SELECT 0, hash, time, key_id, signature FROM audit_checkpoints WHERE seq = 10');
+      expectBad(await verify(), 0, 'checkpoint-bad-signature');
+    });
+
+    it('the newest records deleted, their signed checkpoint left (no head file): caught by it; forged there: named', async () => {
+      rmSync(headFilePath(o.dataDir));
+      if (backend.kind === 'sqlite') await o.sql('DELETE FROM audit_recipients WHERE seq > 25');
+      await o.sql('DELETE FROM audit_records WHERE seq > 25');
+      expectBad(await verify(), 26, 'records-deleted-at-end');
+      await o.sql('UPDATE audit_checkpoints SET hash = $1 WHERE seq = 30', ['0'.repeat(64)]);
+      expectBad(await verify(), 30, 'checkpoint-bad-signature');
     });
   });
 }

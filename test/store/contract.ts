@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sealRecords } from '../../src/audit/chain.js';
 import { GENESIS_HASH } from '../../src/store/chain-order.js';
-import { StateConflictError, type AuditEntry, type AuditRecord, type ItemRow, type ItemState, type Store, type UserRow } from '../../src/store/types.js';
+import { StateConflictError, type AuditEntry, type AuditRecord, type IndexedAuditRow, type ItemRow, type ItemState, type Store, type UserRow } from '../../src/store/types.js';
 import type { Backend, Opened } from './backends.js';
 
 const T0 = Date.parse('2026-04-01T00:00:00.000Z');
@@ -117,12 +117,19 @@ export function storeContract(backend: Backend): void {
         entry({ details: { from: 'Taro@Example.JP', to: ['b@x.jp', 'A@X.JP', 'b@x.jp'], verdict: 'quarantined' } }),
         entry({ details: { from: null, to: 'not-a-list' as unknown as string[], verdict: 3 as unknown as string } }),
       ]);
-      const rows = await store.readAuditIndexed(0, 10);
-      expect(rows.map((r) => ({ sender: r.sender, recipients: [...r.recipients].sort(), verdict: r.verdict }))).toEqual([
+      const rows: IndexedAuditRow[] = [];
+      expect(await store.scanAuditIndexed(0, 10, (r) => rows.push(r) > 0)).toBe(2);
+      expect(rows.map((r) => ({ sender: r[8], recipients: (JSON.parse(r[10]) as string[]).sort(), verdict: r[9] }))).toEqual([
         { sender: 'taro@example.jp', recipients: ['a@x.jp', 'b@x.jp'], verdict: 'quarantined' },
         { sender: null, recipients: [], verdict: null },
       ]);
-      expect(rows.map(({ sender: _s, recipients: _r, verdict: _v, ...rest }) => rest)).toEqual(await store.readAudit(0, 10));
+      const fields = (await store.readAudit(0, 10)).map((r) => [r.seq, r.time, r.actor, r.action, r.object, r.details, r.prevHash, r.hash]);
+      expect(rows.map((r) => r.slice(0, 8))).toEqual(fields);
+      // visit returning false stops the scan after that row; limit and afterSeq bound it.
+      expect(await store.scanAuditIndexed(0, 10, () => false)).toBe(1);
+      const seqs: number[] = [];
+      expect(await store.scanAuditIndexed(1, 1, (r) => seqs.push(r[0]) > 0)).toBe(1);
+      expect(seqs).toEqual([2]);
     });
 
     it('searches by every filter, alone and together, in seq order', async () => {
