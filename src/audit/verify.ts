@@ -372,6 +372,8 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
     new Int32Array(claims).set([0, count]);
     const job: ChunkJob = { bounds, claims, headCheckpoint, trustedKeys: trust.publicKeysPem };
     const theirs = opts.parallel!(job);
+    // Awaited below; until then its failure must not go unhandled (that ends the process).
+    theirs.catch(() => undefined);
     const mine = await checkChunks(ctx, job);
     const chunks = new Map([...mine, ...(await theirs)].map((c) => [c.chunk, c]));
     for (let i = 0; i < count; i++) {

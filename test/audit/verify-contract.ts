@@ -136,6 +136,11 @@ export function verifyContract(backend: Backend): void {
       expectBad(await verify(), 9, 'index-mismatch');
     });
 
+    it('a verify thread that fails fails verify with its error (the process lives on)', async () => {
+      const failing = { parallel: () => Promise.reject(new Error('thread died')), parallelMinRecords: 2, chunkRecords: 4 };
+      await expect(verifyAudit(o.store, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir), ...failing })).rejects.toThrow('thread died');
+    });
+
     it('an edited search column', async () => {
       await o.sql('UPDATE audit_records SET sender = $1 WHERE seq = 12', ['someone@else.jp']);
       expectBad(await verify(), 12, 'index-mismatch');
