@@ -8,7 +8,7 @@
 // for given values, whatever the JavaScript engine.
 import { hash } from 'node:crypto';
 import { GENESIS_HASH } from '../store/chain-order.js';
-import { auditActions, type AuditAction, type AuditEntry, type AuditRecord, type ChainHead, type IndexedAuditRow } from '../store/types.js';
+import { auditActions, type AuditAction, type AuditEntry, type AuditRecord, type ChainHead } from '../store/types.js';
 
 export { GENESIS_HASH };
 
@@ -49,9 +49,29 @@ export const recordHash = (prevHash: string, r: Pick<AuditRecord, 'seq' | 'time'
   // crypto.hash: one call, several times faster than createHash for short texts (verify hashes millions).
   hash('sha256', prevHash + canonicalText(r), 'hex');
 
-/** recordHash of a row as verify reads it (fields by position), numbered `seq`. */
-export const rowHash = (prevHash: string, r: IndexedAuditRow, seq: number = r[0]): string =>
-  hash('sha256', prevHash + JSON.stringify([seq, r[1], r[2], r[3], r[4], r[5]]), 'hex');
+/**
+ * recordHash over a canonical text as the store rendered it
+ * (Store.scanAuditIndexed): equal to the record's hash only if that text is
+ * the one the log hashed, i.e. the stored values are the ones it wrote.
+ */
+export const renderedHash = (prevHash: string, canonical: string): string => hash('sha256', prevHash + canonical, 'hex');
+
+/**
+ * recordHash of the values a canonical text holds, numbered `seq` if given,
+ * written as the log writes them (JSON.stringify): for a store whose JSON
+ * says the same values another way. null when the text holds no record.
+ */
+export function valuesHash(prevHash: string, canonical: string, seq?: number): string | null {
+  let values: unknown;
+  try {
+    values = JSON.parse(canonical);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(values) || values.length !== 6) return null;
+  if (seq !== undefined) values[0] = seq;
+  return hash('sha256', prevHash + JSON.stringify(values), 'hex');
+}
 
 /** Numbers and hashes prepared entries so that they continue `head`. */
 export function chainPrepared(head: ChainHead, entries: readonly PreparedEntry[]): AuditRecord[] {

@@ -11,7 +11,7 @@
 //
 // Records are read in pages, each with the checkpoints among its records, so
 // memory stays flat for any length of log and any number of checkpoints.
-import { GENESIS_HASH, rowHash } from './chain.js';
+import { GENESIS_HASH, renderedHash, valuesHash } from './chain.js';
 import { readHeadFile } from './head-file.js';
 import type { AuditTrust, CheckpointCheck } from './signer.js';
 import { deriveIndexFromText } from '../store/derive.js';
@@ -181,8 +181,8 @@ async function hashesUpTo(store: SegmentContext['store'], seq: number): Promise<
   const from = Math.max(0, seq - LOOKBACK);
   await store.scanAuditIndexed(from, seq - from, (r) => {
     if (r[0] > seq) return false;
-    recent[r[0] % LOOKBACK] = r[7];
-    if (r[0] === seq) hash = r[7];
+    recent[r[0] % LOOKBACK] = r[4];
+    if (r[0] === seq) hash = r[4];
     return true;
   });
   return { recent, hash };
@@ -222,9 +222,12 @@ export async function checkSegment(ctx: SegmentContext, start: SegmentStart, unt
     if (seq !== prevSeq + 1) {
       return fail(prevSeq + 1, 'missing-record', `連番 ${prevSeq + 1} の記録がありません (削除されています)。次の記録は連番 ${seq} です / record ${prevSeq + 1} is missing (deleted); the next record is ${seq}`, done);
     }
-    const linked = r[6];
-    const hash = r[7];
-    const selfHash = rowHash(linked, r);
+    const canonical = r[1];
+    const linked = r[3];
+    const hash = r[4];
+    let selfHash = renderedHash(linked, canonical);
+    // The store's JSON may say the same values otherwise than JSON.stringify: hash them as the log wrote them.
+    if (selfHash !== hash) selfHash = valuesHash(linked, canonical) ?? selfHash;
     if (linked !== prevHash) {
       let earlier = 0;
       for (let j = prevSeq - 1; j >= 1 && j > prevSeq - LOOKBACK; j--) {
@@ -234,7 +237,7 @@ export async function checkSegment(ctx: SegmentContext, start: SegmentStart, unt
         }
       }
       // Records inserted before r renumber it: its hash was made with its old seq.
-      if (earlier > 0 && (selfHash === hash || rowHash(linked, r, seq - (prevSeq - earlier)) === hash)) {
+      if (earlier > 0 && (selfHash === hash || valuesHash(linked, canonical, seq - (prevSeq - earlier)) === hash)) {
         // It links to an earlier record: those in between were inserted.
         const from = earlier + 1;
         return fail(from, 'inserted-records', `連番 ${from}〜${prevSeq} の記録が挿入されています / records ${from} to ${prevSeq} were inserted into the chain`, from - 1);
@@ -252,8 +255,8 @@ export async function checkSegment(ctx: SegmentContext, start: SegmentStart, unt
     if (selfHash !== hash) {
       return fail(seq, 'edited-record', `連番 ${seq} の記録が変更されています (ハッシュ不一致) / record ${seq} was altered: its hash does not match its content`, done);
     }
-    const idx = deriveIndexFromText(r[5]);
-    if (idx.sender !== r[8] || idx.verdict !== r[9] || !sameRecipients(idx.recipients, r[10])) {
+    const idx = deriveIndexFromText(r[2]);
+    if (idx.sender !== r[5] || idx.verdict !== r[6] || !sameRecipients(idx.recipients, r[7])) {
       return fail(seq, 'index-mismatch', `連番 ${seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`, done);
     }
     // A checkpoint counts only when a trusted key made it. One at a seq that is
@@ -369,6 +372,8 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
     new Int32Array(claims).set([0, count]);
     const job: ChunkJob = { bounds, claims, headCheckpoint, trustedKeys: trust.publicKeysPem };
     const theirs = opts.parallel!(job);
+    // Awaited below; until then its failure must not go unhandled (that ends the process).
+    theirs.catch(() => undefined);
     const mine = await checkChunks(ctx, job);
     const chunks = new Map([...mine, ...(await theirs)].map((c) => [c.chunk, c]));
     for (let i = 0; i < count; i++) {

@@ -100,7 +100,7 @@ export function registerAuditCommands(program: Command): void {
       const store = await openFor(target);
       try {
         const started = Date.now();
-        // A long log is checked in two halves, on two threads.
+        // A long log is checked on two threads, in chunks each takes in turn.
         const { segmentsOnThreads } = await import('../audit/verify-parallel.js');
         const parallel = segmentsOnThreads(target);
         const result = await verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir), parallel });

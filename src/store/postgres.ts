@@ -151,17 +151,17 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       return rows.map(toRecord);
     },
     async scanAuditIndexed(afterSeq, limit, visit) {
-      const { rows } = await pool.query<IndexedAuditRow>({
+      const { rows } = await pool.query<[string, string, string, string, string | null, string, string, string, string | null, string | null, string]>({
         text: `SELECT ${AUDIT_COLUMNS}, sender, verdict, array_to_json(recipients)::text FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2`,
         values: [afterSeq, limit],
         rowMode: 'array',
       });
       let n = 0;
-      for (const row of rows) {
+      for (const [s, time, actor, action, object, details, prevHash, hash, sender, verdict, recipients] of rows) {
         // bigint arrives as a string.
-        row[0] = Number(row[0]);
+        const seq = Number(s);
         n++;
-        if (!visit(row)) break;
+        if (!visit([seq, JSON.stringify([seq, time, actor, action, object, details]), details, prevHash, hash, sender, verdict, recipients])) break;
       }
       return n;
     },

@@ -96,17 +96,26 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   );
   const insertRecipient = db.prepare('INSERT INTO audit_recipients (seq, address) VALUES (?, ?)');
   const readStmt = db.prepare<[number, number], AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`);
-  // Each record's recipients come in the same row, as a JSON array text: one
+  // What verify reads of each record (IndexedAuditRow). SQLite writes its
+  // canonical text (json_array escapes as JSON.stringify does): cheaper than
+  // taking six more values out of each row into JavaScript and writing it
+  // there. Its recipients come in the same row, as a JSON array text: one
   // index lookup per record in C is far cheaper than a row per address in
-  // JavaScript. A BLOB (only a tampered file holds one) cannot go into JSON:
-  // it becomes null there, which matches no derived address.
+  // JavaScript. JSON cannot hold a BLOB (only a tampered file has one where
+  // text belongs): such a record's canonical text is written from its values
+  // as JSON.stringify writes them (canonicalFieldsStmt), and a BLOB address
+  // is null in the array, which matches no derived address.
   const scanIndexedStmt = db
     .prepare(
-      `SELECT ${AUDIT_COLUMNS}, sender, verdict,
+      `SELECT seq,
+         CASE WHEN typeof(time) = 'text' AND typeof(actor) = 'text' AND typeof(action) = 'text' AND typeof(object) IN ('text', 'null') AND typeof(details) = 'text'
+           THEN json_array(seq, time, actor, action, object, details) END,
+         details, prev_hash, hash, sender, verdict,
          (SELECT json_group_array(CASE WHEN typeof(address) = 'text' THEN address END) FROM audit_recipients a WHERE a.seq = r.seq)
        FROM audit_records r WHERE seq > ? ORDER BY seq LIMIT ?`,
     )
     .raw(true);
+  const canonicalFieldsStmt = db.prepare<[number], unknown[]>('SELECT seq, time, actor, action, object, details FROM audit_records WHERE seq = ?').raw(true);
   const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)');
   const lastCheckpointStmt = db.prepare<[number], number | null>('SELECT max(seq) FROM audit_checkpoints WHERE seq <= ?').pluck();
   const insertItemStmt = db.prepare(
@@ -208,6 +217,8 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
         const batch = Math.min(SCAN_BATCH, limit - n);
         const rows = scanIndexedStmt.all(after, batch) as IndexedAuditRow[];
         for (const row of rows) {
+          // The canonical text of values JSON cannot hold, as JSON.stringify writes them.
+          if ((row[1] as string | null) === null) row[1] = JSON.stringify(canonicalFieldsStmt.get(row[0]));
           n++;
           if (!visit(row)) return n;
         }

@@ -76,19 +76,19 @@ export interface AuditRecord {
 }
 
 /**
- * A stored record with its search columns as the database holds them, as
- * `verifyAudit` reads it (it checks the columns against `details`, see
- * src/store/derive.ts): the row as the driver returns it, by position, so that
- * reading millions of records builds no object per record. `recipients` is
- * the stored set as a JSON array text. A tampered database may hold other
- * types than these (a BLOB where text belongs): compare, do not assume.
+ * A stored record as `verifyAudit` reads it, by position (reading millions of
+ * records, it builds no object per record): its seq; its canonical text
+ * (`canonicalText` in src/audit/chain.ts, what its hash covers after
+ * prevHash) as the store renders it, a JSON text that parses to exactly the
+ * stored [seq, time, actor, action, object, details] (SQLite renders it
+ * itself); details; prevHash; hash; then the search columns as the database
+ * holds them (verify checks them against details, see src/store/derive.ts),
+ * recipients as a JSON array text. A tampered database may hold other types
+ * than these (a BLOB where text belongs): compare, do not assume.
  */
 export type IndexedAuditRow = [
   seq: number,
-  time: string,
-  actor: string,
-  action: string,
-  object: string | null,
+  canonical: string,
   details: string,
   prevHash: string,
   hash: string,
@@ -262,9 +262,9 @@ export interface Store {
   /** Records in seq order with seq > afterSeq, at most `limit`. */
   readAudit(afterSeq: number, limit: number): Promise<AuditRecord[]>;
   /**
-   * Like readAudit, with the derived search columns as stored, one row at a
-   * time: calls `visit` with each record in seq order with seq > afterSeq, at
-   * most `limit`, and stops early when it returns false. Resolves to the
+   * The records verify checks (IndexedAuditRow), one row at a time: calls
+   * `visit` with each record in seq order with seq > afterSeq, at most
+   * `limit`, and stops early when it returns false. Resolves to the
    * number of rows given to `visit`, which must not call the store (SQLite
    * is busy reading while it runs).
    */

@@ -12,7 +12,7 @@ import { openAuditLog } from '../../src/audit/log.js';
 import { checkpointText, keyIdOf, loadOrCreateSigner, loadTrust } from '../../src/audit/signer.js';
 import { verifyAudit, type VerifyResult } from '../../src/audit/verify.js';
 import { segmentsOnThreads } from '../../src/audit/verify-parallel.js';
-import type { AuditRecord } from '../../src/store/types.js';
+import type { AuditRecord, IndexedAuditRow, Store } from '../../src/store/types.js';
 import type { Backend, Opened } from '../store/backends.js';
 import { sign } from 'node:crypto';
 
@@ -115,6 +115,30 @@ export function verifyContract(backend: Backend): void {
       const edited = { ...r, actor: 'admin' };
       await o.sql('UPDATE audit_records SET actor = $1, hash = $2 WHERE seq = 17', ['admin', recordHash(r.prevHash, edited)]);
       expectBad(await verify(), 17, 'rehashed-record');
+    });
+
+    it('a store whose JSON says the same values otherwise (\\u escapes) still verifies', async () => {
+      const { store } = o;
+      const escaping: Store = {
+        ...store,
+        scanAuditIndexed: (afterSeq, limit, visit) =>
+          store.scanAuditIndexed(afterSeq, limit, (r) => visit([r[0], r[1].replace(/(?<!\\)[a-z]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`), ...r.slice(2)] as IndexedAuditRow)),
+      };
+      expect(await verifyAudit(escaping, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir) })).toMatchObject({ ok: true, records: 30 });
+    });
+
+    it.skipIf(backend.kind !== 'sqlite')('a field, a search column or an address turned into a BLOB (SQLite keeps any type)', async () => {
+      await o.sql('UPDATE audit_records SET details = CAST(details AS BLOB) WHERE seq = 17');
+      expectBad(await verify(), 17, 'edited-record');
+      await o.sql('UPDATE audit_records SET sender = CAST(sender AS BLOB) WHERE seq = 13');
+      expectBad(await verify(), 13, 'index-mismatch');
+      await o.sql('UPDATE audit_recipients SET address = CAST(address AS BLOB) WHERE seq = 9');
+      expectBad(await verify(), 9, 'index-mismatch');
+    });
+
+    it('a verify thread that fails fails verify with its error (the process lives on)', async () => {
+      const failing = { parallel: () => Promise.reject(new Error('thread died')), parallelMinRecords: 2, chunkRecords: 4 };
+      await expect(verifyAudit(o.store, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir), ...failing })).rejects.toThrow('thread died');
     });
 
     it('an edited search column', async () => {

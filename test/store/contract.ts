@@ -1,7 +1,7 @@
 // The Store contract: one suite, run against every adapter
 // (sqlite.test.ts, postgres.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sealRecords } from '../../src/audit/chain.js';
+import { canonicalText, sealRecords } from '../../src/audit/chain.js';
 import { GENESIS_HASH } from '../../src/store/chain-order.js';
 import { StateConflictError, type AuditEntry, type AuditRecord, type IndexedAuditRow, type ItemRow, type ItemState, type Store, type UserRow } from '../../src/store/types.js';
 import type { Backend, Opened } from './backends.js';
@@ -119,17 +119,28 @@ export function storeContract(backend: Backend): void {
       ]);
       const rows: IndexedAuditRow[] = [];
       expect(await store.scanAuditIndexed(0, 10, (r) => rows.push(r) > 0)).toBe(2);
-      expect(rows.map((r) => ({ sender: r[8], recipients: (JSON.parse(r[10]) as string[]).sort(), verdict: r[9] }))).toEqual([
+      expect(rows.map((r) => ({ sender: r[5], recipients: (JSON.parse(r[7]) as string[]).sort(), verdict: r[6] }))).toEqual([
         { sender: 'taro@example.jp', recipients: ['a@x.jp', 'b@x.jp'], verdict: 'quarantined' },
         { sender: null, recipients: [], verdict: null },
       ]);
-      const fields = (await store.readAudit(0, 10)).map((r) => [r.seq, r.time, r.actor, r.action, r.object, r.details, r.prevHash, r.hash]);
-      expect(rows.map((r) => r.slice(0, 8))).toEqual(fields);
+      const stored = (await store.readAudit(0, 10)).map((r) => [r.seq, canonicalText(r), r.details, r.prevHash, r.hash]);
+      expect(rows.map((r) => r.slice(0, 5))).toEqual(stored);
       // visit returning false stops the scan after that row; limit and afterSeq bound it.
       expect(await store.scanAuditIndexed(0, 10, () => false)).toBe(1);
       const seqs: number[] = [];
       expect(await store.scanAuditIndexed(1, 1, (r) => seqs.push(r[0]) > 0)).toBe(1);
       expect(seqs).toEqual([2]);
+    });
+
+    it('renders the canonical text of any text as the log hashed it (JSON.stringify)', async () => {
+      // Quotes, backslashes, every control character (PostgreSQL text holds no NUL), DEL, non-ASCII, astral, U+2028:
+      // what JSON escapes and what it does not.
+      const controls = Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join('').slice(backend.kind === 'postgres' ? 1 : 0);
+      const text = `"q" \\ ${controls} \u007f é 監査 😀 \u2028\u2029 </script>`;
+      await append(store, [entry({ actor: text, object: text, details: { from: text, note: text } }), entry({ actor: 'a', object: null })]);
+      const rows: IndexedAuditRow[] = [];
+      await store.scanAuditIndexed(0, 10, (r) => rows.push(r) > 0);
+      expect(rows.map((r) => r[1])).toEqual((await store.readAudit(0, 10)).map(canonicalText));
     });
 
     it('searches by every filter, alone and together, in seq order', async () => {
