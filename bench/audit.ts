@@ -110,7 +110,7 @@ function plainRead(dataDir: string): number {
     .prepare(
       `SELECT seq, time, actor, action, object, details, prev_hash, hash, sender, verdict,
          (SELECT group_concat(address, char(10)) FROM audit_recipients a WHERE a.seq = r.seq)
-       FROM audit_records r WHERE seq > ? ORDER BY seq LIMIT 500`,
+       FROM audit_records r WHERE seq > ? ORDER BY seq LIMIT ?`,
     )
     .raw(true);
   let rows = 0;
