@@ -36,7 +36,8 @@
 // Also the peak RSS of the mugaika process (VmHWM, /proc/<pid>/status; worker
 // threads included). A table on stdout, the figures in .bench/relay.json.
 // Needs root and the Debian postfix package (bash scripts/system-deps.sh).
-// Option: --quick (fewer messages).
+// Options: --quick (fewer messages); --cpu-prof DIR (V8 CPU profiles of the
+// burst gateway, one file per thread, for finding where its time goes).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -50,6 +51,8 @@ import { createPostfix, freePort, postfixUnavailable, SMTP_SINK, SMTP_SOURCE, wa
 import { b64lines, pick, prng } from './inputs.js';
 
 const QUICK = process.argv.includes('--quick');
+/** --cpu-prof DIR: the burst gateway writes V8 CPU profiles (one per thread) into DIR. */
+const PROFILE_DIR = process.argv.includes('--cpu-prof') ? path.resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1] ?? '.bench/profiles') : null;
 const PLAN = {
   warmup: 20,
   burst: QUICK ? 200 : 600,
@@ -543,7 +546,7 @@ async function runMugaika(s: Sinks): Promise<TargetResult> {
   const sampler = setInterval(() => gateways.forEach((g) => g.peakRss()), 200);
   try {
     // Burst: next hop smtp-sink.
-    const g1 = await startGatewayProcess({ nextHop: `127.0.0.1:${s.counting.port}`, dataDir });
+    const g1 = await startGatewayProcess({ nextHop: `127.0.0.1:${s.counting.port}`, dataDir, nodeArgs: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [] });
     gateways.push(g1);
     const coldStartMs = await warmUp(g1.smtpPort, s.counting, files);
     const b = await burst(g1.smtpPort, s.counting, files, PLAN.burst, g1.pid);

@@ -95,6 +95,23 @@ describe('ISO-2022-JP (CP50220)', () => {
     await expectIntact(o, { subject, name: '総務課　鈴木', body: text });
   });
 
+  it('bodies the WHATWG decoder refuses (JIS X 0212, SO/SI katakana) still decode, by the wider decoder', async () => {
+    // 丂 is JIS X 0212 0x3021 (ESC $ ( D); SO ... SI is CP50221's katakana shift (0x31 = ｱ).
+    const x0212 = Buffer.from([...jis('資料'), ESC, 0x24, 0x28, 0x44, 0x30, 0x21, ESC, 0x28, 0x42]);
+    const shifted = Buffer.from([...jis('担当'), 0x0e, 0x31, 0x32, 0x0f]);
+    for (const [body, want] of [[x0212, '資料丂'], [shifted, '担当']] as const) {
+      const o = await run(single({ from: 'sender@example.jp', subject: 'JIS', contentType: 'text/plain; charset=ISO-2022-JP', cte: '7bit' }, body));
+      await expectIntact(o, { subject: 'JIS' });
+      expect(bodyOf(o).startsWith(want)).toBe(true);
+    }
+  });
+
+  it('the NEC row-13 duplicates of JIS X 0208 symbols (≒ ≡ ∫ √ ⊥ ∠ ∵ ∩ ∪ at 2D70..2D7C) decode, not to "?"', async () => {
+    const symbols = Buffer.from([ESC, 0x24, 0x42, 0x2d, 0x70, 0x2d, 0x71, 0x2d, 0x72, 0x2d, 0x75, 0x2d, 0x76, 0x2d, 0x77, 0x2d, 0x7a, 0x2d, 0x7b, 0x2d, 0x7c, ESC, 0x28, 0x42]);
+    const o = await run(single({ from: 'sender@example.jp', subject: 'NEC', contentType: 'text/plain; charset=ISO-2022-JP', cte: '7bit' }, symbols));
+    await expectIntact(o, { subject: 'NEC', body: '≒≡∫√⊥∠∵∩∪' });
+  });
+
   it('labelled CP50220, CP50221 or csISO2022JP (what .NET writes), it still decodes', async () => {
     for (const label of ['CP50220', 'CP50221', 'csISO2022JP']) {
       const o = await run(
