@@ -1,7 +1,6 @@
 // Build the message that crosses, from scratch: our header fields (RFC 2047
 // encoded, 7-bit), our text body (UTF-8, base64, CRLF, short lines) and the
 // parts we rebuilt. Nothing of the original's raw bytes is copied.
-import { encode as base64Encode, wrap as base64Wrap } from 'nodemailer/lib/base64';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type MimeNode from 'nodemailer/lib/mime-node';
 import type { DeliveredPart } from './attachments.js';
@@ -52,6 +51,20 @@ export function mimeTree(input: ComposeInput): MimeNode {
   return composer.compile();
 }
 
+const LINE = 76;
+
+/**
+ * Base64 in lines of 76 with no line break after the last, as nodemailer's
+ * base64 wrap() writes it, without its regular expression over the whole text.
+ */
+export function base64Lines(bytes: Buffer): string {
+  const b64 = bytes.toString('base64');
+  if (b64.length <= LINE) return b64;
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += LINE) lines.push(b64.slice(i, i + LINE));
+  return lines.join('\r\n');
+}
+
 /**
  * The bytes of a MIME tree, built at once: what MimeNode's build() streams for
  * our trees (every leaf a string or Buffer sent as base64, no transforms), with
@@ -70,7 +83,7 @@ export function serializeMime(root: MimeNode): Buffer {
       if (typeof content !== 'string' && !Buffer.isBuffer(content)) throw new Error('serializeMime: only string or Buffer contents');
       const encoding = node.getTransferEncoding();
       if (encoding !== 'base64') throw new Error(`serializeMime: only base64 leaves, not ${String(encoding)}`);
-      out.push(base64Wrap(base64Encode(content), 76));
+      out.push(base64Lines(typeof content === 'string' ? Buffer.from(content, 'utf8') : content));
     }
     if (node.multipart) {
       node.childNodes.forEach((child, i) => {
