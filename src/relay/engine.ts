@@ -128,7 +128,7 @@ export function createEngine(d: EngineDeps): Engine {
       };
       await d.transfers.record({ event: 'sanitized', ...base, client: envelope.clientAddress, receivedAt: envelope.receivedAt });
       log.info({ verdict: result.verdict, quarantineId: result.quarantineId, findings: codes }, 'sanitized');
-      const message = Buffer.from(result.message);
+      const message = result.message;
       if (nextHopDown() || delivering >= d.deliveryConcurrency) {
         // Not worth a connection attempt now, or enough under way: into outgoing/ for the scheduler.
         await d.spool.writeOutgoing(id, state, message);

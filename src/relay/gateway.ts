@@ -34,7 +34,15 @@ export interface Gateway {
 const CONTROL_POLL_MS = 1000;
 const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
-export async function startGateway(config: Config, log: Logger = pino({ base: { service: 'mugaika' } })): Promise<Gateway> {
+/**
+ * The gateway's JSON log on stdout. Written asynchronously: a line per message
+ * event was a write(2) per line on the SMTP thread; now lines logged while a
+ * write is under way go out together in the next one. The audit log, not this
+ * one, is the durable record: a crash can lose the last lines here, nothing else.
+ */
+export const gatewayLogger = (): Logger => pino({ base: { service: 'mugaika' } }, pino.destination({ dest: 1, sync: false }));
+
+export async function startGateway(config: Config, log: Logger = gatewayLogger()): Promise<Gateway> {
   const dataDir = path.resolve(config.dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(dataDir);
@@ -133,6 +141,7 @@ export async function startGateway(config: Config, log: Logger = pino({ base: { 
       await store.close();
       await unlock();
       log.info('stopped');
+      log.flush();
     },
   };
 }

@@ -56,16 +56,24 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
     async run(raw, envelope) {
       const input = { raw, envelope };
       let reply: WorkerReply;
+      // A plain timer, cleared on the answer: AbortSignal.timeout() left a timer
+      // and a signal per message for the whole budget (30 s by default).
+      const overrun = new AbortController();
+      const timer = setTimeout(() => overrun.abort(new DOMException(`sanitizing took over ${budget} ms`, 'TimeoutError')), budget);
       try {
-        reply = await pool.run({ raw, envelope }, { signal: AbortSignal.timeout(budget) });
+        reply = await pool.run({ raw, envelope }, { signal: overrun.signal });
       } catch (err) {
         const timedOut = err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
         const cause = timedOut
           ? finding('timeout', { detail: `worker terminated after ${budget} ms` })
           : finding('internal-error', { detail: `worker failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) });
         return blockMessage(input, opts.policy, mainDeps, new Date(), cause);
+      } finally {
+        clearTimeout(timer);
       }
-      if (reply.ok) return { ...reply.result, message: reply.result.message ? Buffer.from(reply.result.message) : null } as SanitizeResult;
+      // The reply's bytes arrive as a Uint8Array of their own: a Buffer over them, not a copy.
+      const bytes = reply.ok ? (reply.result.message as Uint8Array | null) : null;
+      if (reply.ok) return { ...reply.result, message: bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null } as SanitizeResult;
       if (reply.quarantineUnavailable) throw new QuarantineUnavailableError(new Error(reply.message));
       return blockMessage(input, opts.policy, mainDeps, new Date(), finding('internal-error', { detail: reply.message.slice(0, 300) }));
     },
