@@ -1,20 +1,23 @@
 // What every delivered message must be, whatever came in: plain, conformant,
 // 7-bit mail with CRLF line ends, short lines, whole-character encoded words,
 // From and Date, and only the part types we produce.
-import mailsplit, { type SplitterChunk, type SplitterNode } from 'mailsplit';
+import type { Transform } from 'node:stream';
+import { Splitter, type MimeNode as SplitterNode, type SplitterChunk } from '@zone-eu/mailsplit';
 
 export const ALLOWED_LEAF_TYPES = new Set(['text/plain', 'image/png', 'image/jpeg', 'application/pdf']);
 
 async function leafTypes(raw: Buffer): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const types: string[] = [];
-    const s = new mailsplit.Splitter();
-    s.on('data', (c: SplitterChunk) => {
+    const splitter = new Splitter();
+    splitter.on('data', (c: SplitterChunk) => {
       if (c.type === 'node') {
         const n = c as SplitterNode;
         if (!n.multipart) types.push(String(n.contentType || 'text/plain'));
       }
     });
+    // The fork's typings declare only 'data' listeners; it is a Transform all the same.
+    const s = splitter as unknown as Transform;
     s.on('error', reject);
     s.on('end', () => resolve(types));
     s.end(raw);
