@@ -36,6 +36,8 @@ export interface SanitizerOptions {
   /** The main thread's own quarantine, for messages blocked there. */
   quarantine: QuarantineStore;
   graceMs?: number;
+  /** Each thread's V8 heap limits; a message that exhausts them kills its thread, not the gateway. */
+  resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
 }
 
 export function createSanitizer(opts: SanitizerOptions): Sanitizer {
@@ -47,7 +49,7 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
     minThreads: threads,
     maxThreads: threads,
     // Memory per thread is bounded: a decompression bomb kills its thread, not the gateway.
-    resourceLimits: { maxOldGenerationSizeMb: 1024, maxYoungGenerationSizeMb: 64 },
+    resourceLimits: opts.resourceLimits ?? { maxOldGenerationSizeMb: 1024, maxYoungGenerationSizeMb: 64 },
   });
   const mainDeps: SanitizeDeps = { quarantine: opts.quarantine, images: noImages, documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() };
   const budget = opts.policy.limits.timeoutMs + (opts.graceMs ?? 2000);
