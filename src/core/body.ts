@@ -21,12 +21,13 @@ const words = (s: string): string =>
     .replace(/\[(?:画像|image): [^\]]*\]/g, '')
     .replace(/\[[^\]]*\]/g, '')
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}]/gu, '');
+    .replace(/[^\p{L}\p{N}]+/gu, '');
 
-const bigrams = (s: string): Map<string, number> => {
-  const m = new Map<string, number>();
+/** Counts of each pair of adjacent UTF-16 code units, keyed by the pair as one number (no substring per pair). */
+const bigrams = (s: string): Map<number, number> => {
+  const m = new Map<number, number>();
   for (let i = 0; i < s.length - 1; i++) {
-    const g = s.slice(i, i + 2);
+    const g = s.charCodeAt(i) * 0x10000 + s.charCodeAt(i + 1);
     m.set(g, (m.get(g) ?? 0) + 1);
   }
   return m;
