@@ -26,6 +26,8 @@ export interface WorkerSetup {
 export interface WorkerTask {
   raw: Uint8Array;
   envelope: Envelope;
+  /** Shared with the main thread: when this thread started the message (Date.now()), 0 before. */
+  started: Float64Array;
 }
 
 export type WorkerReply =
@@ -51,6 +53,7 @@ async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
 }
 
 export default async function run(task: WorkerTask): Promise<WorkerReply> {
+  task.started[0] = Date.now();
   try {
     const { deps: d } = await (deps ??= open()).catch((err: unknown) => {
       throw new QuarantineUnavailableError(err);

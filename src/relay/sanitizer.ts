@@ -1,7 +1,8 @@
 // The relay's side of sanitization: a pool of worker threads (piscina), one
-// message per thread at a time, each under a hard time budget. A thread that
-// overruns is terminated and the message is blocked (quarantined, notice
-// only) from the main thread: fail closed, and the next message is unaffected.
+// message per thread at a time, each under a hard time budget counted from when
+// a thread takes it up. A thread that overruns is terminated and the message is
+// blocked (quarantined, notice only) from the main thread: fail closed, and the
+// next message, even one that was waiting for that thread, is unaffected.
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -40,6 +41,33 @@ export interface SanitizerOptions {
   resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
 }
 
+/**
+ * A message's time budget, running from when a thread starts it: the thread
+ * writes Date.now() into `started` (shared memory), so a message queued behind
+ * one that holds its thread is not blamed for the wait. At most one message
+ * per thread waits ahead of it; not started after two budgets means the pool
+ * is stuck, and that ends the wait too. One timer, cleared by stop().
+ */
+function budgetClock(budget: number): { started: Float64Array; signal: AbortSignal; overrun(): string; stop(): void } {
+  const started = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
+  const queuedAt = Date.now();
+  const controller = new AbortController();
+  let overrun = `worker terminated after ${budget} ms`;
+  let timer: NodeJS.Timeout;
+  const check = (): void => {
+    const at = started[0]!;
+    const now = Date.now();
+    if (at === 0 && now - queuedAt >= 2 * budget) overrun = `no worker started it within ${2 * budget} ms`;
+    else if (at === 0 || now < at + budget) {
+      timer = setTimeout(check, at === 0 ? budget : at + budget - now);
+      return;
+    }
+    controller.abort(new DOMException(overrun, 'TimeoutError'));
+  };
+  timer = setTimeout(check, budget);
+  return { started, signal: controller.signal, overrun: () => overrun, stop: () => clearTimeout(timer) };
+}
+
 export function createSanitizer(opts: SanitizerOptions): Sanitizer {
   const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy };
   const threads = opts.workers ?? Math.max(1, availableParallelism());
@@ -58,20 +86,17 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
     async run(raw, envelope) {
       const input = { raw, envelope };
       let reply: WorkerReply;
-      // A plain timer, cleared on the answer: AbortSignal.timeout() left a timer
-      // and a signal per message for the whole budget (30 s by default).
-      const overrun = new AbortController();
-      const timer = setTimeout(() => overrun.abort(new DOMException(`sanitizing took over ${budget} ms`, 'TimeoutError')), budget);
+      const clock = budgetClock(budget);
       try {
-        reply = await pool.run({ raw, envelope }, { signal: overrun.signal });
+        reply = await pool.run({ raw, envelope, started: clock.started } satisfies WorkerTask, { signal: clock.signal });
       } catch (err) {
         const timedOut = err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
         const cause = timedOut
-          ? finding('timeout', { detail: `worker terminated after ${budget} ms` })
+          ? finding('timeout', { detail: clock.overrun() })
           : finding('internal-error', { detail: `worker failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) });
         return blockMessage(input, opts.policy, mainDeps, new Date(), cause);
       } finally {
-        clearTimeout(timer);
+        clock.stop();
       }
       // The reply's bytes arrive as a Uint8Array of their own: a Buffer over them, not a copy.
       const bytes = reply.ok ? (reply.result.message as Uint8Array | null) : null;

@@ -25,6 +25,10 @@ const heapEater = (): Buffer =>
     Buffer.from(`${'x'.repeat(70)}\r\n`.repeat(Math.ceil((30 * 1024 * 1024) / 72))),
   );
 
+/** 96 MB of three-byte lines: the shape scan over them is one synchronous call of several seconds. */
+const slowScan = (): Buffer =>
+  eml(['From: sender@example.jp', 'To: staff@city.example.lg.jp', 'Subject: slow', 'Content-Type: text/plain'], Buffer.from('a\r\n'.repeat(Math.ceil((96 * 1024 * 1024) / 3))));
+
 describe('sanitizer pool', () => {
   let audit: AuditLogThread | undefined;
   let store: Store | undefined;
@@ -56,15 +60,24 @@ describe('sanitizer pool', () => {
   }, 120_000);
 
   it('kills the thread of a message that holds it past the budget in one synchronous stretch, blocks it, and goes on', async () => {
-    // The shape scan of 96 MB of three-byte lines is one synchronous call of several
-    // seconds: no deadline check inside the core can stop it, only the hard budget.
+    // No deadline check inside the core can stop the scan's synchronous stretch; only the hard budget.
     const policy = { ...defaultPolicy, limits: { ...defaultPolicy.limits, maxMessageBytes: 128 * 1024 * 1024, timeoutMs: 3000 } };
     const pool = await start({ workers: 1, policy, graceMs: 0 });
-    const slow = eml(['From: sender@example.jp', 'To: staff@city.example.lg.jp', 'Subject: slow', 'Content-Type: text/plain'], Buffer.from('a\r\n'.repeat(Math.ceil((96 * 1024 * 1024) / 3))));
-    const overrun = await pool.run(slow, envelope);
+    const overrun = await pool.run(slowScan(), envelope);
     expect(overrun.verdict).toBe('blocked');
     expect(overrun.quarantineId).not.toBeNull();
     expect(overrun.findings).toContainEqual({ code: 'timeout', detail: 'worker terminated after 3000 ms' });
     expect((await pool.run(small(1), envelope)).verdict).toBe('clean');
+  }, 120_000);
+
+  it('a message queued behind one that overruns gets its own budget from when a thread starts it, and goes through', async () => {
+    // One thread: the second message waits in the queue for the whole of the first's
+    // 3 s budget. Its clock starts only when the fresh thread takes it up.
+    const policy = { ...defaultPolicy, limits: { ...defaultPolicy.limits, maxMessageBytes: 128 * 1024 * 1024, timeoutMs: 3000 } };
+    const pool = await start({ workers: 1, policy, graceMs: 0 });
+    const [overrun, queued] = await Promise.all([pool.run(slowScan(), envelope), pool.run(small(1), envelope)]);
+    expect(overrun.findings).toContainEqual({ code: 'timeout', detail: 'worker terminated after 3000 ms' });
+    expect(queued.verdict).toBe('clean');
+    expect(queued.message!.toString('latin1')).toContain('X-Mugaika-Verdict: clean');
   }, 120_000);
 });
