@@ -29,10 +29,9 @@
 //           of mugaika's burst rate, so the gateway is busy but not saturated.
 //           Latency = the client's 250 -> arrival at the sink.
 //
-// Mails: generated deterministically, ~10 KB on the wire: Japanese business
-// text (ISO-2022-JP 7bit and UTF-8 base64; half of them with a URL, which
-// mugaika defangs and so quarantines the original) and one in 20 an HTML
-// newsletter (multipart/alternative with script, tracking pixel, lying link).
+// Mails (bench/relay-mails.ts): generated deterministically, ~10 KB on the
+// wire, Japanese business text and one in 20 an HTML newsletter. The sinks
+// are in bench/relay-sinks.ts.
 //
 // Also the peak RSS of the mugaika process (VmHWM, /proc/<pid>/status; worker
 // threads included). A table on stdout, the figures in .bench/relay.json.
@@ -45,12 +44,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Encoding from 'encoding-japanese';
 import nodemailer from 'nodemailer';
-import { SMTPServer } from 'smtp-server';
 import { startGatewayProcess, type GatewayProcess } from '../test/helpers/gateway-process.js';
-import { createPostfix, freePort, postfixUnavailable, SMTP_SINK, SMTP_SOURCE, waitForPort } from '../test/helpers/postfix.js';
-import { b64lines, pick, prng } from './inputs.js';
+import { createPostfix, freePort, postfixUnavailable, SMTP_SOURCE, waitForPort } from '../test/helpers/postfix.js';
+import { mails, RCPT, type Mail } from './relay-mails.js';
+import { startCountingSink, startKeyedSink, type CountingSink, type KeyedSink } from './relay-sinks.js';
 
 const QUICK = process.argv.includes('--quick');
 /** --cpu-prof DIR: the burst gateway writes V8 CPU profiles (one per thread) into DIR. */
@@ -80,173 +78,10 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const OUT_DIR = path.join(ROOT, '.bench');
 const OUT_FILE = path.join(OUT_DIR, 'relay.json');
-const RCPT = 'soumu@city.example.lg.jp';
-
-// ---------------------------------------------------------------------------
-// Deterministic mails
-// ---------------------------------------------------------------------------
-
-const utf8Word = (text: string): string => `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
-const jisWord = (text: string): string => `=?ISO-2022-JP?B?${Buffer.from(Encoding.convert(Encoding.stringToCode(text), { to: 'JIS', from: 'UNICODE' })).toString('base64')}?=`;
-
-const SENTENCES = [
-  'いつも大変お世話になっております。',
-  '先日ご依頼いただきました件につきまして、下記のとおりご報告いたします。',
-  '本年度の事業計画に関する資料を取りまとめましたので、ご確認のほどよろしくお願いいたします。',
-  '会議の日程につきましては、来週火曜日の午後二時からを予定しております。',
-  'ご不明な点がございましたら、担当までお気軽にお問い合わせください。',
-  '見積書の金額に一部誤りがございましたので、訂正したものを改めてお送りいたします。',
-  '恐れ入りますが、今月末までにご回答をいただけますと幸いです。',
-  '納品予定日は十二月十五日となっておりますが、天候により前後する可能性がございます。',
-  '説明会の会場は市民会館第二会議室を予定しており、定員は三十名でございます。',
-  '引き続きどうぞよろしくお願い申し上げます。',
-  '添付の様式に必要事項をご記入のうえ、ご提出くださいますようお願いいたします。',
-  '年末年始の休業期間は十二月二十九日から一月三日まででございます。',
-] as const;
-const COMPANIES = ['株式会社例示システム', '例示建設株式会社', '有限会社サンプル印刷', '一般社団法人例示協会', '例示コンサルティング合同会社'] as const;
-
-interface Mail {
-  key: string;
-  kind: 'text' | 'html';
-  raw: Buffer;
-}
-
-const head = (key: string, from: string, subject: string, type: string[]): string =>
-  [
-    `From: ${from}`,
-    `To: ${RCPT}`,
-    `Subject: ${subject}`,
-    'Date: Thu, 26 Nov 2026 10:00:00 +0900',
-    `Message-ID: <${key}>`,
-    'MIME-Version: 1.0',
-    ...type,
-    '',
-    '',
-  ].join('\r\n');
-
-function textMail(seq: number, key: string): Mail {
-  const rnd = prng(0xbe4c + seq * 7919);
-  const company = pick(rnd, COMPANIES);
-  const lines = [`例示市 総務課 御中`, '', `${company}の営業部 担当の山田でございます。`];
-  // ~10 KB on the wire either way: ISO-2022-JP is 7bit (escape sequences add a little), UTF-8 is base64.
-  const jis = seq % 2 === 0;
-  const chars = jis ? 4300 : 2350;
-  while (lines.join('').length < chars) {
-    let line = '';
-    while (line.length < 34) line += pick(rnd, SENTENCES);
-    lines.push(line, '');
-  }
-  if (seq % 4 < 2) lines.push('詳細は弊社ホームページをご覧ください。', `https://www.example.co.jp/news/${seq}`, '');
-  lines.push('──────────', `${company}　営業部　山田太郎`, '電話 03-0000-0000');
-  const subject = `【ご連絡】事業計画資料の送付について（${seq}）`;
-  const from = (word: (t: string) => string): string => `${word(`${company} 山田太郎`)} <yamada@example.co.jp>`;
-  if (jis) {
-    const body = Buffer.from(Encoding.convert(Encoding.stringToCode(lines.join('\r\n')), { to: 'JIS', from: 'UNICODE' }));
-    return { key, kind: 'text', raw: Buffer.concat([Buffer.from(head(key, from(jisWord), jisWord(subject), ['Content-Type: text/plain; charset=ISO-2022-JP', 'Content-Transfer-Encoding: 7bit']), 'latin1'), body, Buffer.from('\r\n')]) };
-  }
-  const body = b64lines(Buffer.from(lines.join('\r\n'), 'utf8'));
-  return { key, kind: 'text', raw: Buffer.from(head(key, from(utf8Word), utf8Word(subject), ['Content-Type: text/plain; charset=UTF-8', 'Content-Transfer-Encoding: base64']) + body + '\r\n', 'latin1') };
-}
-
-function htmlMail(seq: number, key: string): Mail {
-  const rnd = prng(0x47a1 + seq * 104729);
-  const items: string[] = [];
-  while (items.join('').length < 1500) items.push(pick(rnd, SENTENCES));
-  const text = items.join('\n');
-  const html = [
-    '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>メールマガジン</title>',
-    '<style>body{font-family:Meiryo,sans-serif}</style><script>window.track&&track()</script></head><body>',
-    `<p><img src="https://track.example.com/open/${seq}.gif" width="1" height="1" alt=""></p>`,
-    ...items.map((s, i) => (i % 5 === 0 ? `<h2>お知らせ ${i / 5 + 1}</h2><p><a href="https://www.example.com/n/${seq}/${i}">${s}</a></p>` : `<p>${s}</p>`)),
-    '<p><a href="https://evil.example.net/login">https://www.city.example.lg.jp/login</a></p>',
-    '</body></html>',
-  ].join('\r\n');
-  const boundary = `bench-${seq}`;
-  const body = [
-    `--${boundary}`,
-    'Content-Type: text/plain; charset=UTF-8',
-    'Content-Transfer-Encoding: base64',
-    '',
-    b64lines(Buffer.from(text, 'utf8')),
-    `--${boundary}`,
-    'Content-Type: text/html; charset=UTF-8',
-    'Content-Transfer-Encoding: base64',
-    '',
-    b64lines(Buffer.from(html, 'utf8')),
-    `--${boundary}--`,
-    '',
-  ].join('\r\n');
-  return { key, kind: 'html', raw: Buffer.from(head(key, `${utf8Word('例示メール通信')} <news@mail.example.com>`, utf8Word(`例示メール通信 第${seq}号`), [`Content-Type: multipart/alternative; boundary="${boundary}"`]) + body, 'latin1') };
-}
-
-/** `count` mails for one phase of one target; every key is unique in the run. */
-function mails(target: string, phase: string, count: number): Mail[] {
-  return Array.from({ length: count }, (_, i) => {
-    const key = `${target}.${phase}.${i}@bench.example.jp`;
-    return i % 20 === 19 ? htmlMail(i, key) : textMail(i, key);
-  });
-}
 
 // ---------------------------------------------------------------------------
 // Burst: smtp-source -> target -> smtp-sink
 // ---------------------------------------------------------------------------
-
-interface CountingSink {
-  port: number;
-  /** Messages smtp-sink has received so far. */
-  count(): number;
-  /** performance.now() when the count first reached n, or null if it did not within timeoutMs. */
-  reached(n: number, timeoutMs: number): Promise<number | null>;
-  close(): Promise<void>;
-}
-
-/** smtp-sink -c prints "sess=N quit=N mesg=N" (CR-separated) whenever a message or session ends. */
-async function startCountingSink(): Promise<CountingSink> {
-  const port = await freePort();
-  const child = spawn(SMTP_SINK, ['-4', '-c', '-u', 'nobody', `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let count = 0;
-  const times: number[] = []; // times[n-1] = when the n-th message was counted
-  const waiters = new Set<() => void>();
-  let errors = '';
-  child.stderr.setEncoding('latin1').on('data', (c: string) => (errors += c));
-  child.stdout.setEncoding('latin1').on('data', (chunk: string) => {
-    const now = performance.now();
-    for (const m of chunk.matchAll(/mesg=(\d+)/g)) {
-      const n = Number(m[1]);
-      while (count < n) times[count++] = now;
-    }
-    for (const w of waiters) w();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    await waitForPort(port, 5000);
-  } catch (err) {
-    child.kill();
-    throw new Error(`smtp-sink did not start: ${(err as Error).message}\n${errors}`);
-  }
-  return {
-    port,
-    count: () => count,
-    async reached(n, timeoutMs) {
-      const deadline = performance.now() + timeoutMs;
-      while (count < n && performance.now() < deadline) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            waiters.delete(done);
-            resolve();
-          };
-          waiters.add(done);
-          setTimeout(done, 200);
-        });
-      }
-      return count >= n ? times[n - 1]! : null;
-    },
-    async close() {
-      child.kill();
-      await exited;
-    },
-  };
-}
 
 interface MailFile {
   file: string;
@@ -383,66 +218,6 @@ async function warmUp(port: number, sink: CountingSink, files: MailFile[]): Prom
 // ---------------------------------------------------------------------------
 // Paced: nodemailer -> target -> smtp-server sink (one clock)
 // ---------------------------------------------------------------------------
-
-interface Arrival {
-  at: number;
-  verdict: string | null;
-}
-
-interface KeyedSink {
-  port: number;
-  arrivals: Map<string, Arrival>;
-  /** Resolves once every key has arrived, or after timeoutMs. */
-  waitFor(keys: string[], timeoutMs: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function startKeyedSink(): Promise<KeyedSink> {
-  const arrivals = new Map<string, Arrival>();
-  const waiters = new Set<() => void>();
-  const server = new SMTPServer({
-    disableReverseLookup: true,
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    hideSTARTTLS: true,
-    logger: false,
-    maxClients: 200,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const at = performance.now();
-        const raw = Buffer.concat(chunks);
-        const end = raw.indexOf('\r\n\r\n');
-        const header = raw.subarray(0, end < 0 ? Math.min(raw.length, 8192) : end).toString('latin1');
-        // mugaika gives the message a new Message-ID and keeps the old one here.
-        const key = /^X-Mugaika-Original-Message-Id:\s*<([^>]+)>/im.exec(header)?.[1] ?? /^Message-ID:\s*<([^>]+)>/im.exec(header)?.[1];
-        if (key && !arrivals.has(key)) arrivals.set(key, { at, verdict: /^X-Mugaika-Verdict:\s*(\S+)/im.exec(header)?.[1] ?? null });
-        callback(null, 'Ok');
-        for (const w of waiters) w();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    port: (server.server.address() as { port: number }).port,
-    arrivals,
-    async waitFor(keys, timeoutMs) {
-      const deadline = performance.now() + timeoutMs;
-      while (keys.some((k) => !arrivals.has(k)) && performance.now() < deadline) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            waiters.delete(done);
-            resolve();
-          };
-          waiters.add(done);
-          setTimeout(done, 250);
-        });
-      }
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 interface PacedResult {
   messages: number;
