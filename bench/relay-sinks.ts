@@ -7,6 +7,18 @@ import { spawn } from 'node:child_process';
 import { SMTPServer } from 'smtp-server';
 import { freePort, SMTP_SINK, waitForPort } from '../test/helpers/postfix.js';
 
+/** Resolves on the next arrival (a waiter called) or after `ms`, whichever is first. */
+function nextArrival(waiters: Set<() => void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      waiters.delete(done);
+      resolve();
+    };
+    waiters.add(done);
+    setTimeout(done, ms);
+  });
+}
+
 export interface CountingSink {
   port: number;
   /** Messages smtp-sink has received so far. */
@@ -46,14 +58,7 @@ export async function startCountingSink(): Promise<CountingSink> {
     async reached(n, timeoutMs) {
       const deadline = performance.now() + timeoutMs;
       while (count < n && performance.now() < deadline) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            waiters.delete(done);
-            resolve();
-          };
-          waiters.add(done);
-          setTimeout(done, 200);
-        });
+        await nextArrival(waiters, 200);
       }
       return count >= n ? times[n - 1]! : null;
     },
@@ -110,14 +115,7 @@ export async function startKeyedSink(): Promise<KeyedSink> {
     async waitFor(keys, timeoutMs) {
       const deadline = performance.now() + timeoutMs;
       while (keys.some((k) => !arrivals.has(k)) && performance.now() < deadline) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            waiters.delete(done);
-            resolve();
-          };
-          waiters.add(done);
-          setTimeout(done, 250);
-        });
+        await nextArrival(waiters, 250);
       }
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
