@@ -28,6 +28,13 @@ export class AuditEntryError extends Error {
 const actions = new Set<string>(auditActions);
 
 /** Fixes the stored text of an entry; throws AuditEntryError when it cannot be stored as given. */
+// What a text column keeps of actor and object: a lone surrogate becomes U+FFFD
+// in SQLite's UTF-8 (so a record hashed over the escape never verified), and
+// PostgreSQL text cannot hold NUL at all (the append failed). Both are written,
+// hashed and stored as U+FFFD. details is JSON, where JSON.stringify escapes them.
+const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
+const storable = (s: string): string => s.replace(UNSTORABLE, '\uFFFD');
+
 export function prepareEntry(entry: AuditEntry, now: Date): PreparedEntry {
   if (!actions.has(entry.action)) throw new AuditEntryError(`unknown audit action ${JSON.stringify(entry.action)}: add it to auditActions in src/store/types.ts`);
   if (typeof entry.actor !== 'string' || entry.actor === '') throw new AuditEntryError(`audit entry ${entry.action} has no actor`);
@@ -39,7 +46,7 @@ export function prepareEntry(entry: AuditEntry, now: Date): PreparedEntry {
   } catch (err) {
     throw new AuditEntryError(`audit entry ${entry.action}: details cannot be written as JSON (${(err as Error).message})`);
   }
-  return { time: time.toISOString(), actor: entry.actor, action: entry.action, object: entry.object ?? null, details };
+  return { time: time.toISOString(), actor: storable(entry.actor), action: entry.action, object: entry.object == null ? null : storable(entry.object), details };
 }
 
 export const canonicalText = (r: Pick<AuditRecord, 'seq' | 'time' | 'actor' | 'action' | 'object' | 'details'>): string =>

@@ -72,6 +72,17 @@ for (const backend of [sqliteBackend, postgresBackend] as Backend[]) {
       expect(await verifyAudit(o.store, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir) })).toMatchObject({ ok: true, records: 2 });
     });
 
+    it('writes a lone surrogate or NUL in actor and object as U+FFFD, and the log still verifies', async () => {
+      o = await backend.fresh();
+      const log = openAuditLog(o.store, await loadOrCreateSigner(o.dataDir), { dataDir: o.dataDir, checkpointIntervalMs: 60_000 });
+      await log.append({ actor: 'console:ab\ud800c', action: 'login-failed', object: 'x\u0000y\udc00', details: { note: 'z\ud800\u0000' } });
+      await log.close();
+      const [r] = await o.store.readAudit(0, 10);
+      expect([r!.actor, r!.object]).toEqual(['console:ab\uFFFDc', 'x\uFFFDy\uFFFD']);
+      expect(JSON.parse(r!.details)).toEqual({ note: 'z\ud800\u0000' });
+      expect(await verifyAudit(o.store, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir) })).toMatchObject({ ok: true, records: 1 });
+    });
+
     it('batches appends made together into one transaction, in call order, durable when they resolve', async () => {
       o = await backend.fresh();
       const c = counted(o.store);
