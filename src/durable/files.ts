@@ -4,6 +4,16 @@
 import { randomBytes } from 'node:crypto';
 import fsc, { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
+
+// fs's callback functions, promisified once: not a FileHandle, whose objects and
+// promises cost a third of the main thread's share of a durable write (the
+// quarantine and the spool write several such files per message).
+const open = promisify(fsc.open);
+const write = promisify(fsc.write);
+const fsync = promisify(fsc.fsync);
+const close = promisify(fsc.close);
+const rename = promisify(fsc.rename);
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -52,23 +62,20 @@ export async function writeDurably(
   syncDir: () => Promise<void> = () => fsyncDir(path.dirname(file)),
 ): Promise<void> {
   const tmp = path.join(tmpDir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  // fs callbacks, not a FileHandle: the quarantine and the spool write several
-  // such files per message, and FileHandle's objects and promises cost a third
-  // of the main thread's share of a durable write.
-  const fd = await call<number>((done) => fsc.open(tmp, 'wx', mode, done));
+  const fd = await open(tmp, 'wx', mode);
   try {
     for (const chunk of Array.isArray(data) ? data : [data]) {
-      for (let at = 0; at < chunk.byteLength; ) at += await call<number>((done) => fsc.write(fd, chunk, at, chunk.byteLength - at, null, done));
+      for (let at = 0; at < chunk.byteLength; ) at += (await write(fd, chunk, at, chunk.byteLength - at, null)).bytesWritten;
     }
-    await call((done) => fsc.fsync(fd, done));
+    await fsync(fd);
   } catch (err) {
-    await call((done) => fsc.close(fd, done)).catch(() => undefined);
+    await close(fd).catch(() => undefined);
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await call((done) => fsc.close(fd, done));
+  await close(fd);
   try {
-    await call((done) => fsc.rename(tmp, file, done));
+    await rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
     throw err;
@@ -77,7 +84,3 @@ export async function writeDurably(
   await syncDir();
 }
 
-/** One fs callback call as a promise. */
-function call<T = void>(start: (done: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value as T))));
-}
