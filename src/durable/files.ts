@@ -16,11 +16,11 @@ const close = promisify(fsc.close);
 const rename = promisify(fsc.rename);
 
 export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  const fd = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    await handle.sync();
+    await fsync(fd);
   } finally {
-    await handle.close();
+    await close(fd);
   }
 }
 
@@ -83,4 +83,3 @@ export async function writeDurably(
   // Only the destination's entry must survive; a temporary folder is cleared at start.
   await syncDir();
 }
-

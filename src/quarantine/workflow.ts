@@ -46,10 +46,10 @@ export interface Workflow {
 }
 
 const PURGE_BATCH = 500;
+const DAY_MS = 86_400_000;
 
 /** By name: through the gateway's audit thread the error arrives as another class with this name. */
 const isStateConflict = (err: unknown): boolean => err instanceof Error && err.name === 'StateConflictError';
-const DAY_MS = 86_400_000;
 
 export function createWorkflow(vault: Vault, now: () => Date = () => new Date()): Workflow {
   const { store, audit, blobs } = vault;
