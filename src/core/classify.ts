@@ -47,10 +47,29 @@ const SNIFFED_KINDS: Record<string, AttachmentKind> = {
 // Names that say "this runs" even when the bytes are plain text.
 const SCRIPT_EXTS = new Set(['js', 'jse', 'vbs', 'vbe', 'wsf', 'wsh', 'ps1', 'psm1', 'bat', 'cmd', 'hta', 'sh', 'py', 'pl', 'rb', 'php', 'jar', 'scr', 'reg', 'inf', 'scf', 'sct', 'msc', 'cpl', 'com', 'pif', 'exe', 'dll', 'msi', 'lnk', 'url', 'one', 'iqy', 'slk', 'xll', 'appref-ms', 'settingcontent-ms', 'library-ms', 'search-ms', 'mht', 'mhtml', 'svg', 'svgz', 'xml', 'xsl', 'chm', 'iso', 'img', 'vhd', 'vhdx']);
 
+/** The first markup of a text, past any comments, XML declarations and whitespace (within its first KiB). */
+const pastProlog = (start: string): string => {
+  let s = start;
+  for (;;) {
+    const close = s.startsWith('<!--') ? '-->' : s.startsWith('<?xml') ? '?>' : null;
+    if (!close) return s;
+    const end = s.indexOf(close);
+    if (end < 0) return '';
+    s = s.slice(end + close.length).trimStart();
+  }
+};
+
+const HTML_START = /^<(!doctype\s+html|html|head|body|script|iframe|meta|a\s|div|table|p[\s>])/;
+
 const textKind = (head: string, ext: string | null, declaredType: string): AttachmentKind => {
   const start = head.replace(/^\uFEFF/, '').trimStart().slice(0, 1024).toLowerCase();
-  if (/<svg[\s>]/.test(start) || (start.startsWith('<?xml') && start.includes('<svg'))) return 'svg';
-  if (/^<(!doctype\s+html|html|head|body|script|iframe|meta|a\s|div|table|p[\s>])/.test(start)) return 'html';
+  // An HTML page that draws an inline <svg> in its first KiB is HTML (it was
+  // removed as SVG, "declared text/html, actually text/plain"). An SVG file is
+  // XML: its first markup is <svg or its doctype; an XML document that names
+  // <svg early and is not HTML is still taken for one.
+  const markup = pastProlog(start);
+  if (HTML_START.test(markup)) return 'html';
+  if (/^<(svg[\s>]|!doctype\s+svg)/.test(markup) || (start.startsWith('<?xml') && /<svg[\s>]/.test(start))) return 'svg';
   if (start.startsWith('begin:vcalendar') || start.startsWith('begin:vevent')) return 'calendar';
   if (start.startsWith('[internetshortcut]')) return 'shortcut';
   if (start.startsWith('#!') || start.startsWith('<?php')) return 'script';
@@ -65,6 +84,10 @@ const textKind = (head: string, ext: string | null, declaredType: string): Attac
   if (ext === 'csv' || declaredType === 'text/csv' || declaredType === 'application/csv') return 'csv';
   return 'text';
 };
+
+/** The type a text of this kind really is, as a MIME type. */
+const TEXT_TYPES: Partial<Record<AttachmentKind, string>> = { csv: 'text/csv', html: 'text/html', svg: 'image/svg+xml', calendar: 'text/calendar' };
+const textType = (kind: AttachmentKind): string => TEXT_TYPES[kind] ?? 'text/plain';
 
 // Bytes that no text file has: many C0 controls. A NUL counts as one control,
 // not as proof of binary: one stray NUL (a padded record, a bad export) had a
@@ -111,7 +134,7 @@ export async function classify(bytes: Uint8Array, declaredType: string, ext: str
   const u16 = utf16Head(bytes);
   if (u16 !== null) {
     const kind = textKind(u16, ext, declaredType);
-    return { kind, sniffedType: kind === 'csv' ? 'text/csv' : 'text/plain', imageFormat: null, format: null };
+    return { kind, sniffedType: textType(kind), imageFormat: null, format: null };
   }
   const found = await fileTypeFromBuffer(bytes);
   const sniffed = found && plausible(found.ext, bytes) ? found : undefined;
@@ -138,7 +161,7 @@ export async function classify(bytes: Uint8Array, declaredType: string, ext: str
   const bom = startsWith(bytes, [0xef, 0xbb, 0xbf]) ? 3 : 0;
   const head = new TextDecoder('latin1').decode(bytes.subarray(bom, 4096));
   const kind = textKind(head, ext, declaredType);
-  return { kind, sniffedType: kind === 'csv' ? 'text/csv' : 'text/plain', imageFormat: null, format: null };
+  return { kind, sniffedType: textType(kind), imageFormat: null, format: null };
 }
 
 // What a declared Content-Type or a name's extension claims, where it claims

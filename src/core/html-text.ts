@@ -4,6 +4,7 @@
 // with a warning line.
 import { compile, type DomNode, type FormatCallback } from 'html-to-text';
 import { defangUrl, hostNamedIn, hostOf, sameSite } from './defang.js';
+import { capHtmlDepth } from './html-depth.js';
 import type { Labels } from './labels.js';
 
 export interface HtmlText {
@@ -73,6 +74,7 @@ const drop: FormatCallback = (_elem, _walk, builder) => {
 // Compiled once: building html-to-text's selector tree costs more than most conversions.
 const convertHtml = compile({
   wordwrap: false,
+  // maxDepth stays above html-depth.ts's cap, so that no text becomes an ellipsis.
   limits: { maxInputLength: 8_000_000, maxDepth: 200, ellipsis: '…' },
   formatters: { mugaikaAnchor: anchor, mugaikaImage: image, mugaikaDrop: drop },
   selectors: [
@@ -89,6 +91,6 @@ export function htmlToText(html: string, labels: Labels): HtmlText {
   const found: HtmlText = { text: '', activeContentRemoved: 0, remoteImagesRemoved: 0, mismatchedLinks: [] };
   // html-to-text never hands <script> elements to a formatter: count them here.
   found.activeContentRemoved += html.match(/<script\b/gi)?.length ?? 0;
-  found.text = convertHtml(html, { found, labels });
+  found.text = convertHtml(capHtmlDepth(html), { found, labels });
   return found;
 }

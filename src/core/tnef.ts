@@ -131,10 +131,16 @@ function mapiProps(data: Buffer, wanted: ReadonlySet<number>): Map<number, { typ
   return out;
 }
 
+/** MAPI strings end in NULs. A loop, not /\0+$/, which retried every run of NULs not at the end (quadratic). */
+function withoutTrailingNuls(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0) end--;
+  return text.slice(0, end);
+}
+
 const decodeString = (p: { type: number; value: PropValue } | undefined, codepage: string): string | null => {
   if (!p?.value) return null;
-  const text = p.type === PT_UNICODE ? iconv.decode(p.value, 'utf-16le') : iconv.decode(p.value, codepage);
-  return text.replace(/\0+$/, '');
+  return withoutTrailingNuls(p.type === PT_UNICODE ? iconv.decode(p.value, 'utf-16le') : iconv.decode(p.value, codepage));
 };
 
 /** The Windows code page Outlook wrote 8-bit strings in; Japanese Outlook writes 932. */
@@ -176,14 +182,14 @@ export function readTnef(bytes: Uint8Array): Tnef {
   const props = msgProps ? mapiProps(msgProps, wanted) : new Map<number, { type: number; value: PropValue }>();
   const html = props.get(PID_BODY_HTML);
   return {
-    text: decodeString(props.get(PID_BODY), codepage) ?? (body ? iconv.decode(body, codepage).replace(/\0+$/, '') : null),
-    html: html?.value ? iconv.decode(html.value, html.type === PT_UNICODE ? 'utf-16le' : codepage).replace(/\0+$/, '') : null,
+    text: decodeString(props.get(PID_BODY), codepage) ?? (body ? withoutTrailingNuls(iconv.decode(body, codepage)) : null),
+    html: html?.value ? withoutTrailingNuls(iconv.decode(html.value, html.type === PT_UNICODE ? 'utf-16le' : codepage)) : null,
     files: files.flatMap((f) => {
       const p = f.props ? mapiProps(f.props, new Set([PID_ATTACH_LONG_FILENAME, PID_ATTACH_FILENAME, PID_ATTACH_DATA])) : new Map<number, { type: number; value: PropValue }>();
       const data = f.data ?? (p.get(PID_ATTACH_DATA)?.type === PT_BINARY ? p.get(PID_ATTACH_DATA)?.value : null);
       // An attachment without data (an embedded message, an OLE object) has nothing to sanitize as a file.
       if (!data) return [];
-      const name = decodeString(p.get(PID_ATTACH_LONG_FILENAME), codepage) ?? decodeString(p.get(PID_ATTACH_FILENAME), codepage) ?? (f.title ? iconv.decode(f.title, codepage).replace(/\0+$/, '') : null);
+      const name = decodeString(p.get(PID_ATTACH_LONG_FILENAME), codepage) ?? decodeString(p.get(PID_ATTACH_FILENAME), codepage) ?? (f.title ? withoutTrailingNuls(iconv.decode(f.title, codepage)) : null);
       return [{ name, bytes: Buffer.from(data) }];
     }),
   };
