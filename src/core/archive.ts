@@ -16,15 +16,28 @@ export interface ArchiveBudget {
 
 export const archiveBudget = (limits: Policy['archives']): ArchiveBudget => ({ entries: limits.maxEntries, bytes: limits.maxTotalBytes });
 
+/** A file in the archive, listed and checked; its bytes are inflated only when asked for. */
 export interface ZipMember {
   /** The path inside the archive, decoded but still untrusted. */
   path: string;
-  bytes: Buffer;
+  /** Declared (and enforced) size once inflated. */
+  size: number;
+  /** Inflates it; rejects when the data does not match its directory entry. */
+  read(): Promise<Buffer>;
 }
 
 export type ZipFailure = 'encrypted' | 'limit' | 'corrupt' | 'unsupported';
 
-export type ZipResult = { ok: true; members: ZipMember[] } | { ok: false; reason: ZipFailure; detail: string };
+export type ZipResult =
+  | {
+      ok: true;
+      members: ZipMember[];
+      /** Directory entries whose data lies inside another entry's, or is another entry's: listed, never inflated. */
+      overlapping: number;
+      /** Frees the archive; call once its members have been read. */
+      close(): void;
+    }
+  | { ok: false; reason: ZipFailure; detail: string };
 
 /** Files smaller than this may compress as well as they like (a page of zeros does). */
 const RATIO_FLOOR_BYTES = 1024 * 1024;
@@ -103,52 +116,81 @@ async function inflate(zip: ZipFile, entry: Entry, cap: number): Promise<Buffer>
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).slice(0, 200);
 
+// Where an entry's data ends in the archive: its local header (30 bytes and
+// the name and extra field lengths written there) and the compressed bytes.
+const LOCAL_HEADER = 0x04034b50;
+function dataEnd(bytes: Buffer, e: Entry): number {
+  const at = e.relativeOffsetOfLocalHeader;
+  if (at + 30 > bytes.length || bytes.readUInt32LE(at) !== LOCAL_HEADER) return at + 30 + e.compressedSize;
+  return at + 30 + bytes.readUInt16LE(at + 26) + bytes.readUInt16LE(at + 28) + e.compressedSize;
+}
+
 /**
- * Unpacks a zip held in memory. Takes what it unpacks from `budget`; leaves
- * the budget untouched when it refuses the archive.
+ * Entries whose data starts inside the data of an entry before it: the same
+ * file listed twice, or the "overlapping files" bomb, where hundreds of
+ * directory entries point into one compressed stream, each small enough to
+ * pass every limit on its own (a 16 KB zip delivered 409 MB). Sorted by
+ * where they start, so one pass finds them.
+ */
+function overlappingEntries(bytes: Buffer, entries: readonly Entry[]): Set<Entry> {
+  const byOffset = [...entries].sort((a, b) => a.relativeOffsetOfLocalHeader - b.relativeOffsetOfLocalHeader);
+  const out = new Set<Entry>();
+  let end = -1;
+  for (const e of byOffset) {
+    if (e.relativeOffsetOfLocalHeader < end) out.add(e);
+    else end = dataEnd(bytes, e);
+  }
+  return out;
+}
+
+/**
+ * Opens a zip held in memory, lists its files and checks every limit from the
+ * directory before a byte is inflated. Takes what the listed files declare
+ * from `budget`; leaves the budget untouched when it refuses the archive.
  */
 export async function readZip(bytes: Uint8Array, limits: Policy['archives'], budget: ArchiveBudget): Promise<ZipResult> {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let zip: ZipFile;
   try {
-    zip = await open(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    zip = await open(buffer);
   } catch (err) {
     return { ok: false, reason: 'corrupt', detail: message(err) };
   }
-  try {
-    if (zip.entryCount > budget.entries) return { ok: false, reason: 'limit', detail: `${zip.entryCount} files > ${budget.entries} left of archives.maxEntries` };
-    let entries: Entry[] | 'too-many';
-    try {
-      entries = await listEntries(zip, budget.entries);
-    } catch (err) {
-      return { ok: false, reason: 'corrupt', detail: message(err) };
-    }
-    if (entries === 'too-many') return { ok: false, reason: 'limit', detail: `more than ${budget.entries} files left of archives.maxEntries` };
-    let declared = 0;
-    for (const e of entries) {
-      if (e.isEncrypted()) return { ok: false, reason: 'encrypted', detail: `${memberName(e)} is encrypted` };
-      if (e.compressionMethod !== 0 && e.compressionMethod !== 8) {
-        return { ok: false, reason: 'unsupported', detail: `compression method ${e.compressionMethod} (${memberName(e)})` };
-      }
-      declared += e.uncompressedSize;
-      if (e.uncompressedSize > RATIO_FLOOR_BYTES && e.uncompressedSize > limits.maxRatio * Math.max(1, e.compressedSize)) {
-        return { ok: false, reason: 'limit', detail: `${memberName(e)}: ratio ${Math.round(e.uncompressedSize / Math.max(1, e.compressedSize))} > archives.maxRatio ${limits.maxRatio}` };
-      }
-    }
-    if (declared > budget.bytes) return { ok: false, reason: 'limit', detail: `${declared} uncompressed bytes > ${budget.bytes} left of archives.maxTotalBytes` };
-    const members: ZipMember[] = [];
-    for (const e of entries) {
-      const path = memberName(e);
-      if (path.endsWith('/') || path.endsWith('\\')) continue;
-      try {
-        members.push({ path, bytes: await inflate(zip, e, e.uncompressedSize) });
-      } catch (err) {
-        return { ok: false, reason: 'corrupt', detail: `${path}: ${message(err)}` };
-      }
-    }
-    budget.entries -= entries.length;
-    budget.bytes -= declared;
-    return { ok: true, members };
-  } finally {
+  const refuse = (reason: ZipFailure, detail: string): ZipResult => {
     zip.close();
+    return { ok: false, reason, detail };
+  };
+  if (zip.entryCount > budget.entries) return refuse('limit', `${zip.entryCount} files > ${budget.entries} left of archives.maxEntries`);
+  let entries: Entry[] | 'too-many';
+  try {
+    entries = await listEntries(zip, budget.entries);
+  } catch (err) {
+    return refuse('corrupt', message(err));
   }
+  if (entries === 'too-many') return refuse('limit', `more than ${budget.entries} files left of archives.maxEntries`);
+  const overlapping = overlappingEntries(buffer, entries);
+  let declared = 0;
+  for (const e of entries) {
+    if (e.isEncrypted()) return refuse('encrypted', `${memberName(e)} is encrypted`);
+    if (e.compressionMethod !== 0 && e.compressionMethod !== 8) return refuse('unsupported', `compression method ${e.compressionMethod} (${memberName(e)})`);
+    if (overlapping.has(e)) continue;
+    declared += e.uncompressedSize;
+    if (e.uncompressedSize > RATIO_FLOOR_BYTES && e.uncompressedSize > limits.maxRatio * Math.max(1, e.compressedSize)) {
+      return refuse('limit', `${memberName(e)}: ratio ${Math.round(e.uncompressedSize / Math.max(1, e.compressedSize))} > archives.maxRatio ${limits.maxRatio}`);
+    }
+  }
+  if (declared > budget.bytes) return refuse('limit', `${declared} uncompressed bytes > ${budget.bytes} left of archives.maxTotalBytes`);
+  budget.entries -= entries.length;
+  budget.bytes -= declared;
+  const members: ZipMember[] = [];
+  for (const e of entries) {
+    const path = memberName(e);
+    if (overlapping.has(e) || path.endsWith('/') || path.endsWith('\\')) continue;
+    members.push({
+      path,
+      size: e.uncompressedSize,
+      read: () => inflate(zip, e, e.uncompressedSize).catch((err: unknown) => Promise.reject(new Error(`${path}: ${message(err)}`))),
+    });
+  }
+  return { ok: true, members, overlapping: overlapping.size, close: () => zip.close() };
 }

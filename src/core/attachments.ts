@@ -17,6 +17,7 @@ import { deliveredName, neutraliseMemberPath, neutraliseName, type SafeName } fr
 import type { UntrustedAttachment } from './parse.js';
 import type { Policy } from './policy.js';
 import type { DocumentConverter, ImageTranscoder } from './ports.js';
+import { rawBytesLeft, take, type OutputBudget } from './output-budget.js';
 import { cleanText } from './text-clean.js';
 import { readTnef, TnefError } from './tnef.js';
 
@@ -58,6 +59,8 @@ export interface AttachmentContext {
   deadline: number;
   /** What is left for all the archives of this message together. */
   budget: ArchiveBudget;
+  /** What is left of what the delivered message may carry (limits.maxOutputBytes). */
+  output: OutputBudget;
 }
 
 /** An attachment before it has its place in the notice. */
@@ -139,7 +142,7 @@ async function convertDoc(att: UntrustedAttachment, what: Classified, name: Safe
   const doc = documentKind(att.bytes, what.format, name.ext);
   if (!doc.ok) return removed(finding(doc.code, { detail: doc.detail }));
   const lie = doc.lie ? [finding('type-mismatch', { detail: doc.lie })] : [];
-  const out = await convertDocument(att.bytes, doc.format, ctx.documents, ctx.policy, ctx.deadline);
+  const out = await convertDocument(att.bytes, doc.format, ctx.documents, ctx.policy, ctx.deadline, rawBytesLeft(ctx.output));
   if (!out.ok) return removed(...lie, ...out.findings);
   return delivered({ filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: out.pdf }, [...lie, ...out.findings]);
 }
@@ -170,13 +173,26 @@ async function openZip(att: UntrustedAttachment, ctx: AttachmentContext, where: 
     const code = zip.reason === 'encrypted' ? 'archive-encrypted' : zip.reason === 'limit' ? 'archive-limit' : zip.reason === 'corrupt' ? 'archive-corrupt' : 'archive-unsupported';
     return removed(finding(code, { detail: zip.detail }));
   }
+  // One file inflated at a time, sanitized, and let go before the next.
   const members: Node[] = [];
-  for (const [i, m] of zip.members.entries()) {
-    members.push(await sanitizeNode(member(m.path, m.bytes), ctx, { ...where, archiveDepth: where.archiveDepth + 1, inArchive: true, fallback: `${where.fallback}-${i + 1}` }));
+  try {
+    for (const [i, m] of zip.members.entries()) {
+      let bytes: Buffer;
+      try {
+        bytes = await m.read();
+      } catch (err) {
+        return removed(finding('archive-corrupt', { detail: (err instanceof Error ? err.message : String(err)).slice(0, 200) }));
+      }
+      members.push(await sanitizeNode(member(m.path, bytes), ctx, { ...where, archiveDepth: where.archiveDepth + 1, inArchive: true, fallback: `${where.fallback}-${i + 1}` }));
+    }
+  } finally {
+    zip.close();
   }
   const bomb = hitLimit(members);
   if (bomb) return removed(finding('archive-limit', { detail: bomb.detail ?? 'a nested archive hit a limit' }));
-  return { disposition: { as: 'opened', part: null, members: members.length }, findings: [finding('archive-opened', { detail: `${members.length} files` })], members };
+  const findings = [finding('archive-opened', { detail: `${members.length} files` })];
+  if (zip.overlapping > 0) findings.push(finding('archive-overlap', { detail: `${zip.overlapping} entries` }));
+  return { disposition: { as: 'opened', part: null, members: members.length }, findings, members };
 }
 
 async function children(atts: readonly UntrustedAttachment[], ctx: AttachmentContext, where: Where): Promise<Node[]> {
@@ -215,6 +231,23 @@ async function openTnef(att: UntrustedAttachment, name: SafeName, ctx: Attachmen
   return { disposition: { as: 'opened', part, members: members.length }, findings, members };
 }
 
+/**
+ * Takes room in the delivered message for what a conversion delivers. What
+ * does not fit is removed (what it found is no longer what happened to it),
+ * and the budget closes behind it.
+ */
+function charged(c: Conversion, output: OutputBudget): Conversion {
+  if (c.findings.some((f) => f.code === 'output-limit')) {
+    output.closed = true;
+    return c;
+  }
+  const d = c.disposition;
+  const bytes = d.as === 'delivered' ? d.part.bytes.byteLength : d.as === 'opened' ? (d.part?.bytes.byteLength ?? 0) : d.as === 'in-body' ? Buffer.byteLength(d.text, 'utf8') : 0;
+  if (bytes === 0 || take(output, bytes)) return c;
+  if (d.as === 'opened') return { ...c, disposition: { ...d, part: null }, findings: [...c.findings, finding('output-limit')] };
+  return { disposition: { as: 'removed' }, findings: [finding('output-limit')], members: c.members };
+}
+
 async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, where: Where): Promise<Node> {
   const fallback = att.declaredType === 'message/rfc822' && !att.untrustedName ? ctx.labels.forwardedMessageName : `attachment${where.fallback}`;
   const safe = where.inArchive && att.untrustedName ? neutraliseMemberPath(att.untrustedName, fallback) : { ...neutraliseName(att.untrustedName, fallback), shown: null };
@@ -224,6 +257,8 @@ async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, wh
   if (lie) findings.push(finding('type-mismatch', { detail: lie }));
 
   let c: Conversion;
+  // Once the delivered message is full, nothing more is converted.
+  if (ctx.output.closed) return { shownName: safe.shown ?? safe.name, kind: what.kind, sniffedType: what.sniffedType, disposition: { as: 'removed' }, findings: [...findings, finding('output-limit')], members: [] };
   switch (what.kind) {
     case 'image':
       c = what.imageFormat ? await convertImage(att, what.imageFormat, safe, ctx) : removed(finding('attachment-removed', { detail: what.sniffedType }));
@@ -254,6 +289,7 @@ async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, wh
     default:
       c = removed(finding('attachment-removed', { detail: what.kind }));
   }
+  c = charged(c, ctx.output);
   return { shownName: safe.shown ?? safe.name, kind: what.kind, sniffedType: what.sniffedType, disposition: c.disposition, findings: [...findings, ...c.findings], members: c.members ?? [] };
 }
 

@@ -51,6 +51,7 @@ const CODES: Record<DocumentFailure, FindingCode> = {
   undecodable: 'document-unconvertible',
   'no-sandbox': 'document-unconvertible',
   'converter-failed': 'document-unconvertible',
+  'output-too-large': 'output-limit',
 };
 
 export type DocumentOutcome = { ok: true; pdf: Uint8Array; findings: Finding[] } | { ok: false; findings: Finding[] };
@@ -62,6 +63,7 @@ export async function convertDocument(
   converter: DocumentConverter,
   policy: Policy,
   deadline: number,
+  maxOutputBytes: number,
 ): Promise<DocumentOutcome> {
   try {
     const r = await converter.toImagePdf(bytes, format, {
@@ -69,6 +71,7 @@ export async function convertDocument(
       dpi: policy.documents.dpi,
       maxPixelsPerPage: policy.documents.maxPixelsPerPage,
       jpegQuality: policy.output.jpegQuality,
+      maxOutputBytes,
       deadline,
     });
     if (r.ok) return { ok: true, pdf: r.pdf, findings: [finding('document-converted', { detail: `${format}, ${r.pages} pages` })] };

@@ -37,6 +37,8 @@ export const findingCodes = [
   'name-double-extension',
   'name-path',
   'attachment-removed',
+  // The delivered message reached limits.maxOutputBytes: what came after was removed.
+  'output-limit',
   // Documents (rebuilt as image-only PDFs).
   'document-converted',
   'document-encrypted',
@@ -49,6 +51,7 @@ export const findingCodes = [
   'archive-corrupt',
   'archive-unsupported',
   'archive-path-unsafe',
+  'archive-overlap',
   'message-sanitized',
   'nesting-too-deep',
   'tnef-opened',

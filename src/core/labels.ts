@@ -33,6 +33,8 @@ export interface Labels {
   howToAsk(contact: string): string;
   noOriginalKept: string;
   bodyOmitted: string;
+  /** Ends a body cut short at limits.maxOutputBytes. */
+  bodyCut: string;
   unknownSender: string;
 }
 
@@ -92,6 +94,7 @@ const ja: Labels = {
     'name-double-extension': 'ファイル名に二重の拡張子がありました。',
     'name-path': 'ファイル名にフォルダーの指定が含まれていました。',
     'attachment-removed': 'この形式は安全に転送できないため削除しました。',
+    'output-limit': 'メールの大きさの上限に達したため、本文の続きと添付ファイルを省きました。',
     'document-converted': '文書を画像だけのPDFに作り直しました（文字の検索・コピー、リンク、マクロ、埋め込みファイルはありません）。',
     'document-encrypted':
       'パスワードで保護された文書は変換できないため削除しました。必要な場合は、差出人にパスワードのない文書を送ってもらうか、隔離IDを添えて管理者に申請してください。',
@@ -104,6 +107,7 @@ const ja: Labels = {
     'archive-corrupt': '圧縮ファイルが壊れている（または内容と記載が一致しない）ため削除しました。',
     'archive-unsupported': 'この圧縮形式（rar、7z、lzh など）は展開して検査できないため削除しました。zip 形式で送ってもらってください。',
     'archive-path-unsafe': '圧縮ファイル内のファイル名に、フォルダーの外を指す指定（../ やドライブ名）がありました。無効にしています。',
+    'archive-overlap': '圧縮ファイルの中に、同じデータを重ねて指すファイルがありました。重なったものは展開していません。',
     'message-sanitized': '添付されたメールを無害化し、本文をテキストファイルにしました。その添付ファイルは下に一覧があります。',
     'nesting-too-deep': '添付の入れ子（メールの中のメールなど）が深すぎるため削除しました。',
     'tnef-opened': 'Outlook形式のデータ（winmail.dat）を展開し、中のファイルを1つずつ無害化しました。',
@@ -115,6 +119,7 @@ const ja: Labels = {
   shownInBody: '→ 内容を本文の末尾に表示しました。',
   memberLine: (i, name, kind, parent) => `${i}. ${name}（${parent}. の中、種類: ${kind}）`,
   findingInAttachment: {
+    'output-limit': 'メールの大きさの上限に達したため、削除しました。',
     timeout: '制限時間内に処理が終わらなかったため削除しました。',
     'mime-too-deep': '添付の入れ子が深すぎるため削除しました。',
     'too-many-parts': '添付されたメールの構成要素が多すぎるため削除しました。',
@@ -134,6 +139,7 @@ const ja: Labels = {
   howToAsk: (contact) => `  元のメールが必要な場合は、この隔離IDを添えて ${contact} へ申請してください。`,
   noOriginalKept: '■ 元のメールから変更した箇所はありません。',
   bodyOmitted: '（本文はありません）',
+  bodyCut: '\n\n（メールの大きさの上限に達したため、本文はここまでです。）',
   unknownSender: '差出人不明',
 };
 
@@ -192,6 +198,7 @@ const en: Labels = {
     'name-double-extension': 'The file name had a double extension.',
     'name-path': 'The file name contained folder names.',
     'attachment-removed': 'This type cannot be delivered safely and was removed.',
+    'output-limit': 'The message reached its size limit: the rest of the body and the remaining attachments were left out.',
     'document-converted': 'The document was rebuilt as an image-only PDF (no searchable text, links, macros or embedded files).',
     'document-encrypted':
       'Password-protected documents cannot be converted and are removed. To get it, ask the sender for a copy without a password, or ask the administrator, quoting the quarantine ID.',
@@ -204,6 +211,7 @@ const en: Labels = {
     'archive-corrupt': 'The archive is broken (or its contents do not match its directory) and was removed.',
     'archive-unsupported': 'This archive format (rar, 7z, lzh, ...) cannot be unpacked for inspection and was removed; ask for a zip.',
     'archive-path-unsafe': 'A file name in the archive pointed outside its folder (../ or a drive); that part was made harmless.',
+    'archive-overlap': 'Some files in the archive point at the same data as others; those were not unpacked.',
     'message-sanitized': 'The attached message was sanitized and its text delivered as a text file; its attachments are listed below.',
     'nesting-too-deep': 'Attachments are nested too deeply (messages in messages) and were removed.',
     'tnef-opened': 'The Outlook data (winmail.dat) was unpacked and each file in it sanitized on its own.',
@@ -215,6 +223,7 @@ const en: Labels = {
   shownInBody: '-> shown at the end of the body.',
   memberLine: (i, name, kind, parent) => `${i}. ${name} (in ${parent}., type: ${kind})`,
   findingInAttachment: {
+    'output-limit': 'The message reached its size limit; removed.',
     timeout: 'Processing took longer than allowed; removed.',
     'mime-too-deep': 'Nested too deeply; removed.',
     'too-many-parts': 'The attached message has too many parts; removed.',
@@ -234,6 +243,7 @@ const en: Labels = {
   howToAsk: (contact) => `  To obtain the original, ask ${contact}, quoting this quarantine ID.`,
   noOriginalKept: '* Nothing in the original message was changed.',
   bodyOmitted: '(no body)',
+  bodyCut: '\n\n(The message reached its size limit; the body ends here.)',
   unknownSender: 'Unknown sender',
 };
 

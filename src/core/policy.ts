@@ -25,8 +25,15 @@ export const policySchema = z
         maxImagePixels: positiveInt(1_000_000_000).default(50_000_000),
         /** Wall-clock budget for one message, in milliseconds. */
         timeoutMs: positiveInt(3_600_000).default(60_000),
+        /**
+         * What one delivered message may carry (body and parts, as encoded for
+         * sending), in bytes; parts past it are removed. Defaults to
+         * maxMessageBytes, so what comes out is never larger than what may come in.
+         */
+        maxOutputBytes: positiveInt(4 * 1024 * MiB).optional(),
       })
       .strict()
+      .transform((l) => ({ ...l, maxOutputBytes: l.maxOutputBytes ?? l.maxMessageBytes }))
       .prefault({}),
     documents: z
       .object({

@@ -54,6 +54,8 @@ export interface DocumentLimits {
   /** Pixels of one rendered page (width x height). */
   maxPixelsPerPage: number;
   jpegQuality: number;
+  /** Bytes the new PDF may take (what is left of limits.maxOutputBytes); past it the converter stops. */
+  maxOutputBytes: number;
   /** Absolute time (ms since epoch) after which the converter must give up. */
   deadline: number;
 }
@@ -65,7 +67,8 @@ export type DocumentFailure =
   | 'timeout'
   | 'undecodable' // broken, truncated, not what the bytes claimed
   | 'no-sandbox' // the converter's sandbox is missing and the policy does not allow running without it
-  | 'converter-failed'; // crashed, killed for memory, or answered with garbage
+  | 'converter-failed' // crashed, killed for memory, or answered with garbage
+  | 'output-too-large'; // the new PDF would not fit in what the delivered message may still carry
 
 export type DocumentResult =
   | { ok: true; pdf: Uint8Array; pages: number }

@@ -13,6 +13,7 @@ import { parseMessage, type ParsedMessage } from './parse.js';
 import type { Policy } from './policy.js';
 import type { QuarantineId, QuarantineMeta, SanitizeDeps } from './ports.js';
 import { scanShape } from './shape.js';
+import { fitText, outputBudget } from './output-budget.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 
 export interface Envelope {
@@ -97,7 +98,11 @@ async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps,
     deadline,
   );
   const body = sanitizeBody(parsed, labels);
-  const ctx: AttachmentContext = { policy, labels, images: deps.images, documents: deps.documents, deadline, budget: archiveBudget(policy.archives) };
+  // The body is what the recipient needs most: it is counted first.
+  const output = outputBudget(policy.limits.maxOutputBytes);
+  const shown = fitText(output, body.text, labels.bodyCut);
+  if (shown.cut) body.findings.push(finding('output-limit'));
+  const ctx: AttachmentContext = { policy, labels, images: deps.images, documents: deps.documents, deadline, budget: archiveBudget(policy.archives), output };
   const sanitized: SanitizedAttachment[] = [];
   for (const [i, att] of parsed.attachments.entries()) {
     sanitized.push(await withDeadline(sanitizeAttachment(att, i + 1, ctx), deadline));
@@ -116,7 +121,7 @@ async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps,
   const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, contact: policy.notice.contact }, labels);
   const message = await composeMessage({
     headers,
-    body: `${notice}\n${[body.text, ...calendars].join('\n\n')}\n`,
+    body: `${notice}\n${[shown.text, ...calendars].join('\n\n')}\n`,
     parts: deliveredParts(outcomes),
     verdict: findings.length > 0 ? 'sanitized' : 'clean',
     quarantineId,

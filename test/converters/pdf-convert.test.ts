@@ -95,6 +95,13 @@ describe('PDF -> pixels -> PDF', () => {
     expect(big).toMatchObject({ ok: false, reason: 'page-too-large', detail: expect.stringContaining('30000x30000 pixels') });
   });
 
+  it('stops once the pages would not fit in what the message may still carry', async () => {
+    const input = await textPdf(5);
+    const whole = expectOk(await converter.toImagePdf(input, 'pdf', limits()));
+    const cut = await converter.toImagePdf(input, 'pdf', limits({ maxOutputBytes: Math.floor(whole.length / 2) }));
+    expect(cut).toMatchObject({ ok: false, reason: 'output-too-large' });
+  });
+
   it('fails broken input cleanly and the next document is fine', async () => {
     const good = await textPdf(3);
     const polyglot = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1]), Buffer.from(good)]);

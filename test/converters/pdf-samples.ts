@@ -15,6 +15,7 @@ export const limits = (over: Partial<DocumentLimits> = {}): DocumentLimits => ({
   dpi: 150,
   maxPixelsPerPage: 40_000_000,
   jpegQuality: 85,
+  maxOutputBytes: 50 * 1024 * 1024,
   deadline: Date.now() + 30_000,
   ...over,
 });

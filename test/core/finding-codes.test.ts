@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { findingCodes, type FindingCode } from '../../src/core/findings.js';
 import type { Policy } from '../../src/core/policy.js';
 import type { ImageTranscoder } from '../../src/core/ports.js';
-import { cfb, zip } from '../helpers/bytes.js';
+import { cfb, overlappingZip, zip } from '../helpers/bytes.js';
 import { violations } from '../helpers/conformance.js';
 import { closeDocuments, realDocuments } from '../helpers/documents.js';
 import { tnef } from '../helpers/tnef.js';
@@ -75,6 +75,7 @@ const cases: Record<FindingCode, Case> = {
   'name-bidi-control': { input: () => withAttachments('x', [{ type: 'text/plain', filename: 'a\u202Etxt.exe', body: 'x' }]) },
   'name-double-extension': { input: () => withAttachments('x', [{ type: 'application/octet-stream', filename: '請求書.pdf.exe', body: exe }]) },
   'name-path': { input: () => withAttachments('x', [{ type: 'text/plain', filename: '..\\..\\a.txt', body: 'x' }]) },
+  'output-limit': { input: () => att('text/plain', 'a.txt', 'y'.repeat(20_000)), policy: policyWith({ limits: { maxOutputBytes: 10_000 } }) },
   'attachment-removed': { input: () => withAttachments('x', [{ type: 'application/octet-stream', filename: 'a.exe', body: exe }]) },
   'document-converted': { input: async () => att('application/pdf', 'a.pdf', await pdf()), h: converting },
   'document-encrypted': { input: () => att('application/octet-stream', 'a.docx', cfb(['EncryptionInfo', 'EncryptedPackage'])) },
@@ -86,6 +87,7 @@ const cases: Record<FindingCode, Case> = {
   'archive-corrupt': { input: async () => att('application/zip', 'a.zip', (await zip([['a.txt', 'a'.repeat(500)]])).subarray(0, 100)) },
   'archive-unsupported': { input: () => att('application/x-7z-compressed', 'a.7z', Buffer.concat([Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]), Buffer.alloc(64)])) },
   'archive-path-unsafe': { input: async () => att('application/zip', 'a.zip', await zip([['../../etc/passwd', 'root']])) },
+  'archive-overlap': { input: () => att('application/zip', 'a.zip', overlappingZip(Buffer.from('同じデータ'), 3)) },
   'message-sanitized': { input: () => forwarded('From: a@example.jp\r\nSubject: inner\r\nDate: Thu, 26 Nov 2026 09:00:00 +0900\r\n\r\nbody\r\n') },
   'nesting-too-deep': {
     input: () => forwarded(`From: a@example.jp\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from('From: b@example.jp\r\n\r\nx\r\n').toString('base64')}\r\n`),

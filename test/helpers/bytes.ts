@@ -1,6 +1,6 @@
 // Hand-made bytes of file formats for tests: PNG chunks (to craft headers that
 // lie about their size) and real zips made with @zip.js/zip.js.
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipWriter } from '@zip.js/zip.js';
 import iconv from 'iconv-lite';
 
@@ -54,6 +54,52 @@ export async function zip(entries: Array<[string, string | Uint8Array]>, options
     else await writer.add(name, new Uint8ArrayReader(data));
   }
   return Buffer.from(await writer.close());
+}
+
+/**
+ * The "overlapping files" zip bomb (David Fifield, 2019), in its plainest form:
+ * one deflated file, and `entries` central directory entries that all point at
+ * its one local header, each under its own name. Every entry is small and
+ * honest about its sizes; only together do they inflate `entries` times.
+ */
+export function overlappingZip(content: Uint8Array, entries: number): Buffer {
+  const data = deflateRawSync(content, { level: 9 });
+  const crc = crc32(content);
+  const header = (sig: number, size: number): Buffer => {
+    const b = Buffer.alloc(size);
+    b.writeUInt32LE(sig, 0);
+    return b;
+  };
+  const fields = (b: Buffer, at: number, nameLength: number): void => {
+    b.writeUInt16LE(20, at); // version needed
+    b.writeUInt16LE(0x800, at + 2); // UTF-8 names
+    b.writeUInt16LE(8, at + 4); // deflate
+    b.writeUInt32LE(0x5c810000, at + 6); // DOS time and date, fixed
+    b.writeUInt32LE(crc, at + 10);
+    b.writeUInt32LE(data.length, at + 14);
+    b.writeUInt32LE(content.length, at + 18);
+    b.writeUInt16LE(nameLength, at + 22);
+  };
+  const firstName = Buffer.from('0.txt');
+  const local = header(0x04034b50, 30);
+  fields(local, 4, firstName.length);
+  const central: Buffer[] = [];
+  for (let i = 0; i < entries; i++) {
+    const name = Buffer.from(`${i}.txt`);
+    const c = header(0x02014b50, 46);
+    c.writeUInt16LE(20, 4); // version made by
+    fields(c, 6, name.length);
+    c.writeUInt32LE(0, 42); // every entry: the one local header at 0
+    central.push(c, name);
+  }
+  const dir = Buffer.concat(central);
+  const start = local.length + firstName.length + data.length;
+  const end = header(0x06054b50, 22);
+  end.writeUInt16LE(entries, 8);
+  end.writeUInt16LE(entries, 10);
+  end.writeUInt32LE(dir.length, 12);
+  end.writeUInt32LE(start, 16);
+  return Buffer.concat([local, firstName, data, dir, end]);
 }
 
 /**

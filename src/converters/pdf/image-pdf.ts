@@ -15,7 +15,7 @@ import {
   pushGraphicsState,
 } from 'pdf-lib';
 import sharp from 'sharp';
-import type { CheckedPage } from './untrusted-pages.js';
+import { ConversionError, type CheckedPage } from './untrusted-pages.js';
 
 const ENCODING = 3;
 
@@ -98,13 +98,23 @@ function addPage(doc: PDFDocument, encoded: Encoded): void {
   if (resources instanceof PDFDict) for (const key of ['Font', 'ExtGState']) resources.delete(PDFName.of(key));
 }
 
-export async function buildImagePdf(pages: AsyncIterable<CheckedPage>, jpegQuality: number): Promise<{ pdf: Uint8Array; pages: number }> {
+/**
+ * The image-only PDF of `pages`. Stops with `output-too-large` once the
+ * pages' JPEGs alone pass `maxBytes`: the PDF would not fit in the message.
+ */
+export async function buildImagePdf(pages: AsyncIterable<CheckedPage>, jpegQuality: number, maxBytes: number): Promise<{ pdf: Uint8Array; pages: number }> {
   const doc = await PDFDocument.create({ updateMetadata: false });
   const queue: Array<Promise<Encoded>> = [];
   let count = 0;
+  let bytes = 0;
   const next = async (): Promise<void> => {
     const encoded = queue.shift();
-    if (encoded) addPage(doc, await encoded);
+    if (encoded) {
+      const page = await encoded;
+      bytes += page.jpeg.length;
+      if (bytes > maxBytes) throw new ConversionError('output-too-large', `${count + 1} pages take more than the ${maxBytes} bytes the message may still carry`);
+      addPage(doc, page);
+    }
     count++;
   };
   for await (const page of pages) {

@@ -51,7 +51,7 @@ export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter
   async function convert(proc: RasterizerProcess, untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult> {
     proc.send({ dpi: limits.dpi, maxPages: limits.maxPages, maxPixelsPerPage: limits.maxPixelsPerPage }, untrustedPdf);
     try {
-      const built = await buildImagePdf(checkedPages(proc.frames, limits), limits.jpegQuality);
+      const built = await buildImagePdf(checkedPages(proc.frames, limits), limits.jpegQuality, limits.maxOutputBytes);
       return { ok: true, pdf: built.pdf, pages: built.pages };
     } catch (err) {
       if (err instanceof ConversionError) return { ok: false, reason: err.reason, detail: err.message };
