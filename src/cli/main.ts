@@ -38,14 +38,14 @@ program
     const deps = await openCliDeps(opts.dataDir ?? defaultDataDir(), policy);
     try {
       if (opts.batch) {
-        const lines = await sanitizeFolder(opts.batch, opts.output, policy, deps, process.stderr.isTTY === true);
+        const lines = await sanitizeFolder(opts.batch, opts.output, deps, process.stderr.isTTY === true);
         for (const { file, report } of lines) {
           const codes = [...new Set(report.findings.map((f) => f.code))].join(' ');
           process.stdout.write(`${file.padEnd(32)} ${report.verdict.padEnd(9)} ${report.quarantineId ?? '-'.padEnd(21)} ${codes}\n`);
         }
         process.stdout.write(`\n${lines.length} messages -> ${opts.output}\n`);
       } else if (input) {
-        const report = await sanitizeFile(input, opts.output, opts.report, policy, deps);
+        const report = await sanitizeFile(input, opts.output, opts.report, deps);
         if (!opts.report) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       }
     } finally {

@@ -3,9 +3,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Finding } from '../core/findings.js';
-import type { Policy } from '../core/policy.js';
-import { sanitize, type SanitizeResult } from '../core/sanitize.js';
-import type { CliDeps } from './wiring.js';
+import type { SanitizeResult } from '../core/sanitize.js';
+import { noEnvelope, type CliDeps } from './wiring.js';
 
 export interface Report {
   action: 'deliver' | 'reject';
@@ -29,10 +28,10 @@ async function writeAtomically(file: string, data: string | Buffer): Promise<voi
 }
 
 /** Sanitizes INPUT; writes OUTPUT only when something is delivered (a stale one is removed). */
-export async function sanitizeFile(input: string, output: string, report: string | undefined, policy: Policy, cli: CliDeps): Promise<Report> {
+export async function sanitizeFile(input: string, output: string, report: string | undefined, cli: CliDeps): Promise<Report> {
   const raw = await fs.readFile(input);
-  const receivedAt = cli.deps.now();
-  const result = await sanitize({ raw }, policy, cli.deps);
+  const receivedAt = cli.now();
+  const result = await cli.sanitizer.run(raw, noEnvelope);
   // The file stands for the queue id a relayed message would have.
   const object = path.resolve(input);
   const codes = [...new Set(result.findings.map((f) => f.code))];
@@ -52,7 +51,7 @@ export interface BatchLine {
   report: Report;
 }
 
-export async function sanitizeFolder(inDir: string, outDir: string, policy: Policy, deps: CliDeps, showProgress: boolean): Promise<BatchLine[]> {
+export async function sanitizeFolder(inDir: string, outDir: string, deps: CliDeps, showProgress: boolean): Promise<BatchLine[]> {
   const files = (await fs.readdir(inDir)).filter((f) => f.toLowerCase().endsWith('.eml')).sort();
   await fs.mkdir(outDir, { recursive: true });
   const bar = new cliProgress.SingleBar(
@@ -63,7 +62,7 @@ export async function sanitizeFolder(inDir: string, outDir: string, policy: Poli
   const lines: BatchLine[] = [];
   for (const file of files) {
     const base = file.replace(/\.eml$/i, '');
-    const report = await sanitizeFile(path.join(inDir, file), path.join(outDir, `${base}.eml`), path.join(outDir, `${base}.report.json`), policy, deps);
+    const report = await sanitizeFile(path.join(inDir, file), path.join(outDir, `${base}.eml`), path.join(outDir, `${base}.report.json`), deps);
     lines.push({ file, report });
     if (showProgress) bar.increment(1, { file });
   }

@@ -1,37 +1,55 @@
-// Assembles the core's dependencies from real adapters for a data dir: the
-// same store, vault and audit log the gateway uses there, so a verdict reached
-// by `mugaika sanitize` is quarantined and audited exactly as one reached by
-// the relay.
-import { randomUUID } from 'node:crypto';
+// What `mugaika sanitize` runs on: the gateway's own worker pool, store, vault
+// and audit log for a data dir, so that a verdict reached on the command line
+// is reached, quarantined and audited exactly as the relay's would be, under
+// the same hard time budget (limits.timeoutMs): the core runs on a worker
+// thread that is killed when it overruns, and the message is then blocked.
 import os from 'node:os';
-import { createSharpTranscoder } from '../converters/image-sharp.js';
-import { documentConverterFor } from '../converters/wiring.js';
-import type { Policy } from '../core/policy.js';
-import type { SanitizeDeps } from '../core/ports.js';
-import { QuarantineUnavailableError } from '../core/sanitize.js';
-import { openVaultContext } from '../quarantine/open-context.js';
+import path from 'node:path';
+import { openAuditLogThread } from '../audit/log-thread.js';
 import type { AuditLog } from '../audit/log.js';
+import { loadConfig } from '../config/load.js';
+import type { Policy } from '../core/policy.js';
+import { QuarantineUnavailableError } from '../core/sanitize.js';
+import { openVault } from '../quarantine/vault.js';
+import { createSanitizer, type Sanitizer } from '../relay/sanitizer.js';
+import { openStore } from '../store/open.js';
 
 export interface CliDeps {
-  deps: SanitizeDeps;
+  /** One worker thread, one message at a time. */
+  sanitizer: Sanitizer;
   audit: AuditLog;
   /** Who the audit log names for this run: `cli:<OS user>`. */
   actor: string;
+  now(): Date;
   close(): Promise<void>;
 }
 
 export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliDeps> {
-  const ctx = await openVaultContext({ dataDir, env: process.env }).catch((err: unknown) => {
-    throw new QuarantineUnavailableError(err);
-  });
-  const documents = documentConverterFor(policy);
-  return {
-    deps: { quarantine: ctx.vault, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID() },
-    audit: ctx.audit,
-    actor: `cli:${os.userInfo().username}`,
-    async close() {
-      await documents.close();
-      await ctx.close();
-    },
+  const dir = path.resolve(dataDir);
+  const actor = `cli:${os.userInfo().username}`;
+  let closing: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    const steps = closing.reverse();
+    closing = [];
+    for (const step of steps) await step().catch(() => undefined);
   };
+  try {
+    const config = await loadConfig(undefined, process.env);
+    const store = await openStore({ dataDir: dir, databaseUrl: config.database.url });
+    closing.push(() => store.close());
+    const audit = await openAuditLogThread({ dataDir: dir, databaseUrl: config.database.url, shared: true });
+    closing.push(() => audit.close());
+    // Items are recorded as kept by this host, as the gateway records its own.
+    const gateway = os.hostname();
+    const quarantine = await openVault({ dataDir: dir, store, audit, gateway, env: process.env });
+    const sanitizer = createSanitizer({ dataDir: dir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway, policy, workers: 1, quarantine });
+    closing.push(() => sanitizer.close());
+    return { sanitizer, audit, actor, now: () => new Date(), close };
+  } catch (err) {
+    await close();
+    throw new QuarantineUnavailableError(err);
+  }
 }
+
+/** For a message sanitized from a file: no SMTP envelope. */
+export const noEnvelope = { mailFrom: null, rcptTo: [] } as const;

@@ -13,6 +13,7 @@ import { parseMessage, type ParsedMessage } from './parse.js';
 import type { Policy } from './policy.js';
 import type { QuarantineId, QuarantineMeta, SanitizeDeps } from './ports.js';
 import { scanShape } from './shape.js';
+import { shownHeaderBlock } from './shown-headers.js';
 import { fitText, outputBudget } from './output-budget.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 
@@ -56,15 +57,17 @@ const EMPTY_HEADERS: Pick<ParsedMessage, 'from' | 'to' | 'cc' | 'subject' | 'dat
   from: [], to: [], cc: [], subject: null, date: null, messageId: null,
 };
 
-/** The top-level header block alone, parsed, so that even a blocked message shows who sent it. */
+/**
+ * The shown header fields alone, parsed, so that even a blocked message shows
+ * who sent it. A bounded block (shown-headers.ts), not the original header:
+ * this runs on the relay's main thread when a worker was killed.
+ */
 const HEADERS_ONLY_MS = 3000;
 
 async function headersOnly(raw: Uint8Array, policy: Policy): Promise<typeof EMPTY_HEADERS> {
   try {
-    const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, policy.limits.maxHeaderBytes));
-    const ends = [head.indexOf('\r\n\r\n'), head.indexOf('\n\n')].filter((i) => i >= 0);
     // A parser that hangs must not hold up the notice: a few seconds, then no headers.
-    return await withDeadline(parseMessage(ends.length > 0 ? head.subarray(0, Math.min(...ends) + 2) : head), Date.now() + HEADERS_ONLY_MS);
+    return await withDeadline(parseMessage(shownHeaderBlock(raw, policy.limits.maxHeaderBytes)), Date.now() + HEADERS_ONLY_MS);
   } catch {
     return EMPTY_HEADERS;
   }

@@ -103,6 +103,30 @@ describe('mugaika sanitize (the CLI contract)', () => {
     expect(r.stdout).toContain(`${samples.length} messages`);
   });
 
+  it('holds limits.timeoutMs through synchronous work: an overrun is a timeout, the original quarantined', async () => {
+    // 8 MB of HTML: turning it into text is one synchronous stretch of seconds,
+    // which no deadline check inside the core can interrupt; the thread is killed.
+    const dir = tempDir();
+    const input = path.join(dir, 'slow.eml');
+    const raw = Buffer.from(
+      ['From: sender@example.jp', 'To: staff@city.example.lg.jp', 'Subject: slow', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/html; charset=utf-8', '', '<p>para\r\n'.repeat(800_000)].join('\r\n'),
+    );
+    writeFileSync(input, raw);
+    const policy = path.join(dir, 'p.yaml');
+    writeFileSync(policy, 'limits:\n  timeoutMs: 500\n');
+    const started = Date.now();
+    const r = mugaika(['sanitize', input, '-o', path.join(dir, 'o.eml'), '--report', path.join(dir, 'r.json'), '--data-dir', dir, '--policy', policy]);
+    expect(r.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const report = JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8')) as { verdict: string; quarantineId: string; findings: Array<{ code: string; detail?: string }> };
+    expect(report.verdict).toBe('blocked');
+    expect(report.findings[0]).toEqual({ code: 'timeout', detail: 'worker terminated after 2500 ms' });
+    const delivered = readFileSync(path.join(dir, 'o.eml'));
+    expect(await violations(delivered)).toEqual([]);
+    expect(delivered.toString('latin1')).not.toContain('para');
+    expect(readdirSync(path.join(dir, 'quarantine'))).toEqual([`${report.quarantineId}.mgq`]);
+  }, 60_000);
+
   it('asks for INPUT or --batch, not both and not neither', () => {
     expect(mugaika(['sanitize', '-o', 'x.eml']).code).toBe(2);
     expect(mugaika(['sanitize', 'a.eml', '--batch', 'samples', '-o', 'x']).code).toBe(2);
