@@ -1,6 +1,7 @@
 // The relay's worker pool. A message that kills its thread (here: by
 // exhausting the thread's heap) is blocked, its original quarantined, and the
 // pool goes on with a fresh thread.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAuditLogThread, type AuditLogThread } from '../../src/audit/log-thread.js';
 import { defaultPolicy } from '../../src/core/policy.js';
@@ -28,6 +29,13 @@ const heapEater = (): Buffer =>
 /** 96 MB of three-byte lines: the shape scan over them is one synchronous call of several seconds. */
 const slowScan = (): Buffer =>
   eml(['From: sender@example.jp', 'To: staff@city.example.lg.jp', 'Subject: slow', 'Content-Type: text/plain'], Buffer.from('a\r\n'.repeat(Math.ceil((96 * 1024 * 1024) / 3))));
+
+/** 8 MB of HTML (turning it into text is seconds of one synchronous call) under a hostile Subject: an ESC and 250,000 letters. */
+const overrunWithHostileHeader = (): Buffer =>
+  eml(
+    ['From: sender@example.jp', 'To: staff@city.example.lg.jp', `Subject: hostile \x1b${'a'.repeat(250_000)}`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/html; charset=utf-8'],
+    Buffer.from('<p>para\r\n'.repeat(800_000)),
+  );
 
 describe('sanitizer pool', () => {
   let audit: AuditLogThread | undefined;
@@ -68,6 +76,24 @@ describe('sanitizer pool', () => {
     expect(overrun.quarantineId).not.toBeNull();
     expect(overrun.findings).toContainEqual({ code: 'timeout', detail: 'worker terminated after 3000 ms' });
     expect((await pool.run(small(1), envelope)).verdict).toBe('clean');
+  }, 120_000);
+
+  it('blocks an overrun from the main thread without stalling it, whatever the header holds', async () => {
+    // The notice of a killed message is built on the main thread (the SMTP
+    // loop's, in the gateway). Its header was parsed whole there: this Subject
+    // alone held that thread for over a minute.
+    const policy = { ...defaultPolicy, limits: { ...defaultPolicy.limits, timeoutMs: 1500 } };
+    const pool = await start({ workers: 1, policy, graceMs: 0 });
+    const lag = monitorEventLoopDelay({ resolution: 20 });
+    lag.enable();
+    const overrun = await pool.run(overrunWithHostileHeader(), envelope);
+    lag.disable();
+    expect(overrun.verdict).toBe('blocked');
+    expect(overrun.findings[0]?.code).toBe('timeout');
+    expect(lag.max / 1e6).toBeLessThan(1000);
+    const subject = /^Subject: (.*(?:\r\n[ \t].*)*)/m.exec(overrun.message!.toString('latin1'))?.[1] ?? '';
+    expect(subject.length).toBeGreaterThan(0);
+    expect(overrun.message!.length).toBeLessThan(64 * 1024);
   }, 120_000);
 
   it('a message queued behind one that overruns gets its own budget from when a thread starts it, and goes through', async () => {
