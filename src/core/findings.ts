@@ -12,6 +12,8 @@ export const findingCodes = [
   'parse-error',
   'timeout',
   'internal-error',
+  // Structure: delivered, but read one way only.
+  'mime-ambiguous',
   // Headers.
   'missing-from',
   'missing-date',

@@ -5,11 +5,13 @@ import type { Transform } from 'node:stream';
 // The zone-eu fork (what mailparser itself runs on): the original mailsplit 5.4
 // took 0.85 s per MB of short lines, about ten times as long.
 import { Splitter, type MimeNode as SplitterNode, type SplitterChunk } from '@zone-eu/mailsplit';
+import { AmbiguityLog } from './ambiguity.js';
 import type { Policy } from './policy.js';
 import type { FindingCode } from './findings.js';
 
+/** `ambiguous` names what some part gives twice (see ambiguity.ts), or is null. */
 export type ShapeVerdict =
-  | { ok: true; parts: number; depth: number }
+  | { ok: true; parts: number; depth: number; ambiguous: string | null }
   | { ok: false; code: ShapeCode; detail: string };
 
 export type ShapeCode = Extract<FindingCode, 'message-too-large' | 'mime-too-deep' | 'too-many-parts' | 'header-too-large' | 'parse-error'>;
@@ -36,6 +38,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
     let maxDepth = 0;
     let rootHasFields = false;
     let settled = false;
+    const ambiguous = new AmbiguityLog();
     const splitter = new Splitter({
       maxHeadSize: limits.maxHeaderBytes,
       // Our own part limit decides; mailsplit's must never fire first.
@@ -52,6 +55,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
       const node = chunk as SplitterNode;
       parts++;
       if (node.root && node.headers) rootHasFields = node.headers.getList().some((h) => FIELD_NAME.test(h.key));
+      if (node.headers) ambiguous.add(node.headers.getList());
       const depth = depthOf(node);
       maxDepth = Math.max(maxDepth, depth);
       if (parts > limits.maxParts) {
@@ -74,7 +78,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
     stream.on('end', () =>
       finish(
         rootHasFields
-          ? { ok: true, parts, depth: maxDepth }
+          ? { ok: true, parts, depth: maxDepth, ambiguous: ambiguous.detail() }
           : { ok: false, code: 'parse-error', detail: 'no header fields: this is not an Internet message' },
       ),
     );
