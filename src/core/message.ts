@@ -26,7 +26,7 @@ const jst = (d: Date): string => {
 };
 
 export async function openMessage(bytes: Uint8Array, policy: Policy, labels: Labels): Promise<OpenedMessage> {
-  const view = await structureView(bytes, await scanShape(bytes, policy.limits));
+  const view = await structureView(bytes, await scanShape(bytes, policy.limits), policy.limits);
   if (!view.ok) return { ok: false, code: view.cause.code, detail: view.cause.detail ?? '' };
   let parsed;
   try {

@@ -162,7 +162,7 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
     const action = shape.code === 'message-too-large' ? policy.actions.oversize : policy.actions.structureLimit;
     if (action === 'reject') return { action: 'reject', verdict: 'rejected', message: null, quarantineId: null, findings: [finding(shape.code, { detail: shape.detail })] };
   }
-  const view = await structureView(input.raw, shape);
+  const view = await structureView(input.raw, shape, policy.limits, deadline);
   if (!view.ok) return blockMessage(input, policy, deps, receivedAt, view.cause);
   try {
     return await rebuild(input, view, policy, deps, receivedAt, deadline);

@@ -1,6 +1,7 @@
 // Size and shape limits, checked before the full parse: a message that is too
 // big, too deep, has too many parts or too large a header block gets a verdict
-// here, so that mailparser never sees it.
+// here, so that mailparser never sees it as it is (one too deep or with too
+// many parts is cut to its limits by structure.ts).
 import type { Transform } from 'node:stream';
 // The zone-eu fork (what mailparser itself runs on): the original mailsplit 5.4
 // took 0.85 s per MB of short lines, about ten times as long.
@@ -18,6 +19,9 @@ export type ShapeCode = Extract<FindingCode, 'message-too-large' | 'mime-too-dee
 
 // RFC 5322 field names: printable ASCII but the colon.
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/** Whether a node's header block holds at least one field: without one, it is not an Internet message. */
+export const hasHeaderFields = (node: SplitterNode): boolean => node.headers !== false && node.headers.getList().some((h) => FIELD_NAME.test(h.key));
 
 const depthOf = (node: SplitterNode): number => {
   let depth = 0;
@@ -54,7 +58,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
       if (chunk.type !== 'node') return;
       const node = chunk as SplitterNode;
       parts++;
-      if (node.root && node.headers) rootHasFields = node.headers.getList().some((h) => FIELD_NAME.test(h.key));
+      if (node.root) rootHasFields = hasHeaderFields(node);
       if (node.headers) ambiguous.add(node.headers.getList());
       const depth = depthOf(node);
       maxDepth = Math.max(maxDepth, depth);
