@@ -90,6 +90,14 @@ describe('duplicated structural headers are a finding; the first occurrence coun
     expect(o.mail!.attachments.map((a) => a.content.toString('utf8'))).toEqual(['メモの内容']);
   });
 
+  it('two Content-Type headers in a part: read as the first says, and no executable crosses', async () => {
+    const raw = withAttachments('本文です。', [{ type: 'text/plain; charset=utf-8', body: '添付のテキスト', headers: ['Content-Type: application/octet-stream; name="setup.exe"'] }]);
+    const o = await delivered(raw);
+    await expectAmbiguous(o, raw, /^Content-Type$/);
+    expect(o.mail!.attachments.map((a) => a.filename)).not.toContain('setup.exe');
+    expect(bodyOf(o)).toContain('添付のテキスト');
+  });
+
   it('a charset given twice, and MIME-Version twice, are named together', async () => {
     const raw = eml([...HEAD, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8; charset=iso-8859-1'], Buffer.from('日本語の本文\r\n', 'utf8'));
     const o = await delivered(raw);
