@@ -12,6 +12,10 @@ export const findingCodes = [
   'parse-error',
   'timeout',
   'internal-error',
+  // Structure: delivered, but read one way only, or cut to the limits.
+  'mime-ambiguous',
+  'parts-truncated',
+  'depth-truncated',
   // Headers.
   'missing-from',
   'missing-date',
@@ -90,6 +94,8 @@ export interface Finding {
   attachment?: number;
   /** Short machine-readable detail (a limit, a type, a host). */
   detail?: string;
+  /** How many of something, for the notice's sentence (parts not delivered). */
+  count?: number;
 }
 
 export const finding = (code: FindingCode, extra: Omit<Finding, 'code'> = {}): Finding => ({

@@ -21,6 +21,8 @@ export interface Labels {
   shownInBody: string;
   /** A file found inside attachment `parent` (an archive, attached message or TNEF). */
   memberLine(index: number, name: string, kind: string, parent: number): string;
+  /** Sentences that say a finding's count (Finding.count); `finding` is the fallback. */
+  counted: Partial<Record<FindingCode, (n: number) => string>>;
   /** Findings whose message-level sentence would mislead under an attachment. */
   findingInAttachment: Partial<Record<FindingCode, string>>;
   /** Fallback name of an attached message with no file name. */
@@ -71,6 +73,9 @@ const ja: Labels = {
     'parse-error': 'メールの形式を解釈できないため、本文と添付ファイルを転送できません。',
     timeout: '無害化処理が制限時間内に終わらなかったため、本文と添付ファイルを転送できません。',
     'internal-error': '無害化処理中にエラーが発生したため、本文と添付ファイルを転送できません。',
+    'mime-ambiguous': 'このメールには同じ指定が2回書かれていて、読み方によって内容が変わります。最初の指定に従って読んだ内容を転送しています。',
+    'parts-truncated': '添付ファイルなどの数が上限を超えていたため、超えた分は転送していません。隔離した原本には含まれています。',
+    'depth-truncated': 'メールの入れ子が深すぎる部分は転送していません。隔離した原本には含まれています。',
     'missing-from': '元のメールに差出人（From）がありませんでした。',
     'missing-date': '元のメールに送信日時（Date）がなかったため、受信日時を表示しています。',
     'invalid-address': '元のメールに不正なメールアドレスがあったため、表示から除きました。',
@@ -115,6 +120,10 @@ const ja: Labels = {
     'calendar-as-text': '予定表（会議の招待）の内容を本文の末尾にテキストで表示し、ファイルは削除しました。',
     'html-attachment-converted': 'HTMLファイルをテキストに変換しました。',
   },
+  counted: {
+    'parts-truncated': (n) => `添付ファイルなどの数が上限を超えていたため、残りの${n}個は転送していません。隔離した原本には含まれています。`,
+    'depth-truncated': (n) => `メールの入れ子が深すぎる部分（${n}か所）は転送していません。隔離した原本には含まれています。`,
+  },
   opened: (n) => `→ 展開しました（中のファイル${n}件は以下のとおり）。`,
   shownInBody: '→ 内容を本文の末尾に表示しました。',
   memberLine: (i, name, kind, parent) => `${i}. ${name}（${parent}. の中、種類: ${kind}）`,
@@ -125,6 +134,7 @@ const ja: Labels = {
     'too-many-parts': '添付されたメールの構成要素が多すぎるため削除しました。',
     'header-too-large': '添付されたメールのヘッダーが大きすぎるため削除しました。',
     'parse-error': '添付されたメールの形式を解釈できないため削除しました。',
+    'mime-ambiguous': '添付されたメールには同じ指定が2回書かれていて、読み方によって内容が変わります。最初の指定に従って読んでいます。',
   },
   forwardedMessageName: '転送メッセージ',
   messageFields: { from: '差出人', to: '宛先', cc: 'CC', date: '日時', subject: '件名' },
@@ -176,6 +186,9 @@ const en: Labels = {
     'parse-error': 'The message could not be parsed: its body and attachments cannot be delivered.',
     timeout: 'Sanitizing took longer than allowed: the body and attachments cannot be delivered.',
     'internal-error': 'Sanitizing failed: the body and attachments cannot be delivered.',
+    'mime-ambiguous': 'This message declares the same thing twice and reads differently depending on the reader. What is delivered follows the first declaration.',
+    'parts-truncated': 'The message has more parts (attachments and the like) than allowed; those over the limit were not delivered. They are in the quarantined original.',
+    'depth-truncated': 'The parts nested too deeply were not delivered; they are in the quarantined original.',
     'missing-from': 'The original message had no sender (From).',
     'missing-date': 'The original message had no date; the time of receipt is shown instead.',
     'invalid-address': 'An invalid address in the original message was left out.',
@@ -219,6 +232,11 @@ const en: Labels = {
     'calendar-as-text': 'The calendar invitation is shown as text at the end of the body; the file was removed.',
     'html-attachment-converted': 'The HTML file was converted to text.',
   },
+  counted: {
+    'parts-truncated': (n) =>
+      `The message has more parts (attachments and the like) than allowed; the remaining ${n} ${n === 1 ? 'was' : 'were'} not delivered; ${n === 1 ? 'it is' : 'they are'} in the quarantined original.`,
+    'depth-truncated': (n) => `${n} ${n === 1 ? 'section' : 'sections'} nested too deeply ${n === 1 ? 'was' : 'were'} not delivered; ${n === 1 ? 'it is' : 'they are'} in the quarantined original.`,
+  },
   opened: (n) => `-> unpacked (${n} files, listed below).`,
   shownInBody: '-> shown at the end of the body.',
   memberLine: (i, name, kind, parent) => `${i}. ${name} (in ${parent}., type: ${kind})`,
@@ -229,6 +247,7 @@ const en: Labels = {
     'too-many-parts': 'The attached message has too many parts; removed.',
     'header-too-large': 'The attached message header is too large; removed.',
     'parse-error': 'The attached message could not be parsed; removed.',
+    'mime-ambiguous': 'The attached message declares the same thing twice; it was read by the first declaration.',
   },
   forwardedMessageName: 'forwarded-message',
   messageFields: { from: 'From', to: 'To', cc: 'Cc', date: 'Date', subject: 'Subject' },

@@ -9,6 +9,7 @@ import type { Labels } from './labels.js';
 import { parseMessage, type Mailbox, type UntrustedAttachment } from './parse.js';
 import type { Policy } from './policy.js';
 import { scanShape } from './shape.js';
+import { structureView } from './structure.js';
 import { cleanHeaderText } from './text-clean.js';
 
 export type OpenedMessage =
@@ -25,11 +26,11 @@ const jst = (d: Date): string => {
 };
 
 export async function openMessage(bytes: Uint8Array, policy: Policy, labels: Labels): Promise<OpenedMessage> {
-  const shape = await scanShape(bytes, policy.limits);
-  if (!shape.ok) return { ok: false, code: shape.code, detail: shape.detail };
+  const view = await structureView(bytes, await scanShape(bytes, policy.limits), policy.limits);
+  if (!view.ok) return { ok: false, code: view.cause.code, detail: view.cause.detail ?? '' };
   let parsed;
   try {
-    parsed = await parseMessage(bytes);
+    parsed = await parseMessage(view.raw);
   } catch (err) {
     return { ok: false, code: 'parse-error', detail: (err instanceof Error ? err.message : String(err)).slice(0, 200) };
   }
@@ -42,7 +43,7 @@ export async function openMessage(bytes: Uint8Array, policy: Policy, labels: Lab
   if (parsed.date) head.push(`${f.date}: ${jst(parsed.date)}`);
   head.push(`${f.subject}: ${cleanHeaderText(parsed.subject ?? '', 2000)}`);
   const header = defangText(head.join('\n'));
-  const findings = [...body.findings];
+  const findings = [...view.findings, ...body.findings];
   if (header.count > 0 && !findings.some((x) => x.code === 'link-defanged')) findings.push({ code: 'link-defanged', detail: `${header.count}` });
   return { ok: true, text: `${header.text}\n\n${body.text}\n`, findings, attachments: parsed.attachments };
 }

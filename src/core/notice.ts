@@ -28,20 +28,24 @@ const fate = (d: Disposition, labels: Labels): string => {
   }
 };
 
+/** The first finding of each code, in order. */
+const firstOfEach = (findings: readonly Finding[]): Finding[] => {
+  const seen = new Set<string>();
+  return findings.filter((f) => !seen.has(f.code) && seen.add(f.code));
+};
+
+const counted = (f: Finding, labels: Labels): string | undefined => (f.count === undefined ? undefined : labels.counted[f.code]?.(f.count));
+
 export function buildNotice(input: NoticeInput, labels: Labels): string {
   const lines: string[] = [NOTICE_RULE, labels.noticeTitle, labels.noticeIntro];
-  const seen = new Set<string>();
-  const messageLines = input.messageFindings
-    .filter((f) => !seen.has(f.code) && seen.add(f.code))
-    .map((f) => `  ・${labels.finding[f.code]}`);
+  const messageLines = firstOfEach(input.messageFindings).map((f) => `  ・${counted(f, labels) ?? labels.finding[f.code]}`);
   if (messageLines.length > 0) lines.push('', labels.messageHeading, ...messageLines);
   if (input.attachments.length > 0) {
     lines.push('', labels.attachmentsHeading(input.attachments.length));
     for (const a of input.attachments) {
       const kind = `${labels.kind[a.kind]}, ${a.sniffedType}`;
       lines.push(a.parent === null ? labels.attachmentLine(a.index, a.shownName, kind) : labels.memberLine(a.index, a.shownName, kind, a.parent));
-      const codes = new Set(a.findings.map((f) => f.code));
-      for (const code of codes) lines.push(`   ・${labels.findingInAttachment[code] ?? labels.finding[code]}`);
+      for (const f of firstOfEach(a.findings)) lines.push(`   ・${counted(f, labels) ?? labels.findingInAttachment[f.code] ?? labels.finding[f.code]}`);
       lines.push(`   ${fate(a.disposition, labels)}`);
     }
   }

@@ -65,7 +65,10 @@ export const policySchema = z
       .object({
         /** What happens to a message over limits.maxMessageBytes. */
         oversize: z.enum(['reject', 'quarantine']).default('reject'),
-        /** What happens to a message over the depth, part or header limits, or with no header fields. */
+        /**
+         * What happens to a message over the depth, part or header limits, or with no header fields.
+         * quarantine: the original is kept; what lies within the depth and part limits is delivered.
+         */
         structureLimit: z.enum(['reject', 'quarantine']).default('quarantine'),
       })
       .strict()

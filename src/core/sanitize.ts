@@ -15,6 +15,7 @@ import type { QuarantineId, QuarantineMeta, SanitizeDeps } from './ports.js';
 import { scanShape } from './shape.js';
 import { shownHeaderBlock } from './shown-headers.js';
 import { fitText, outputBudget } from './output-budget.js';
+import { structureView, type StructureView } from './structure.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 
 export interface Envelope {
@@ -92,10 +93,10 @@ async function keep(input: SanitizeInput, deps: SanitizeDeps, meta: QuarantineMe
 }
 
 /** Everything decided part by part: the normal path. */
-async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, deadline: number): Promise<SanitizeResult> {
+async function rebuild(input: SanitizeInput, view: StructureView & { ok: true }, policy: Policy, deps: SanitizeDeps, receivedAt: Date, deadline: number): Promise<SanitizeResult> {
   const labels = labelsFor(policy.language);
   const parsed = await withDeadline(
-    parseMessage(input.raw).catch((err: unknown) => {
+    parseMessage(view.raw).catch((err: unknown) => {
       throw new MessageUnparseable(err);
     }),
     deadline,
@@ -118,7 +119,7 @@ async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps,
     o.disposition.as === 'in-body' && !seen.has(o.disposition.text) && seen.add(o.disposition.text) ? [`${labels.calendarHeading(o.shownName)}\n${o.disposition.text}`] : [],
   );
   const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
-  const messageFindings = [...headerFindings, ...body.findings];
+  const messageFindings = [...view.findings, ...headerFindings, ...body.findings];
   const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
   const quarantineId = findings.length > 0 ? await keep(input, deps, metaFor(input, headers, findings, receivedAt)) : null;
   const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, contact: policy.notice.contact }, labels);
@@ -167,12 +168,12 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
   const shape = await scanShape(input.raw, policy.limits);
   if (!shape.ok) {
     const action = shape.code === 'message-too-large' ? policy.actions.oversize : policy.actions.structureLimit;
-    const cause = finding(shape.code, { detail: shape.detail });
-    if (action === 'reject') return { action: 'reject', verdict: 'rejected', message: null, quarantineId: null, findings: [cause] };
-    return blockMessage(input, policy, deps, receivedAt, cause);
+    if (action === 'reject') return { action: 'reject', verdict: 'rejected', message: null, quarantineId: null, findings: [finding(shape.code, { detail: shape.detail })] };
   }
+  const view = await structureView(input.raw, shape, policy.limits, deadline);
+  if (!view.ok) return blockMessage(input, policy, deps, receivedAt, view.cause);
   try {
-    return await rebuild(input, policy, deps, receivedAt, deadline);
+    return await rebuild(input, view, policy, deps, receivedAt, deadline);
   } catch (err) {
     if (err instanceof QuarantineUnavailableError) throw err;
     const code: FindingCode =

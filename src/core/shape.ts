@@ -1,21 +1,27 @@
 // Size and shape limits, checked before the full parse: a message that is too
 // big, too deep, has too many parts or too large a header block gets a verdict
-// here, so that mailparser never sees it.
+// here, so that mailparser never sees it as it is (one too deep or with too
+// many parts is cut to its limits by structure.ts).
 import type { Transform } from 'node:stream';
 // The zone-eu fork (what mailparser itself runs on): the original mailsplit 5.4
 // took 0.85 s per MB of short lines, about ten times as long.
 import { Splitter, type MimeNode as SplitterNode, type SplitterChunk } from '@zone-eu/mailsplit';
+import { AmbiguityLog } from './ambiguity.js';
 import type { Policy } from './policy.js';
 import type { FindingCode } from './findings.js';
 
+/** `ambiguous` names what some part gives twice (see ambiguity.ts), or is null. */
 export type ShapeVerdict =
-  | { ok: true; parts: number; depth: number }
+  | { ok: true; parts: number; depth: number; ambiguous: string | null }
   | { ok: false; code: ShapeCode; detail: string };
 
 export type ShapeCode = Extract<FindingCode, 'message-too-large' | 'mime-too-deep' | 'too-many-parts' | 'header-too-large' | 'parse-error'>;
 
 // RFC 5322 field names: printable ASCII but the colon.
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/** Whether a node's header block holds at least one field: without one, it is not an Internet message. */
+export const hasHeaderFields = (node: SplitterNode): boolean => node.headers !== false && node.headers.getList().some((h) => FIELD_NAME.test(h.key));
 
 const depthOf = (node: SplitterNode): number => {
   let depth = 0;
@@ -36,6 +42,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
     let maxDepth = 0;
     let rootHasFields = false;
     let settled = false;
+    const ambiguous = new AmbiguityLog();
     const splitter = new Splitter({
       maxHeadSize: limits.maxHeaderBytes,
       // Our own part limit decides; mailsplit's must never fire first.
@@ -51,7 +58,8 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
       if (chunk.type !== 'node') return;
       const node = chunk as SplitterNode;
       parts++;
-      if (node.root && node.headers) rootHasFields = node.headers.getList().some((h) => FIELD_NAME.test(h.key));
+      if (node.root) rootHasFields = hasHeaderFields(node);
+      if (node.headers) ambiguous.add(node.headers.getList());
       const depth = depthOf(node);
       maxDepth = Math.max(maxDepth, depth);
       if (parts > limits.maxParts) {
@@ -74,7 +82,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
     stream.on('end', () =>
       finish(
         rootHasFields
-          ? { ok: true, parts, depth: maxDepth }
+          ? { ok: true, parts, depth: maxDepth, ambiguous: ambiguous.detail() }
           : { ok: false, code: 'parse-error', detail: 'no header fields: this is not an Internet message' },
       ),
     );

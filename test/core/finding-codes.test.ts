@@ -52,6 +52,19 @@ const cases: Record<FindingCode, Case> = {
   'parse-error': { input: () => Buffer.from('this is not mail\r\nat all\r\n') },
   timeout: { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]), policy: policyWith({ limits: { timeoutMs: 200 } }), h: () => harness({ images: hanging }) },
   'internal-error': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]), h: () => harness({ images: crashing }) },
+  'parts-truncated': {
+    input: () => withAttachments('x', ['a', 'b', 'c'].map((n) => ({ type: 'text/plain', filename: `${n}.txt`, body: n }))),
+    policy: policyWith({ limits: { maxParts: 3 } }),
+  },
+  'depth-truncated': {
+    input: () =>
+      eml(
+        ['From: a@example.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: multipart/mixed; boundary=x'],
+        '--x\r\nContent-Type: text/plain\r\n\r\nbody\r\n--x\r\nContent-Type: multipart/mixed; boundary=y\r\n\r\n--y\r\nContent-Type: text/plain\r\n\r\ndeep\r\n--y--\r\n--x--\r\n',
+      ),
+    policy: policyWith({ limits: { maxMimeDepth: 1 } }),
+  },
+  'mime-ambiguous': { input: () => eml(['From: a@example.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/plain', 'Content-Type: text/html'], 'x') },
   'missing-from': { input: () => eml(['To: b@city.example.lg.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
   'missing-date': { input: () => eml(['From: a@example.jp'], 'x') },
   'invalid-address': { input: () => eml(['From: a@example.jp', 'To: "x" <not an address>', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
