@@ -9,6 +9,7 @@ import { calendarText } from './calendar.js';
 import { classify, mismatch, type Classified } from './classify.js';
 import { decodeText } from './charset.js';
 import { neutraliseCsv } from './csv.js';
+import { defangText } from './defang.js';
 import { convertDocument, documentKind } from './documents.js';
 import { finding, type AttachmentKind, type Finding } from './findings.js';
 import type { Labels } from './labels.js';
@@ -109,11 +110,18 @@ function convertText(att: UntrustedAttachment, csv: boolean, name: SafeName): Co
   const cleaned = cleanText(decoded.text);
   if (cleaned.removed > 0) findings.push(finding('control-chars-removed', { detail: `${cleaned.removed}` }));
   let text = cleaned.text;
+  let links: number;
   if (csv) {
     const fixed = neutraliseCsv(text);
     text = fixed.text;
+    links = fixed.links;
     if (fixed.neutralised > 0) findings.push(finding('csv-formula-neutralised', { detail: `${fixed.neutralised} cells` }));
+  } else {
+    const defanged = defangText(text);
+    text = defanged.text;
+    links = defanged.count;
   }
+  if (links > 0) findings.push(finding('link-defanged', { detail: `${links}` }));
   return delivered(textPart(deliveredName(name, 'txt'), text), findings);
 }
 

@@ -68,10 +68,9 @@ export function sanitizeBody(parsed: Pick<ParsedMessage, 'text' | 'html'>, label
   if (cleaned.removed > 0) findings.push(finding('control-chars-removed', { detail: `${cleaned.removed}` }));
   const undecodable = cleaned.text.match(/\uFFFD/g)?.length ?? 0;
   if (undecodable > 0) findings.push(finding('undecodable-characters', { detail: `${undecodable}` }));
-  const defanged = defangText(cleaned.text);
   // Links the HTML conversion already showed inert count too.
-  const inert = defanged.count + (cleaned.text.match(/\b(?:hxxps?|fxp):\/\//g)?.length ?? 0);
-  if (inert > 0) findings.push(finding('link-defanged', { detail: `${inert}` }));
+  const defanged = defangText(cleaned.text);
+  if (defanged.count > 0) findings.push(finding('link-defanged', { detail: `${defanged.count}` }));
   const body = defanged.text.replace(/\n{3,}/g, '\n\n').trim();
   return { text: body || labels.bodyOmitted, findings };
 }

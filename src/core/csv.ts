@@ -3,6 +3,7 @@
 // an apostrophe (OWASP's CSV injection advice). Plain numbers stay as they are.
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { defangText } from './defang.js';
 
 const FORMULA_START = /^[\s]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 const PLAIN_NUMBER = /^[+-]?(\d[\d,]*)(\.\d+)?%?$/;
@@ -12,19 +13,27 @@ const isFormula = (cell: string): boolean => FORMULA_START.test(cell) && !PLAIN_
 export interface NeutralisedCsv {
   text: string;
   neutralised: number;
+  /** Links made inert (or found already inert) in the cells. */
+  links: number;
 }
 
 export function neutraliseCsv(text: string): NeutralisedCsv {
   let neutralised = 0;
+  let links = 0;
+  const inert = (cell: string): string => {
+    const d = defangText(cell);
+    links += d.count;
+    return d.text;
+  };
   const fix = (cell: string): string => {
-    if (!isFormula(cell)) return cell;
+    if (!isFormula(cell)) return inert(cell);
     neutralised++;
-    return `'${cell}`;
+    return `'${inert(cell)}`;
   };
   try {
     const rows = parse(text, { relax_quotes: true, relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
     const out = stringify(rows.map((row) => row.map(fix)), { record_delimiter: '\n' });
-    return { text: out, neutralised };
+    return { text: out, neutralised, links };
   } catch {
     // Not CSV a parser accepts (an unclosed quote anywhere): neutralise what
     // looks like a field start. A field here is raw CSV, so a quoted formula
@@ -34,12 +43,12 @@ export function neutraliseCsv(text: string): NeutralisedCsv {
       const quoted = /^(\s*")(.*?)("?\s*)$/s.exec(field);
       if (!quoted || !isFormula(quoted[2] ?? '')) return fix(field);
       neutralised++;
-      return `${quoted[1]}'${quoted[2]}${quoted[3]}`;
+      return `${quoted[1]}'${inert(quoted[2] ?? '')}${quoted[3]}`;
     };
     const out = text
       .split('\n')
       .map((line) => line.split(',').map(fixRaw).join(','))
       .join('\n');
-    return { text: out, neutralised };
+    return { text: out, neutralised, links };
   }
 }

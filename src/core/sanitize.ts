@@ -5,6 +5,7 @@ import { archiveBudget } from './archive.js';
 import { deliveredParts, numbered, sanitizeAttachment, type AttachmentContext, type SanitizedAttachment } from './attachments.js';
 import { sanitizeBody } from './body.js';
 import { composeMessage, type VerdictWord } from './compose.js';
+import { defangText } from './defang.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
 import { buildHeaders, type NewHeaders } from './headers.js';
 import { labelsFor } from './labels.js';
@@ -107,7 +108,7 @@ async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps,
   // both as the text/calendar alternative and as an .ics attachment).
   const seen = new Set<string>();
   const calendars = outcomes.flatMap((o) =>
-    o.disposition.as === 'in-body' && !seen.has(o.disposition.text) && seen.add(o.disposition.text) ? [`${labels.calendarHeading(o.shownName)}\n${o.disposition.text}`] : [],
+    o.disposition.as === 'in-body' && !seen.has(o.disposition.text) && seen.add(o.disposition.text) ? [`${labels.calendarHeading(defangText(o.shownName).text)}\n${o.disposition.text}`] : [],
   );
   const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
   const messageFindings = [...headerFindings, ...body.findings];

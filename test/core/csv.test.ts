@@ -34,8 +34,10 @@ describe('neutraliseCsv', () => {
       const { text, neutralised } = neutraliseCsv(input);
       expect(neutralised, f).toBe(2);
       const rows = read(text);
-      expect(rows[1]![1], f).toBe(`'${f}`);
-      expect(rows[2]![0], f).toBe(`'${f}`);
+      // A link in a cell is made inert like any text we deliver.
+      const inert = f.replace('https://evil.example.net/', 'hxxps://evil[.]example[.]net/');
+      expect(rows[1]![1], f).toBe(`'${inert}`);
+      expect(rows[2]![0], f).toBe(`'${inert}`);
       expect(shape(rows)).toEqual(shape(read(input)));
     }
   });
@@ -82,7 +84,7 @@ describe('neutraliseCsv', () => {
     const { text, neutralised } = neutraliseCsv(input);
     expect(neutralised).toBe(2);
     const lines = text.split('\n');
-    expect(read(lines[0]!)[0]![0]).toBe('\'=HYPERLINK("https://evil.example.net/","click")');
+    expect(read(lines[0]!)[0]![0]).toBe('\'=HYPERLINK("hxxps://evil[.]example[.]net/","click")');
     expect(read(lines[1]!)[0]![0]).toBe("'+cmd|' /C calc'!A0");
     expect(lines[2]).toMatch(/^-5,/);
   });
@@ -116,6 +118,7 @@ describe('a CSV attachment end to end', () => {
     expect(codes).toEqual([
       { code: 'text-reencoded', attachment: 1, detail: 'CP932 -> UTF-8' },
       { code: 'csv-formula-neutralised', attachment: 1, detail: '5 cells' },
+      { code: 'link-defanged', attachment: 1, detail: '1' },
     ]);
     const a = o.mail!.attachments[0]!;
     expect(a.filename).toBe('名簿.csv.txt');
@@ -126,7 +129,7 @@ describe('a CSV attachment end to end', () => {
     expect(shape(rows)).toEqual(shape(read(CSV)));
     expect(rows).toEqual([
       ['氏名', '電話', '備考', '金額'],
-      ['髙橋 一郎', "'+81-3-1234-5678", '\'=HYPERLINK("https://evil.example.net/","詳細")', '-5'],
+      ['髙橋 一郎', "'+81-3-1234-5678", '\'=HYPERLINK("hxxps://evil[.]example[.]net/","詳細")', '-5'],
       ['山﨑 花子', '03-1234-5678', "'@SUM(A1)", '+3.2'],
       ['佐藤, 次郎', '090-0000-0000', "'-2+3+cmd|' /C calc'!A0", '1,000'],
       ['鈴木 ①', "'＝1+1", '二行の\n備考', '0'],
