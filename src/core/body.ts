@@ -13,13 +13,14 @@ export interface SanitizedBody {
   findings: Finding[];
 }
 
-// Letters, digits and CJK only, with URLs and our own labels gone: what is
-// left is the words a reader would read.
+// Letters, digits and CJK only, with URLs and our own bracketed labels
+// ("[画像: …]", " [hxxps://…]") gone: what is left is the words a reader would
+// read. A bracket group stops at the next "[" so that each character is looked
+// at once: with "[^\]]*", 250,000 "[" took 46.7 s.
 const words = (s: string): string =>
   s
     .replace(/\b(?:https?|hxxps?|ftp|fxp):\/\/\S+/gi, '')
-    .replace(/\[(?:画像|image): [^\]]*\]/g, '')
-    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\[[^\][]*\]/g, '')
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, '');
 
