@@ -12,6 +12,7 @@ export const findingCodes = [
   'parse-error',
   'timeout',
   'internal-error',
+  'encoded-file-blocked',
   // Headers.
   'missing-from',
   'missing-date',
@@ -25,6 +26,7 @@ export const findingCodes = [
   'link-text-mismatch',
   'control-chars-removed',
   'undecodable-characters',
+  'encoded-file-removed',
   // Attachments.
   'image-reencoded',
   'image-too-large',

@@ -5,6 +5,8 @@ import type { AttachmentKind, FindingCode } from './findings.js';
 export interface Labels {
   image(alt: string): string;
   linkMismatch(claimed: string, actual: string): string;
+  /** The line left where a file encoded in text (uuencode, yEnc, BinHex, base64) was. */
+  encodedFileRemoved(name: string | null): string;
   noticeTitle: string;
   noticeIntro: string;
   kind: Record<AttachmentKind, string>;
@@ -40,6 +42,7 @@ const ja: Labels = {
   image: (alt) => `[画像: ${alt}]`,
   linkMismatch: (claimed, actual) =>
     `[警告] このリンクは表示上「${claimed.replace(/\./g, '[.]')}」ですが、実際のリンク先は「${actual.replace(/\./g, '[.]')}」です（フィッシングの可能性があります）。`,
+  encodedFileRemoved: (name) => (name ? `[ここにあった埋め込みファイル（${name}）を削除しました]` : '[ここにあった埋め込みファイルを削除しました]'),
   noticeTitle: '【無害化通知】',
   noticeIntro:
     'このメールはインターネットから届いたため、無害化処理（本文のテキスト化、添付ファイルの画像化・再作成、リンクの無効化）を行ってから転送しています。',
@@ -69,6 +72,7 @@ const ja: Labels = {
     'parse-error': 'メールの形式を解釈できないため、本文と添付ファイルを転送できません。',
     timeout: '無害化処理が制限時間内に終わらなかったため、本文と添付ファイルを転送できません。',
     'internal-error': '無害化処理中にエラーが発生したため、本文と添付ファイルを転送できません。',
+    'encoded-file-blocked': '文字の形で埋め込まれたファイルがあったため、本文と添付ファイルを転送できません。',
     'missing-from': '元のメールに差出人（From）がありませんでした。',
     'missing-date': '元のメールに送信日時（Date）がなかったため、受信日時を表示しています。',
     'invalid-address': '元のメールに不正なメールアドレスがあったため、表示から除きました。',
@@ -81,6 +85,7 @@ const ja: Labels = {
     'link-text-mismatch': '表示と実際のリンク先が異なるリンクがあります。本文中の[警告]をご確認ください。',
     'control-chars-removed': '表示を偽装できる制御文字を削除しました。',
     'undecodable-characters': '解読できない文字（�）がありました。文字化けしている場合は、元のメールを申請してください。',
+    'encoded-file-removed': '本文に文字の形で埋め込まれていたファイルを削除しました。',
     'image-reencoded': '画像を画素から作り直しました（位置情報などのメタデータは削除）。',
     'image-too-large': '画像の画素数が上限を超えているため削除しました。',
     'image-undecodable': '画像として読み取れないため削除しました。',
@@ -120,6 +125,7 @@ const ja: Labels = {
     'too-many-parts': '添付されたメールの構成要素が多すぎるため削除しました。',
     'header-too-large': '添付されたメールのヘッダーが大きすぎるため削除しました。',
     'parse-error': '添付されたメールの形式を解釈できないため削除しました。',
+    'encoded-file-removed': '文字の形で埋め込まれていたファイルを削除しました。',
   },
   forwardedMessageName: '転送メッセージ',
   messageFields: { from: '差出人', to: '宛先', cc: 'CC', date: '日時', subject: '件名' },
@@ -141,6 +147,7 @@ const en: Labels = {
   image: (alt) => `[image: ${alt}]`,
   linkMismatch: (claimed, actual) =>
     `[WARNING] This link shows "${claimed.replace(/\./g, '[.]')}" but leads to "${actual.replace(/\./g, '[.]')}" (possible phishing).`,
+  encodedFileRemoved: (name) => (name ? `[An embedded file (${name}) was removed here]` : '[An embedded file was removed here]'),
   noticeTitle: '[Sanitization notice]',
   noticeIntro:
     'This message came from the Internet and was sanitized before delivery: the body turned into text, attachments rebuilt from pixels, links made inert.',
@@ -170,6 +177,7 @@ const en: Labels = {
     'parse-error': 'The message could not be parsed: its body and attachments cannot be delivered.',
     timeout: 'Sanitizing took longer than allowed: the body and attachments cannot be delivered.',
     'internal-error': 'Sanitizing failed: the body and attachments cannot be delivered.',
+    'encoded-file-blocked': 'The message carries a file embedded as text: its body and attachments cannot be delivered.',
     'missing-from': 'The original message had no sender (From).',
     'missing-date': 'The original message had no date; the time of receipt is shown instead.',
     'invalid-address': 'An invalid address in the original message was left out.',
@@ -181,6 +189,7 @@ const en: Labels = {
     'link-text-mismatch': 'Some links lead elsewhere than their text says; see [WARNING] in the body.',
     'control-chars-removed': 'Control characters that can disguise text were removed.',
     'undecodable-characters': 'Some characters could not be decoded (shown as �); ask for the original if the text is garbled.',
+    'encoded-file-removed': 'A file embedded in the body as text was removed.',
     'image-reencoded': 'The image was rebuilt from its pixels (location and other metadata removed).',
     'image-too-large': 'The image has more pixels than allowed and was removed.',
     'image-undecodable': 'The image could not be decoded and was removed.',
@@ -220,6 +229,7 @@ const en: Labels = {
     'too-many-parts': 'The attached message has too many parts; removed.',
     'header-too-large': 'The attached message header is too large; removed.',
     'parse-error': 'The attached message could not be parsed; removed.',
+    'encoded-file-removed': 'A file embedded in it as text was removed.',
   },
   forwardedMessageName: 'forwarded-message',
   messageFields: { from: 'From', to: 'To', cc: 'Cc', date: 'Date', subject: 'Subject' },

@@ -6,6 +6,7 @@ import { deliveredParts, numbered, sanitizeAttachment, type AttachmentContext, t
 import { sanitizeBody } from './body.js';
 import { composeMessage, type VerdictWord } from './compose.js';
 import { defangText } from './defang.js';
+import { EncodedFileBlocked } from './encoded-files.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
 import { buildHeaders, type NewHeaders } from './headers.js';
 import { labelsFor } from './labels.js';
@@ -97,7 +98,7 @@ async function rebuild(input: SanitizeInput, policy: Policy, deps: SanitizeDeps,
     }),
     deadline,
   );
-  const body = sanitizeBody(parsed, labels);
+  const body = sanitizeBody(parsed, labels, policy);
   const ctx: AttachmentContext = { policy, labels, images: deps.images, documents: deps.documents, deadline, budget: archiveBudget(policy.archives) };
   const sanitized: SanitizedAttachment[] = [];
   for (const [i, att] of parsed.attachments.entries()) {
@@ -168,6 +169,8 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
     return await rebuild(input, policy, deps, receivedAt, deadline);
   } catch (err) {
     if (err instanceof QuarantineUnavailableError) throw err;
+    // policy text.encodedFiles: quarantine, and a text carried an encoded file.
+    if (err instanceof EncodedFileBlocked) return blockMessage(input, policy, deps, receivedAt, err.finding);
     const code: FindingCode =
       err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
     return blockMessage(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));
