@@ -74,12 +74,15 @@ function rawValue(field: string): { start: number; end: number } | null {
   return { start: start + 1, end };
 }
 
+const OTHER_SEPARATORS: Record<Separator, RegExp> = { ',': /[;\t]/g, ';': /[,\t]/g, '\t': /[,;]/g };
+
 /**
  * A spreadsheet set to another separator splits this cell at it: a formula
  * that starts right after one (quoted or not) gets its apostrophe there too.
  */
 function neutraliseInside(cell: string, separator: Separator): { cell: string; count: number } {
-  const others = new RegExp(`[${SEPARATORS.filter((s) => s !== separator).join('')}]`, 'g');
+  const others = OTHER_SEPARATORS[separator];
+  others.lastIndex = 0;
   let m = others.exec(cell);
   if (!m) return { cell, count: 0 };
   let out = cell.slice(0, m.index + 1);

@@ -151,7 +151,9 @@ export interface DefangedText {
 
 /** Makes every link in running text inert, in one linear pass. */
 export function defangText(text: string): DefangedText {
-  const anchors = new RegExp(ANCHORS.source, ANCHORS.flags);
+  // One shared regex: this function runs to completion without calling itself.
+  const anchors = ANCHORS;
+  anchors.lastIndex = 0;
   const out: string[] = [];
   let done = 0;
   let count = 0;
