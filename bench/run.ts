@@ -339,7 +339,7 @@ async function stageBreakdown(mails: readonly Buffer[], deps: SanitizeDeps): Pro
   const labels = labelsFor(policy.language);
   const now = new Date();
   const parsed = await Promise.all(mails.map((m) => parseMessage(m)));
-  const bodies = parsed.map((p) => sanitizeBody(p, labels));
+  const bodies = parsed.map((p) => sanitizeBody(p, labels, policy));
   const headers = parsed.map((p) => buildHeaders(p, policy, labels, now));
   const findings = bodies.map((b, i) => [...headers[i]!.findings, ...b.findings]);
   const notices = bodies.map((_, i) => buildNotice({ messageFindings: findings[i]!, attachments: [], quarantineId: 'Q-20261126-AAAAAAAAAA', contact: policy.notice.contact }, labels));
@@ -348,7 +348,7 @@ async function stageBreakdown(mails: readonly Buffer[], deps: SanitizeDeps): Pro
   const stages: Record<string, (i: number) => unknown> = {
     scanShape: (i) => scanShape(mails[i]!, policy.limits),
     parseMessage: (i) => parseMessage(mails[i]!),
-    sanitizeBody: (i) => sanitizeBody(parsed[i]!, labels),
+    sanitizeBody: (i) => sanitizeBody(parsed[i]!, labels, policy),
     'buildHeaders+buildNotice': (i) => {
       buildHeaders(parsed[i]!, policy, labels, now);
       return buildNotice({ messageFindings: findings[i]!, attachments: [], quarantineId: 'Q-20261126-AAAAAAAAAA', contact: policy.notice.contact }, labels);

@@ -9,6 +9,8 @@ import { calendarText } from './calendar.js';
 import { classify, mismatch, type Classified } from './classify.js';
 import { decodeText } from './charset.js';
 import { neutraliseCsv } from './csv.js';
+import { defangText } from './defang.js';
+import { removeEncodedFiles } from './encoded-files.js';
 import { convertDocument, documentKind } from './documents.js';
 import { finding, type AttachmentKind, type Finding } from './findings.js';
 import type { Labels } from './labels.js';
@@ -105,36 +107,45 @@ async function convertImage(att: UntrustedAttachment, format: NonNullable<Classi
   );
 }
 
-function convertText(att: UntrustedAttachment, csv: boolean, name: SafeName): Conversion {
+function convertText(att: UntrustedAttachment, csv: boolean, name: SafeName, ctx: AttachmentContext): Conversion {
   const decoded = decodeText(att.bytes, att.declaredCharset);
   if (!decoded) return removed(finding('text-undecodable'));
   const findings = [finding('text-reencoded', { detail: `${decoded.charset} -> UTF-8` })];
   const cleaned = cleanText(decoded.text);
   if (cleaned.removed > 0) findings.push(finding('control-chars-removed', { detail: `${cleaned.removed}` }));
-  let text = cleaned.text;
+  const files = removeEncodedFiles(cleaned.text, ctx.labels, ctx.policy.text.encodedFiles);
+  findings.push(...files.findings);
+  let text = files.text;
+  let links: number;
   if (csv) {
     const fixed = neutraliseCsv(text);
     text = fixed.text;
+    links = fixed.links;
     if (fixed.neutralised > 0) findings.push(finding('csv-formula-neutralised', { detail: `${fixed.neutralised} cells` }));
+  } else {
+    const defanged = defangText(text);
+    text = defanged.text;
+    links = defanged.count;
   }
+  if (links > 0) findings.push(finding('link-defanged', { detail: `${links}` }));
   return delivered(textPart(deliveredName(name, 'txt'), text), findings);
 }
 
 /** An HTML file becomes text by the body's rules: links inert, scripts and remote images gone. */
-function convertHtml(att: UntrustedAttachment, name: SafeName, labels: Labels): Conversion {
+function convertHtml(att: UntrustedAttachment, name: SafeName, ctx: AttachmentContext): Conversion {
   const decoded = decodeText(att.bytes, att.declaredCharset);
   if (!decoded) return removed(finding('text-undecodable'));
-  const body = sanitizeBody({ text: null, html: decoded.text }, labels);
+  const body = sanitizeBody({ text: null, html: decoded.text }, ctx.labels, ctx.policy);
   const findings = [finding('html-attachment-converted'), ...body.findings.filter((f) => f.code !== 'html-converted')];
   return delivered(textPart(deliveredName(name, 'txt'), `${body.text}\n`), findings);
 }
 
 /** A calendar is shown in the body; the .ics itself never crosses. */
-function convertCalendar(att: UntrustedAttachment, labels: Labels): Conversion {
+function convertCalendar(att: UntrustedAttachment, ctx: AttachmentContext): Conversion {
   const decoded = decodeText(att.bytes, att.declaredCharset ?? 'utf-8');
-  const events = decoded ? calendarText(decoded.text, labels) : null;
+  const events = decoded ? calendarText(decoded.text, ctx.labels) : null;
   if (!events) return removed(finding('attachment-removed', { detail: 'calendar without readable events' }));
-  const body = sanitizeBody({ text: events, html: null }, labels);
+  const body = sanitizeBody({ text: events, html: null }, ctx.labels, ctx.policy);
   return { disposition: { as: 'in-body', text: body.text }, findings: [finding('calendar-as-text'), ...body.findings] };
 }
 
@@ -224,7 +235,7 @@ async function openTnef(att: UntrustedAttachment, name: SafeName, ctx: Attachmen
   const findings = [finding('tnef-opened', { detail: `${tnef.files.length} files` })];
   let part: DeliveredPart | null = null;
   if (tnef.html !== null || (tnef.text !== null && tnef.text.trim() !== '')) {
-    const body = sanitizeBody({ text: tnef.text, html: tnef.html }, ctx.labels);
+    const body = sanitizeBody({ text: tnef.text, html: tnef.html }, ctx.labels, ctx.policy);
     findings.push(...body.findings);
     part = textPart(deliveredName(name, 'txt'), `${body.text}\n`);
   }
@@ -265,13 +276,13 @@ async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, wh
       break;
     case 'text':
     case 'csv':
-      c = convertText(att, what.kind === 'csv', safe);
+      c = convertText(att, what.kind === 'csv', safe, ctx);
       break;
     case 'html':
-      c = convertHtml(att, safe, ctx.labels);
+      c = convertHtml(att, safe, ctx);
       break;
     case 'calendar':
-      c = convertCalendar(att, ctx.labels);
+      c = convertCalendar(att, ctx);
       break;
     case 'pdf':
     case 'office':

@@ -81,7 +81,8 @@ const textKind = (head: string, ext: string | null, declaredType: string): Attac
   if (ext === 'ics' || ext === 'vcs') return 'calendar';
   if (ext === 'eml') return 'message';
   if (ext && SCRIPT_EXTS.has(ext)) return 'script';
-  if (ext === 'csv' || declaredType === 'text/csv' || declaredType === 'application/csv') return 'csv';
+  // A TAB-separated file is a CSV to a spreadsheet, formulas included.
+  if (ext === 'csv' || ext === 'tsv' || declaredType === 'text/csv' || declaredType === 'application/csv' || declaredType === 'text/tab-separated-values') return 'csv';
   return 'text';
 };
 
@@ -170,7 +171,7 @@ const claimedKindOfType = (type: string): AttachmentKind | null => {
   if (type.startsWith('image/')) return type === 'image/svg+xml' ? 'svg' : 'image';
   if (type === 'application/pdf') return 'pdf';
   if (type === 'text/plain') return 'text';
-  if (type === 'text/csv') return 'csv';
+  if (type === 'text/csv' || type === 'text/tab-separated-values') return 'csv';
   if (type === 'text/html') return 'html';
   if (/msword|ms-excel|ms-powerpoint|officedocument|opendocument|rtf/.test(type)) return 'office';
   if (/zip|compressed|x-7z|x-rar|x-tar|gzip/.test(type)) return 'archive';
@@ -183,7 +184,7 @@ const claimedKindOfExt = (ext: string): AttachmentKind | null => {
   if (['jpg', 'jpeg', 'png', 'gif', 'webp', 'bmp', 'tif', 'tiff'].includes(ext)) return 'image';
   if (ext === 'pdf') return 'pdf';
   if (ext === 'txt') return 'text';
-  if (ext === 'csv') return 'csv';
+  if (ext === 'csv' || ext === 'tsv') return 'csv';
   if (OFFICE_EXTS.has(ext)) return 'office';
   if (['zip', '7z', 'rar', 'lzh', 'gz', 'tar'].includes(ext)) return 'archive';
   if (['exe', 'dll', 'scr', 'com', 'msi'].includes(ext)) return 'executable';

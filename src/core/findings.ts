@@ -12,6 +12,7 @@ export const findingCodes = [
   'parse-error',
   'timeout',
   'internal-error',
+  'encoded-file-blocked',
   // Structure: delivered, but read one way only, or cut to the limits.
   'mime-ambiguous',
   'parts-truncated',
@@ -29,6 +30,7 @@ export const findingCodes = [
   'link-text-mismatch',
   'control-chars-removed',
   'undecodable-characters',
+  'encoded-file-removed',
   // Attachments.
   'image-reencoded',
   'image-too-large',

@@ -5,6 +5,8 @@ import type { AttachmentKind, FindingCode } from './findings.js';
 export interface Labels {
   image(alt: string): string;
   linkMismatch(claimed: string, actual: string): string;
+  /** The line left where a file encoded in text (uuencode, yEnc, BinHex, base64) was. */
+  encodedFileRemoved(name: string | null): string;
   noticeTitle: string;
   noticeIntro: string;
   kind: Record<AttachmentKind, string>;
@@ -44,6 +46,7 @@ const ja: Labels = {
   image: (alt) => `[画像: ${alt}]`,
   linkMismatch: (claimed, actual) =>
     `[警告] このリンクは表示上「${claimed.replace(/\./g, '[.]')}」ですが、実際のリンク先は「${actual.replace(/\./g, '[.]')}」です（フィッシングの可能性があります）。`,
+  encodedFileRemoved: (name) => (name ? `[ここにあった埋め込みファイル（${name}）を削除しました]` : '[ここにあった埋め込みファイルを削除しました]'),
   noticeTitle: '【無害化通知】',
   noticeIntro:
     'このメールはインターネットから届いたため、無害化処理（本文のテキスト化、添付ファイルの画像化・再作成、リンクの無効化）を行ってから転送しています。',
@@ -73,6 +76,7 @@ const ja: Labels = {
     'parse-error': 'メールの形式を解釈できないため、本文と添付ファイルを転送できません。',
     timeout: '無害化処理が制限時間内に終わらなかったため、本文と添付ファイルを転送できません。',
     'internal-error': '無害化処理中にエラーが発生したため、本文と添付ファイルを転送できません。',
+    'encoded-file-blocked': '文字の形で埋め込まれたファイルがあったため、本文と添付ファイルを転送できません。',
     'mime-ambiguous': 'このメールには同じ指定が2回書かれていて、読み方によって内容が変わります。最初の指定に従って読んだ内容を転送しています。',
     'parts-truncated': '添付ファイルなどの数が上限を超えていたため、超えた分は転送していません。隔離した原本には含まれています。',
     'depth-truncated': 'メールの入れ子が深すぎる部分は転送していません。隔離した原本には含まれています。',
@@ -88,6 +92,7 @@ const ja: Labels = {
     'link-text-mismatch': '表示と実際のリンク先が異なるリンクがあります。本文中の[警告]をご確認ください。',
     'control-chars-removed': '表示を偽装できる制御文字を削除しました。',
     'undecodable-characters': '解読できない文字（�）がありました。文字化けしている場合は、元のメールを申請してください。',
+    'encoded-file-removed': '本文に文字の形で埋め込まれていたファイルを削除しました。',
     'image-reencoded': '画像を画素から作り直しました（位置情報などのメタデータは削除）。',
     'image-too-large': '画像の画素数が上限を超えているため削除しました。',
     'image-undecodable': '画像として読み取れないため削除しました。',
@@ -134,6 +139,7 @@ const ja: Labels = {
     'too-many-parts': '添付されたメールの構成要素が多すぎるため削除しました。',
     'header-too-large': '添付されたメールのヘッダーが大きすぎるため削除しました。',
     'parse-error': '添付されたメールの形式を解釈できないため削除しました。',
+    'encoded-file-removed': '文字の形で埋め込まれていたファイルを削除しました。',
     'mime-ambiguous': '添付されたメールには同じ指定が2回書かれていて、読み方によって内容が変わります。最初の指定に従って読んでいます。',
   },
   forwardedMessageName: '転送メッセージ',
@@ -157,6 +163,7 @@ const en: Labels = {
   image: (alt) => `[image: ${alt}]`,
   linkMismatch: (claimed, actual) =>
     `[WARNING] This link shows "${claimed.replace(/\./g, '[.]')}" but leads to "${actual.replace(/\./g, '[.]')}" (possible phishing).`,
+  encodedFileRemoved: (name) => (name ? `[An embedded file (${name}) was removed here]` : '[An embedded file was removed here]'),
   noticeTitle: '[Sanitization notice]',
   noticeIntro:
     'This message came from the Internet and was sanitized before delivery: the body turned into text, attachments rebuilt from pixels, links made inert.',
@@ -186,6 +193,7 @@ const en: Labels = {
     'parse-error': 'The message could not be parsed: its body and attachments cannot be delivered.',
     timeout: 'Sanitizing took longer than allowed: the body and attachments cannot be delivered.',
     'internal-error': 'Sanitizing failed: the body and attachments cannot be delivered.',
+    'encoded-file-blocked': 'The message carries a file embedded as text: its body and attachments cannot be delivered.',
     'mime-ambiguous': 'This message declares the same thing twice and reads differently depending on the reader. What is delivered follows the first declaration.',
     'parts-truncated': 'The message has more parts (attachments and the like) than allowed; those over the limit were not delivered. They are in the quarantined original.',
     'depth-truncated': 'The parts nested too deeply were not delivered; they are in the quarantined original.',
@@ -200,6 +208,7 @@ const en: Labels = {
     'link-text-mismatch': 'Some links lead elsewhere than their text says; see [WARNING] in the body.',
     'control-chars-removed': 'Control characters that can disguise text were removed.',
     'undecodable-characters': 'Some characters could not be decoded (shown as �); ask for the original if the text is garbled.',
+    'encoded-file-removed': 'A file embedded in the body as text was removed.',
     'image-reencoded': 'The image was rebuilt from its pixels (location and other metadata removed).',
     'image-too-large': 'The image has more pixels than allowed and was removed.',
     'image-undecodable': 'The image could not be decoded and was removed.',
@@ -247,6 +256,7 @@ const en: Labels = {
     'too-many-parts': 'The attached message has too many parts; removed.',
     'header-too-large': 'The attached message header is too large; removed.',
     'parse-error': 'The attached message could not be parsed; removed.',
+    'encoded-file-removed': 'A file embedded in it as text was removed.',
     'mime-ambiguous': 'The attached message declares the same thing twice; it was read by the first declaration.',
   },
   forwardedMessageName: 'forwarded-message',

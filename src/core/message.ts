@@ -34,7 +34,7 @@ export async function openMessage(bytes: Uint8Array, policy: Policy, labels: Lab
   } catch (err) {
     return { ok: false, code: 'parse-error', detail: (err instanceof Error ? err.message : String(err)).slice(0, 200) };
   }
-  const body = sanitizeBody(parsed, labels);
+  const body = sanitizeBody(parsed, labels, policy);
   const f = labels.messageFields;
   const head: string[] = [];
   if (parsed.from.length) head.push(`${f.from}: ${boxes(parsed.from)}`);

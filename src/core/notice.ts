@@ -1,6 +1,7 @@
 // The notice at the top of every delivered body: what was done to the message
 // and to each attachment, and how to ask for the original.
 import type { AttachmentOutcome, Disposition } from './attachments.js';
+import { defangText } from './defang.js';
 import type { Finding } from './findings.js';
 import type { Labels } from './labels.js';
 
@@ -14,13 +15,16 @@ export interface NoticeInput {
 /** The line that opens and closes the notice. */
 export const NOTICE_RULE = '─'.repeat(30);
 
+/** A file name is text we deliver: "www.evil.example.pdf" must not become a link either. */
+const inert = (name: string): string => defangText(name).text;
+
 const fate = (d: Disposition, labels: Labels): string => {
   switch (d.as) {
     case 'delivered':
-      return labels.deliveredAs(d.part.filename);
+      return labels.deliveredAs(inert(d.part.filename));
     case 'opened':
       if (!d.part) return labels.opened(d.members);
-      return d.members > 0 ? `${labels.deliveredAs(d.part.filename)}\n   ${labels.opened(d.members)}` : labels.deliveredAs(d.part.filename);
+      return d.members > 0 ? `${labels.deliveredAs(inert(d.part.filename))}\n   ${labels.opened(d.members)}` : labels.deliveredAs(inert(d.part.filename));
     case 'in-body':
       return labels.shownInBody;
     case 'removed':
@@ -44,7 +48,8 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
     lines.push('', labels.attachmentsHeading(input.attachments.length));
     for (const a of input.attachments) {
       const kind = `${labels.kind[a.kind]}, ${a.sniffedType}`;
-      lines.push(a.parent === null ? labels.attachmentLine(a.index, a.shownName, kind) : labels.memberLine(a.index, a.shownName, kind, a.parent));
+      const name = inert(a.shownName);
+      lines.push(a.parent === null ? labels.attachmentLine(a.index, name, kind) : labels.memberLine(a.index, name, kind, a.parent));
       for (const f of firstOfEach(a.findings)) lines.push(`   ・${counted(f, labels) ?? labels.findingInAttachment[f.code] ?? labels.finding[f.code]}`);
       lines.push(`   ${fate(a.disposition, labels)}`);
     }

@@ -87,6 +87,18 @@ export const policySchema = z
       })
       .strict()
       .prefault({}),
+    text: z
+      .object({
+        /**
+         * A file encoded in a text we deliver (uuencode, yEnc, BinHex, a pasted
+         * base64 MIME part), in a body or a text attachment, which some mail
+         * clients decode into an attachment: 'remove' replaces it with a line
+         * saying so; 'quarantine' holds the whole message (notice only).
+         */
+        encodedFiles: z.enum(['remove', 'quarantine']).default('remove'),
+      })
+      .strict()
+      .prefault({}),
     notice: z
       .object({
         /** Who recipients ask for an original; shown in every notice. */

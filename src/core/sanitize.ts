@@ -5,6 +5,8 @@ import { archiveBudget } from './archive.js';
 import { deliveredParts, numbered, sanitizeAttachment, type AttachmentContext, type SanitizedAttachment } from './attachments.js';
 import { sanitizeBody } from './body.js';
 import { composeMessage, type VerdictWord } from './compose.js';
+import { defangText } from './defang.js';
+import { EncodedFileBlocked } from './encoded-files.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
 import { buildHeaders, type NewHeaders } from './headers.js';
 import { labelsFor } from './labels.js';
@@ -101,7 +103,7 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
     }),
     deadline,
   );
-  const body = sanitizeBody(parsed, labels);
+  const body = sanitizeBody(parsed, labels, policy);
   // The body is what the recipient needs most: it is counted first.
   const output = outputBudget(policy.limits.maxOutputBytes);
   const shown = fitText(output, body.text, labels.bodyCut);
@@ -116,7 +118,7 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   // both as the text/calendar alternative and as an .ics attachment).
   const seen = new Set<string>();
   const calendars = outcomes.flatMap((o) =>
-    o.disposition.as === 'in-body' && !seen.has(o.disposition.text) && seen.add(o.disposition.text) ? [`${labels.calendarHeading(o.shownName)}\n${o.disposition.text}`] : [],
+    o.disposition.as === 'in-body' && !seen.has(o.disposition.text) && seen.add(o.disposition.text) ? [`${labels.calendarHeading(defangText(o.shownName).text)}\n${o.disposition.text}`] : [],
   );
   const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
   const messageFindings = [...view.findings, ...headerFindings, ...body.findings];
@@ -176,6 +178,8 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
     return await rebuild(input, view, policy, deps, receivedAt, deadline);
   } catch (err) {
     if (err instanceof QuarantineUnavailableError) throw err;
+    // policy text.encodedFiles: quarantine, and a text carried an encoded file.
+    if (err instanceof EncodedFileBlocked) return blockMessage(input, policy, deps, receivedAt, err.finding);
     const code: FindingCode =
       err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
     return blockMessage(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));

@@ -4,7 +4,7 @@
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { neutraliseCsv } from '../../src/core/csv.js';
+import { detectSeparator, neutraliseCsv } from '../../src/core/csv.js';
 import { violations } from '../helpers/conformance.js';
 import { run, withAttachments, type Outcome, type PartSpec } from '../helpers/run.js';
 
@@ -34,8 +34,11 @@ describe('neutraliseCsv', () => {
       const { text, neutralised } = neutraliseCsv(input);
       expect(neutralised, f).toBe(2);
       const rows = read(text);
-      expect(rows[1]![1], f).toBe(`'${f}`);
-      expect(rows[2]![0], f).toBe(`'${f}`);
+      // A link in a cell is made inert like any text we deliver.
+      // A TAB would split the cell for a spreadsheet reading TABs: the formula after it is neutralised too.
+      const inert = f.replace('https://evil.example.net/', 'hxxps://evil[.]example[.]net/').replace('\t=', "\t'=");
+      expect(rows[1]![1], f).toBe(`'${inert}`);
+      expect(rows[2]![0], f).toBe(`'${inert}`);
       expect(shape(rows)).toEqual(shape(read(input)));
     }
   });
@@ -82,7 +85,7 @@ describe('neutraliseCsv', () => {
     const { text, neutralised } = neutraliseCsv(input);
     expect(neutralised).toBe(2);
     const lines = text.split('\n');
-    expect(read(lines[0]!)[0]![0]).toBe('\'=HYPERLINK("https://evil.example.net/","click")');
+    expect(read(lines[0]!)[0]![0]).toBe('\'=HYPERLINK("hxxps://evil[.]example[.]net/","click")');
     expect(read(lines[1]!)[0]![0]).toBe("'+cmd|' /C calc'!A0");
     expect(lines[2]).toMatch(/^-5,/);
   });
@@ -116,6 +119,7 @@ describe('a CSV attachment end to end', () => {
     expect(codes).toEqual([
       { code: 'text-reencoded', attachment: 1, detail: 'CP932 -> UTF-8' },
       { code: 'csv-formula-neutralised', attachment: 1, detail: '5 cells' },
+      { code: 'link-defanged', attachment: 1, detail: '1' },
     ]);
     const a = o.mail!.attachments[0]!;
     expect(a.filename).toBe('名簿.csv.txt');
@@ -126,7 +130,7 @@ describe('a CSV attachment end to end', () => {
     expect(shape(rows)).toEqual(shape(read(CSV)));
     expect(rows).toEqual([
       ['氏名', '電話', '備考', '金額'],
-      ['髙橋 一郎', "'+81-3-1234-5678", '\'=HYPERLINK("https://evil.example.net/","詳細")', '-5'],
+      ['髙橋 一郎', "'+81-3-1234-5678", '\'=HYPERLINK("hxxps://evil[.]example[.]net/","詳細")', '-5'],
       ['山﨑 花子', '03-1234-5678', "'@SUM(A1)", '+3.2'],
       ['佐藤, 次郎', '090-0000-0000', "'-2+3+cmd|' /C calc'!A0", '1,000'],
       ['鈴木 ①', "'＝1+1", '二行の\n備考', '0'],
@@ -152,5 +156,79 @@ describe('a CSV attachment end to end', () => {
     const o = await send([{ type: 'text/csv; charset=utf-8', filename: '集計.csv', body: '月,件数\n4月,-5\n5月,+3.2\n' }]);
     expect(o.result.findings.filter((f) => f.attachment === 1).map((f) => f.code)).toEqual(['text-reencoded']);
     expect(o.mail!.attachments[0]!.content.toString('utf8')).toBe('月,件数\n4月,-5\n5月,+3.2\n');
+  });
+});
+
+describe('a CSV separated by semicolons or TABs', () => {
+  const send = async (parts: PartSpec[]): Promise<Outcome> => {
+    const o = await run(withAttachments('表を送ります。', parts));
+    expect(o.result.action).toBe('deliver');
+    expect(await violations(o.raw!)).toEqual([]);
+    return o;
+  };
+  const delivered = (o: Outcome, i = 0): string => o.mail!.attachments[i]!.content.toString('utf8');
+  const neutralisedAt = (o: Outcome): Array<number | undefined> => o.result.findings.filter((f) => f.code === 'csv-formula-neutralised').map((f) => f.attachment);
+
+  it('TAB: the formula after the TAB is neutralised and the TABs kept', async () => {
+    const o = await send([{ type: 'text/csv; charset=utf-8', filename: 'a.csv', body: "a\t=cmd|' /C calc'!A0\n名前\t-5\n" }]);
+    expect(delivered(o)).toBe("a\t'=cmd|' /C calc'!A0\n名前\t-5\n");
+    expect(neutralisedAt(o)).toEqual([1]);
+  });
+
+  it('semicolon: a quoted HYPERLINK after the semicolon is neutralised and its link made inert', async () => {
+    const body = 'b;=HYPERLINK("http://x.example/a","y")\nc;"=1+2";"1,5"\n';
+    const o = await send([{ type: 'text/csv; charset=utf-8', filename: 'a.csv', body }]);
+    const text = delivered(o);
+    expect(parse(text, { delimiter: ';', relax_column_count: true })).toEqual([
+      ['b', '\'=HYPERLINK("hxxp://x[.]example/a","y")'],
+      ['c', "'=1+2", '1,5'],
+    ]);
+    expect(o.codes).toEqual(expect.arrayContaining(['csv-formula-neutralised', 'link-defanged']));
+  });
+
+  it('Excel\'s "sep=;" line decides the separator', async () => {
+    const o = await send([{ type: 'text/csv; charset=utf-8', filename: 'a.csv', body: 'sep=;\na,b;@SUM(A1)\n' }]);
+    expect(delivered(o)).toBe("sep=;\na,b;'@SUM(A1)\n");
+  });
+
+  it('comma-separated cells are still read by commas, a formula after a semicolon inside one neutralised too', async () => {
+    const o = await send([{ type: 'text/csv; charset=utf-8', filename: 'a.csv', body: 'id,memo\n1,a;=1+2\n2,"x;-3"\n' }]);
+    expect(read(delivered(o))).toEqual([['id', 'memo'], ['1', "a;'=1+2"], ['2', 'x;-3']]);
+  });
+
+  it('a .tsv file and a text/tab-separated-values part are CSV too', async () => {
+    const o = await send([
+      { type: 'application/octet-stream', filename: 'list.tsv', body: 'a\t+1+1\n' },
+      { type: 'text/tab-separated-values; charset=utf-8', filename: 'list.txt', body: 'a\t@x\n' },
+    ]);
+    expect(neutralisedAt(o)).toEqual([1, 2]);
+    expect(o.mail!.attachments.map((a) => [a.filename, a.contentType, a.content.toString('utf8')])).toEqual([
+      ['list.tsv.txt', 'text/plain', "a\t'+1+1\n"],
+      ['list.txt', 'text/plain', "a\t'@x\n"],
+    ]);
+  });
+
+  it('the parser-refused path splits by the detected separator too', () => {
+    const { text, neutralised, separator } = neutraliseCsv('a;=1+2;"=3"\nb;"unclosed,y\n');
+    expect(separator).toBe(';');
+    expect(neutralised).toBe(2);
+    expect(() => read(text)).toThrow();
+    expect(text.split('\n')[0]).toBe("a;'=1+2;\"'=3\"");
+  });
+
+  it('the parser-refused path takes linear time on a field of spaces', () => {
+    const t = performance.now();
+    const input = `a,"${' '.repeat(100_000)}x\n`;
+    const { text } = neutraliseCsv(input);
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(text).toBe(input);
+  });
+
+  it('guesses the separator from the first lines, quotes ignored', () => {
+    expect(detectSeparator('a,b,c\n1,2,3\n')).toBe(',');
+    expect(detectSeparator('a;b;c\n1;"2,5";3\n')).toBe(';');
+    expect(detectSeparator('a\tb\n"x;y;z"\t2\n')).toBe('\t');
+    expect(detectSeparator('名前;金額\n山田;1,5\n佐藤;2,5\n')).toBe(';');
+    expect(detectSeparator('one column\n')).toBe(',');
   });
 });

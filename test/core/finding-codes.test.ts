@@ -9,6 +9,7 @@ import { cfb, overlappingZip, zip } from '../helpers/bytes.js';
 import { violations } from '../helpers/conformance.js';
 import { closeDocuments, realDocuments } from '../helpers/documents.js';
 import { tnef } from '../helpers/tnef.js';
+import { uuencode } from '../helpers/encoded.js';
 import { PDFDocument } from 'pdf-lib';
 import { eml, harness, plain, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
 
@@ -51,6 +52,7 @@ const cases: Record<FindingCode, Case> = {
   'header-too-large': { input: () => plain('x', [`X-Long: ${'y'.repeat(5000)}`]), policy: policyWith({ limits: { maxHeaderBytes: 4096 } }) },
   'parse-error': { input: () => Buffer.from('this is not mail\r\nat all\r\n') },
   timeout: { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]), policy: policyWith({ limits: { timeoutMs: 200 } }), h: () => harness({ images: hanging }) },
+  'encoded-file-blocked': { input: () => plain(uuencode(exe, 'a.exe')), policy: policyWith({ text: { encodedFiles: 'quarantine' } }) },
   'internal-error': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]), h: () => harness({ images: crashing }) },
   'parts-truncated': {
     input: () => withAttachments('x', ['a', 'b', 'c'].map((n) => ({ type: 'text/plain', filename: `${n}.txt`, body: n }))),
@@ -75,6 +77,7 @@ const cases: Record<FindingCode, Case> = {
   'link-defanged': { input: () => plain('https://example.jp/') },
   'link-text-mismatch': { input: () => html('<a href="https://evil.example.net/">https://bank.example.jp/</a>') },
   'control-chars-removed': { input: () => plain('a\u0000b\u001bc\u202ed') },
+  'encoded-file-removed': { input: () => plain(`x\n${uuencode(exe, 'a.exe')}\n`) },
   'undecodable-characters': {
     input: () => eml(['From: a@example.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/plain; charset=x-unknown'], Buffer.from([0x41, 0x80, 0x81, 0xfe, 0xff, 0x42])),
   },
