@@ -15,14 +15,29 @@ export interface SanitizedBody {
   findings: Finding[];
 }
 
-// Letters, digits and CJK only, with URLs and our own bracketed labels
-// ("[画像: …]", " [hxxps://…]") gone: what is left is the words a reader would
-// read. A bracket group stops at the next "[" so that each character is looked
-// at once: with "[^\]]*", 250,000 "[" took 46.7 s.
+/**
+ * The text without bracket groups ("[画像: …]", " [hxxps://…]", "[.]"): from a
+ * "[" to the first "]" after it, as /\[[^\]]*\]/g reads them, found with one
+ * forward scan (that expression retried every "[" without a "]" after it:
+ * 250,000 "[" took 46.7 s).
+ */
+function withoutBracketGroups(s: string): string {
+  const kept: string[] = [];
+  let from = 0;
+  for (let open = s.indexOf('['); open >= 0; open = s.indexOf('[', from)) {
+    const close = s.indexOf(']', open + 1);
+    if (close < 0) break;
+    kept.push(s.slice(from, open));
+    from = close + 1;
+  }
+  kept.push(s.slice(from));
+  return kept.join('');
+}
+
+// Letters, digits and CJK only, with URLs and our own bracketed labels gone:
+// what is left is the words a reader would read.
 const words = (s: string): string =>
-  s
-    .replace(/\b(?:https?|hxxps?|ftp|fxp):\/\/\S+/gi, '')
-    .replace(/\[[^\][]*\]/g, '')
+  withoutBracketGroups(s.replace(/\b(?:https?|hxxps?|ftp|fxp):\/\/\S+/gi, ''))
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, '');
 

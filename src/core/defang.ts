@@ -29,21 +29,38 @@ const BROKEN: Record<string, string> = { http: 'hxxp', https: 'hxxps', ftp: 'fxp
 /** Addresses are not dangerous, and Japanese signatures write "TEL:03-…". */
 const LEFT_ALONE = new Set(['mailto', 'tel']);
 
+/** Scheme names that end a longer token ("xhttps", "_https") and are read as themselves. */
+const SUFFIX_SCHEMES = ['https', 'http', 'hxxps', 'hxxp', 'ftp', 'fxp'] as const;
+
 /** How far back from a colon a scheme name is looked for. */
 const MAX_SCHEME = 40;
 
 const ANCHORS = /:|\\\\|www\.|ftp\./gi;
 
-/** Where a link ends in running text: whitespace, quotes, angle brackets, Japanese punctuation and brackets. */
-const isEnd = (c: string | undefined): boolean =>
-  c === undefined || /[\s"'`<>\u3000-\u303F\uFF08\uFF09\uFF3B\uFF3D]/.test(c);
-const isSchemeChar = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9+.-]/.test(c);
-const isLetter = (c: string | undefined): boolean => c !== undefined && /[A-Za-z]/.test(c);
-/** Where a host ends: the path, query or fragment, or the end of the link. */
-const endsHost = (c: string | undefined): boolean => isEnd(c) || c === '/' || c === '\\' || c === '?' || c === '#';
+// Character classes by code unit, not a regular expression per character:
+// this pass runs over every text we deliver.
+const isAsciiLetter = (c: number): boolean => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+/** What JavaScript's \s matches. */
+const isSpace = (c: number): boolean =>
+  c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+
+/** Where a link ends in running text: whitespace, quotes, angle brackets, Japanese punctuation and brackets (NaN: past the end). */
+const endsLink = (c: number): boolean =>
+  !(c >= 0) || isSpace(c) || c === 0x22 || c === 0x27 || c === 0x60 || c === 0x3c || c === 0x3e ||
+  (c >= 0x3000 && c <= 0x303f) || c === 0xff08 || c === 0xff09 || c === 0xff3b || c === 0xff3d;
+/** Where a host ends: the path (/ or \\), query or fragment, or the end of the link. */
+const endsHostAt = (c: number): boolean => endsLink(c) || c === 0x2f || c === 0x5c || c === 0x3f || c === 0x23;
+const isSchemeCode = (c: number): boolean => isAsciiLetter(c) || isDigit(c) || c === 0x2b || c === 0x2e || c === 0x2d;
+
+const codeAt = (c: string | undefined): number => (c === undefined ? NaN : c.charCodeAt(0));
+const isEnd = (ch: string | undefined): boolean => endsLink(codeAt(ch));
+const isSchemeChar = (ch: string | undefined): boolean => isSchemeCode(codeAt(ch));
+const isLetter = (ch: string | undefined): boolean => isAsciiLetter(codeAt(ch));
+const endsHost = (ch: string | undefined): boolean => endsHostAt(codeAt(ch));
 
 /** Brackets every dot not already bracketed: "a.b[.]c" -> "a[.]b[.]c". */
-const bracketDots = (s: string): string => s.replace(/\[\.\]|\./g, (m) => (m === '.' ? '[.]' : m));
+const bracketDots = (s: string): string => (s.includes('.') ? s.replace(/\[\.\]|\./g, (m) => (m === '.' ? '[.]' : m)) : s);
 
 /** A run of two or more backslashes is shown as "[\\]" so that no "\\host" (a UNC path) is left. */
 const breakBackslashes = (run: string): string => (run.length >= 2 ? `[${run}]` : run);
@@ -75,6 +92,7 @@ function separatorsEnd(text: string, i: number, own: boolean): number {
 
 /** The separators as they will be shown: backslash pairs broken. */
 function showSeparators(seps: string): string {
+  if (!seps.includes('\\')) return seps;
   return seps.replace(/\[\\+\]|\\{2,}/g, (run) => (run.startsWith('[') ? run : breakBackslashes(run)));
 }
 
@@ -83,14 +101,16 @@ function showSeparators(seps: string): string {
  * `hostUntil`: where the host being copied ends; no host ends before it.
  */
 function atColon(text: string, colon: number, floor: number, hostUntil: number): Rewrite | null {
+  // Most colons in text ("10:00", "注意:") end no scheme name.
+  if (!isSchemeCode(text.charCodeAt(colon - 1)) || endsLink(text.charCodeAt(colon + 1))) return null;
   let from = colon;
-  while (from > floor && colon - from < MAX_SCHEME && isSchemeChar(text[from - 1])) from--;
+  while (from > floor && colon - from < MAX_SCHEME && isSchemeCode(text.charCodeAt(from - 1))) from--;
   const token = text.slice(from, colon).toLowerCase();
   // The scheme starts at a letter ("1https" is "https"), and a name ending in
   // http, https or ftp ("xhttps", "_https") is read as that scheme.
   let at = 0;
   while (at < token.length && !isLetter(token[at])) at++;
-  for (const s of ['https', 'http', 'hxxps', 'hxxp', 'ftp', 'fxp']) {
+  for (const s of SUFFIX_SCHEMES) {
     if (token.length - at > s.length && token.endsWith(s)) {
       at = token.length - s.length;
       break;
@@ -106,7 +126,7 @@ function atColon(text: string, colon: number, floor: number, hostUntil: number):
   // A link inside a host ("ms-word:ofe|u|https://…") ends where that host does:
   // scanning from there keeps the pass linear.
   let hostEnd = Math.max(sepEnd, hostUntil);
-  while (!endsHost(text[hostEnd])) hostEnd++;
+  while (!endsHostAt(text.charCodeAt(hostEnd))) hostEnd++;
   const start = from + at;
   const name = text.slice(start, colon);
   const shownScheme = OWN.has(scheme) ? `${name}:` : BROKEN[scheme] ? `${BROKEN[scheme]}:` : `${name}[:]`;
@@ -209,7 +229,10 @@ export function hostOf(url: string): string | null {
 /** How much of a link's visible text is looked at for a host name. */
 const MAX_LINK_TEXT = 4096;
 
-const isHostChar = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9.-]/.test(c);
+const isHostChar = (ch: string | undefined): boolean => {
+  const c = codeAt(ch);
+  return isAsciiLetter(c) || isDigit(c) || c === 0x2e || c === 0x2d;
+};
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const TOP_LABEL = /^[a-z]{2,63}$/;
 
@@ -239,7 +262,7 @@ export function hostNamedIn(visibleText: string): string | null {
     if (next === '@') continue;
     if (next === ':') {
       let j = i + 1;
-      while (j < text.length && /[0-9]/.test(text[j] ?? '')) j++;
+      while (j < text.length && isDigit(text.charCodeAt(j))) j++;
       const port = j > i + 1 && text[j] !== '@' && !isHostChar(text[j]) && text[j] !== ':';
       if (!port) continue;
     }

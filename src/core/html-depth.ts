@@ -43,16 +43,23 @@ const CLOSES: ReadonlyMap<string, ReadonlySet<string>> = new Map<string, Readonl
   ),
 ]);
 
-/** Counts `<` up to `limit`: fewer tags than the cap cannot nest past it. */
-function tagsAtLeast(html: string, limit: number): boolean {
+/**
+ * Whether the HTML has at least `limit` start tags, counted as htmlparser2's
+ * tokenizer starts them ("<" and an ASCII letter): with fewer, no element can
+ * be nested that deep, and the pass below is not needed.
+ */
+function startTagsAtLeast(html: string, limit: number): boolean {
   let n = 0;
-  for (let i = html.indexOf('<'); i >= 0; i = html.indexOf('<', i + 1)) if (++n >= limit) return true;
+  for (let i = html.indexOf('<'); i >= 0; i = html.indexOf('<', i + 1)) {
+    const c = html.charCodeAt(i + 1) | 0x20;
+    if (c >= 0x61 && c <= 0x7a && ++n >= limit) return true;
+  }
   return false;
 }
 
 /** The HTML with start and end tags beyond MAX_HTML_DEPTH left out; the same string when none are. */
 export function capHtmlDepth(html: string, maxDepth = MAX_HTML_DEPTH): string {
-  if (!tagsAtLeast(html, maxDepth)) return html;
+  if (!startTagsAtLeast(html, maxDepth)) return html;
   const open: string[] = [];
   // [start, end) of the markup left out, in order.
   const cut: number[] = [];
