@@ -40,7 +40,7 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY policies ./policies
 # The LibreOffice driver runs from the sources' path (src/converters/office/office-converter.ts).
-COPY src/converters/office/convert.py ./src/converters/office/convert.py
+COPY src/converters/office/convert.py src/converters/office/fonts.conf ./src/converters/office/
 # The spool, the SQLite store, the quarantine and the keys live here: keep it on
 # a volume and back up keys/master.key (without it the quarantined originals
 # cannot be read) and keys/audit-signing.key.

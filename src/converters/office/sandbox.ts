@@ -20,14 +20,20 @@ const PYTHON = '/usr/bin/python3';
 const SANDBOX_SCRIPT = '/sandbox/convert.py';
 
 /**
- * convert.py is not compiled: it stays in src/, which is three levels above
- * both src/converters/office/ and dist/converters/office/.
+ * convert.py and fonts.conf are not compiled: they stay in src/, which is
+ * three levels above both src/converters/office/ and dist/converters/office/.
  */
-export function converterScript(): string {
-  const script = fileURLToPath(new URL('../../../src/converters/office/convert.py', import.meta.url));
-  if (!existsSync(script)) throw new Error(`the LibreOffice driver script is missing at ${script}: the package is incomplete`);
-  return script;
+function runtimeFile(name: string, what: string): string {
+  const file = fileURLToPath(new URL(`../../../src/converters/office/${name}`, import.meta.url));
+  if (!existsSync(file)) throw new Error(`${what} is missing at ${file}: the package is incomplete`);
+  return file;
 }
+
+export const converterScript = (): string => runtimeFile('convert.py', 'the LibreOffice driver script');
+
+/** The only fonts LibreOffice may render with (see fonts.conf): what the host has installed beside them makes no difference. */
+export const fontConfig = (): string => runtimeFile('fonts.conf', 'the converter font configuration');
+const SANDBOX_FONTS = '/sandbox/fonts.conf';
 
 function bwrapArgs(script: string, pipeName: string): string[] {
   return [
@@ -35,6 +41,7 @@ function bwrapArgs(script: string, pipeName: string): string[] {
     '--setenv', 'HOME', '/tmp/home',
     '--setenv', 'PATH', '/usr/bin:/bin',
     '--setenv', 'LANG', 'C.UTF-8',
+    '--setenv', 'FONTCONFIG_FILE', SANDBOX_FONTS,
     ...systemBind('/usr'),
     ...systemBind('/lib'),
     ...systemBind('/lib64'),
@@ -49,6 +56,7 @@ function bwrapArgs(script: string, pipeName: string): string[] {
     '--tmpfs', '/tmp',
     '--dir', '/tmp/home',
     '--ro-bind', script, SANDBOX_SCRIPT,
+    '--ro-bind', fontConfig(), SANDBOX_FONTS,
     '--chdir', '/tmp',
     PYTHON,
     SANDBOX_SCRIPT,
@@ -74,7 +82,7 @@ export function unsandboxedCommand(memoryCapMb: number, workDir: string, pipeNam
   return {
     file: 'prlimit',
     args: [...limits(memoryCapMb), PYTHON, converterScript(), workDir, pipeName],
-    env: { HOME: workDir, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    env: { HOME: workDir, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', FONTCONFIG_FILE: fontConfig() },
   };
 }
 
