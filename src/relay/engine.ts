@@ -11,7 +11,7 @@ import type { QueueId } from '../spool/types.js';
 import { backoffMs, type RetryPolicy } from './retry.js';
 import type { Sanitizer } from './sanitizer.js';
 import { createScheduler, systemClock, type Clock } from './scheduler.js';
-import { createSteps, QUARANTINE_RETRY_MS, type Requests } from './steps.js';
+import { createSteps, QUARANTINE_RETRY_MS, type Recovered, type Requests } from './steps.js';
 import type { TransferLog } from './transfer-log.js';
 
 export interface EngineDeps {
@@ -27,8 +27,8 @@ export interface EngineDeps {
   hostname: string;
   sanitizeConcurrency: number;
   deliveryConcurrency: number;
-  /** Recipients the transfer log already shows delivered, per queue id (from before a crash). */
-  alreadyDelivered?: Map<string, Set<string>>;
+  /** What the transfer log tells of the entries in the spool (from before a crash). */
+  recovered?: Recovered;
   /** The system clock unless a test gives its own. */
   clock?: Clock;
 }
@@ -62,7 +62,7 @@ export function createEngine(d: EngineDeps): Engine {
     retrySanitizeMs: QUARANTINE_RETRY_MS,
     retryDeliveryMs: () => backoffMs(1, d.retry),
   });
-  const steps = createSteps({ ...d, now: () => clock.now() }, scheduler, requests, d.alreadyDelivered);
+  const steps = createSteps({ ...d, now: () => clock.now() }, scheduler, requests, d.recovered);
   run.sanitize = steps.sanitize;
   run.deliver = steps.deliver;
 

@@ -22,7 +22,7 @@ import { createConsoleAuth } from '../users/sessions.js';
 import { createEngine } from './engine.js';
 import { lockDataDir } from './lock.js';
 import { createSanitizer } from './sanitizer.js';
-import { createTransferLog, deliveredSoFar } from './transfer-log.js';
+import { createTransferLog, recoveredFromLog } from './transfer-log.js';
 
 export interface Gateway {
   smtpPort: number;
@@ -54,7 +54,7 @@ export async function startGateway(config: Config, log: Logger = gatewayLogger()
   const audit = await openAuditLogThread({ dataDir, databaseUrl: config.database.url, shared: true });
   const quarantine = await openVault({ dataDir, store, audit, gateway: config.smtp.hostname });
   const spool = await openSpool(dataDir, { recover: true });
-  const transfers = createTransferLog(audit, actor);
+  const transfers = createTransferLog(audit, actor, store);
   await recordStart(audit, store, actor, policyFingerprint(policy));
   const nextHop = nextHopCarrier(config, dataDir);
   const bounceCarrier = bounceCarrierFor(config, dataDir);
@@ -69,8 +69,9 @@ export async function startGateway(config: Config, log: Logger = gatewayLogger()
     hostname: config.smtp.hostname,
     sanitizeConcurrency: workers * 2,
     deliveryConcurrency: config.delivery.maxConnections * 2,
-    // Incoming entries too: a first attempt is made before the outgoing entry exists.
-    alreadyDelivered: await deliveredSoFar(store, new Set([...(await spool.listOutgoing()), ...(await spool.listIncoming())])),
+    // Incoming entries too: a first attempt is made before the outgoing entry exists,
+    // and one sanitized before a crash is sanitized again with its recorded verdict.
+    recovered: await recoveredFromLog(store, await spool.listOutgoing(), await spool.listIncoming()),
   });
   snapshot = engine.snapshot;
   await engine.start();

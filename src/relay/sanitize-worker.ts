@@ -9,8 +9,9 @@ import { connectAuditChannel } from '../audit/log-thread.js';
 import { createSharpTranscoder } from '../converters/image-sharp.js';
 import { documentConverterFor } from '../converters/wiring.js';
 import type { Policy } from '../core/policy.js';
-import type { SanitizeDeps } from '../core/ports.js';
+import type { QuarantineId, SanitizeDeps } from '../core/ports.js';
 import { QuarantineUnavailableError, sanitize, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import { reusing } from './reuse-quarantine.js';
 import { openVault } from '../quarantine/vault.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
@@ -28,6 +29,8 @@ export interface WorkerTask {
   envelope: Envelope;
   /** Shared with the main thread: when this thread started the message (Date.now()), 0 before. */
   started: Float64Array;
+  /** The quarantine item the message already has (sanitized before a crash). */
+  quarantineId: QuarantineId | null;
 }
 
 export type WorkerReply =
@@ -58,7 +61,7 @@ export default async function run(task: WorkerTask): Promise<WorkerReply> {
     const { deps: d } = await (deps ??= open()).catch((err: unknown) => {
       throw new QuarantineUnavailableError(err);
     });
-    const result = await sanitize({ raw: task.raw, envelope: task.envelope }, setup.policy, d);
+    const result = await sanitize({ raw: task.raw, envelope: task.envelope }, setup.policy, { ...d, quarantine: reusing(d.quarantine, task.quarantineId) });
     return { ok: true, result };
   } catch (err) {
     // Reopen the store next time: it may have been the cause.

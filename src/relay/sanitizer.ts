@@ -9,15 +9,26 @@ import { Piscina } from 'piscina';
 import { noDocuments } from '../converters/unavailable.js';
 import { finding } from '../core/findings.js';
 import type { Policy } from '../core/policy.js';
-import type { ImageTranscoder, QuarantineStore, SanitizeDeps } from '../core/ports.js';
+import type { ImageTranscoder, QuarantineId, QuarantineStore, SanitizeDeps } from '../core/ports.js';
 import { blockMessage, QuarantineUnavailableError, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import { reusing } from './reuse-quarantine.js';
 import type { WorkerReply, WorkerSetup, WorkerTask } from './sanitize-worker.js';
+
+export interface RunOptions {
+  /**
+   * The quarantine item this message already has (it was sanitized before a
+   * crash, and its verdict recorded): a finding keeps the original there
+   * instead of in a second item.
+   */
+  quarantineId?: QuarantineId | null;
+}
 
 export interface Sanitizer {
   /** Resolves with a decision; rejects only with QuarantineUnavailableError. */
-  run(raw: Buffer, envelope: Envelope): Promise<SanitizeResult>;
+  run(raw: Buffer, envelope: Envelope, options?: RunOptions): Promise<SanitizeResult>;
   close(): Promise<void>;
 }
+
 
 // The blocked path converts nothing: it must never reach for a converter.
 const noImages: ImageTranscoder = {
@@ -92,18 +103,19 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
   const budget = opts.policy.limits.timeoutMs + (opts.graceMs ?? 2000);
 
   return {
-    async run(raw, envelope) {
+    async run(raw, envelope, options = {}) {
       const input = { raw, envelope };
+      const blockDeps: SanitizeDeps = { ...mainDeps, quarantine: reusing(mainDeps.quarantine, options.quarantineId) };
       let reply: WorkerReply;
       const clock = budgetClock(budget);
       try {
-        reply = await pool.run({ raw, envelope, started: clock.started } satisfies WorkerTask, { signal: clock.signal });
+        reply = await pool.run({ raw, envelope, started: clock.started, quarantineId: options.quarantineId ?? null } satisfies WorkerTask, { signal: clock.signal });
       } catch (err) {
         const timedOut = err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
         const cause = timedOut
           ? finding('timeout', { detail: clock.overrun() })
           : finding('internal-error', { detail: `worker failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) });
-        return blockMessage(input, opts.policy, mainDeps, new Date(), cause);
+        return blockMessage(input, opts.policy, blockDeps, new Date(), cause);
       } finally {
         clock.stop();
       }
@@ -111,7 +123,7 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
       const bytes = reply.ok ? (reply.result.message as Uint8Array | null) : null;
       if (reply.ok) return { ...reply.result, message: bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null } as SanitizeResult;
       if (reply.quarantineUnavailable) throw new QuarantineUnavailableError(new Error(reply.message));
-      return blockMessage(input, opts.policy, mainDeps, new Date(), finding('internal-error', { detail: reply.message.slice(0, 300) }));
+      return blockMessage(input, opts.policy, blockDeps, new Date(), finding('internal-error', { detail: reply.message.slice(0, 300) }));
     },
     close: () => pool.close({ force: true }),
   };

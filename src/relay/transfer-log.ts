@@ -2,27 +2,16 @@
 // the caller goes on (the relay removes a spool entry only after its outcome is
 // recorded), group-committed, hash-chained and signed like every other record.
 import type { AuditLog } from '../audit/log.js';
-import type { FindingCode } from '../core/findings.js';
+import type { TransferRecord } from '../spool/types.js';
 import type { AuditAction, AuditEntry, Store } from '../store/types.js';
 
-export type TransferEvent = 'sanitized' | 'delivered' | 'deferred' | 'bounced' | 'rejected' | 'bounce-delivered' | 'bounce-failed';
-
-export interface TransferRecord {
-  event: TransferEvent;
-  queueId: string;
-  /** On 'sanitized' and 'rejected', the first records of a message: where and when it came in. */
-  client?: string;
-  receivedAt?: string;
-  from?: string;
-  to?: string[];
-  verdict?: string;
-  quarantineId?: string | null;
-  findings?: FindingCode[];
-  detail?: string;
-}
+export type { TransferEvent, TransferRecord } from '../spool/types.js';
 
 export interface TransferLog {
-  record(r: TransferRecord): Promise<void>;
+  /** Appends the records of one or more events, in one commit. */
+  record(...records: TransferRecord[]): Promise<void>;
+  /** Those of `records` (all of one queue id) that the audit log does not hold yet. */
+  missing(records: readonly TransferRecord[]): Promise<TransferRecord[]>;
 }
 
 /** What the relay appends for one event: a message's first event also records its receipt and verdict. */
@@ -41,12 +30,47 @@ export function auditEntries(r: TransferRecord, actor: string): AuditEntry[] {
   }
 }
 
-export function createTransferLog(audit: AuditLog, actor: string): TransferLog {
+/** The audit action that tells whether a record is in the log. */
+const witness = (r: TransferRecord): AuditAction => (r.event === 'sanitized' ? 'verdict' : r.event);
+const sameRecipients = (a: readonly string[] | undefined, b: unknown): boolean =>
+  Array.isArray(b) && (a ?? []).length === b.length && (a ?? []).every((x) => b.includes(x));
+
+export function createTransferLog(audit: AuditLog, actor: string, store: Pick<Store, 'searchAudit'>): TransferLog {
   return {
-    async record(r) {
-      await audit.appendMany(auditEntries(r, actor));
+    async record(...records) {
+      await audit.appendMany(records.flatMap((r) => auditEntries(r, actor)));
+    },
+    async missing(records) {
+      if (records.length === 0) return [];
+      const objects = [...new Set(records.map((r) => r.queueId))];
+      const actions = [...new Set(records.map(witness))];
+      const logged = (await store.searchAudit({ objects, actions })).map((r) => ({ object: r.object, action: r.action, to: (JSON.parse(r.details) as { to?: unknown }).to }));
+      // Each logged record answers for one of ours at most.
+      const used = new Set<number>();
+      return records.filter((r) => {
+        const at = logged.findIndex((l, i) => !used.has(i) && l.object === r.queueId && l.action === witness(r) && (r.event === 'sanitized' || sameRecipients(r.to, l.to)));
+        if (at < 0) return true;
+        used.add(at);
+        return false;
+      });
     },
   };
+}
+
+/**
+ * The verdict the audit log holds for each of these queue ids, if any: a
+ * message sanitized before a crash is sanitized again with its quarantine item,
+ * not into a second one, and its receipt and verdict are not recorded twice.
+ */
+export async function recordedVerdicts(store: Pick<Store, 'searchAudit'>, ids: readonly string[]): Promise<Map<string, { verdict: string; quarantineId: string | null }>> {
+  const out = new Map<string, { verdict: string; quarantineId: string | null }>();
+  for (let i = 0; i < ids.length; i += ID_BATCH) {
+    for (const r of await store.searchAudit({ objects: ids.slice(i, i + ID_BATCH), actions: ['verdict'] })) {
+      const d = JSON.parse(r.details) as { verdict?: unknown; quarantineId?: unknown };
+      if (r.object && typeof d.verdict === 'string') out.set(r.object, { verdict: d.verdict, quarantineId: typeof d.quarantineId === 'string' ? d.quarantineId : null });
+    }
+  }
+  return out;
 }
 
 const ID_BATCH = 500;
@@ -55,7 +79,7 @@ const ID_BATCH = 500;
  * Recipients the audit log shows delivered for the given queue ids: after a
  * crash between a next hop's 250 and the spool update, they are not sent again.
  */
-export async function deliveredSoFar(store: Store, ids: ReadonlySet<string>): Promise<Map<string, Set<string>>> {
+export async function deliveredSoFar(store: Pick<Store, 'searchAudit'>, ids: ReadonlySet<string>): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   const all = [...ids];
   for (let i = 0; i < all.length; i += ID_BATCH) {
@@ -69,4 +93,13 @@ export async function deliveredSoFar(store: Store, ids: ReadonlySet<string>): Pr
     }
   }
   return out;
+}
+
+/** What the audit log tells of the spool's entries at start: delivered recipients, and the verdicts of those still incoming. */
+export async function recoveredFromLog(
+  store: Pick<Store, 'searchAudit'>,
+  outgoing: readonly string[],
+  incoming: readonly string[],
+): Promise<{ delivered: Map<string, Set<string>>; verdicts: Map<string, { verdict: string; quarantineId: string | null }> }> {
+  return { delivered: await deliveredSoFar(store, new Set([...outgoing, ...incoming])), verdicts: await recordedVerdicts(store, incoming) };
 }

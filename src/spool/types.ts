@@ -1,4 +1,5 @@
 // What the spool keeps about each message.
+import type { FindingCode } from '../core/findings.js';
 import type { RecipientFailure } from '../delivery/types.js';
 
 export type QueueId = string & { readonly __brand: 'QueueId' };
@@ -32,4 +33,45 @@ export interface DeliveryState {
   quarantineId: string | null;
   /** Set by `mugaika queue bounce`: give up on the pending recipients now. */
   bounceRequested?: boolean;
+  /**
+   * What happened to this entry but may not be in the transfer log yet (the
+   * database failed): written here first, appended before anything else is
+   * done with the entry, and never done again.
+   */
+  unaudited?: TransferRecord[];
+}
+
+export type TransferEvent = 'sanitized' | 'delivered' | 'deferred' | 'bounced' | 'rejected' | 'bounce-delivered' | 'bounce-failed';
+
+/** One event of a message's journey, as the relay records it in the audit log. */
+export interface TransferRecord {
+  event: TransferEvent;
+  queueId: string;
+  /** On 'sanitized' and 'rejected', the first records of a message: where and when it came in. */
+  client?: string;
+  receivedAt?: string;
+  from?: string;
+  to?: string[];
+  verdict?: string;
+  quarantineId?: string | null;
+  findings?: FindingCode[];
+  detail?: string;
+}
+
+/**
+ * What a first delivery attempt (made from memory, with only the incoming
+ * file on disk) did, written the moment the next hop has answered and before
+ * the audit log is asked to record it: after a crash or with the database
+ * down, what the next hop accepted is never sent again.
+ */
+export interface Receipt {
+  version: 1;
+  /** Recipients the next hop accepted. */
+  delivered: string[];
+  /** Recipients bounced (their DSN is spooled) or refused by policy. */
+  bounced: string[];
+  /** Recipients still owed a delivery. */
+  pending: string[];
+  /** The records of these outcomes, for the transfer log. */
+  unaudited: TransferRecord[];
 }
