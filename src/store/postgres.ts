@@ -81,6 +81,14 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
 
   const inTransaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
+    // A connection the server drops while it is checked out emits 'error' on
+    // the client, which the pool does not listen to then: unheard, it ended
+    // the process (the gateway's audit thread, when PostgreSQL restarted).
+    let broken: Error | null = null;
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -88,9 +96,12 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
+      broken ??= err instanceof Error && /terminat|ECONNRESET|Connection/i.test(err.message) ? err : null;
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A broken connection is closed, not handed to the next caller.
+      client.release(broken ?? undefined);
     }
   };
 

@@ -39,6 +39,10 @@ export interface PostgresCluster {
   /** The cluster's data directory (PGDATA). */
   dataDir: string;
   port: number;
+  /** Stops the server (fast shutdown: connections are cut), keeping the cluster. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port, after pause(). */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,13 +82,16 @@ export async function startPostgres(): Promise<PostgresCluster> {
   if (asRoot) await execFile('chown', ['postgres:postgres', socketDir]);
   const port = await freePort();
   const options = [`-h 127.0.0.1`, `-p ${port}`, `-k ${socketDir}`, '-c fsync=on', '-c synchronous_commit=on', '-c max_connections=200'].join(' ');
-  await runPg(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-l', path.join(root, 'postgres.log'), '-o', options, '-w', '-t', '60', 'start']);
+  const start = (): Promise<void> => runPg(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-l', path.join(root, 'postgres.log'), '-o', options, '-w', '-t', '60', 'start']);
+  await start();
   const url = `postgres://${user}:${password}@127.0.0.1:${port}/postgres`;
   let stopped = false;
   return {
     url,
     dataDir,
     port,
+    pause: () => runPg(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']),
+    resume: start,
     async stop() {
       if (stopped) return;
       stopped = true;
