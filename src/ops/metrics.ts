@@ -2,7 +2,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface QueueSnapshot {
+  /** Waiting to be sanitized, being sanitized, or waiting to try the quarantine again. */
   incoming: number;
+  /** Of those, waiting to try the quarantine again (it was unavailable). */
+  waiting: number;
   outgoing: number;
   oldestAgeSeconds: number;
 }
@@ -41,6 +44,7 @@ export function createMetrics(queue: () => QueueSnapshot) {
     collect() {
       const q = queue();
       this.set({ stage: 'incoming' }, q.incoming);
+      this.set({ stage: 'waiting' }, q.waiting);
       this.set({ stage: 'outgoing' }, q.outgoing);
     },
   });

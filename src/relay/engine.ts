@@ -102,7 +102,7 @@ export function createEngine(d: EngineDeps): Engine {
     rescan,
     snapshot() {
       const c = scheduler.counts();
-      return { incoming: c.incoming, outgoing: c.outgoing, oldestAgeSeconds: c.oldestAgeSeconds };
+      return { incoming: c.incoming, waiting: c.waiting, outgoing: c.outgoing, oldestAgeSeconds: c.oldestAgeSeconds };
     },
     stop: () => scheduler.stop(),
   };

@@ -32,6 +32,16 @@ export interface Gateway {
 }
 
 const CONTROL_POLL_MS = 1000;
+/** How long /healthz waits for the database to answer. */
+const HEALTH_DB_MS = 2000;
+
+const withinMs = <T>(work: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+};
 const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -61,7 +71,7 @@ export async function startGateway(config: Config, log: Logger = gatewayLogger()
   // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
   const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, workers, quarantine });
-  let snapshot = () => ({ incoming: 0, outgoing: 0, oldestAgeSeconds: 0 });
+  let snapshot = () => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
   const engine = createEngine({
     spool, sanitizer, nextHop, bounceCarrier, transfers, metrics, log, policy,
@@ -86,10 +96,18 @@ export async function startGateway(config: Config, log: Logger = gatewayLogger()
   const ops = createOpsServer({
     registry: metrics.registry,
     async health() {
-      // Fix: fs.access(W_OK) is always true for root and said nothing about the
-      // folders a message is written to: /healthz was 200 while every message got a 451.
+      // A file written in the spool, not fs.access(W_OK), which is true for root
+      // whatever the folders a message is written to.
       await spool.probe();
-      return { ok: true, detail: { queue: engine.snapshot(), nextHop: nextHop.name } };
+      const queue = engine.snapshot();
+      // The database: without it no verdict or delivery can be recorded, and
+      // messages wait in the spool (a /healthz that said 200 then hid 240 of them).
+      const database = await withinMs(store.head(), HEALTH_DB_MS).then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 300),
+      );
+      if (database !== null) return { ok: false, detail: { reason: `database unavailable: ${database} / データベースに接続できません`, queue, nextHop: nextHop.name } };
+      return { ok: true, detail: { queue, nextHop: nextHop.name } };
     },
   });
   await registerConsole(ops, { auth: createConsoleAuth(store, audit, config.web), store, secureCookies: config.web.secureCookies });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatabase, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
-import { cleanup, cli, client, freePort, onCleanup, sleep, spoolEmpty, startGateway, startSink, token, transfers, waitFor } from './harness.js';
+import { cleanup, cli, client, freePort, http, onCleanup, sleep, spoolEmpty, startGateway, startSink, token, transfers, waitFor } from './harness.js';
 
 afterEach(cleanup);
 
@@ -89,8 +89,18 @@ describe('mugaika serve: faults', () => {
     expect(sent.every((s) => s.ok)).toBe(true);
     await waitFor('deliveries in flight', () => sink.pendingData() >= 2, 30_000, 20);
     await cluster.pause();
-    await sleep(6000);
+    // /healthz says so, with the messages waiting counted.
+    const down = await waitFor('an unhealthy /healthz', async () => {
+      const h = await http(gw.webPort, '/healthz');
+      return h.status === 503 ? h : null;
+    }, 10_000, 200);
+    const health = JSON.parse(down.body) as { status: string; reason: string; queue: { incoming: number; outgoing: number } };
+    expect(health.status).toBe('unhealthy');
+    expect(health.reason).toMatch(/^database unavailable: /);
+    expect(health.queue.incoming + health.queue.outgoing).toBeGreaterThan(0);
+    await sleep(4000);
     await cluster.resume();
+    await waitFor('a healthy /healthz again', async () => (await http(gw.webPort, '/healthz')).status === 200, 30_000, 200);
     await waitFor('every message at the sink', () => toks.every((tok) => sink.withToken(tok).length > 0), 120_000, 200).catch((err: Error) => {
       throw new Error(`${err.message}\n${JSON.stringify(gw.logs.filter((l) => l.level >= 40).slice(-15), null, 1)}\nstderr: ${gw.stderr().slice(-2000)}`);
     });

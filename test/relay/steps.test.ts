@@ -142,7 +142,7 @@ async function engine(w: World, crash = new Crash()): Promise<{ engine: Engine; 
     nextHop: crash.guard(w.hop),
     bounceCarrier: crash.guard(w.bounces),
     transfers: crash.guard(failing(createTransferLog(w.audit, 'gateway:test', w.store), w.down)),
-    metrics: createMetrics(() => ({ incoming: 0, outgoing: 0, oldestAgeSeconds: 0 })),
+    metrics: createMetrics(() => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 })),
     log: pino({ level: 'silent' }),
     policy: defaultPolicy,
     retry: { retryBaseSeconds: 60, maxAgeHours: 120 },
