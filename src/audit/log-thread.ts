@@ -23,6 +23,8 @@ type Request = { op: 'append'; entries: AuditEntry[]; effects: AuditEffects | un
 export interface AuditLogThread extends AuditLog {
   /** The channel other threads of this process append through (connectAuditChannel); null unless `shared`. */
   readonly channel: string | null;
+  /** Settles with the reason if the thread ends by itself (a crash), never after close(). */
+  readonly died: Promise<Error>;
 }
 
 /**
@@ -36,6 +38,9 @@ export async function openAuditLogThread(setup: Omit<LogWorkerSetup, 'channel'> 
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let dead: Error | null = null;
+  let closing = false;
+  let died: (err: Error) => void = () => undefined;
+  const diedP = new Promise<Error>((resolve) => (died = resolve));
   const ready = new Promise<void>((resolve, reject) => pending.set(0, { resolve: () => resolve(), reject }));
   worker.on('message', (reply: LogReply) => {
     const p = pending.get(reply.id);
@@ -45,9 +50,10 @@ export async function openAuditLogThread(setup: Omit<LogWorkerSetup, 'channel'> 
     else p.reject(Object.assign(new AuditThreadError(reply.error), { name: reply.name }));
   });
   const fail = (err: Error): void => {
-    dead = err;
+    dead ??= err;
     for (const p of pending.values()) p.reject(err);
     pending.clear();
+    if (!closing) died(err);
   };
   worker.on('error', (err) => fail(new AuditThreadError(`the audit log thread failed: ${err.message}`)));
   worker.on('exit', (code) => fail(new AuditThreadError(`the audit log thread exited (code ${code})`)));
@@ -63,12 +69,14 @@ export async function openAuditLogThread(setup: Omit<LogWorkerSetup, 'channel'> 
   };
   return {
     channel,
+    died: diedP,
     append: async (entry, effects) => ((await call({ op: 'append', entries: [entry], effects })) as AuditRecord[])[0]!,
     appendMany: async (entries, effects) => (await call({ op: 'append', entries: [...entries], effects })) as AuditRecord[],
     checkpoint: async () => {
       await call({ op: 'checkpoint' });
     },
     async close() {
+      closing = true;
       await call({ op: 'close' });
       await worker.terminate();
     },

@@ -114,6 +114,10 @@ try {
   if (err instanceof InvalidArgumentError || name === 'SettingsError' || name === 'SpoolError' || name === 'DataDirInUseError') {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exitCode = EXIT_USAGE;
+  } else if (name === 'GatewayStartError') {
+    process.stderr.write(`mugaika: ${(err as Error).message}\n`);
+    // Whatever a failed start left behind must not keep the process (a unit that never fails).
+    process.exit(1);
   } else if (name === 'QuarantineUnavailableError') {
     process.stderr.write(`mugaika: ${(err as Error).message}\n`);
     process.exitCode = EXIT_TEMPFAIL;

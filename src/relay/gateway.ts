@@ -28,6 +28,12 @@ export interface Gateway {
   smtpPort: number;
   webPort: number;
   log: Logger;
+  /**
+   * Settles with the reason when a part the gateway cannot work without ends
+   * by itself (the audit log thread): the gateway must then stop and exit
+   * non-zero, loudly, to be restarted; every message stays in the spool.
+   */
+  died: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -52,25 +58,67 @@ const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
  */
 export const gatewayLogger = (): Logger => pino({ base: { service: 'mugaika' } }, pino.destination({ dest: 1, sync: false }));
 
+/** The gateway could not start; what it had opened is closed again. */
+export class GatewayStartError extends Error {
+  override readonly name = 'GatewayStartError';
+}
+
+/** Listens, or fails with a message a person can act on. */
+function listening(what: { ja: string; en: string }, at: string, listen: (onError: (err: Error) => void, onListening: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) =>
+    listen(
+      (err: Error & { code?: string }) =>
+        reject(
+          new GatewayStartError(
+            err.code === 'EADDRINUSE'
+              ? `${what.ja}の待ち受けアドレス ${at} は、ほかのプログラムが使用中です。設定を変えるか、そのプログラムを止めてください。/ The ${what.en} address ${at} is already in use: change the setting or stop the other program.`
+              : `${what.ja}を ${at} で待ち受けられません (${err.message})。/ Cannot listen for ${what.en} on ${at}: ${err.message}`,
+            { cause: err },
+          ),
+        ),
+      resolve,
+    ),
+  );
+}
+
 export async function startGateway(config: Config, log: Logger = gatewayLogger()): Promise<Gateway> {
+  // What is open so far, closed in reverse if a later step fails: a gateway
+  // whose port was taken kept running without listening (its engine timer,
+  // worker pool and audit thread held the process), with its pid file left.
+  const opened: Array<() => Promise<unknown>> = [];
+  try {
+    return await start(config, log, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function start(config: Config, log: Logger, opened: Array<() => Promise<unknown>>): Promise<Gateway> {
   const dataDir = path.resolve(config.dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(dataDir);
+  opened.push(unlock);
   const policy = await loadPolicy(config.policyFile);
   const actor = `gateway:${config.smtp.hostname}`;
   const store = await openStore({ dataDir, databaseUrl: config.database.url });
+  opened.push(() => store.close());
   // On its own thread: a commit's fsync must not stall SMTP sessions and deliveries.
   // The sanitizer workers append through it too: one writer for the whole gateway.
   const audit = await openAuditLogThread({ dataDir, databaseUrl: config.database.url, shared: true });
+  opened.push(() => audit.close());
   const quarantine = await openVault({ dataDir, store, audit, gateway: config.smtp.hostname });
   const spool = await openSpool(dataDir, { recover: true });
   const transfers = createTransferLog(audit, actor, store);
   await recordStart(audit, store, actor, policyFingerprint(policy));
+  opened.push(() => audit.append({ actor, action: 'gateway-stopped', object: actor, details: { reason: 'start failed' } }));
   const nextHop = nextHopCarrier(config, dataDir);
   const bounceCarrier = bounceCarrierFor(config, dataDir);
+  opened.push(() => nextHop.close(), () => bounceCarrier.close());
   // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
   const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, workers, quarantine });
+  opened.push(() => sanitizer.close());
   let snapshot = () => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
   const engine = createEngine({
@@ -85,14 +133,16 @@ export async function startGateway(config: Config, log: Logger = gatewayLogger()
   });
   snapshot = engine.snapshot;
   await engine.start();
+  opened.push(() => engine.stop());
 
   const inbound = createInbound({ config, maxMessageBytes: policy.limits.maxMessageBytes, spool, metrics, log, accepted: engine.accepted });
   inbound.on('error', (err) => log.error({ err: err.message }, 'smtp server error'));
   const smtpAt = parseHostPort(config.smtp.listen);
-  await new Promise<void>((resolve, reject) => {
-    inbound.server.once('error', reject);
-    inbound.listen(smtpAt.port, smtpAt.host, () => resolve());
+  await listening({ ja: 'SMTP', en: 'SMTP' }, config.smtp.listen, (onError, onListening) => {
+    inbound.server.once('error', onError);
+    inbound.listen(smtpAt.port, smtpAt.host, onListening);
   });
+  opened.push(() => closeInbound(inbound));
   const ops = createOpsServer({
     registry: metrics.registry,
     async health() {
@@ -112,7 +162,10 @@ export async function startGateway(config: Config, log: Logger = gatewayLogger()
   });
   await registerConsole(ops, { auth: createConsoleAuth(store, audit, config.web), store, secureCookies: config.web.secureCookies });
   const webAt = parseHostPort(config.web.listen);
-  await ops.listen({ host: webAt.host, port: webAt.port });
+  await listening({ ja: 'Web（管理コンソール・/healthz）', en: 'web (console, /healthz)' }, config.web.listen, (onError, onListening) => {
+    ops.listen({ host: webAt.host, port: webAt.port }).then(onListening, onError);
+  });
+  opened.push(() => ops.close());
 
   // `mugaika queue retry|bounce` leave a marker; the engine then re-reads outgoing/.
   const marker = path.join(spool.dir, 'rescan');
@@ -142,6 +195,7 @@ export async function startGateway(config: Config, log: Logger = gatewayLogger()
     smtpPort,
     webPort,
     log,
+    died: audit.died,
     async stop() {
       log.info('stopping: no new connections; work under way finishes, the rest stays in the spool');
       clearInterval(control);
@@ -156,8 +210,9 @@ export async function startGateway(config: Config, log: Logger = gatewayLogger()
       await Promise.allSettled([engine.stop(), nextHop.close(), bounceCarrier.close()]);
       await Promise.allSettled([sanitizer.close(), ops.close()]);
       await audit.append({ actor, action: 'gateway-stopped', object: actor, details: {} }).catch(() => undefined);
-      await audit.close();
-      await store.close();
+      // Each step even if one before it failed (a dead audit thread): the pid file goes last, always.
+      await audit.close().catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the audit log failed'));
+      await store.close().catch(() => undefined);
       await unlock();
       log.info('stopped');
       log.flush();

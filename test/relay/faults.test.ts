@@ -2,13 +2,16 @@
 // and PostgreSQL stopped while deliveries are in flight. Whatever happens, a
 // message is sanitized once (one verdict, one quarantine item), every
 // recipient gets it once, and every delivery is in the audit log once.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatabase, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
-import { cleanup, cli, client, freePort, http, onCleanup, sleep, spoolEmpty, startGateway, startSink, token, transfers, waitFor } from './harness.js';
+import { cleanup, cli, client, freePort, http, onCleanup, sleep, spoolEmpty, startGateway, startSink, token, transfers, waitFor, writeConfig } from './harness.js';
+import { tempDir } from '../helpers/run.js';
 
 afterEach(cleanup);
 
@@ -127,4 +130,33 @@ describe('mugaika serve: faults', () => {
     const verify = await cli(['audit', 'verify', '--data-dir', gw.dataDir], { MUGAIKA_DATABASE_URL: url });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   }, 240_000);
+
+  it('a port already taken: the gateway says so in both languages and exits non-zero at once, leaving no pid file', async () => {
+    const taken = net.createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => taken.listen(port, '127.0.0.1', r));
+    onCleanup(async () => void (await new Promise((r) => taken.close(r))));
+    const dir = tempDir('mugaika-port-');
+    const dataDir = path.join(dir, 'data');
+    const config = writeConfig(dir, { config: { smtp: { listen: `127.0.0.1:${port}` } } }, dataDir);
+    const started = Date.now();
+    const child = spawn(process.execPath, [path.resolve('bin/mugaika.js'), 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    clearTimeout(killer);
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(stderr).toContain(`SMTPの待ち受けアドレス 127.0.0.1:${port} は、ほかのプログラムが使用中です`);
+    expect(stderr).toContain(`The SMTP address 127.0.0.1:${port} is already in use`);
+    expect(existsSync(path.join(dataDir, 'gateway.pid'))).toBe(false);
+    // What it had started is on record as stopped again.
+    const actions = transfers(dataDir);
+    expect(actions).toEqual([]);
+    const db = new Database(path.join(dataDir, 'mugaika.db'), { readonly: true });
+    const life = db.prepare("SELECT action, details FROM audit_records WHERE action IN ('gateway-started', 'gateway-stopped') ORDER BY seq").all() as Array<{ action: string; details: string }>;
+    db.close();
+    expect(life.map((r) => r.action)).toEqual(['gateway-started', 'gateway-stopped']);
+  }, 60_000);
 });
