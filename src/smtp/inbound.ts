@@ -91,7 +91,7 @@ export function createInbound(d: InboundDeps): SMTPServer {
         heloName: session.hostNameAppearsAs,
         receivedAt: receivedAt.toISOString(),
       };
-      d.spool.accept(envelope, stream, () => stream.sizeExceeded).then(
+      d.spool.accept(envelope, stream, d.maxMessageBytes).then(
         (id) => {
           if (id === 'too-big') return cb(refuse('size', 552, `5.3.4 message exceeds the maximum size of ${d.maxMessageBytes} bytes`));
           d.metrics.received.inc();

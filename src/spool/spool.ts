@@ -59,9 +59,11 @@ export interface Spool {
   /**
    * Streams a message into incoming/ and makes it durable. Resolves with the
    * queue id only once the file and its folder are fsync'd; rejects (nothing
-   * kept) on any failure. `tooBig()` is asked after the stream ends.
+   * kept) on any failure. Past `maxBytes` nothing more is written: the file
+   * is dropped, the rest of the message read and discarded, and the answer
+   * is 'too-big' (a message sent without SIZE filled the disk before its 552).
    */
-  accept(envelope: Envelope, data: Readable, tooBig: () => boolean): Promise<QueueId | 'too-big'>;
+  accept(envelope: Envelope, data: Readable, maxBytes: number): Promise<QueueId | 'too-big'>;
   readIncoming(id: QueueId): Promise<{ envelope: Envelope; raw: Buffer }>;
   listIncoming(): Promise<QueueId[]>;
   hasIncoming(id: QueueId): Promise<boolean>;
@@ -145,7 +147,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
 
   return {
     dir,
-    async accept(envelope, data, tooBig) {
+    async accept(envelope, data, maxBytes) {
       const id = newQueueId();
       const part = path.join(tmp, `${id}.msg`);
       const head = Buffer.from(JSON.stringify(envelope), 'utf8');
@@ -158,16 +160,32 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
         const piped = written(data, out);
         // Small messages stay in memory too, so sanitizing them need not read the file back.
         let kept: Buffer[] | null = [];
-        let keptBytes = 0;
+        let total = 0;
+        let over = false;
+        const ended = new Promise<void>((resolve, reject) => {
+          data.once('end', resolve);
+          data.once('error', reject);
+        });
+        ended.catch(() => undefined); // awaited only past maxBytes; an error also fails `piped`
         data.on('data', (chunk: Buffer) => {
+          total += chunk.length;
+          if (!over && total > maxBytes) {
+            // Nothing more reaches the disk: stop writing, keep reading (the client is still sending).
+            over = true;
+            kept = null;
+            data.unpipe(out);
+            out.destroy();
+          }
           if (!kept) return;
           kept.push(chunk);
-          keptBytes += chunk.length;
-          if (keptBytes > MEMORY_COPY_MAX_BYTES) kept = null;
+          if (total > MEMORY_COPY_MAX_BYTES) kept = null;
         });
-        await piped;
-        if (tooBig()) {
+        await piped.catch((err: unknown) => {
+          if (!over) throw err;
+        });
+        if (over) {
           await fs.rm(part, { force: true });
+          await ended;
           return 'too-big';
         }
         await fs.rename(part, inFile(id));

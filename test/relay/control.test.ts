@@ -1,4 +1,6 @@
 // Who may send, to whom, how much: relay control at the SMTP door.
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, client, message, spoolFiles, startGateway, startSink, Talk, token, transfers, waitFor } from './harness.js';
 
@@ -38,6 +40,39 @@ describe('mugaika serve: relay control', () => {
     await Promise.race([t.closedAt, new Promise((_, reject) => setTimeout(() => reject(new Error('connection left open')), 5000))]);
     const r = await client(gw.smtpPort).send({ from: 'a@example.com', to: ['staff@city.example.lg.jp'] }, message(token()));
     expect(r.ok).toBe(false);
+    expect(spoolFiles(gw.dataDir).incoming).toEqual([]);
+  });
+
+  it('a message without SIZE, ten times the limit: nothing past the limit reaches the disk, and the answer is 552', async () => {
+    const limit = 1024 * 1024;
+    const gw = await startGateway({ policy: `limits:\n  maxMessageBytes: ${limit}\n` });
+    const t = await Talk.open(gw.smtpPort);
+    await t.cmd('EHLO client.example');
+    expect(await t.cmd('MAIL FROM:<a@example.com>')).toMatch(/^250/);
+    expect(await t.cmd('RCPT TO:<staff@city.example.lg.jp>')).toMatch(/^250/);
+    expect(await t.cmd('DATA')).toMatch(/^354/);
+    // Watch spool/tmp while the data streams in.
+    const tmp = path.join(gw.dataDir, 'spool', 'tmp');
+    let largest = 0;
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        for (const f of readdirSync(tmp)) largest = Math.max(largest, statSync(path.join(tmp, f), { throwIfNoEntry: false })?.size ?? 0);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const chunk = Buffer.from(`${'x'.repeat(998)}\r\n`.repeat(1024));
+    t.write(message(token()));
+    for (let i = 0; i < 10; i++) {
+      t.write(chunk);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await t.cmd('\r\n.')).toMatch(/^552 5\.3\.4 /);
+    watching = false;
+    await watch;
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(limit + 128 * 1024);
+    expect(spoolFiles(gw.dataDir).tmp).toEqual([]);
     expect(spoolFiles(gw.dataDir).incoming).toEqual([]);
   });
 

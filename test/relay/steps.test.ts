@@ -162,7 +162,7 @@ const RCPTS = ['a@city.example.lg.jp', 'b@city.example.lg.jp'];
 async function accept(spool: Spool, e: Engine, n = 1): Promise<QueueId> {
   const raw = eml(['From: sender@example.com', `To: ${RCPTS.join(', ')}`, `Subject: message ${n}`, 'Date: Tue, 01 Dec 2026 09:00:00 +0900'], `see https://example.com/${n}\r\n`);
   const { Readable } = await import('node:stream');
-  const id = await spool.accept({ mailFrom: 'sender@example.com', rcptTo: RCPTS, clientAddress: '127.0.0.1', heloName: 'client', receivedAt: new Date().toISOString() }, Readable.from([raw]), () => false);
+  const id = await spool.accept({ mailFrom: 'sender@example.com', rcptTo: RCPTS, clientAddress: '127.0.0.1', heloName: 'client', receivedAt: new Date().toISOString() }, Readable.from([raw]), 50 * 1024 * 1024);
   if (id === 'too-big') throw new Error('too big');
   e.accepted(id, new Date());
   return id;
