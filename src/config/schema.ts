@@ -25,6 +25,13 @@ export const configSchema = z
         maxClients: z.number().int().positive().max(10_000).default(100),
         /** Idle time before a client is disconnected (slowloris protection), ms. */
         socketTimeoutMs: z.number().int().positive().default(60_000),
+        /** Connections one client address may hold at once: one address cannot take every slot (smtp.maxClients). */
+        maxConnectionsPerClient: z.number().int().positive().max(10_000).default(50),
+        /** A session (however busy) ends after this long; the client reconnects for more, seconds. */
+        maxSessionSeconds: z.number().int().positive().max(86_400).default(600),
+        /** A message whose data arrives slower than this on average is cut off (after dataRateGraceSeconds), bytes per second. */
+        minDataBytesPerSecond: z.number().int().nonnegative().max(100 * 1024 * 1024).default(1024),
+        dataRateGraceSeconds: z.number().int().positive().max(3600).default(30),
         /** STARTTLS is offered only when both are set (PEM files). */
         tlsKeyFile: z.string().optional(),
         tlsCertFile: z.string().optional(),
@@ -87,6 +94,10 @@ export const configSchema = z
   .refine((c) => !c.smtp.tlsKeyFile === !c.smtp.tlsCertFile, {
     message: 'smtp.tlsKeyFile and smtp.tlsCertFile go together',
     path: ['smtp', 'tlsCertFile'],
+  })
+  .refine((c) => c.smtp.maxConnectionsPerClient <= c.smtp.maxClients, {
+    message: 'smtp.maxConnectionsPerClient may not exceed smtp.maxClients',
+    path: ['smtp', 'maxConnectionsPerClient'],
   });
 
 export type Config = z.infer<typeof configSchema>;

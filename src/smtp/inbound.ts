@@ -56,7 +56,24 @@ export function createInbound(d: InboundDeps): SMTPServer {
     return reply(code, message);
   };
 
-  return new SMTPServer({
+  // Slots: per client address, and a deadline per session and a least data
+  // rate per message, so that idle or dripping clients cannot hold every slot
+  // (100 clients sending a byte a second kept all of them for 80 s).
+  const perClient = new Map<string, number>();
+  const counted = new Set<string>();
+  const deadlines = new Map<string, NodeJS.Timeout>();
+  /** Tells the client why and closes its connection (a message under way is dropped, never half-kept). */
+  const cut = (sessionId: string, code: number, text: string, reason: string): void => {
+    for (const c of server.connections) {
+      if (c.id !== sessionId) continue;
+      d.metrics.refused.inc({ reason });
+      d.log.warn({ client: c.remoteAddress, reason }, 'smtp session cut off');
+      c.send(code, text);
+      c.close();
+    }
+  };
+
+  const server: SMTPServer = new SMTPServer({
     name: smtp.hostname,
     banner: 'mugaika ESMTP',
     size: d.maxMessageBytes,
@@ -71,9 +88,26 @@ export function createInbound(d: InboundDeps): SMTPServer {
     socketTimeout: smtp.socketTimeoutMs,
     closeTimeout: 30_000,
     onConnect(session: SMTPServerSession, cb) {
-      if (clientAllowed(session.remoteAddress)) return cb();
-      d.log.warn({ client: session.remoteAddress }, 'connection from a client not in smtp.allowedClients');
-      cb(refuse('client', 554, `5.7.1 ${session.remoteAddress} may not send mail through this gateway`));
+      if (!clientAllowed(session.remoteAddress)) {
+        d.log.warn({ client: session.remoteAddress }, 'connection from a client not in smtp.allowedClients');
+        return cb(refuse('client', 554, `5.7.1 ${session.remoteAddress} may not send mail through this gateway`));
+      }
+      const held = perClient.get(session.remoteAddress) ?? 0;
+      if (held >= smtp.maxConnectionsPerClient) {
+        return cb(refuse('client-connections', 421, `4.7.0 too many connections from ${session.remoteAddress}; try again later`));
+      }
+      perClient.set(session.remoteAddress, held + 1);
+      counted.add(session.id);
+      deadlines.set(session.id, setTimeout(() => cut(session.id, 421, '4.4.2 session time limit reached; reconnect to go on', 'session-deadline'), smtp.maxSessionSeconds * 1000));
+      cb();
+    },
+    onClose(session: SMTPServerSession) {
+      clearTimeout(deadlines.get(session.id));
+      deadlines.delete(session.id);
+      if (!counted.delete(session.id)) return;
+      const held = (perClient.get(session.remoteAddress) ?? 1) - 1;
+      if (held > 0) perClient.set(session.remoteAddress, held);
+      else perClient.delete(session.remoteAddress);
     },
     onMailFrom(_address: SMTPServerAddress, _session, cb) {
       cb();
@@ -84,6 +118,21 @@ export function createInbound(d: InboundDeps): SMTPServer {
     },
     onData(stream, session, cb) {
       const receivedAt = new Date();
+      // The least data rate, on average since DATA, checked once the grace period is over.
+      let bytes = 0;
+      stream.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      const rate = setInterval(() => {
+        const seconds = (Date.now() - receivedAt.getTime()) / 1000;
+        if (seconds >= smtp.dataRateGraceSeconds && bytes / seconds < smtp.minDataBytesPerSecond) {
+          clearInterval(rate);
+          cut(session.id, 421, `4.4.2 data too slow (less than ${smtp.minDataBytesPerSecond} bytes a second); try again later`, 'data-rate');
+        }
+      }, 1000);
+      const stopRate = (): void => clearInterval(rate);
+      stream.once('end', stopRate);
+      stream.once('close', stopRate);
       const envelope = {
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
         rcptTo: session.envelope.rcptTo.map((r) => r.address),
@@ -107,6 +156,7 @@ export function createInbound(d: InboundDeps): SMTPServer {
       );
     },
   });
+  return server;
 }
 
 const SWEEP_MS = 100;

@@ -454,8 +454,9 @@ export class Talk {
     for (const w of this.waiting.splice(0)) w();
   }
 
-  static async open(port: number, readGreeting = true): Promise<Talk> {
-    const socket = net.connect(port, HOST);
+  /** `from`: the local address to connect from (any of 127.0.0.0/8 works on Linux), to play another client. */
+  static async open(port: number, readGreeting = true, from?: string): Promise<Talk> {
+    const socket = net.connect({ port, host: HOST, ...(from ? { localAddress: from } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
