@@ -86,6 +86,8 @@ export const configSchema = z
         lockoutMinutes: z.number().positive().max(24 * 60).default(15),
         /** Mark the session cookie Secure: set it when the console is reached through HTTPS (a reverse proxy). */
         secureCookies: z.boolean().default(false),
+        /** Web connections open at once; fewer when the process's open-file limit needs the rest for SMTP and the spool. */
+        maxConnections: z.number().int().positive().max(100_000).default(256),
       })
       .strict()
       .prefault({}),

@@ -12,6 +12,7 @@ import { openVault } from '../quarantine/vault.js';
 import { createWorkflow } from '../quarantine/workflow.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
+import { openFileLimit, webConnectionCap } from '../ops/descriptors.js';
 import { createMetrics } from '../ops/metrics.js';
 import { loadPolicy } from '../policy/load.js';
 import { closeInbound, createInbound } from '../smtp/inbound.js';
@@ -161,6 +162,9 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     },
   });
   await registerConsole(ops, { auth: createConsoleAuth(store, audit, config.web), store, secureCookies: config.web.secureCookies });
+  const webCap = webConnectionCap(config.web.maxConnections, config.smtp.maxClients);
+  ops.server.maxConnections = webCap;
+  if (webCap < config.web.maxConnections) log.warn({ configured: config.web.maxConnections, cap: webCap, openFileLimit: openFileLimit() }, 'web connections capped to leave descriptors for SMTP and the spool');
   const webAt = parseHostPort(config.web.listen);
   await listening({ ja: 'Web（管理コンソール・/healthz）', en: 'web (console, /healthz)' }, config.web.listen, (onError, onListening) => {
     ops.listen({ host: webAt.host, port: webAt.port }).then(onListening, onError);

@@ -219,6 +219,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Next hop for the defaults (host:port); without it the gateway delivers to its Maildir. */
   nextHop?: string;
+  /** A command the gateway runs under, e.g. ['prlimit', '--nofile=512']. */
+  under?: string[];
 }
 
 export interface Gateway {
@@ -277,7 +279,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   // Registered first, so it runs after every gateway of the test (restarts included) is gone.
   if (!opts.dataDir && !process.env.MUGAIKA_KEEP_TEST_DIRS) onCleanup(() => rm(dir, { recursive: true, force: true }));
   const configFile = writeConfig(dir, opts, dataDir);
-  const proc = spawn(process.execPath, [BIN, 'serve', '--config', configFile], { cwd: dir, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [process.execPath, BIN, 'serve', '--config', configFile];
+  const [cmd, ...args] = [...(opts.under ?? []), ...argv] as [string, ...string[]];
+  const proc = spawn(cmd, args, { cwd: dir, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   let stderr = '';
   let pending = '';

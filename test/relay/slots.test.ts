@@ -85,3 +85,36 @@ describe('mugaika serve: SMTP slots', () => {
     expect(sink.withToken(dripToken)).toEqual([]);
   });
 });
+
+describe('mugaika serve: file descriptors', () => {
+  it('a flood of web connections cannot take the descriptors SMTP and the spool need', async () => {
+    const sink2 = await startSink();
+    const limited = await startGateway({ nextHop: `127.0.0.1:${sink2.port}`, under: ['prlimit', '--nofile=512:512', '--'] });
+    const { Socket } = await import('node:net');
+    const sockets: InstanceType<typeof Socket>[] = [];
+    await Promise.all(
+      Array.from({ length: 700 }, () =>
+        new Promise<void>((resolve) => {
+          const s = new Socket();
+          s.on('error', () => resolve());
+          s.on('close', () => resolve());
+          s.connect(limited.webPort, '127.0.0.1', () => resolve());
+          sockets.push(s);
+        }),
+      ),
+    );
+    try {
+      // SMTP still greets, takes a message and delivers it.
+      const t = await Talk.open(limited.smtpPort, false, '127.0.0.6');
+      expect(await t.reply()).toMatch(/^220 /);
+      t.socket.destroy();
+      const tok = token();
+      const sent = await client(limited.smtpPort).send({ from: 'a@example.com', to: ['staff@city.example.lg.jp'] }, message(tok));
+      expect(sent.ok, sent.response).toBe(true);
+      await waitFor('the delivery', () => sink2.withToken(tok).length === 1);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+    expect(limited.logs.some((l) => l.msg === 'web connections capped to leave descriptors for SMTP and the spool')).toBe(true);
+  }, 60_000);
+});
