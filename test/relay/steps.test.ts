@@ -200,6 +200,36 @@ describe('relay engine: faults in the middle of a delivery', () => {
     expect(await w.store.listItems({})).toHaveLength(1);
   });
 
+  it('a next hop that keeps answering 451 is tried again with doubling waits, then delivered once it takes it', async () => {
+    const w = await world();
+    const { engine: e, spool } = await engine(w);
+    const attempts: number[] = [];
+    w.hop.answer = () => {
+      attempts.push(w.clock.now());
+      return attempts.length < 4 ? 'temporary' : 'accept';
+    };
+    const id = await accept(spool, e);
+    await until('the first attempt', () => attempts.length === 1);
+    // Minute by minute on the fake clock until the fourth attempt.
+    for (let i = 0; i < 20 && attempts.length < 4; i++) {
+      w.clock.advance(60_000);
+      await settle();
+      await settle();
+    }
+    const gaps = attempts.slice(1).map((t, i) => (t - attempts[i]!) / 60_000);
+    // retryBaseSeconds 60, doubling, ±10 % jitter, looked at once a minute here.
+    expect(gaps).toHaveLength(3);
+    expect(gaps[0]).toBeGreaterThanOrEqual(1);
+    expect(gaps[0]).toBeLessThanOrEqual(2);
+    expect(gaps[1]).toBeGreaterThanOrEqual(2);
+    expect(gaps[1]).toBeLessThanOrEqual(3);
+    expect(gaps[2]).toBeGreaterThanOrEqual(4);
+    expect(gaps[2]).toBeLessThanOrEqual(6);
+    await drain(w, spool);
+    expectOnce(w);
+    expect(await actions(w, id)).toEqual(['received', 'verdict', 'deferred', 'deferred', 'deferred', 'delivered']);
+  });
+
   it('the audit log fails after the next hop said 250: nothing is sent again, and the delivery is recorded once it is back', async () => {
     const w = await world();
     const { engine: e, spool } = await engine(w);
