@@ -201,7 +201,8 @@ async function openZip(att: UntrustedAttachment, ctx: AttachmentContext, where: 
   }
   const bomb = hitLimit(members);
   if (bomb) return removed(finding('archive-limit', { detail: bomb.detail ?? 'a nested archive hit a limit' }));
-  const findings = [finding('archive-opened', { detail: `${members.length} files` })];
+  const mac = zip.macMetadata > 0 ? `, ${zip.macMetadata} macOS metadata files left out` : '';
+  const findings = [finding('archive-opened', { detail: `${members.length} files${mac}` })];
   if (zip.overlapping > 0) findings.push(finding('archive-overlap', { detail: `${zip.overlapping} entries` }));
   return { disposition: { as: 'opened', part: null, members: members.length }, findings, members };
 }
