@@ -21,6 +21,8 @@ export const findingCodes = [
   'missing-from',
   'missing-date',
   'invalid-address',
+  // A Reply-To on another domain than the sender's: left out, shown in the notice.
+  'reply-to-other-domain',
   // Bodies.
   'html-converted',
   'alternative-mismatch',

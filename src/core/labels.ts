@@ -83,6 +83,7 @@ const ja: Labels = {
     'missing-from': '元のメールに差出人（From）がありませんでした。',
     'missing-date': '元のメールに送信日時（Date）がなかったため、受信日時を表示しています。',
     'invalid-address': '元のメールに不正なメールアドレスがあったため、表示から除きました。',
+    'reply-to-other-domain': '返信先（Reply-To）に、差出人と別のドメインのアドレスが指定されていました。このアドレスは返信先にしていません。',
     'html-converted': 'HTML形式の本文をテキストに変換しました。',
     'alternative-mismatch':
       '本文のテキスト版とHTML版の内容が異なっていました。HTML版から変換した内容を表示しています。',
@@ -200,6 +201,7 @@ const en: Labels = {
     'missing-from': 'The original message had no sender (From).',
     'missing-date': 'The original message had no date; the time of receipt is shown instead.',
     'invalid-address': 'An invalid address in the original message was left out.',
+    'reply-to-other-domain': "The message asked for replies to go to an address on another domain than the sender's; that address is not set as the reply address.",
     'html-converted': 'The HTML body was converted to text.',
     'alternative-mismatch': 'The text and HTML versions of the body differed; the text shown comes from the HTML.',
     'active-content-removed': 'Scripts, forms and other active content were removed.',

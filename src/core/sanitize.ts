@@ -8,7 +8,7 @@ import { composeMessage, type VerdictWord } from './compose.js';
 import { defangText } from './defang.js';
 import { EncodedFileBlocked } from './encoded-files.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
-import { buildHeaders, type NewHeaders } from './headers.js';
+import { buildHeaders, type NewHeaders, type ShownFields } from './headers.js';
 import { labelsFor } from './labels.js';
 import { buildNotice } from './notice.js';
 import { parseMessage, type ParsedMessage } from './parse.js';
@@ -56,8 +56,8 @@ class MessageUnparseable extends Error {
   }
 }
 
-const EMPTY_HEADERS: Pick<ParsedMessage, 'from' | 'to' | 'cc' | 'subject' | 'date' | 'messageId'> = {
-  from: [], to: [], cc: [], subject: null, date: null, messageId: null,
+const EMPTY_HEADERS: ShownFields = {
+  from: [], to: [], cc: [], subject: null, date: null, messageId: null, inReplyTo: null, references: null, replyTo: [],
 };
 
 /**

@@ -69,6 +69,7 @@ const cases: Record<FindingCode, Case> = {
   'mime-ambiguous': { input: () => eml(['From: a@example.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/plain', 'Content-Type: text/html'], 'x') },
   'missing-from': { input: () => eml(['To: b@city.example.lg.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
   'missing-date': { input: () => eml(['From: a@example.jp'], 'x') },
+  'reply-to-other-domain': { input: () => eml(['From: a@example.jp', 'Reply-To: pay@evil.example.net', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
   'invalid-address': { input: () => eml(['From: a@example.jp', 'To: "x" <not an address>', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
   'html-converted': { input: () => html('<p>こんにちは</p>') },
   'alternative-mismatch': { input: () => html('<p>振込先を変更しました</p>', '特にお知らせはありません') },
