@@ -16,7 +16,7 @@ const expected: Record<string, Expect> = {
   '01-iso2022jp-notice.eml': { verdict: 'sanitized', codes: ['link-defanged'], attachments: [], text: ['①　集合', '㈱見本総合研究所', 'hxxps://www[.]pref[.]example[.]jp/kikaku/setsumeikai.html'], subject: '[無害化] 【見本県】令和8年度 地域づくり推進補助金 説明会のお知らせ（①会場 ②オンライン）' },
   '02-html-newsletter.eml': { verdict: 'sanitized', codes: ['html-converted', 'alternative-mismatch', 'active-content-removed', 'remote-image-removed', 'link-text-mismatch', 'link-defanged'], attachments: [], text: ['[画像: イベント写真]', '[警告]'], subject: '[無害化] 【見本ライフ通信】自治体DXの最新事例／春のオンラインセミナーのご案内 Vol.128' },
   '03-photo-exif-gps.eml': { verdict: 'sanitized', codes: ['image-reencoded'], attachments: ['現場写真.jpg image/jpeg'], text: ['現場写真.jpg'], subject: '' },
-  '04-shiftjis-csv.eml': { verdict: 'sanitized', codes: ['text-reencoded', 'csv-formula-neutralised'], attachments: ['名簿.csv.txt text/plain'], text: ['髙橋'], subject: '' },
+  '04-shiftjis-csv.eml': { verdict: 'sanitized', codes: ['text-reencoded', 'csv-formula-neutralised'], attachments: ['名簿.csv text/csv'], text: ['髙橋'], subject: '' },
   // The harness has no document converter yet: documents are removed, as on a gateway whose converters are off.
   '05-pdf-attachment.eml': { verdict: 'sanitized', codes: ['document-unconvertible'], attachments: [], text: ['請求書.pdf'], subject: '' },
   '06-docx-attachment.eml': { verdict: 'sanitized', codes: ['document-unconvertible'], attachments: [], text: ['報告書.docx'], subject: '' },

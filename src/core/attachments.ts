@@ -8,7 +8,7 @@ import { sanitizeBody } from './body.js';
 import { calendarText } from './calendar.js';
 import { classify, mismatch, type Classified } from './classify.js';
 import { decodeText } from './charset.js';
-import { neutraliseCsv } from './csv.js';
+import { csvForExcel, neutraliseCsv } from './csv.js';
 import { defangText } from './defang.js';
 import { removeEncodedFiles } from './encoded-files.js';
 import { convertDocument, documentKind } from './documents.js';
@@ -23,7 +23,11 @@ import { rawBytesLeft, take, type OutputBudget } from './output-budget.js';
 import { cleanText } from './text-clean.js';
 import { readTnef, TnefError } from './tnef.js';
 
-export type DeliveredType = 'text/plain; charset=utf-8' | 'image/png' | 'image/jpeg' | 'application/pdf';
+/**
+ * What may cross. text/csv only as csvForExcel writes it: UTF-8 with a byte
+ * order mark, comma-separated, CRLF, every formula cell neutralised.
+ */
+export type DeliveredType = 'text/plain; charset=utf-8' | 'text/csv; charset=utf-8' | 'image/png' | 'image/jpeg' | 'application/pdf';
 
 export interface DeliveredPart {
   filename: string;
@@ -117,7 +121,14 @@ function convertText(att: UntrustedAttachment, csv: boolean, name: SafeName, ctx
   findings.push(...files.findings);
   let text = files.text;
   let links: number;
+  const excel = csv ? csvForExcel(text) : null;
+  if (excel) {
+    if (excel.neutralised > 0) findings.push(finding('csv-formula-neutralised', { detail: `${excel.neutralised} cells` }));
+    if (excel.links > 0) findings.push(finding('link-defanged', { detail: `${excel.links}` }));
+    return delivered({ filename: deliveredName(name, 'csv'), contentType: 'text/csv; charset=utf-8', bytes: excel.bytes }, findings);
+  }
   if (csv) {
+    // Not CSV the parser accepts: text, neutralised as well as it can be.
     const fixed = neutraliseCsv(text);
     text = fixed.text;
     links = fixed.links;

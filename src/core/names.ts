@@ -82,10 +82,11 @@ const SAME_EXT: Record<string, readonly string[]> = {
   png: ['png'],
   txt: ['txt'],
   pdf: ['pdf'],
+  csv: ['csv'],
 };
 
 /** The delivered name: the safe name, plus the extension of what it now is. */
-export function deliveredName(safe: SafeName, newExt: 'jpg' | 'png' | 'txt' | 'pdf'): string {
+export function deliveredName(safe: SafeName, newExt: 'jpg' | 'png' | 'txt' | 'pdf' | 'csv'): string {
   if (safe.ext && SAME_EXT[newExt]?.includes(safe.ext) && !safe.findings.includes('name-double-extension')) {
     return safe.name;
   }
