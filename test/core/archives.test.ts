@@ -41,8 +41,8 @@ describe('a zip is unpacked and each file in it sanitized', () => {
     expect(codesAt(o, 2)).toEqual(['image-reencoded']);
     expect(codesAt(o, 3)).toEqual(['text-reencoded']);
     expect(files(o)).toEqual(['資料_図1.png image/png', '説明.txt text/plain']);
-    expect(o.mail!.text).toContain('2. 資料/図1.png（1. の中、種類: 画像, image/png）');
-    expect(o.mail!.text).toContain('→ 「資料_図1.png」として添付しています。');
+    expect(o.mail!.text).toContain('  2. 資料/図1.png（1. の中、画像）\n     画像を作り直しました（撮影場所などの付加情報は削除）。「資料_図1.png」として添付しました。');
+    expect(o.mail!.text).toContain('  1. 資料一式.zip（圧縮ファイル）\n     展開して、中のファイルを一つずつ無害化しました。中のファイル2件は次のとおりです。');
   });
 
   it('reads names without the UTF-8 flag as Shift_JIS (Japanese Windows) or else CP437', async () => {
@@ -124,13 +124,15 @@ describe('a zip is unpacked and each file in it sanitized', () => {
   });
 });
 
-describe('password-protected zips (PPAP) are removed with a way to get them', () => {
+describe('password-protected zips (PPAP) are removed, asking for the file without a password', () => {
   for (const zipCrypto of [false, true]) {
     it(zipCrypto ? 'ZipCrypto' : 'AES-256', async () => {
       const o = await send(await zip([['見積書.xlsx', 'secret']], { password: 'p@ss', zipCrypto }));
       expect(codesAt(o, 1)).toEqual(['archive-encrypted']);
       expect(files(o)).toEqual([]);
-      expect(o.mail!.text).toContain('パスワード解除を申請してください');
+      // Nothing unlocks a zip for the recipient: the notice asks for it again, without a password.
+      expect(o.mail!.text).toContain('パスワード付きの圧縮ファイルは中身を確認できないため、削除しました。必要なときは、差出人にパスワードを付けずに送り直してもらってください。');
+      expect(o.mail!.text).not.toContain('パスワード解除');
       expect(o.mail!.text).toContain(o.result.quarantineId!);
     });
   }
@@ -204,7 +206,7 @@ describe('other archive formats are removed, asking for a zip', () => {
     it(what, async () => {
       const o = await send(bytes, name);
       expect(codesAt(o, 1)).toEqual(['archive-unsupported']);
-      expect(o.mail!.text).toContain('zip 形式で送ってもらってください');
+      expect(o.mail!.text).toContain('必要なときは、差出人に zip 形式で送り直してもらってください。');
     });
   }
 });

@@ -56,7 +56,7 @@ describe('an attached message is sanitized recursively', () => {
     }
     const o = await check(forward(m), policyWith({ limits: { maxMimeDepth: 3 } }));
     expect(o.codes).toContain('nesting-too-deep');
-    expect(o.mail!.text).toContain('（メールの中のメールなど）が深すぎるため削除しました。');
+    expect(o.mail!.text).toContain('（メールの中のメールなど）が深すぎるため、削除しました。');
   });
 });
 

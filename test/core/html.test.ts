@@ -89,7 +89,7 @@ describe('HTML bodies', () => {
     expect(o.mail!.text).toContain('口座番号を変更しました。');
     expect(o.mail!.text).not.toContain('今月のお知らせはありません。');
     expect(o.codes).toContain('alternative-mismatch');
-    expect(o.mail!.text).toContain('テキスト版とHTML版の内容が異なっていました');
+    expect(o.mail!.text).toContain('本文のテキスト版と HTML 版の内容が違っていたため、HTML 版を表示しています。');
   });
 
   it('multipart/alternative whose parts agree is not flagged', async () => {
