@@ -130,10 +130,16 @@ export function registerQuarantineCommands(program: Command): void {
   withCommonOptions(q.command('release').description('原本を宛先に配送する(承認)/ approve: deliver the original to its recipients').argument('<id>'))
     .action((id: string, opts: CommonOptions) =>
       inContext(opts, async ({ vault, config, dataDir }, actor) => {
-        const [{ createWorkflow }, { nextHopCarrier }] = await Promise.all([import('../quarantine/workflow.js'), import('../delivery/from-config.js')]);
+        const [{ createWorkflow, releaseMarkingOf }, { nextHopCarrier }, { loadPolicy }] = await Promise.all([
+          import('../quarantine/workflow.js'),
+          import('../delivery/from-config.js'),
+          import('../policy/load.js'),
+        ]);
+        // The gateway's policy says how a released original is marked (release.subjectPrefix, language).
+        const marking = releaseMarkingOf(await loadPolicy(config.policyFile));
         const carrier = nextHopCarrier(config, dataDir, 1);
         try {
-          const r = await createWorkflow(vault).release(id, actor, carrier);
+          const r = await createWorkflow(vault, undefined, marking).release(id, actor, carrier);
           if (r.ok) {
             process.stdout.write(`${id} を解放し、${r.carrier} に配送しました / released ${id} to ${r.accepted.join(', ')} via ${r.carrier}\n`);
             return;

@@ -10,6 +10,7 @@
 // policy file.
 import type { FileKind } from './file-kinds.js';
 import type { FindingCode } from './findings.js';
+import { jstLong, jstLongEn } from './jst.js';
 
 /** Something never legitimate in mail, warned about before anything else. */
 export type Danger =
@@ -77,6 +78,8 @@ export interface Labels {
   notKept: string;
   /** The contact with its phone (内線) and mail address, as the policy gives them. */
   contact(name: string, phone: string, mail: string): string;
+  /** The line put at the top of a released original's text: who released it and when (JST); `actor` may be empty. */
+  releasedNote(actor: string, at: Date): string;
 
   /** Fallback name of an attached message with no file name. */
   forwardedMessageName: string;
@@ -223,6 +226,7 @@ const ja: Labels = {
     const reach = [phone, mail].map((s) => s.trim()).filter(Boolean);
     return reach.length > 0 ? `${name.trim()}（${reach.join('、')}）` : name.trim();
   },
+  releasedNote: (actor, at) => `【原本】隔離していた原本を解放したものです。無害化していません（解放: ${actor || '管理者'}、${jstLong(at)}）。`,
 
   forwardedMessageName: '転送メッセージ',
   messageFields: { from: '差出人', to: '宛先', cc: 'CC', date: '日時', subject: '件名' },
@@ -408,6 +412,7 @@ const en: Labels = {
     const reach = [phone, mail].map((s) => s.trim()).filter(Boolean);
     return reach.length > 0 ? `${name.trim()} (${reach.join(', ')})` : name.trim();
   },
+  releasedNote: (actor, at) => `[Original] This is the quarantined original, released by ${actor || 'an administrator'} on ${jstLongEn(at)}. It was not sanitized.`,
 
   forwardedMessageName: 'forwarded-message',
   messageFields: { from: 'From', to: 'To', cc: 'Cc', date: 'Date', subject: 'Subject' },
