@@ -36,3 +36,9 @@ export function jstIso(d: Date): string {
 
 /** Midnight JST of a calendar date (2026-04-01 as an operator means it in Japan). */
 export const jstMidnight = (year: number, month: number, day: number): Date => new Date(Date.UTC(year, month - 1, day) - JST_MS);
+
+/** A stored ISO 8601 time as jstTable writes it; text that is no time, as it was. */
+export function jstTableOf(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : jstTable(d);
+}

@@ -23,6 +23,17 @@ export type Danger =
   /** A link whose text names another host than its target. */
   | { what: 'link' };
 
+/** A calendar date and, for a date-time, its hour and minute, as written. */
+export interface WallTime {
+  y: number;
+  mo: number;
+  d: number;
+  h?: number;
+  mi?: number;
+}
+
+const two = (n: number): string => String(n).padStart(2, '0');
+
 export interface Labels {
   image(alt: string): string;
   linkMismatch(claimed: string, actual: string): string;
@@ -86,6 +97,10 @@ export interface Labels {
   /** Header labels of an attached message rendered as text. */
   messageFields: { from: string; to: string; cc: string; date: string; subject: string };
   calendarHeading(name: string): string;
+  /** A date and time as written somewhere (a calendar): `zone` 'JST' for Japan time, another zone's name, or null for none. */
+  when(t: WallTime, zone: string | null): string;
+  /** A moment, in Japan time. */
+  moment(d: Date): string;
   calendarFields: { summary: string; start: string; end: string; location: string; organizer: string; description: string; url: string };
   bodyOmitted: string;
   /** Ends a body cut short at limits.maxOutputBytes. */
@@ -231,6 +246,8 @@ const ja: Labels = {
   forwardedMessageName: '転送メッセージ',
   messageFields: { from: '差出人', to: '宛先', cc: 'CC', date: '日時', subject: '件名' },
   calendarHeading: (name) => `■ 予定表（${name}）`,
+  when: (t, zone) => `${t.y}年${t.mo}月${t.d}日${t.h === undefined ? '' : ` ${two(t.h)}:${two(t.mi ?? 0)}`}${zone && zone !== 'JST' ? `（${zone}）` : ''}`,
+  moment: (d) => jstLong(d),
   calendarFields: { summary: '件名', start: '開始', end: '終了', location: '場所', organizer: '主催者', description: '説明', url: 'URL' },
   bodyOmitted: '（本文はありません）',
   bodyCut: '\n\n（メールの大きさの上限に達したため、本文はここまでです。）',
@@ -417,6 +434,8 @@ const en: Labels = {
   forwardedMessageName: 'forwarded-message',
   messageFields: { from: 'From', to: 'To', cc: 'Cc', date: 'Date', subject: 'Subject' },
   calendarHeading: (name) => `* Calendar (${name})`,
+  when: (t, zone) => `${t.y}-${two(t.mo)}-${two(t.d)}${t.h === undefined ? '' : ` ${two(t.h)}:${two(t.mi ?? 0)}`}${zone ? (zone === 'JST' ? ' JST' : ` (${zone})`) : ''}`,
+  moment: (d) => jstLongEn(d),
   calendarFields: { summary: 'Summary', start: 'Start', end: 'End', location: 'Location', organizer: 'Organizer', description: 'Description', url: 'URL' },
   bodyOmitted: '(no body)',
   bodyCut: '\n\n(The message reached its size limit; the body ends here.)',

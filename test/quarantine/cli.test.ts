@@ -71,6 +71,8 @@ describe('mugaika quarantine (CLI)', () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(a);
     expect(list.stdout).toContain(`2 件 / 2 items`);
+    // Times in JST for a person (--json keeps ISO 8601).
+    expect(list.stdout).toMatch(new RegExp(`^${a}  held +\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d  `, 'm'));
     expect(list.stdout).not.toContain('請求書');
     const json = (await mugaika(['quarantine', 'list', '--json', '--state', 'held', ...dd])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; state: string });
     expect(json.map((j) => j.id).sort()).toEqual([a, b].sort());
@@ -81,7 +83,7 @@ describe('mugaika quarantine (CLI)', () => {
     const show = await mugaika(['quarantine', 'show', a!, ...dd]);
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('件名 / subject: 請求書の件');
-    expect(show.stdout).toContain('状態 / state: held');
+    expect(show.stdout).toMatch(/^状態 \/ state: held \(\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d, /m);
     expect((await mugaika(['quarantine', 'show', a!, '--raw', ...dd])).bytes.equals(original('cli-a'))).toBe(true);
     const rawFile = path.join(dir, 'orig.eml');
     expect((await mugaika(['quarantine', 'show', a!, '--raw', '-o', rawFile, ...dd])).code).toBe(0);
