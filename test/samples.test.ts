@@ -29,6 +29,17 @@ const expected: Record<string, Expect> = {
   '12-malformed-mime.eml': { verdict: 'sanitized', codes: ['control-chars-removed', 'image-reencoded'], attachments: ['kunren.gif.png image/png'], text: [], subject: '' },
   '13-calendar-invite.eml': { verdict: 'sanitized', codes: ['calendar-as-text', 'link-defanged'], attachments: [], text: ['件名: 【会議】令和8年度 県・市町村合同防災訓練 第1回打合せ', '開始: 2026年5月22日 10:00', 'hxxps://meet[.]example[.]com/'], subject: '' },
   '14-svg-attachment.eml': { verdict: 'sanitized', codes: ['attachment-removed'], attachments: [], text: [], subject: '' },
+  '15-gmail-table.eml': {
+    verdict: 'sanitized',
+    codes: ['html-converted'],
+    attachments: [],
+    text: [['場所         見本町3丁目の交差点（郵便局の前）', '大きさ       直径30cmくらい、深さ5cmくらい', '気づいた日   12月5日（土）の朝'].join('\n')],
+    subject: '[無害化] お問い合わせ（道路の穴について）',
+  },
+  '16-gmail-reply.eml': { verdict: 'clean', codes: [], attachments: [], text: ['北に5メートル'], subject: '[無害化] Re: お問い合わせ（道路の穴について）' },
+  '17-gmail-reply-again.eml': { verdict: 'clean', codes: [], attachments: [], text: ['穴がふさがっていました'], subject: '[無害化] Re: Re: お問い合わせ（道路の穴について）' },
+  '18-infozip-names.eml': { verdict: 'sanitized', codes: ['archive-opened', 'text-reencoded', 'image-reencoded'], attachments: ['工事写真_説明_資料.txt text/plain', '工事写真_位置図.png image/png'], text: [], subject: '' },
+  '19-macos-zip.eml': { verdict: 'sanitized', codes: ['archive-opened', 'text-reencoded'], attachments: ['申請書類_ダウンロード手順.txt text/plain'], text: [], subject: '' },
 };
 
 // The notice of each sample, line by line, as the recipient reads it ({ID}: its quarantine ID).
@@ -60,7 +71,7 @@ const notices: Record<string, string[]> = {
     "【無害化通知】インターネットから届いたメールです。安全のため、次の点を変更しました。",
     "・添付ファイル（1件）",
     "  1. 名簿.csv（CSV ファイル）",
-    "     文字コードを UTF-8 にして作り直しました。数式として動くおそれのあるセルは、先頭に ' を付けて文字にしました。リンクは無効にしています。「名簿.csv」として添付しました。",
+    "     テキストとして作り直しました（文字コードは UTF-8）。数式として動くおそれのあるセルは、先頭に ' を付けて文字にしました。リンクは無効にしています。「名簿.csv」として添付しました。",
     "・リンクは無効にしています。開く必要があるときは、インターネット接続系の端末で hxxp を http に、[.] を . に直して入力してください。",
     "原本は隔離しています。元の本文や添付ファイルが必要なときは、隔離ID（{ID}）を添えて、情報政策担当へ申請してください。",
   ],
@@ -84,7 +95,7 @@ const notices: Record<string, string[]> = {
     "  1. 資料一式.zip（圧縮ファイル）",
     "     展開して、中のファイルを一つずつ無害化しました。中のファイル2件は次のとおりです。",
     "  2. 資料一式/説明.txt（1. の中、テキストファイル）",
-    "     文字コードを UTF-8 にして作り直しました。「資料一式_説明.txt」として添付しました。",
+    "     テキストとして作り直しました（文字コードは UTF-8）。「資料一式_説明.txt」として添付しました。",
     "  3. 資料一式/位置図.png（1. の中、画像）",
     "     画像を作り直しました（撮影場所などの付加情報は削除）。「資料一式_位置図.png」として添付しました。",
     "原本は隔離しています。元の本文や添付ファイルが必要なときは、隔離ID（{ID}）を添えて、情報政策担当へ申請してください。",
@@ -140,6 +151,37 @@ const notices: Record<string, string[]> = {
     "     この種類のファイルは受け取れないため、削除しました。",
     "原本は隔離しています。元の本文や添付ファイルが必要なときは、隔離ID（{ID}）を添えて、情報政策担当へ申請してください。",
   ],
+  '15-gmail-table.eml': [
+    "【無害化通知】インターネットから届いたメールです。安全のため、次の点を変更しました。",
+    "・HTML 形式の本文をテキストに変換しました。",
+    "原本は隔離しています。元の本文や添付ファイルが必要なときは、隔離ID（{ID}）を添えて、情報政策担当へ申請してください。",
+  ],
+  '16-gmail-reply.eml': [
+    "【無害化通知】インターネットから届いたメールです。変更した箇所はありません。",
+  ],
+  '17-gmail-reply-again.eml': [
+    "【無害化通知】インターネットから届いたメールです。変更した箇所はありません。",
+  ],
+  '18-infozip-names.eml': [
+    "【無害化通知】インターネットから届いたメールです。安全のため、次の点を変更しました。",
+    "・添付ファイル（3件）",
+    "  1. 工事写真.zip（圧縮ファイル）",
+    "     展開して、中のファイルを一つずつ無害化しました。中のファイル2件は次のとおりです。",
+    "  2. 工事写真/説明_資料.txt（1. の中、テキストファイル）",
+    "     テキストとして作り直しました（文字コードは UTF-8）。「工事写真_説明_資料.txt」として添付しました。",
+    "  3. 工事写真/位置図.png（1. の中、画像）",
+    "     画像を作り直しました（撮影場所などの付加情報は削除）。「工事写真_位置図.png」として添付しました。",
+    "原本は隔離しています。元の本文や添付ファイルが必要なときは、隔離ID（{ID}）を添えて、情報政策担当へ申請してください。",
+  ],
+  '19-macos-zip.eml': [
+    "【無害化通知】インターネットから届いたメールです。安全のため、次の点を変更しました。",
+    "・添付ファイル（2件）",
+    "  1. 申請書類.zip（圧縮ファイル）",
+    "     展開して、中のファイルを一つずつ無害化しました。中のファイル1件は次のとおりです。",
+    "  2. 申請書類/ダウンロード手順.txt（1. の中、テキストファイル）",
+    "     テキストとして作り直しました（文字コードは UTF-8）。「申請書類_ダウンロード手順.txt」として添付しました。",
+    "原本は隔離しています。元の本文や添付ファイルが必要なときは、隔離ID（{ID}）を添えて、情報政策担当へ申請してください。",
+  ],
 };
 
 describe('samples/', () => {
@@ -158,4 +200,62 @@ describe('samples/', () => {
       if (want.verdict !== 'clean') expect(Buffer.compare((await o.h.store.get(o.result.quarantineId!)).raw, raw)).toBe(0);
     });
   }
+});
+
+describe('samples/: what the clerk receives, in the delivered bytes', () => {
+  /** The top-level header block, unfolded, as [name, value] pairs. */
+  const top = (raw: Buffer): Array<[string, string]> => {
+    const text = raw.toString('latin1');
+    return text
+      .slice(0, text.indexOf('\r\n\r\n'))
+      .replace(/\r\n[ \t]/g, ' ')
+      .split('\r\n')
+      .map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]);
+  };
+  const field = (raw: Buffer, name: string): string | undefined => top(raw).find(([k]) => k === name)?.[1];
+
+  it('the reply chain (15, 16, 17) stays one thread: In-Reply-To and References cross, the tag is never stacked', async () => {
+    const [first, second, third] = await Promise.all(['15-gmail-table.eml', '16-gmail-reply.eml', '17-gmail-reply-again.eml'].map((f) => run(readFileSync(`samples/${f}`))));
+    expect(field(first!.raw!, 'in-reply-to')).toBeUndefined();
+    expect(field(second!.raw!, 'in-reply-to')).toBe('<TY3P286MB0001.tanaka.doboku@mail.city.example.lg.jp>');
+    expect(field(second!.raw!, 'references')).toBe('<5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d@mugaika.invalid> <TY3P286MB0001.tanaka.doboku@mail.city.example.lg.jp>');
+    expect(field(third!.raw!, 'in-reply-to')).toBe('<TY3P286MB0002.tanaka.doboku@mail.city.example.lg.jp>');
+    expect(field(third!.raw!, 'references')).toBe(
+      '<5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d@mugaika.invalid> <TY3P286MB0001.tanaka.doboku@mail.city.example.lg.jp> <7f8e9d0c-1b2a-4c3d-9e4f-5a6b7c8d9e0f@mugaika.invalid> <TY3P286MB0002.tanaka.doboku@mail.city.example.lg.jp>',
+    );
+    expect([first, second, third].map((o) => o!.mail!.subject)).toEqual([
+      '[無害化] お問い合わせ（道路の穴について）',
+      '[無害化] Re: お問い合わせ（道路の穴について）',
+      '[無害化] Re: Re: お問い合わせ（道路の穴について）',
+    ]);
+  });
+
+  it('08: the Reply-To on another domain does not cross, and the notice names it', async () => {
+    const o = await run(readFileSync('samples/08-exe-attachment.eml'));
+    expect(field(o.raw!, 'reply-to')).toBeUndefined();
+    expect(o.mail!.text).toContain('（billing-support@evil.example.net）が指定されていたため、返信先にしていません。');
+  });
+
+  it('04: the Shift_JIS CSV crosses as 名簿.csv, text/csv, UTF-8 with BOM and CRLF, its cells as they were but neutralised', async () => {
+    const o = await run(readFileSync('samples/04-shiftjis-csv.eml'));
+    const a = o.mail!.attachments[0]!;
+    expect([a.filename, a.contentType]).toEqual(['名簿.csv', 'text/csv']);
+    expect([...a.content.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = a.content.toString('utf8').slice(1);
+    // CRLF records, no bare line end outside quotes, no formula cell: violations() checks every delivered CSV.
+    expect(await violations(o.raw!)).toEqual([]);
+    expect(text.split('\r\n')[0]).toBe('No,氏名,フリガナ,地区,電話番号,担当,備考');
+    expect(text).toContain('髙橋');
+    expect(text).toContain('山﨑');
+    expect(text).toMatch(/(^|,)'=HYPERLINK\(|"'=HYPERLINK\(/m);
+  });
+
+  it('18 and 19: zip member names in UTF-8 without the flag (Info-ZIP, macOS) arrive readable, in the notice too', async () => {
+    const infozip = await run(readFileSync('samples/18-infozip-names.eml'));
+    expect(infozip.mail!.text).toContain('  2. 工事写真/説明_資料.txt（1. の中、テキストファイル）');
+    const mac = await run(readFileSync('samples/19-macos-zip.eml'));
+    expect(mac.mail!.attachments.map((a) => a.filename)).toEqual(['申請書類_ダウンロード手順.txt'.normalize('NFC')]);
+    expect(mac.mail!.text).toContain('  2. 申請書類/ダウンロード手順.txt（1. の中、テキストファイル）');
+    expect(mac.mail!.text).not.toContain('__MACOSX');
+  });
 });
