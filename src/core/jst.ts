@@ -28,12 +28,6 @@ export function jstTable(d: Date): string {
   return `${p.y}/${p.mo}/${p.da} ${p.h}:${p.mi}:${p.s}`;
 }
 
-/** "2026-12-06T13:05:07+09:00": ISO 8601 in JST, for machines. */
-export function jstIso(d: Date): string {
-  const p = parts(d);
-  return `${p.y}-${p.mo}-${p.da}T${p.h}:${p.mi}:${p.s}+09:00`;
-}
-
 /** Midnight JST of a calendar date (2026-04-01 as an operator means it in Japan). */
 export const jstMidnight = (year: number, month: number, day: number): Date => new Date(Date.UTC(year, month - 1, day) - JST_MS);
 
