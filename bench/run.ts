@@ -342,7 +342,7 @@ async function stageBreakdown(mails: readonly Buffer[], deps: SanitizeDeps): Pro
   const bodies = parsed.map((p) => sanitizeBody(p, labels, policy));
   const headers = parsed.map((p) => buildHeaders(p, policy, labels, now));
   const findings = bodies.map((b, i) => [...headers[i]!.findings, ...b.findings]);
-  const notices = bodies.map((_, i) => buildNotice({ messageFindings: findings[i]!, attachments: [], quarantineId: 'Q-20261126-AAAAAAAAAA', contact: policy.notice.contact }, labels));
+  const notices = bodies.map((_, i) => buildNotice({ messageFindings: findings[i]!, attachments: [], quarantineId: 'Q-20261126-AAAAAAAAAA', blocked: false, notice: policy.notice }, labels));
   const meta = (i: number) => ({ receivedAt: now, envelopeFrom: null, envelopeTo: [], from: headers[i]!.headers.from.address, to: [], subject: headers[i]!.headers.subject, findings: findings[i]! });
 
   const stages: Record<string, (i: number) => unknown> = {
@@ -351,7 +351,7 @@ async function stageBreakdown(mails: readonly Buffer[], deps: SanitizeDeps): Pro
     sanitizeBody: (i) => sanitizeBody(parsed[i]!, labels, policy),
     'buildHeaders+buildNotice': (i) => {
       buildHeaders(parsed[i]!, policy, labels, now);
-      return buildNotice({ messageFindings: findings[i]!, attachments: [], quarantineId: 'Q-20261126-AAAAAAAAAA', contact: policy.notice.contact }, labels);
+      return buildNotice({ messageFindings: findings[i]!, attachments: [], quarantineId: 'Q-20261126-AAAAAAAAAA', blocked: false, notice: policy.notice }, labels);
     },
     composeMessage: (i) =>
       composeMessage({ headers: headers[i]!.headers, body: `${notices[i]}\n${bodies[i]!.text}\n`, parts: [], verdict: 'sanitized', quarantineId: 'Q-20261126-AAAAAAAAAA', messageId: `<${randomUUID()}@bench.invalid>` }),

@@ -97,11 +97,18 @@ interface ZipEntry {
   data: Buffer;
 }
 
+interface ZipStyle {
+  /** Set bit 11 for non-ASCII names (default), or write UTF-8 names without it (Info-ZIP on Linux, macOS). */
+  utf8Flag: boolean;
+  /** "Version made by": 20 is MS-DOS 2.0; 0x031e is Unix 3.0 (Info-ZIP); 0x0315 is Unix 2.1 (macOS). */
+  madeBy: number;
+}
+
 /**
  * Minimal ZIP writer (deflate or store, no zip64, no data descriptors).
  * All entries get the same fixed DOS timestamp so the output is deterministic.
  */
-function makeZip(entries: ZipEntry[], when = { y: 2026, mo: 4, d: 14, h: 10, mi: 0, s: 0 }): Buffer {
+function makeZip(entries: ZipEntry[], when = { y: 2026, mo: 4, d: 14, h: 10, mi: 0, s: 0 }, style: ZipStyle = { utf8Flag: true, madeBy: 20 }): Buffer {
   const dosTime = (when.h << 11) | (when.mi << 5) | Math.floor(when.s / 2);
   const dosDate = ((when.y - 1980) << 9) | (when.mo << 5) | when.d;
   const locals: Buffer[] = [];
@@ -110,7 +117,7 @@ function makeZip(entries: ZipEntry[], when = { y: 2026, mo: 4, d: 14, h: 10, mi:
   for (const entry of entries) {
     const name = Buffer.from(entry.name, 'utf8');
     // Bit 11: file name is UTF-8 (only needed for non-ASCII names).
-    const flags = /^[\x20-\x7e]*$/.test(entry.name) ? 0 : 0x0800;
+    const flags = /^[\x20-\x7e]*$/.test(entry.name) || !style.utf8Flag ? 0 : 0x0800;
     const deflated = zlib.deflateRawSync(entry.data, { level: 9 });
     const method = deflated.length < entry.data.length ? 8 : 0;
     const body = method === 8 ? deflated : entry.data;
@@ -132,7 +139,7 @@ function makeZip(entries: ZipEntry[], when = { y: 2026, mo: 4, d: 14, h: 10, mi:
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4); // version made by (MS-DOS, 2.0)
+    central.writeUInt16LE(style.madeBy, 4); // version made by
     central.writeUInt16LE(20, 6); // version needed to extract
     central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(method, 10);
@@ -535,6 +542,41 @@ function icsFold(line: string): string {
 // ---------------------------------------------------------------------------
 
 type Sample = { file: string; build: () => Promise<Buffer> };
+
+// The reply chain of 15-17: the ids mugaika gave what it delivered (fixed here; a gateway makes new
+// ones) and the clerk's answers, sent from the LGWAN side.
+const CHAIN = {
+  delivered1: '<5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d@mugaika.invalid>',
+  answer1: '<TY3P286MB0001.tanaka.doboku@mail.city.example.lg.jp>',
+  delivered2: '<7f8e9d0c-1b2a-4c3d-9e4f-5a6b7c8d9e0f@mugaika.invalid>',
+  answer2: '<TY3P286MB0002.tanaka.doboku@mail.city.example.lg.jp>',
+};
+
+const quoted = (s: string): string => s.split('\n').map((l) => `> ${l}`).join('\n');
+
+const GMAIL_TABLE_TEXT = `土木課 御中
+
+道路に穴があいているのを見つけましたので連絡します。
+
+場所 見本町3丁目の交差点（郵便局の前）
+大きさ 直径30cmくらい、深さ5cmくらい
+気づいた日 12月5日（土）の朝
+
+よろしくお願いいたします。
+
+--
+山田 花子
+`;
+
+const GMAIL_CELL = 'border:1px solid rgb(204,204,204);overflow:hidden;padding:2px 3px;vertical-align:bottom';
+const GMAIL_TABLE_HTML = `<div dir="ltr">土木課 御中<div><br></div><div>道路に穴があいているのを見つけましたので連絡します。</div><div><br></div><table cellspacing="0" cellpadding="0" dir="ltr" border="1" style="table-layout:fixed;font-size:10pt;font-family:Arial;width:0px;border-collapse:collapse;border:none" data-sheets-root="1"><colgroup><col width="100"><col width="245"></colgroup><tbody>${[
+  ['場所', '見本町3丁目の交差点（郵便局の前）'],
+  ['大きさ', '直径30cmくらい、深さ5cmくらい'],
+  ['気づいた日', '12月5日（土）の朝'],
+]
+  .map(([k, v]) => `<tr style="height:21px"><td style="${GMAIL_CELL}">${k}</td><td style="${GMAIL_CELL}">${v}</td></tr>`)
+  .join('')}</tbody></table><div><br></div><div>よろしくお願いいたします。</div><div><br></div><span class="gmail_signature_prefix">-- </span><br><div dir="ltr" class="gmail_signature">山田 花子</div></div>
+`;
 
 const PREF_KIKAKU = '見本県 企画部 企画調整課';
 
@@ -1216,6 +1258,126 @@ ${longLine}
 見本デザイン事務所
 `,
         attachments: [{ filename: '避難所マップ.svg', content: Buffer.from(crlf(svg), 'utf8'), contentType: 'image/svg+xml' }],
+      });
+    },
+  },
+  {
+    // A citizen's inquiry from Gmail with a table pasted from a spreadsheet: the first of a reply chain of three.
+    file: '15-gmail-table.eml',
+    build: async () =>
+      compose('15gmail', {
+        from: { name: '山田 花子', address: 'hanako.yamada@example.com' },
+        to: { name: '例示市 土木課', address: 'doboku@city.example.lg.jp' },
+        subject: 'お問い合わせ（道路の穴について）',
+        date: jst('2026-12-05 09:12:00'),
+        messageId: '<CAJx1Yq=kq+AbC1dEf2GhI3jK4lM5nO6@mail.gmail.com>',
+        text: GMAIL_TABLE_TEXT,
+        html: GMAIL_TABLE_HTML,
+      }),
+  },
+  {
+    // Her reply to the clerk's answer: threading headers, and a subject tagged by mugaika once already.
+    file: '16-gmail-reply.eml',
+    build: async () =>
+      compose('16reply', {
+        from: { name: '山田 花子', address: 'hanako.yamada@example.com' },
+        to: { name: '例示市 土木課', address: 'doboku@city.example.lg.jp' },
+        subject: 'Re: [無害化] お問い合わせ（道路の穴について）',
+        date: jst('2026-12-07 18:03:00'),
+        messageId: '<CAJx2Yq=kq+AbC2dEf3GhI4jK5lM6nO7@mail.gmail.com>',
+        inReplyTo: CHAIN.answer1,
+        references: [CHAIN.delivered1, CHAIN.answer1],
+        text: `土木課 ご担当者様
+
+ご連絡ありがとうございます。
+穴の場所は、郵便局の前の横断歩道から北に5メートルほどのところです。
+写真が必要でしたら、お送りします。
+
+山田 花子
+
+${quoted(`土木課の田中です。お問い合わせの件、現地を確認します。詳しい場所を教えていただけますか。`)}
+`,
+      }),
+  },
+  {
+    // Her second reply: the tag is now stacked twice in what her mailer sends back.
+    file: '17-gmail-reply-again.eml',
+    build: async () =>
+      compose('17reply', {
+        from: { name: '山田 花子', address: 'hanako.yamada@example.com' },
+        to: { name: '例示市 土木課', address: 'doboku@city.example.lg.jp' },
+        subject: 'Re: [無害化] Re: [無害化] お問い合わせ（道路の穴について）',
+        date: jst('2026-12-09 07:45:00'),
+        messageId: '<CAJx3Yq=kq+AbC3dEf4GhI5jK6lM7nO8@mail.gmail.com>',
+        inReplyTo: CHAIN.answer2,
+        references: [CHAIN.delivered1, CHAIN.answer1, CHAIN.delivered2, CHAIN.answer2],
+        text: `土木課 ご担当者様
+
+今朝通ったら、穴がふさがっていました。
+早く対応していただき、ありがとうございました。
+
+山田 花子
+
+${quoted(`土木課の田中です。本日、補修しました。ご連絡ありがとうございました。`)}
+`,
+      }),
+  },
+  {
+    // A contractor's zip made with Info-ZIP on Linux: UTF-8 names without the UTF-8 flag.
+    file: '18-infozip-names.eml',
+    build: async () => {
+      const zip = makeZip(
+        [
+          { name: '工事写真/説明_資料.txt', data: Buffer.from(crlf('市道中央3号線 舗装補修工事\n工事写真の説明です。\n'), 'utf8') },
+          { name: '工事写真/位置図.png', data: await makeSmallPng() },
+        ],
+        undefined,
+        { utf8Flag: false, madeBy: 0x031e },
+      );
+      return compose('18infozip', {
+        from: { name: '見本建設 工事部', address: 'koji@example.co.jp' },
+        to: { name: '例示市 土木課', address: 'doboku@city.example.lg.jp' },
+        subject: '【市道中央3号線】工事写真の送付',
+        date: jst('2026-12-10 16:20:00'),
+        messageId: '<20261210162000.0018.koji@example.co.jp>',
+        text: `例示市 土木課 ご担当者様
+
+見本建設の工事部です。
+市道中央3号線の工事写真と説明資料をお送りします。
+
+見本建設株式会社 工事部
+`,
+        attachments: [{ filename: '工事写真.zip', content: zip, contentType: 'application/zip' }],
+      });
+    },
+  },
+  {
+    // A citizen's zip made by macOS's Archive Utility: decomposed UTF-8 names without the flag, __MACOSX metadata.
+    file: '19-macos-zip.eml',
+    build: async () => {
+      const nfd = (s: string): string => s.normalize('NFD');
+      const appleDouble = Buffer.concat([Buffer.from([0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00]), Buffer.from('Mac OS X        ', 'latin1'), Buffer.alloc(58)]);
+      const zip = makeZip(
+        [
+          { name: nfd('申請書類/ダウンロード手順.txt'), data: Buffer.from(crlf('申請書のダウンロード手順\n1. 市のホームページを開く\n2. 「申請書」を選ぶ\n'), 'utf8') },
+          { name: '__MACOSX/' + nfd('申請書類/._ダウンロード手順.txt'), data: appleDouble },
+        ],
+        undefined,
+        { utf8Flag: false, madeBy: 0x0315 },
+      );
+      return compose('19macos', {
+        from: { name: '佐藤 一郎', address: 'ichiro.sato@example.jp' },
+        to: { name: '例示市 市民課', address: 'shimin@city.example.lg.jp' },
+        subject: '申請書類について',
+        date: jst('2026-12-11 11:05:00'),
+        messageId: '<A1B2C3D4-0019-4E5F-8A9B-0C1D2E3F4A5B@example.jp>',
+        text: `市民課 ご担当者様
+
+申請書類の手順をまとめましたので、ご確認ください。
+
+佐藤 一郎
+`,
+        attachments: [{ filename: '申請書類.zip', content: zip, contentType: 'application/zip' }],
       });
     },
   },

@@ -1,13 +1,16 @@
 // Search results and exports of the audit log.
 //
 // CSV is for Excel in a Japanese office: UTF-8 with a byte-order mark (Excel
-// otherwise reads it as Shift_JIS), Japanese headers by default, CRLF. Cells
+// otherwise reads it as Shift_JIS), Japanese headers by default, CRLF, times
+// in JST as Excel reads a date and time (2026/04/01 10:00:00). Cells
 // that Excel would run as a formula (=, +, -, @, tab, CR first) get a leading
 // apostrophe: details come from mail senders, and a cell like
 // =HYPERLINK(...) must stay text.
-// JSON lines carry the record as stored, with details parsed.
+// JSON lines carry the record as stored, with details parsed (ISO 8601 times).
+// A terminal gets JST too.
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify/sync';
+import { jstTableOf as jstTime } from '../core/jst.js';
 import type { AuditFilter, AuditRecord, Store } from '../store/types.js';
 
 export const exportFormats = ['csv', 'jsonl'] as const;
@@ -16,7 +19,7 @@ export type HeaderLanguage = 'ja' | 'en';
 
 const HEADERS: Record<HeaderLanguage, string[]> = {
   ja: ['連番', '日時', '操作者', '操作', '対象', '差出人', '宛先', '判定', '詳細', 'ハッシュ'],
-  en: ['seq', 'time', 'actor', 'action', 'object', 'from', 'to', 'verdict', 'details', 'hash'],
+  en: ['seq', 'time (JST)', 'actor', 'action', 'object', 'from', 'to', 'verdict', 'details', 'hash'],
 };
 
 const BOM = '\uFEFF';
@@ -63,7 +66,7 @@ export const excelSafe = (cell: string): string => (/^[=+\-@\t\r]/.test(cell) ? 
 
 export const csvRow = (r: AuditRecord): string[] => {
   const p = parseDetails(r.details);
-  return [String(r.seq), ...[r.time, r.actor, r.action, r.object ?? '', p.from, p.to, p.verdict, r.details].map(excelSafe), r.hash];
+  return [String(r.seq), jstTime(r.time), ...[r.actor, r.action, r.object ?? '', p.from, p.to, p.verdict, r.details].map(excelSafe), r.hash];
 };
 
 export const jsonLine = (r: AuditRecord): string => {
@@ -80,7 +83,7 @@ export const jsonLine = (r: AuditRecord): string => {
 export function textLine(r: AuditRecord): string {
   const p = parseDetails(r.details);
   const who = p.from || p.to ? `  ${p.from || '-'} -> ${p.to || '-'}` : '';
-  return `${String(r.seq).padStart(7)}  ${r.time}  ${r.actor.padEnd(10)} ${r.action.padEnd(18)} ${r.object ?? '-'}${who}${p.verdict ? `  ${p.verdict}` : ''}\n`;
+  return `${String(r.seq).padStart(7)}  ${jstTime(r.time)}  ${r.actor.padEnd(10)} ${r.action.padEnd(18)} ${r.object ?? '-'}${who}${p.verdict ? `  ${p.verdict}` : ''}\n`;
 }
 
 async function write(out: NodeJS.WritableStream, text: string): Promise<void> {

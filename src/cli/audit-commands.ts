@@ -4,6 +4,7 @@
 // in the data dir. Everything heavy is imported when a command runs, so
 // registering these costs `mugaika queue list` nothing.
 import { InvalidArgumentError, type Command } from 'commander';
+import { jstMidnight } from '../core/jst.js';
 import type { AuditAction, AuditFilter } from '../store/types.js';
 
 const EXIT_TAMPERED = 1;
@@ -20,10 +21,14 @@ interface FilterOptions {
   object?: string;
 }
 
-/** An ISO date or date-time; a bare date (2026-04-01) is local midnight, as an operator means it. */
+/**
+ * An ISO date or date-time; a bare date (2026-04-01) is midnight in Japan, as an operator means it
+ * whatever the machine's time zone; a date-time without an offset is Japan time too.
+ */
 export function parseWhen(value: string): Date {
   const bare = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const d = bare ? new Date(Number(bare[1]), Number(bare[2]) - 1, Number(bare[3])) : /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : new Date(Number.NaN);
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(value) ? value : `${value}+09:00`;
+  const d = bare ? jstMidnight(Number(bare[1]), Number(bare[2]), Number(bare[3])) : /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(zoned) : new Date(Number.NaN);
   if (Number.isNaN(d.getTime())) {
     throw new InvalidArgumentError(`not an ISO date: ${value} (e.g. 2026-04-01 or 2026-04-01T09:00:00+09:00) / 日付は ISO 形式で指定してください`);
   }
@@ -54,7 +59,7 @@ const toFilter = (o: FilterOptions, actions: AuditAction[] | undefined): AuditFi
 
 function withFilters(cmd: Command): Command {
   return cmd
-    .option('--since <date>', '以降 / from this time (inclusive; ISO date, a bare date is local midnight)', parseWhen)
+    .option('--since <date>', '以降 / from this time (inclusive; ISO date; a bare date, or a time without an offset, is Japan time)', parseWhen)
     .option('--until <date>', '以前 / up to this time (exclusive)', parseWhen)
     .option('--sender <address>', '差出人 / sender address')
     .option('--recipient <address>', '宛先 / recipient address')
@@ -162,7 +167,7 @@ export function registerAuditCommands(program: Command): void {
   withFilters(audit.command('export').description('監査ログを CSV または JSON Lines で出力する / export the audit log as CSV or JSON lines'))
     .option(...dataDirOption)
     .option(...configOption)
-    .option('--format <format>', 'csv (UTF-8 with BOM, for Excel) or jsonl', 'csv')
+    .option('--format <format>', 'csv (UTF-8 with BOM, times in JST, for Excel) or jsonl (ISO 8601)', 'csv')
     .option('--headers <lang>', 'CSV header language: ja or en', 'ja')
     .option('-o, --output <file>', 'write here instead of standard output')
     .action(async (opts: FilterOptions & { dataDir?: string; config?: string; format: string; headers: string; output?: string }) => {

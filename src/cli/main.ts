@@ -5,6 +5,7 @@
 // take over a second.
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { jstTableOf } from '../core/jst.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerQuarantineCommands } from './quarantine-commands.js';
 
@@ -74,7 +75,7 @@ queue
       process.stdout.write(
         opts.json
           ? `${JSON.stringify(l)}\n`
-          : `${l.id}  ${l.stage.padEnd(8)} ${l.kind.padEnd(21)} rcpts=${l.pending} attempts=${l.attempts} received=${l.receivedAt}${l.nextAttemptAt ? ` next=${l.nextAttemptAt}` : ''}${l.lastError ? `  last error: ${l.lastError}` : ''}\n`,
+          : `${l.id}  ${l.stage.padEnd(8)} ${l.kind.padEnd(21)} rcpts=${l.pending} attempts=${l.attempts} received=${jstTableOf(l.receivedAt)}${l.nextAttemptAt ? ` next=${jstTableOf(l.nextAttemptAt)}` : ''}${l.lastError ? `  last error: ${l.lastError}` : ''}\n`,
       );
     }
     if (!opts.json) process.stdout.write(`${lines.length} entries\n`);

@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { jstTable, jstTableOf } from '../core/jst.js';
 import { itemStates, type ItemState } from '../store/types.js';
 import type { VaultContext } from '../quarantine/open-context.js';
 import type { ItemSummary } from '../quarantine/vault.js';
@@ -61,8 +62,11 @@ const positiveInt = (value: string): number => {
   return n;
 };
 
+// Times in JST, as people read them; --json keeps ISO 8601.
+const jst = jstTableOf;
+
 const line = (i: ItemSummary): string =>
-  `${i.id}  ${i.state.padEnd(17)} ${i.receivedAt}  ${i.envelopeFrom ?? '<>'} -> ${i.recipients.join(',')}  ${i.size}B  ${i.findings.join(' ')}`;
+  `${i.id}  ${i.state.padEnd(17)} ${jst(i.receivedAt)}  ${i.envelopeFrom ?? '<>'} -> ${i.recipients.join(',')}  ${i.size}B  ${i.findings.join(' ')}`;
 
 export function registerQuarantineCommands(program: Command): void {
   const q = program.command('quarantine').description('隔離メッセージの確認と解放 / inspect, release and purge quarantined originals');
@@ -102,8 +106,8 @@ export function registerQuarantineCommands(program: Command): void {
         }
         const rows: [string, string][] = [
           ['ID', item.id],
-          ['状態 / state', `${item.state} (${item.stateChangedAt}, ${item.stateChangedBy})`],
-          ['受信 / received', `${item.receivedAt} (${item.gateway})`],
+          ['状態 / state', `${item.state} (${jst(item.stateChangedAt)}, ${item.stateChangedBy})`],
+          ['受信 / received', `${jst(item.receivedAt)} (${item.gateway})`],
           ['エンベロープ差出人 / envelope from', meta.envelopeFrom ?? '<>'],
           ['エンベロープ宛先 / envelope to', meta.envelopeTo.join(', ')],
           ['From', meta.from ?? ''],
@@ -130,10 +134,16 @@ export function registerQuarantineCommands(program: Command): void {
   withCommonOptions(q.command('release').description('原本を宛先に配送する(承認)/ approve: deliver the original to its recipients').argument('<id>'))
     .action((id: string, opts: CommonOptions) =>
       inContext(opts, async ({ vault, config, dataDir }, actor) => {
-        const [{ createWorkflow }, { nextHopCarrier }] = await Promise.all([import('../quarantine/workflow.js'), import('../delivery/from-config.js')]);
+        const [{ createWorkflow, releaseMarkingOf }, { nextHopCarrier }, { loadPolicy }] = await Promise.all([
+          import('../quarantine/workflow.js'),
+          import('../delivery/from-config.js'),
+          import('../policy/load.js'),
+        ]);
+        // The gateway's policy says how a released original is marked (release.subjectPrefix, language).
+        const marking = releaseMarkingOf(await loadPolicy(config.policyFile));
         const carrier = nextHopCarrier(config, dataDir, 1);
         try {
-          const r = await createWorkflow(vault).release(id, actor, carrier);
+          const r = await createWorkflow(vault, undefined, marking).release(id, actor, carrier);
           if (r.ok) {
             process.stdout.write(`${id} を解放し、${r.carrier} に配送しました / released ${id} to ${r.accepted.join(', ')} via ${r.carrier}\n`);
             return;
@@ -165,7 +175,7 @@ export function registerQuarantineCommands(program: Command): void {
         const { createWorkflow } = await import('../quarantine/workflow.js');
         const days = opts.olderThanDays ?? config.quarantine.retentionDays;
         const r = await createWorkflow(vault).purge(days, actor);
-        process.stdout.write(`${r.count} 件の原本を削除しました(${r.cutoff.toISOString()} より前)/ purged ${r.count} originals received before ${r.cutoff.toISOString()}\n`);
+        process.stdout.write(`${r.count} 件の原本を削除しました(${jstTable(r.cutoff)} より前)/ purged ${r.count} originals received before ${jstTable(r.cutoff)} JST\n`);
       }),
     );
 }

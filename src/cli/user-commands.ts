@@ -2,6 +2,7 @@
 // (`user-changed`) with the actor (--by), in the same transaction.
 import { randomBytes } from 'node:crypto';
 import { Argument, Option, type Command } from 'commander';
+import { jstTableOf } from '../core/jst.js';
 import { roles, type Role } from '../store/types.js';
 import type { UserSummary } from '../users/directory.js';
 import { inContext, withCommonOptions } from './quarantine-commands.js';
@@ -29,7 +30,7 @@ const line = (u: UserSummary): string =>
     u.name.padEnd(16),
     `${u.role} (${roleLabel[u.role]})`.padEnd(16),
     (u.email ?? '-').padEnd(32),
-    u.disabled ? '無効 / disabled' : u.lockedUntil && u.lockedUntil > new Date().toISOString() ? `ロック中 / locked until ${u.lockedUntil}` : '有効 / enabled',
+    u.disabled ? '無効 / disabled' : u.lockedUntil && u.lockedUntil > new Date().toISOString() ? `ロック中 / locked until ${jstTableOf(u.lockedUntil)}` : '有効 / enabled',
     u.displayName,
   ].join(' ');
 

@@ -34,6 +34,8 @@ export type ZipResult =
       members: ZipMember[];
       /** Directory entries whose data lies inside another entry's, or is another entry's: listed, never inflated. */
       overlapping: number;
+      /** macOS metadata files (__MACOSX/, .DS_Store) left out. */
+      macMetadata: number;
       /** Frees the archive; call once its members have been read. */
       close(): void;
     }
@@ -62,19 +64,80 @@ function isShiftJis(b: Uint8Array): boolean {
 
 const utf8 = (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: false }).decode(b);
 
+/** Valid UTF-8 (strict: no stray continuation bytes, no overlongs, no surrogates). */
+function isUtf8(b: Uint8Array): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How the names of one archive are written when they carry neither the UTF-8 flag nor a Unicode Path field. */
+export type NameEncoding = 'utf-8' | 'cp932' | 'cp437';
+
+type NamedEntry = Pick<Entry, 'generalPurposeBitFlag' | 'fileNameRaw' | 'extraFields'>;
+
+/** The name from an Info-ZIP Unicode Path field (0x7075) that matches the raw name, if any. */
+function unicodePath(entry: NamedEntry): string | null {
+  for (const f of entry.extraFields) {
+    if (f.id === 0x7075 && f.data.length > 5 && f.data[0] === 1 && f.data.readUInt32LE(1) === crc32(entry.fileNameRaw)) return utf8(f.data.subarray(5));
+  }
+  return null;
+}
+
+/** A UTF-8 sequence for U+0800 and above: kana, kanji, full-width forms. */
+const hasThreeByteUtf8 = (b: Uint8Array): boolean => b.some((x) => x >= 0xe0 && x <= 0xf4);
+
+const needsGuess = (e: NamedEntry): boolean => !(e.generalPurposeBitFlag & 0x800) && e.fileNameRaw.some((b) => b >= 0x80) && unicodePath(e) === null;
+
+/**
+ * The encoding of an archive's unflagged names, read from the names
+ * themselves, never from the "made by" platform: one tool wrote them all.
+ * UTF-8 when every such name is valid UTF-8 (Info-ZIP on Linux, macOS's
+ * Archive Utility: UTF-8 without the flag); else CP932 when every one is valid
+ * Shift_JIS (Japanese Windows); else each name on its own. Valid UTF-8 is
+ * rarely valid by accident beyond a few bytes, but a Shift_JIS name can be
+ * ("ﾃｽ" is C3 BD, "ý" in UTF-8): a single name that is not UTF-8 settles it
+ * for the whole archive. Null when the names disagree (each is read alone).
+ */
+export function nameEncoding(entries: readonly NamedEntry[]): NameEncoding | null {
+  const guessed = entries.filter(needsGuess).map((e) => e.fileNameRaw);
+  if (guessed.length === 0) return null;
+  const allUtf8 = guessed.every(isUtf8);
+  const allShiftJis = guessed.every(isShiftJis);
+  // Names valid both ways with no three-byte UTF-8 character (no kana, no
+  // kanji) are pairs of half-width katakana in Shift_JIS or accented Latin in
+  // UTF-8; for a Japanese office the first is likelier.
+  if (allUtf8 && !(allShiftJis && !guessed.some(hasThreeByteUtf8))) return 'utf-8';
+  if (allShiftJis) return 'cp932';
+  return null;
+}
+
 /**
  * A member's name: UTF-8 when flagged (bit 11) or given in an Info-ZIP Unicode
- * Path field that matches the raw name; else CP932 when the bytes are valid
- * Shift_JIS (zips made on Japanese Windows); else CP437, the zip default.
+ * Path field that matches the raw name; else in the archive's encoding
+ * (nameEncoding of all its names); else by nameEncoding of this name alone;
+ * else CP437, the zip default. Composed (NFC):
+ * macOS writes names decomposed, and "ダ" would arrive as "タ" and a
+ * combining mark.
  */
-export function memberName(entry: Pick<Entry, 'generalPurposeBitFlag' | 'fileNameRaw' | 'extraFields'>): string {
+export function memberName(entry: NamedEntry, encoding: NameEncoding | null = null): string {
   const raw = entry.fileNameRaw;
-  if (entry.generalPurposeBitFlag & 0x800) return utf8(raw);
-  for (const f of entry.extraFields) {
-    if (f.id === 0x7075 && f.data.length > 5 && f.data[0] === 1 && f.data.readUInt32LE(1) === crc32(raw)) return utf8(f.data.subarray(5));
-  }
-  return iconv.decode(raw, isShiftJis(raw) ? 'cp932' : 'cp437');
+  if (entry.generalPurposeBitFlag & 0x800) return utf8(raw).normalize('NFC');
+  const unicode = unicodePath(entry);
+  if (unicode !== null) return unicode.normalize('NFC');
+  const chosen = encoding ?? nameEncoding([entry]) ?? 'cp437';
+  return (chosen === 'utf-8' ? utf8(raw) : iconv.decode(raw, chosen)).normalize('NFC');
 }
+
+// macOS's Archive Utility adds, for each file, an AppleDouble file of its
+// Finder metadata under __MACOSX/ ("__MACOSX/資料/._説明.txt"), and a folder
+// may hold .DS_Store. Neither is a file the sender chose to send: they are
+// left out (and counted), not listed as removed.
+// Nothing of them crosses either way, so they are known by their path.
+export const isMacMetadata = (path: string): boolean => /^__MACOSX(\/|$)/.test(path) || /(^|\/)\.DS_Store$/.test(path);
 
 const open = (bytes: Buffer): Promise<ZipFile> =>
   new Promise((resolve, reject) => {
@@ -169,28 +232,35 @@ export async function readZip(bytes: Uint8Array, limits: Policy['archives'], bud
   }
   if (entries === 'too-many') return refuse('limit', `more than ${budget.entries} files left of archives.maxEntries`);
   const overlapping = overlappingEntries(buffer, entries);
+  const encoding = nameEncoding(entries);
+  const nameOf = (e: Entry): string => memberName(e, encoding);
   let declared = 0;
   for (const e of entries) {
-    if (e.isEncrypted()) return refuse('encrypted', `${memberName(e)} is encrypted`);
-    if (e.compressionMethod !== 0 && e.compressionMethod !== 8) return refuse('unsupported', `compression method ${e.compressionMethod} (${memberName(e)})`);
+    if (e.isEncrypted()) return refuse('encrypted', `${nameOf(e)} is encrypted`);
+    if (e.compressionMethod !== 0 && e.compressionMethod !== 8) return refuse('unsupported', `compression method ${e.compressionMethod} (${nameOf(e)})`);
     if (overlapping.has(e)) continue;
     declared += e.uncompressedSize;
     if (e.uncompressedSize > RATIO_FLOOR_BYTES && e.uncompressedSize > limits.maxRatio * Math.max(1, e.compressedSize)) {
-      return refuse('limit', `${memberName(e)}: ratio ${Math.round(e.uncompressedSize / Math.max(1, e.compressedSize))} > archives.maxRatio ${limits.maxRatio}`);
+      return refuse('limit', `${nameOf(e)}: ratio ${Math.round(e.uncompressedSize / Math.max(1, e.compressedSize))} > archives.maxRatio ${limits.maxRatio}`);
     }
   }
   if (declared > budget.bytes) return refuse('limit', `${declared} uncompressed bytes > ${budget.bytes} left of archives.maxTotalBytes`);
   budget.entries -= entries.length;
   budget.bytes -= declared;
   const members: ZipMember[] = [];
+  let macMetadata = 0;
   for (const e of entries) {
-    const path = memberName(e);
+    const path = nameOf(e);
     if (overlapping.has(e) || path.endsWith('/') || path.endsWith('\\')) continue;
+    if (isMacMetadata(path)) {
+      macMetadata++;
+      continue;
+    }
     members.push({
       path,
       size: e.uncompressedSize,
       read: () => inflate(zip, e, e.uncompressedSize).catch((err: unknown) => Promise.reject(new Error(`${path}: ${message(err)}`))),
     });
   }
-  return { ok: true, members, overlapping: overlapping.size, close: () => zip.close() };
+  return { ok: true, members, overlapping: overlapping.size, macMetadata, close: () => zip.close() };
 }

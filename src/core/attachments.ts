@@ -8,10 +8,12 @@ import { sanitizeBody } from './body.js';
 import { calendarText } from './calendar.js';
 import { classify, mismatch, type Classified } from './classify.js';
 import { decodeText } from './charset.js';
-import { neutraliseCsv } from './csv.js';
+import { csvForExcel, neutraliseCsv } from './csv.js';
 import { defangText } from './defang.js';
 import { removeEncodedFiles } from './encoded-files.js';
+import { cfbHasMacros } from './cfb.js';
 import { convertDocument, documentKind } from './documents.js';
+import { fileKind, MACRO_FORMATS, type FileKind } from './file-kinds.js';
 import { finding, type AttachmentKind, type Finding } from './findings.js';
 import type { Labels } from './labels.js';
 import { openMessage } from './message.js';
@@ -23,7 +25,11 @@ import { rawBytesLeft, take, type OutputBudget } from './output-budget.js';
 import { cleanText } from './text-clean.js';
 import { readTnef, TnefError } from './tnef.js';
 
-export type DeliveredType = 'text/plain; charset=utf-8' | 'image/png' | 'image/jpeg' | 'application/pdf';
+/**
+ * What may cross. text/csv only as csvForExcel writes it: UTF-8 with a byte
+ * order mark, comma-separated, CRLF, every formula cell neutralised.
+ */
+export type DeliveredType = 'text/plain; charset=utf-8' | 'text/csv; charset=utf-8' | 'image/png' | 'image/jpeg' | 'application/pdf';
 
 export interface DeliveredPart {
   filename: string;
@@ -47,7 +53,15 @@ export interface AttachmentOutcome {
   parent: number | null;
   /** The neutralised original name (a path inside an archive), as shown in the notice. */
   shownName: string;
+  /** Whether the sender named it (shownName is otherwise a made-up one). */
+  named: boolean;
   kind: AttachmentKind;
+  /** What it is in a clerk's words: Excel, Word, PDF, image… (labels.ts). */
+  fileKind: FileKind;
+  /** What its name pretends it is, when the name is disguised (names.ts). */
+  claimedExt: string | null;
+  /** The extension of its name, if any. */
+  ext: string | null;
   sniffedType: string;
   disposition: Disposition;
   findings: Finding[];
@@ -68,7 +82,11 @@ export interface AttachmentContext {
 /** An attachment before it has its place in the notice. */
 interface Node {
   shownName: string;
+  named: boolean;
   kind: AttachmentKind;
+  fileKind: FileKind;
+  claimedExt: string | null;
+  ext: string | null;
   sniffedType: string;
   disposition: Disposition;
   findings: Finding[];
@@ -84,7 +102,13 @@ interface Where {
   fallback: string;
 }
 
-type Conversion = { disposition: Disposition; findings: Finding[]; members?: Node[] };
+type Conversion = {
+  disposition: Disposition;
+  findings: Finding[];
+  members?: Node[];
+  /** The document format the bytes turned out to be, when that is finer than classify's (a CFB container's .xls). */
+  format?: string;
+};
 
 const removed = (...findings: Finding[]): Conversion => ({ disposition: { as: 'removed' }, findings });
 const delivered = (part: DeliveredPart, findings: Finding[]): Conversion => ({ disposition: { as: 'delivered', part }, findings });
@@ -117,7 +141,14 @@ function convertText(att: UntrustedAttachment, csv: boolean, name: SafeName, ctx
   findings.push(...files.findings);
   let text = files.text;
   let links: number;
+  const excel = csv ? csvForExcel(text) : null;
+  if (excel) {
+    if (excel.neutralised > 0) findings.push(finding('csv-formula-neutralised', { detail: `${excel.neutralised} cells` }));
+    if (excel.links > 0) findings.push(finding('link-defanged', { detail: `${excel.links}` }));
+    return delivered({ filename: deliveredName(name, 'csv'), contentType: 'text/csv; charset=utf-8', bytes: excel.bytes }, findings);
+  }
   if (csv) {
+    // Not CSV the parser accepts: text, neutralised as well as it can be.
     const fixed = neutraliseCsv(text);
     text = fixed.text;
     links = fixed.links;
@@ -152,10 +183,13 @@ function convertCalendar(att: UntrustedAttachment, ctx: AttachmentContext): Conv
 async function convertDoc(att: UntrustedAttachment, what: Classified, name: SafeName, ctx: AttachmentContext): Promise<Conversion> {
   const doc = documentKind(att.bytes, what.format, name.ext);
   if (!doc.ok) return removed(finding(doc.code, { detail: doc.detail }));
-  const lie = doc.lie ? [finding('type-mismatch', { detail: doc.lie })] : [];
+  // Macros never run (the document becomes pixels), but a document that carries them is what a
+  // macro attack looks like, and the notice warns about it first.
+  const macro = (what.format && MACRO_FORMATS.has(what.format)) || (what.format === 'cfb' && cfbHasMacros(att.bytes));
+  const before = [...(doc.lie ? [finding('type-mismatch', { detail: doc.lie })] : []), ...(macro ? [finding('document-macro', { detail: what.format === 'cfb' ? `${doc.format} with VBA` : (what.format ?? '') })] : [])];
   const out = await convertDocument(att.bytes, doc.format, ctx.documents, ctx.policy, ctx.deadline, rawBytesLeft(ctx.output));
-  if (!out.ok) return removed(...lie, ...out.findings);
-  return delivered({ filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: out.pdf }, [...lie, ...out.findings]);
+  if (!out.ok) return { ...removed(...before, ...out.findings), format: doc.format };
+  return { ...delivered({ filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: out.pdf }, [...before, ...out.findings]), format: doc.format };
 }
 
 const member = (path: string | null, bytes: Buffer): UntrustedAttachment => ({
@@ -201,7 +235,8 @@ async function openZip(att: UntrustedAttachment, ctx: AttachmentContext, where: 
   }
   const bomb = hitLimit(members);
   if (bomb) return removed(finding('archive-limit', { detail: bomb.detail ?? 'a nested archive hit a limit' }));
-  const findings = [finding('archive-opened', { detail: `${members.length} files` })];
+  const mac = zip.macMetadata > 0 ? `, ${zip.macMetadata} macOS metadata files left out` : '';
+  const findings = [finding('archive-opened', { detail: `${members.length} files${mac}` })];
   if (zip.overlapping > 0) findings.push(finding('archive-overlap', { detail: `${zip.overlapping} entries` }));
   return { disposition: { as: 'opened', part: null, members: members.length }, findings, members };
 }
@@ -256,7 +291,7 @@ function charged(c: Conversion, output: OutputBudget): Conversion {
   const bytes = d.as === 'delivered' ? d.part.bytes.byteLength : d.as === 'opened' ? (d.part?.bytes.byteLength ?? 0) : d.as === 'in-body' ? Buffer.byteLength(d.text, 'utf8') : 0;
   if (bytes === 0 || take(output, bytes)) return c;
   if (d.as === 'opened') return { ...c, disposition: { ...d, part: null }, findings: [...c.findings, finding('output-limit')] };
-  return { disposition: { as: 'removed' }, findings: [finding('output-limit')], members: c.members };
+  return { disposition: { as: 'removed' }, findings: [finding('output-limit')], members: c.members, ...(c.format ? { format: c.format } : {}) };
 }
 
 async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, where: Where): Promise<Node> {
@@ -266,10 +301,22 @@ async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, wh
   const what = await classify(att.bytes, att.declaredType, safe.ext);
   const lie = mismatch(att.declaredType, safe.ext, what);
   if (lie) findings.push(finding('type-mismatch', { detail: lie }));
+  const node = (c: Conversion): Node => ({
+    shownName: safe.shown ?? safe.name,
+    named: Boolean(att.untrustedName?.trim()),
+    kind: what.kind,
+    fileKind: fileKind(what.kind, c.format ?? what.format, safe.ext),
+    claimedExt: safe.claimedExt,
+    ext: safe.ext,
+    sniffedType: what.sniffedType,
+    disposition: c.disposition,
+    findings: [...findings, ...c.findings],
+    members: c.members ?? [],
+  });
 
   let c: Conversion;
   // Once the delivered message is full, nothing more is converted.
-  if (ctx.output.closed) return { shownName: safe.shown ?? safe.name, kind: what.kind, sniffedType: what.sniffedType, disposition: { as: 'removed' }, findings: [...findings, finding('output-limit')], members: [] };
+  if (ctx.output.closed) return node(removed(finding('output-limit')));
   switch (what.kind) {
     case 'image':
       c = what.imageFormat ? await convertImage(att, what.imageFormat, safe, ctx) : removed(finding('attachment-removed', { detail: what.sniffedType }));
@@ -300,8 +347,7 @@ async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, wh
     default:
       c = removed(finding('attachment-removed', { detail: what.kind }));
   }
-  c = charged(c, ctx.output);
-  return { shownName: safe.shown ?? safe.name, kind: what.kind, sniffedType: what.sniffedType, disposition: c.disposition, findings: [...findings, ...c.findings], members: c.members ?? [] };
+  return node(charged(c, ctx.output));
 }
 
 /** The notice's list: each attachment, followed by what was found in it, numbered in that order. */
@@ -312,7 +358,11 @@ function flatten(nodes: readonly Node[], parent: number | null, out: AttachmentO
       index,
       parent,
       shownName: n.shownName,
+      named: n.named,
       kind: n.kind,
+      fileKind: n.fileKind,
+      claimedExt: n.claimedExt,
+      ext: n.ext,
       sniffedType: n.sniffedType,
       disposition: n.disposition,
       findings: n.findings.map((f) => ({ ...f, attachment: index })),

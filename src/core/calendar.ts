@@ -39,15 +39,26 @@ function parseLine(line: string): Property | null {
 
 const unescape = (v: string): string => v.replace(/\\([nN;,\\])/g, (_, c: string) => (c === 'n' || c === 'N' ? '\n' : c));
 
-/** "20260522T100000Z" -> "2026-05-22 10:00 UTC"; with TZID, the zone's name; a DATE value, the date. */
-function when(p: Property): string {
+// Zones that are Japan time, as iCalendar files name them (Outlook writes its own names).
+const JAPAN = /^(asia\/tokyo|japan|tokyo standard time|jst)$/i;
+
+/**
+ * A DTSTART or DTEND as the recipient reads it, in Japan time: a UTC time
+ * ("20260522T010000Z") is converted to it; a time in a Japanese zone is one;
+ * a time in another zone keeps that zone's name; a date is a date.
+ */
+function when(p: Property, labels: Labels): string {
   const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?$/.exec(p.value.trim());
   if (!m) return p.value;
-  const [, y, mo, d, h, mi, , z] = m;
-  const date = `${y}-${mo}-${d}`;
-  if (h === undefined) return date;
-  const zone = z ? ' UTC' : p.params.TZID ? ` (${p.params.TZID})` : '';
-  return `${date} ${h}:${mi}${zone}`;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (m[4] === undefined) return labels.when({ y, mo, d }, null);
+  const [h, mi] = [Number(m[4]), Number(m[5])];
+  if (m[7]) {
+    const t = new Date(Date.UTC(y, mo - 1, d, h, mi) + 9 * 3600_000);
+    return labels.when({ y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes() }, 'JST');
+  }
+  const tz = p.params.TZID?.replace(/^"|"$/g, '');
+  return labels.when({ y, mo, d, h, mi }, tz ? (JAPAN.test(tz) ? 'JST' : tz) : null);
 }
 
 const person = (p: Property): string => {
@@ -78,8 +89,8 @@ export function calendarText(ics: string, labels: Labels): string | null {
       const description = get('DESCRIPTION');
       const url = get('URL');
       add(f.summary, summary && unescape(summary.value));
-      add(f.start, start && when(start));
-      add(f.end, end && when(end));
+      add(f.start, start && when(start, labels));
+      add(f.end, end && when(end, labels));
       add(f.location, location && unescape(location.value));
       add(f.organizer, organizer && person(organizer));
       add(f.url, url && url.value);

@@ -49,6 +49,17 @@ function entryNames(b: Uint8Array): Set<string> {
   return names;
 }
 
+// The storages and streams VBA macros live in: Word's "Macros", Excel's
+// "_VBA_PROJECT_CUR", PowerPoint's "_VBA_PROJECT", and the "VBA" storage in each.
+const MACRO_STREAMS = ['Macros', '_VBA_PROJECT_CUR', '_VBA_PROJECT', 'VBA'];
+
+/** Whether an old Office file (.doc, .xls, .ppt) carries VBA macros. */
+export function cfbHasMacros(bytes: Uint8Array): boolean {
+  if (!isCfb(bytes)) return false;
+  const names = entryNames(bytes);
+  return MACRO_STREAMS.some((n) => names.has(n));
+}
+
 /** What a CFB container holds, or null when the bytes are not one. */
 export function cfbContent(bytes: Uint8Array): CfbContent | null {
   if (!isCfb(bytes)) return null;

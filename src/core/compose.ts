@@ -35,6 +35,10 @@ export function mimeTree(input: ComposeInput): MimeNode {
     subject: input.headers.subject,
     date: input.headers.date,
     messageId: input.messageId,
+    // Ids headers.ts checked; absent fields are not written.
+    ...(input.headers.inReplyTo.length > 0 ? { inReplyTo: input.headers.inReplyTo.join(' ') } : {}),
+    ...(input.headers.references.length > 0 ? { references: input.headers.references } : {}),
+    ...(input.headers.replyTo.length > 0 ? { replyTo: input.headers.replyTo } : {}),
     headers: extra,
     text: CRLF_BODY(input.body),
     textEncoding: 'base64',

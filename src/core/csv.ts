@@ -1,9 +1,14 @@
-// CSV crosses as plain text, never as text/csv, and a cell that a spreadsheet
-// would run as a formula (= + - @, and their full-width forms) is prefixed with
-// an apostrophe (OWASP's CSV injection advice). Plain numbers stay as they are.
-// The separator is whatever the file uses (comma, semicolon or TAB: a
-// spreadsheet set to that separator splits the line there, and a formula after
-// a semicolon ran), and links in cells are made inert like any text we deliver.
+// CSV crosses as CSV that Japanese Excel opens as it was (csvForExcel): the
+// cells as the parser read them, written by us comma-separated, UTF-8 with a
+// byte order mark (without it Excel reads Shift_JIS), CRLF. A cell that a
+// spreadsheet would run as a formula (= + - @, and their full-width forms) is
+// prefixed with an apostrophe (OWASP's CSV injection advice); plain numbers
+// stay as they are. The separator of the input is whatever the file uses
+// (comma, semicolon or TAB), and a formula after any other separator inside a
+// cell is neutralised too: a spreadsheet set to that separator splits the cell
+// there, and a formula after a semicolon ran. Links in cells are made inert
+// like any text we deliver. A file the parser refuses is neutralised line by
+// line as text (neutraliseCsv) and crosses as text/plain.
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { defangText } from './defang.js';
@@ -102,8 +107,8 @@ function neutraliseInside(cell: string, separator: Separator): { cell: string; c
   return { cell: out, count };
 }
 
-export function neutraliseCsv(text: string): NeutralisedCsv {
-  const separator = detectSeparator(text);
+/** Neutralises cells one by one, counting what it did; `separator` is the one the output is written with. */
+function cellFixer(separator: Separator): { fix: (cell: string) => string; neutralised: () => number; links: () => number } {
   let neutralised = 0;
   let links = 0;
   const fix = (cell: string): string => {
@@ -114,13 +119,51 @@ export function neutraliseCsv(text: string): NeutralisedCsv {
     links += d.count;
     return start ? `'${d.text}` : d.text;
   };
+  return { fix, neutralised: () => neutralised, links: () => links };
+}
+
+// Excel's first-line separator directive. Left out of what we write: the
+// output is comma-separated, and with the line there Excel ignores the BOM.
+const SEP_LINE = /^\uFEFF?sep=.\r?(?:\n|$)/i;
+
+export interface ExcelCsv {
+  /** UTF-8 with a byte order mark, comma-separated, CRLF after every record. */
+  bytes: Buffer;
+  neutralised: number;
+  links: number;
+}
+
+/**
+ * The CSV as Japanese Excel opens it, or null when the parser refuses it (an
+ * unclosed quote): then it crosses as text (neutraliseCsv). Every cell is one
+ * the parser read and csv-stringify wrote back, neutralised for the comma the
+ * output is written with (a formula after a semicolon or TAB inside a cell too).
+ */
+export function csvForExcel(text: string): ExcelCsv | null {
+  const separator = detectSeparator(text);
+  let rows: string[][];
+  try {
+    rows = parse(text.replace(SEP_LINE, ''), { delimiter: separator, relax_quotes: true, relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
+  } catch {
+    return null;
+  }
+  const cells = cellFixer(',');
+  // A line break in a cell must be quoted: csv-stringify quotes only the record delimiter (CRLF), and a
+  // lone LF left bare would split the row for Excel.
+  const out = stringify(rows.map((row) => row.map(cells.fix)), { delimiter: ',', record_delimiter: '\r\n', quoted_match: /[\r\n]/ });
+  return { bytes: Buffer.from(`\uFEFF${out}`, 'utf8'), neutralised: cells.neutralised(), links: cells.links() };
+}
+
+export function neutraliseCsv(text: string): NeutralisedCsv {
+  const separator = detectSeparator(text);
+  let { fix, neutralised, links } = cellFixer(separator);
   try {
     const rows = parse(text, { delimiter: separator, relax_quotes: true, relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
     const out = stringify(rows.map((row) => row.map(fix)), { delimiter: separator, record_delimiter: '\n' });
-    return { text: out, neutralised, links, separator };
+    return { text: out, neutralised: neutralised(), links: links(), separator };
   } catch {
-    neutralised = 0;
-    links = 0;
+    // Counted afresh: the cells fixed before the parser gave up are fixed again below.
+    ({ fix, neutralised, links } = cellFixer(separator));
     // Not CSV a parser accepts (an unclosed quote anywhere): neutralise what
     // looks like a field start. A field here is raw CSV, so a quoted formula
     // ("=HYPERLINK(...)") is looked at inside its quotes and the apostrophe goes
@@ -135,6 +178,6 @@ export function neutraliseCsv(text: string): NeutralisedCsv {
       .split('\n')
       .map((line) => line.split(separator).map(fixRaw).join(separator))
       .join('\n');
-    return { text: out, neutralised, links, separator };
+    return { text: out, neutralised: neutralised(), links: links(), separator };
   }
 }

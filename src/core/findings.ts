@@ -21,6 +21,8 @@ export const findingCodes = [
   'missing-from',
   'missing-date',
   'invalid-address',
+  // A Reply-To on another domain than the sender's: left out, shown in the notice.
+  'reply-to-other-domain',
   // Bodies.
   'html-converted',
   'alternative-mismatch',
@@ -47,6 +49,8 @@ export const findingCodes = [
   'output-limit',
   // Documents (rebuilt as image-only PDFs).
   'document-converted',
+  // A document with macros (docm, xlsm, a .doc with VBA): never run, warned about first.
+  'document-macro',
   'document-encrypted',
   'document-too-large',
   'document-unconvertible',
@@ -105,3 +109,13 @@ export const finding = (code: FindingCode, extra: Omit<Finding, 'code'> = {}): F
   ...extra,
 });
 
+
+/**
+ * Changes after which the original holds nothing the recipient lacks: links
+ * shown inert (the notice says how to read them), a Reply-To left out (the
+ * notice names it), a sender or date the original did not have either.
+ */
+export const LOSES_NOTHING: ReadonlySet<FindingCode> = new Set<FindingCode>(['link-defanged', 'reply-to-other-domain', 'missing-from', 'missing-date']);
+
+/** Whether content was removed or converted (policy quarantine.keepOriginals: content-changed keeps only these). */
+export const changesContent = (findings: readonly Finding[]): boolean => findings.some((f) => !LOSES_NOTHING.has(f.code));

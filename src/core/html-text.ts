@@ -1,10 +1,12 @@
 // HTML bodies become text. Scripts, styles, forms and embedded objects are
 // dropped; images become "[画像: alt]"; links are shown inert next to their
 // text, and a link whose text names another host than its target is disclosed
-// with a warning line.
+// with a warning line. Tables stay tables: rows of aligned columns
+// (html-table.ts), or one cell per line when that does not fit.
 import { compile, type DomNode, type FormatCallback } from 'html-to-text';
 import { defangUrl, hostNamedIn, hostOf, sameSite } from './defang.js';
 import { capHtmlDepth } from './html-depth.js';
+import { dataTable } from './html-table.js';
 import type { Labels } from './labels.js';
 
 export interface HtmlText {
@@ -76,9 +78,12 @@ const convertHtml = compile({
   wordwrap: false,
   // maxDepth stays above html-depth.ts's cap, so that no text becomes an ellipsis.
   limits: { maxInputLength: 8_000_000, maxDepth: 200, ellipsis: '…' },
-  formatters: { mugaikaAnchor: anchor, mugaikaImage: image, mugaikaDrop: drop },
+  formatters: { mugaikaAnchor: anchor, mugaikaImage: image, mugaikaDrop: drop, mugaikaTable: dataTable },
   selectors: [
     { selector: 'a', format: 'mugaikaAnchor' },
+    { selector: 'table', format: 'mugaikaTable' },
+    // The rows and cells of a layout table (one that holds tables) are blocks: one cell per line.
+    ...['tr', 'td', 'th'].map((selector) => ({ selector, format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } })),
     { selector: 'img', format: 'mugaikaImage' },
     { selector: 'style', format: 'skip' },
     { selector: 'head', format: 'skip' },

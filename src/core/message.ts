@@ -19,12 +19,6 @@ export type OpenedMessage =
 const boxes = (list: Mailbox[]): string =>
   list.map((m) => cleanHeaderText(m.name ? `${m.name} <${m.address}>` : m.address, 300)).join(', ');
 
-/** "2026-04-01 10:00 +0900", in Japan time: the reader's time, not the sender's. */
-const jst = (d: Date): string => {
-  const t = new Date(d.getTime() + 9 * 3600_000).toISOString();
-  return `${t.slice(0, 10)} ${t.slice(11, 16)} +0900`;
-};
-
 export async function openMessage(bytes: Uint8Array, policy: Policy, labels: Labels): Promise<OpenedMessage> {
   const view = await structureView(bytes, await scanShape(bytes, policy.limits), policy.limits);
   if (!view.ok) return { ok: false, code: view.cause.code, detail: view.cause.detail ?? '' };
@@ -40,7 +34,8 @@ export async function openMessage(bytes: Uint8Array, policy: Policy, labels: Lab
   if (parsed.from.length) head.push(`${f.from}: ${boxes(parsed.from)}`);
   if (parsed.to.length) head.push(`${f.to}: ${boxes(parsed.to)}`);
   if (parsed.cc.length) head.push(`${f.cc}: ${boxes(parsed.cc)}`);
-  if (parsed.date) head.push(`${f.date}: ${jst(parsed.date)}`);
+  // In Japan time: the reader's time, not the sender's.
+  if (parsed.date) head.push(`${f.date}: ${labels.moment(parsed.date)}`);
   head.push(`${f.subject}: ${cleanHeaderText(parsed.subject ?? '', 2000)}`);
   const header = defangText(head.join('\n'));
   const findings = [...view.findings, ...body.findings];

@@ -9,6 +9,12 @@ export interface SafeName {
   name: string;
   /** The lowercase last extension, if any. */
   ext: string | null;
+  /**
+   * The extension the name shows a reader when it is disguised: the one before
+   * the last in "請求書.pdf.exe", the one a right-to-left override puts at the
+   * end ("議事録\u202Efdp.scr" reads "議事録rcs.pdf"). Null when not disguised.
+   */
+  claimedExt: string | null;
   findings: FindingCode[];
 }
 
@@ -47,10 +53,34 @@ function trimSpacesAndDots(s: string): string {
   return s.slice(start, end);
 }
 
+/**
+ * How a name with right-to-left overrides (U+202E) reads: each overridden run,
+ * up to a pop (U+202C) or the end, is shown reversed. Enough to tell what an
+ * RLO disguise shows; other bidi controls do not reorder Latin letters.
+ */
+export function apparentName(untrusted: string): string {
+  let out = '';
+  for (let i = 0; i < untrusted.length; i++) {
+    if (untrusted[i] !== '\u202E') {
+      out += untrusted[i];
+      continue;
+    }
+    let end = untrusted.indexOf('\u202C', i + 1);
+    if (end < 0) end = untrusted.length;
+    out += [...untrusted.slice(i + 1, end)].reverse().join('');
+    i = end;
+  }
+  return out.replace(BIDI_OR_INVISIBLE, '');
+}
+
 export function neutraliseName(untrusted: string | null, fallback: string): SafeName {
   const findings: FindingCode[] = [];
   let name = untrusted ?? '';
-  if (BIDI_OR_INVISIBLE.test(name)) findings.push('name-bidi-control');
+  let claimedExt: string | null = null;
+  if (BIDI_OR_INVISIBLE.test(name)) {
+    findings.push('name-bidi-control');
+    claimedExt = extOf(apparentName(name.split(/[\\/]/).pop() ?? ''));
+  }
   // cleanText keeps TAB and LF; neither belongs in a file name (Windows refuses
   // TAB like every other C0 control), so both become a space.
   name = cleanText(name.replace(BIDI_OR_INVISIBLE, '')).text.replace(/[\t\n]/g, ' ');
@@ -66,6 +96,7 @@ export function neutraliseName(untrusted: string | null, fallback: string): Safe
   const inner = parts.length > 2 ? parts[parts.length - 2]?.trim().toLowerCase() : undefined;
   if (inner && last && FAMILIAR.has(inner) && inner !== last && !(inner === 'tar' && last === 'gz')) {
     findings.push('name-double-extension');
+    claimedExt ??= inner;
   }
 
   const chars = [...name];
@@ -74,7 +105,7 @@ export function neutraliseName(untrusted: string | null, fallback: string): Safe
     name = chars.slice(0, MAX_NAME_CHARS - (ext ? ext.length + 2 : 1)).join('') + '…' + (ext ? `.${ext}` : '');
   }
   if (!name) name = fallback;
-  return { name, ext: extOf(name), findings };
+  return { name, ext: extOf(name), claimedExt, findings };
 }
 
 const SAME_EXT: Record<string, readonly string[]> = {
@@ -82,10 +113,11 @@ const SAME_EXT: Record<string, readonly string[]> = {
   png: ['png'],
   txt: ['txt'],
   pdf: ['pdf'],
+  csv: ['csv'],
 };
 
 /** The delivered name: the safe name, plus the extension of what it now is. */
-export function deliveredName(safe: SafeName, newExt: 'jpg' | 'png' | 'txt' | 'pdf'): string {
+export function deliveredName(safe: SafeName, newExt: 'jpg' | 'png' | 'txt' | 'pdf' | 'csv'): string {
   if (safe.ext && SAME_EXT[newExt]?.includes(safe.ext) && !safe.findings.includes('name-double-extension')) {
     return safe.name;
   }
@@ -108,6 +140,7 @@ const DRIVE = /^[A-Za-z]:$/;
  */
 export function neutraliseMemberPath(untrusted: string, fallback: string): SafeMemberPath {
   const findings = new Set<FindingCode>();
+  let claimedExt: string | null = null;
   const raw = untrusted.split(/[\\/]+/);
   const segments: string[] = [];
   let unsafe = /^[\\/]/.test(untrusted);
@@ -119,10 +152,11 @@ export function neutraliseMemberPath(untrusted: string, fallback: string): SafeM
     if (seg === '' || seg === '.') continue;
     const safe = neutraliseName(seg, '_');
     for (const f of safe.findings) if (f !== 'name-double-extension') findings.add(f);
+    if (safe.findings.includes('name-bidi-control')) claimedExt = safe.claimedExt;
     segments.push(safe.name);
   }
   if (unsafe) findings.add('archive-path-unsafe');
   const flat = neutraliseName(segments.join('_') || fallback, fallback);
   for (const f of flat.findings) findings.add(f);
-  return { name: flat.name, ext: flat.ext, shown: segments.join('/') || fallback, findings: [...findings] };
+  return { name: flat.name, ext: flat.ext, claimedExt: claimedExt ?? flat.claimedExt, shown: segments.join('/') || fallback, findings: [...findings] };
 }

@@ -28,6 +28,10 @@ export interface ParsedMessage {
   subject: string | null;
   date: Date | null;
   messageId: string | null;
+  /** The raw values of In-Reply-To and References (their first occurrence), or null: headers.ts checks each id. */
+  inReplyTo: string | null;
+  references: string | null;
+  replyTo: Mailbox[];
   /** Concatenated text/plain body parts, or null when there were none. */
   text: string | null;
   /** Concatenated text/html body parts, or null when there were none. */
@@ -145,6 +149,11 @@ export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
     throw new Error(`${top} without any body part (boundary missing or never used)`);
   }
   const boxes = (list: Mailbox[]): Mailbox[] => list.map((m) => ({ ...m, name: unJis(m.name) }));
+  // The raw field (unfolded), not mailparser's reading of it: headers.ts takes out each <id> and checks it.
+  const rawField = (key: string): string | null => {
+    const line = mail.headerLines.find((l) => l.key === key)?.line;
+    return line === undefined ? null : line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]/g, ' ');
+  };
   return {
     from: boxes(mailboxes(mail.from)),
     to: boxes(mailboxes(mail.to)),
@@ -152,6 +161,9 @@ export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
     subject: mail.subject === undefined ? null : unJis(mail.subject),
     date,
     messageId: mail.messageId ?? null,
+    inReplyTo: rawField('in-reply-to'),
+    references: rawField('references'),
+    replyTo: boxes(mailboxes(mail.replyTo)),
     text,
     html,
     attachments: mail.attachments.map((a) => {

@@ -2,6 +2,7 @@
 // single source of truth for names, types, allowed values and defaults; the YAML
 // file under policies/ only overrides what it names.
 import { z } from 'zod';
+import { findingCodes } from './findings.js';
 
 const MiB = 1024 * 1024;
 
@@ -75,7 +76,7 @@ export const policySchema = z
       .prefault({}),
     output: z
       .object({
-        /** Prefix put in front of every delivered subject; empty for none. */
+        /** Tag put in front of every delivered subject, once (taken out of stacked Re: prefixes); empty for none. */
         subjectTag: z.string().max(64).default('[無害化]'),
         /** Domain of the Message-IDs we create. */
         messageIdDomain: z
@@ -101,8 +102,35 @@ export const policySchema = z
       .prefault({}),
     notice: z
       .object({
-        /** Who recipients ask for an original; shown in every notice. */
-        contact: z.string().max(200).default('情報政策担当（システム管理者）'),
+        /** Whom recipients consult or ask for an original (a department); shown in the notice. */
+        contact: z.string().trim().min(1).max(100).default('情報政策担当'),
+        /** How to reach it by phone, as written in the notice ("内線 1234"); empty for none. */
+        contactPhone: z.string().trim().max(50).default(''),
+        /** Its mail address on the LGWAN side; empty for none. */
+        contactMail: z.string().trim().max(100).default(''),
+        /**
+         * The notice's sentence for a finding, replacing ours (docs/notice.md lists
+         * them), in the policy's language: e.g. 'attachment-removed': '…'.
+         */
+        findings: z.partialRecord(z.enum(findingCodes), z.string().trim().min(1).max(500)).default({}),
+      })
+      .strict()
+      .prefault({}),
+    quarantine: z
+      .object({
+        /**
+         * Which originals are kept: always (every changed one), or content-changed:
+         * not when the only changes lose nothing (links made inert, a Reply-To
+         * shown in the notice, a missing date or sender).
+         */
+        keepOriginals: z.enum(['always', 'content-changed']).default('always'),
+      })
+      .strict()
+      .prefault({}),
+    release: z
+      .object({
+        /** Put in front of a released original's subject; empty for none. */
+        subjectPrefix: z.string().max(32).default('【原本】'),
       })
       .strict()
       .prefault({}),

@@ -7,8 +7,8 @@ import { sanitizeBody } from './body.js';
 import { composeMessage, type VerdictWord } from './compose.js';
 import { defangText } from './defang.js';
 import { EncodedFileBlocked } from './encoded-files.js';
-import { finding, type Finding, type FindingCode } from './findings.js';
-import { buildHeaders, type NewHeaders } from './headers.js';
+import { changesContent, finding, type Finding, type FindingCode } from './findings.js';
+import { buildHeaders, type NewHeaders, type ShownFields } from './headers.js';
 import { labelsFor } from './labels.js';
 import { buildNotice } from './notice.js';
 import { parseMessage, type ParsedMessage } from './parse.js';
@@ -56,8 +56,8 @@ class MessageUnparseable extends Error {
   }
 }
 
-const EMPTY_HEADERS: Pick<ParsedMessage, 'from' | 'to' | 'cc' | 'subject' | 'date' | 'messageId'> = {
-  from: [], to: [], cc: [], subject: null, date: null, messageId: null,
+const EMPTY_HEADERS: ShownFields = {
+  from: [], to: [], cc: [], subject: null, date: null, messageId: null, inReplyTo: null, references: null, replyTo: [],
 };
 
 /**
@@ -113,18 +113,20 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   for (const [i, att] of parsed.attachments.entries()) {
     sanitized.push(await withDeadline(sanitizeAttachment(att, i + 1, ctx), deadline));
   }
-  const outcomes = numbered(sanitized);
-  // Calendars are shown after the body, each once (an invitation often comes
-  // both as the text/calendar alternative and as an .ics attachment).
-  const seen = new Set<string>();
-  const calendars = outcomes.flatMap((o) =>
-    o.disposition.as === 'in-body' && !seen.has(o.disposition.text) && seen.add(o.disposition.text) ? [`${labels.calendarHeading(defangText(o.shownName).text)}\n${o.disposition.text}`] : [],
-  );
+  // Calendars are shown after the body, each once: an invitation often comes both as the
+  // text/calendar alternative and as an .ics attachment, and is listed once in the notice too.
+  // The one kept is the first with a name (the .ics attachment, not the unnamed alternative).
+  const shownAs = new Map<string, SanitizedAttachment>();
+  for (const n of sanitized) if (n.disposition.as === 'in-body' && (!shownAs.has(n.disposition.text) || (n.named && !shownAs.get(n.disposition.text)!.named))) shownAs.set(n.disposition.text, n);
+  const outcomes = numbered(sanitized.filter((n) => n.disposition.as !== 'in-body' || shownAs.get(n.disposition.text) === n));
+  const calendars = outcomes.flatMap((o) => (o.disposition.as === 'in-body' ? [`${labels.calendarHeading(o.named ? defangText(o.shownName).text : labels.kind.calendar)}\n${o.disposition.text}`] : []));
   const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
   const messageFindings = [...view.findings, ...headerFindings, ...body.findings];
   const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
-  const quarantineId = findings.length > 0 ? await keep(input, deps, metaFor(input, headers, findings, receivedAt)) : null;
-  const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, contact: policy.notice.contact }, labels);
+  // policy quarantine.keepOriginals: content-changed keeps no original whose changes lose nothing.
+  const kept = findings.length > 0 && (policy.quarantine.keepOriginals === 'always' || changesContent(findings));
+  const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt)) : null;
+  const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, blocked: false, notice: policy.notice }, labels);
   const message = await composeMessage({
     headers,
     body: `${notice}\n${[shown.text, ...calendars].join('\n\n')}\n`,
@@ -142,7 +144,7 @@ export async function blockMessage(input: SanitizeInput, policy: Policy, deps: S
   const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
   const findings = [cause, ...headerFindings];
   const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt));
-  const notice = buildNotice({ messageFindings: findings, attachments: [], quarantineId, contact: policy.notice.contact }, labels);
+  const notice = buildNotice({ messageFindings: findings, attachments: [], quarantineId, blocked: true, notice: policy.notice }, labels);
   const compose = (h: NewHeaders): Promise<Buffer> =>
     composeMessage({
       headers: h,

@@ -1,12 +1,13 @@
 // The header fields a blocked message's notice shows (From, To, Cc, Subject,
-// Date, Message-ID), cut out of the original's header block into a small one
+// Date, Message-ID, and the thread: In-Reply-To, References, Reply-To), cut out of the original's header block into a small one
 // of their own. A blocked message may be blocked because its header is
 // hostile, and its notice is sometimes built on the relay's main thread,
 // where nothing can interrupt a parser: whatever the parser does with it,
 // this block is a few KiB. Found in one pass over at most maxHeaderBytes.
 
-const SHOWN = new Set(['from', 'to', 'cc', 'subject', 'date', 'message-id']);
-const ADDRESS_FIELDS = new Set(['from', 'to', 'cc']);
+const SHOWN = new Set(['from', 'to', 'cc', 'subject', 'date', 'message-id', 'in-reply-to', 'references', 'reply-to']);
+// Cut after a whole item: an address list after its last comma, References after its last whole id.
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'reply-to']);
 
 /** Bytes kept of one field, folded lines included; an address list is cut after its last whole address. */
 export const MAX_SHOWN_FIELD_BYTES = 4096;
@@ -21,6 +22,10 @@ const lineEnd = (b: Buffer, at: number, end: number): { stop: number; next: numb
 function cut(field: Buffer, name: string): Buffer {
   if (field.length <= MAX_SHOWN_FIELD_BYTES) return field;
   const head = field.subarray(0, MAX_SHOWN_FIELD_BYTES);
+  if (name === 'references' || name === 'in-reply-to') {
+    const close = head.lastIndexOf(0x3e);
+    return close > name.length ? head.subarray(0, close + 1) : head;
+  }
   if (!ADDRESS_FIELDS.has(name)) return head;
   const comma = head.lastIndexOf(0x2c);
   return comma > name.length ? head.subarray(0, comma) : head;

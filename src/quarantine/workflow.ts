@@ -7,14 +7,17 @@
 //     └──reject───▶ rejected
 //   any state ──purge (after the retention period)──▶ expired (blob deleted, row kept)
 //
-// A release re-delivers the original, with X-Mugaika-Released-By in front,
+// A release re-delivers the original, marked as one (release-header.ts: the
+// X-Mugaika-Released-By header, the policy's release.subjectPrefix in front of
+// the Subject, a line in front of its text saying who released it and when),
 // through a Carrier; the item becomes 'released' only once the carrier
 // accepted it for every recipient. A failed delivery is audited and leaves
 // the state as it was.
 import type { AttemptResult, Carrier, RecipientFailure } from '../delivery/types.js';
 import type { ItemState } from '../store/types.js';
 import { QuarantineReadError, QuarantineWorkflowError } from './errors.js';
-import { withReleasedBy } from './release-header.js';
+import { defaultPolicy, type Policy } from '../core/policy.js';
+import { markReleased } from './release-header.js';
 import type { Vault } from './vault.js';
 
 const STEPS = {
@@ -51,7 +54,12 @@ const DAY_MS = 86_400_000;
 /** By name: through the gateway's audit thread the error arrives as another class with this name. */
 const isStateConflict = (err: unknown): boolean => err instanceof Error && err.name === 'StateConflictError';
 
-export function createWorkflow(vault: Vault, now: () => Date = () => new Date()): Workflow {
+/** What the policy says about marking a released original. */
+export type ReleaseMarking = Pick<Policy['release'], 'subjectPrefix'> & Pick<Policy, 'language'>;
+
+export const releaseMarkingOf = (policy: Policy): ReleaseMarking => ({ subjectPrefix: policy.release.subjectPrefix, language: policy.language });
+
+export function createWorkflow(vault: Vault, now: () => Date = () => new Date(), marking: ReleaseMarking = releaseMarkingOf(defaultPolicy)): Workflow {
   const { store, audit, blobs } = vault;
 
   async function stateAllows(id: string, step: Step): Promise<ItemState> {
@@ -102,7 +110,8 @@ export function createWorkflow(vault: Vault, now: () => Date = () => new Date())
         throw new QuarantineWorkflowError(`${id} には宛先がありません。/ ${id} has no recipients to release it to`);
       }
       await audit.append({ actor, action: 'release-approved', object: id, details: { from: meta.envelopeFrom, to, fromState: was } });
-      const result: AttemptResult = await carrier.send({ from: meta.envelopeFrom ?? '', to }, withReleasedBy(item.raw, actor));
+      const marked = markReleased(item.raw, { actor, at: now(), subjectPrefix: marking.subjectPrefix, language: marking.language });
+      const result: AttemptResult = await carrier.send({ from: meta.envelopeFrom ?? '', to }, marked);
       const failed = [...result.temporary, ...result.permanent];
       if (failed.length > 0) {
         await audit.append({ actor, action: 'release-failed', object: id, details: { carrier: carrier.name, to, accepted: result.accepted, failed } });

@@ -60,13 +60,17 @@ describe('mugaika audit (SQLite in the data dir)', () => {
     const o = await sqliteBackend.fresh();
     try {
       await seeded(o);
-      const seqs = (args: string[]): number[] => {
-        const r = mugaika(['audit', 'search', '--json', '--data-dir', o.dataDir, ...args]);
+      const seqs = (args: string[], env: Record<string, string> = {}): number[] => {
+        const r = mugaika(['audit', 'search', '--json', '--data-dir', o.dataDir, ...args], env);
         expect(r.stderr).toBe('');
         return r.stdout.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq);
       };
       expect(seqs([])).toEqual([1, 2, 3, 4]);
       expect(seqs(['--since', '2026-04-02T00:00:00Z', '--until', '2026-04-03T00:00:00Z'])).toEqual([3]);
+      // A bare date is midnight in Japan (01:00Z is 10:00 JST, the same day), whatever TZ the machine has;
+      // a time without an offset is Japan time too.
+      expect(seqs(['--since', '2026-04-02', '--until', '2026-04-03'], { TZ: 'America/New_York' })).toEqual([3]);
+      expect(seqs(['--since', '2026-04-01T10:00:01', '--until', '2026-04-02'])).toEqual([2]);
       expect(seqs(['--sender', 'TARO@ext.example.jp'])).toEqual([1, 2]);
       expect(seqs(['--recipient', 'kikaku@city.example.lg.jp'])).toEqual([3]);
       expect(seqs(['--verdict', 'quarantined'])).toEqual([2]);
@@ -74,7 +78,8 @@ describe('mugaika audit (SQLite in the data dir)', () => {
       expect(seqs(['--actor', 'admin'])).toEqual([4]);
       expect(seqs(['--limit', '2'])).toEqual([1, 2]);
       const text = mugaika(['audit', 'search', '--data-dir', o.dataDir, '--object', 'Q1']);
-      expect(text.stdout).toMatch(/^ +2 {2}2026-04-01T01:00:01\.000Z {2}relay +verdict +Q1 {2}taro@ext\.example\.jp -> soumu@city\.example\.lg\.jp {2}quarantined$/m);
+      // In JST for a person; --json keeps the stored ISO 8601 time.
+      expect(text.stdout).toMatch(/^ +2 {2}2026\/04\/01 10:00:01 {2}relay +verdict +Q1 {2}taro@ext\.example\.jp -> soumu@city\.example\.lg\.jp {2}quarantined$/m);
       expect(text.stdout).toMatch(/3 件 \/ records/);
       const badAction = mugaika(['audit', 'search', '--data-dir', o.dataDir, '--action', 'nope']);
       expect(badAction.code).toBe(2);
@@ -88,15 +93,16 @@ describe('mugaika audit (SQLite in the data dir)', () => {
       expect(csv.startsWith('\uFEFF連番,日時,操作者,操作,対象,差出人,宛先,判定,詳細,ハッシュ\r\n')).toBe(true);
       const lines = csv.trimEnd().split('\r\n');
       expect(lines).toHaveLength(3);
-      expect(lines[1]).toMatch(/^1,2026-04-01T01:00:00\.000Z,relay,received,Q1,taro@ext\.example\.jp,soumu@city\.example\.lg\.jp,,"\{""from"":/);
+      // Excel reads "2026/04/01 10:00:00" as a date and time (JST).
+      expect(lines[1]).toMatch(/^1,2026\/04\/01 10:00:00,relay,received,Q1,taro@ext\.example\.jp,soumu@city\.example\.lg\.jp,,"\{""from"":/);
       // A sender that looks like a formula stays text in Excel.
       expect(lines[2]).toContain(`,"'=HYPERLINK(""http://evil"")@x.jp",`);
       expect(lines[2]).toContain('件名: 請求書');
       const en = mugaika(['audit', 'export', '--data-dir', o.dataDir, '--headers', 'en', '--verdict', 'quarantined']);
-      expect(en.stdout.split('\r\n')[0]).toBe('\uFEFFseq,time,actor,action,object,from,to,verdict,details,hash');
+      expect(en.stdout.split('\r\n')[0]).toBe('\uFEFFseq,time (JST),actor,action,object,from,to,verdict,details,hash');
       const jsonl = mugaika(['audit', 'export', '--data-dir', o.dataDir, '--format', 'jsonl', '--actor', 'admin']);
       expect(jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
-        expect.objectContaining({ seq: 4, action: 'release-approved', object: 'Q1', details: {}, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }),
+        expect.objectContaining({ seq: 4, time: '2026-04-03T01:00:00.000Z', action: 'release-approved', object: 'Q1', details: {}, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }),
       ]);
       expect(mugaika(['audit', 'export', '--data-dir', o.dataDir, '--format', 'xml']).code).toBe(2);
     } finally {

@@ -41,8 +41,8 @@ describe('a zip is unpacked and each file in it sanitized', () => {
     expect(codesAt(o, 2)).toEqual(['image-reencoded']);
     expect(codesAt(o, 3)).toEqual(['text-reencoded']);
     expect(files(o)).toEqual(['資料_図1.png image/png', '説明.txt text/plain']);
-    expect(o.mail!.text).toContain('2. 資料/図1.png（1. の中、種類: 画像, image/png）');
-    expect(o.mail!.text).toContain('→ 「資料_図1.png」として添付しています。');
+    expect(o.mail!.text).toContain('  2. 資料/図1.png（1. の中、画像）\n     画像を作り直しました（撮影場所などの付加情報は削除）。「資料_図1.png」として添付しました。');
+    expect(o.mail!.text).toContain('  1. 資料一式.zip（圧縮ファイル）\n     展開して、中のファイルを一つずつ無害化しました。中のファイル2件は次のとおりです。');
   });
 
   it('reads names without the UTF-8 flag as Shift_JIS (Japanese Windows) or else CP437', async () => {
@@ -50,6 +50,54 @@ describe('a zip is unpacked and each file in it sanitized', () => {
     expect(files(sjis)).toEqual(['議事録_①会議.txt text/plain']);
     const dos = await send(await zip([['café.txt', 'a']], { names: 'cp437' }));
     expect(files(dos)).toEqual(['café.txt text/plain']);
+  });
+
+  it('reads UTF-8 names written without the flag (Info-ZIP on Linux) as UTF-8, not as Shift_JIS mojibake', async () => {
+    const z = await zip([['議事録/説明_資料.txt', '説明です'], ['議事録/令和8年度①.txt', 'b']], { names: 'utf-8-noflag' });
+    // The flag (bit 11) is really unset, and there is no Unicode Path field to lean on.
+    const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    expect(z.readUInt16LE(cd + 8) & 0x800).toBe(0);
+    expect(z.includes(Buffer.from([0x75, 0x70]))).toBe(false);
+    const o = await send(z);
+    expect(files(o)).toEqual(['議事録_説明_資料.txt text/plain', '議事録_令和8年度①.txt text/plain']);
+    expect(o.mail!.text).toContain('議事録/説明_資料.txt');
+    expect(o.mail!.text).not.toMatch(/雉|譁|隱/);
+  });
+
+  it("reads a macOS Archive Utility zip: decomposed UTF-8 names without the flag become composed, its __MACOSX metadata is left out", async () => {
+    const nfd = (s: string): string => s.normalize('NFD');
+    const appleDouble = Buffer.concat([Buffer.from([0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00]), Buffer.from('Mac OS X        '), Buffer.alloc(40)]);
+    const z = await zip(
+      [
+        [nfd('申請書/'), ''],
+        [nfd('申請書/ダウンロード手順.txt'), 'ダウンロードの手順です'],
+        ['__MACOSX/', ''],
+        [nfd('__MACOSX/申請書/._ダウンロード手順.txt'), appleDouble],
+      ],
+      { names: 'utf-8-noflag' },
+    );
+    expect(z.includes(Buffer.from(nfd('ダ'), 'utf8'))).toBe(true);
+    const o = await send(z);
+    expect(files(o)).toEqual(['申請書_ダウンロード手順.txt text/plain']);
+    expect(o.mail!.attachments[0]!.filename).toBe('申請書_ダウンロード手順.txt'.normalize('NFC'));
+    expect(o.mail!.text).not.toContain('__MACOSX');
+    expect(o.result.findings.find((f) => f.code === 'archive-opened')?.detail).toBe('1 files, 1 macOS metadata files left out');
+  });
+
+  it('decides the names of one archive together: a Shift_JIS name that happens to be valid UTF-8 (ﾃｽ) is read as Shift_JIS', async () => {
+    const o = await send(await zip([['ﾃｽ.txt', 'a'], ['資料.txt', 'b']], { names: 'cp932' }));
+    expect(files(o)).toEqual(['ﾃｽ.txt text/plain', '資料.txt text/plain']);
+    // Alone, too: valid both ways, and no kana or kanji in its UTF-8 reading.
+    expect(files(await send(await zip([['ﾃｽ.txt', 'a']], { names: 'cp932' })))).toEqual(['ﾃｽ.txt text/plain']);
+    // A UTF-8 name of kana and kanji is often valid Shift_JIS too ("あ" is E3 81 82): UTF-8 wins.
+    expect(files(await send(await zip([['あ.txt', 'a']], { names: 'utf-8-noflag' })))).toEqual(['あ.txt text/plain']);
+  });
+
+  it('names member files correctly in what the quarantine keeps (finding details) too', async () => {
+    const o = await send(await zip([['議事録.txt', 'a']], { names: 'utf-8-noflag', password: 'pw' }));
+    expect(o.result.findings.find((f) => f.code === 'archive-encrypted')?.detail).toBe('議事録.txt is encrypted');
+    const kept = await o.h.store.details(o.result.quarantineId!);
+    expect(kept.meta.findings.find((f) => f.code === 'archive-encrypted')?.detail).toBe('議事録.txt is encrypted');
   });
 
   it('neutralises ../../etc/passwd, absolute and drive paths', async () => {
@@ -76,13 +124,15 @@ describe('a zip is unpacked and each file in it sanitized', () => {
   });
 });
 
-describe('password-protected zips (PPAP) are removed with a way to get them', () => {
+describe('password-protected zips (PPAP) are removed, asking for the file without a password', () => {
   for (const zipCrypto of [false, true]) {
     it(zipCrypto ? 'ZipCrypto' : 'AES-256', async () => {
       const o = await send(await zip([['見積書.xlsx', 'secret']], { password: 'p@ss', zipCrypto }));
       expect(codesAt(o, 1)).toEqual(['archive-encrypted']);
       expect(files(o)).toEqual([]);
-      expect(o.mail!.text).toContain('パスワード解除を申請してください');
+      // Nothing unlocks a zip for the recipient: the notice asks for it again, without a password.
+      expect(o.mail!.text).toContain('パスワード付きの圧縮ファイルは中身を確認できないため、削除しました。必要なときは、差出人にパスワードを付けずに送り直してもらってください。');
+      expect(o.mail!.text).not.toContain('パスワード解除');
       expect(o.mail!.text).toContain(o.result.quarantineId!);
     });
   }
@@ -156,7 +206,7 @@ describe('other archive formats are removed, asking for a zip', () => {
     it(what, async () => {
       const o = await send(bytes, name);
       expect(codesAt(o, 1)).toEqual(['archive-unsupported']);
-      expect(o.mail!.text).toContain('zip 形式で送ってもらってください');
+      expect(o.mail!.text).toContain('必要なときは、差出人に zip 形式で送り直してもらってください。');
     });
   }
 });

@@ -207,7 +207,7 @@ describe('a charset label nobody knows', () => {
     const o = await run(single({ from: 'a@example.jp', subject: 'x', contentType: 'text/plain; charset=x-unknown' }, Buffer.from([0x41, 0x80, 0x81, 0xfe, 0xff, 0x42])));
     expect(o.result.findings).toContainEqual({ code: 'undecodable-characters', detail: expect.any(String) });
     expect(o.result.quarantineId).not.toBeNull();
-    expect(o.mail!.text).toContain('解読できない文字');
+    expect(o.mail!.text).toContain('読み取れない文字がありました（� と表示しています）。');
   });
 });
 

@@ -17,6 +17,9 @@ const base: ComposeInput = {
     subject: '[無害化] 窓口受付時間の変更について',
     date: new Date('2026-11-26T01:02:03Z'),
     originalMessageId: '<orig@example.jp>',
+    inReplyTo: [],
+    references: [],
+    replyTo: [],
   },
   body: '市民課からのお知らせです。\n来週の窓口受付時間は変更になります。\n',
   parts: [],
@@ -39,6 +42,18 @@ const cases: Array<[string, ComposeInput]> = [
         subject: `[無害化] ${'令和8年度 保育所入所申込みの受付開始と必要書類のご案内 '.repeat(6)}`,
         to: Array.from({ length: 40 }, (_, i) => ({ name: `職員${i} 太郎`, address: `staff${i}@city.example.lg.jp` })),
         cc: [{ name: 'Kōhō "Office"', address: 'kouhou@city.example.lg.jp' }],
+      },
+    },
+  ],
+  [
+    'a thread: In-Reply-To, a long References, a Japanese Reply-To',
+    {
+      ...base,
+      headers: {
+        ...base.headers,
+        inReplyTo: ['<answer.2@mail.city.example.lg.jp>'],
+        references: Array.from({ length: 20 }, (_, i) => `<CAJx${i}Yq=kq+AbC${'z'.repeat(30)}@mail.gmail.com>`),
+        replyTo: [{ name: '見本 花子（総務課）', address: 'soumu@example.jp' }],
       },
     },
   ],

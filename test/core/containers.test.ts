@@ -35,6 +35,8 @@ describe('an attached message is sanitized recursively', () => {
     const t = textOf(o, 0);
     expect(t).toContain('差出人: 県 担当 <a@pref.example.jp>');
     expect(t).toContain('件名: 元の件名');
+    // Its date in Japan time, as people write it.
+    expect(t).toContain('日時: 2026年11月26日 09:00');
     expect(t).toContain('ログインしてください');
     expect(t).toContain('hxxps://evil[.]example[.]net/');
     expect(o.raw!.toString('latin1')).not.toMatch(/evil\.example\.net|<script/);
@@ -56,7 +58,7 @@ describe('an attached message is sanitized recursively', () => {
     }
     const o = await check(forward(m), policyWith({ limits: { maxMimeDepth: 3 } }));
     expect(o.codes).toContain('nesting-too-deep');
-    expect(o.mail!.text).toContain('（メールの中のメールなど）が深すぎるため削除しました。');
+    expect(o.mail!.text).toContain('（メールの中のメールなど）が深すぎるため、削除しました。');
   });
 });
 
@@ -86,9 +88,17 @@ describe('calendars and HTML files become text', () => {
     const o = await check(withAttachments('会議のご案内', [{ type: 'text/calendar; method=REQUEST', filename: 'invite.ics', body: ics }]));
     expect(codesAt(o, 1)).toEqual(['calendar-as-text', 'link-defanged']);
     expect(files(o)).toEqual([]);
-    for (const line of ['■ 予定表（invite.ics）', '件名: 防災訓練, 第1回', '開始: 2026-05-22 10:00 (Asia/Tokyo)', '場所: 県庁 3階', '主催者: 危機管理課 <kiki@pref.example.jp>', 'hxxps://meet[.]example[.]com/j/1']) {
+    for (const line of ['■ 予定表（invite.ics）', '件名: 防災訓練, 第1回', '開始: 2026年5月22日 10:00', '場所: 県庁 3階', '主催者: 危機管理課 <kiki@pref.example.jp>', 'hxxps://meet[.]example[.]com/j/1']) {
       expect(o.mail!.text).toContain(line);
     }
+  });
+
+  it('event times are in Japan time: UTC converted, a Japanese zone as it is, another zone named', async () => {
+    const ics = 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:オンライン説明会\r\nDTSTART:20260522T010000Z\r\nDTEND;TZID="Tokyo Standard Time":20260522T120000\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:海外拠点との会議\r\nDTSTART;TZID=America/New_York:20260522T200000\r\nDTEND;VALUE=DATE:20260523\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
+    const o = await check(withAttachments('日程です', [{ type: 'text/calendar', filename: 'a.ics', body: ics }]));
+    for (const line of ['開始: 2026年5月22日 10:00', '終了: 2026年5月22日 12:00', '開始: 2026年5月22日 20:00（America/New_York）', '終了: 2026年5月23日']) expect(o.mail!.text).toContain(line);
+    const en = await check(withAttachments('schedule', [{ type: 'text/calendar', filename: 'a.ics', body: ics }]), policyWith({ language: 'en' }));
+    for (const line of ['Start: 2026-05-22 10:00 JST', 'End: 2026-05-22 12:00 JST', 'Start: 2026-05-22 20:00 (America/New_York)', 'End: 2026-05-23']) expect(en.mail!.text).toContain(line);
   });
 
   it('an HTML file crosses as text made by the body rules', async () => {

@@ -1,11 +1,13 @@
-// CSV crosses as UTF-8 text/plain (never text/csv), with every cell that a
-// spreadsheet would run as a formula prefixed by an apostrophe, plain numbers
-// untouched, and the table's shape unchanged.
+// CSV crosses as CSV that Japanese Excel opens as it was: text/csv, named
+// .csv, UTF-8 with a byte order mark, comma-separated, CRLF, with every cell
+// that a spreadsheet would run as a formula prefixed by an apostrophe, plain
+// numbers untouched, and the table's shape unchanged. A CSV the parser
+// refuses crosses as text/plain, neutralised as well as it can be.
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { detectSeparator, neutraliseCsv } from '../../src/core/csv.js';
-import { violations } from '../helpers/conformance.js';
+import { csvViolations, violations } from '../helpers/conformance.js';
 import { run, withAttachments, type Outcome, type PartSpec } from '../helpers/run.js';
 
 const read = (text: string): string[][] => parse(text, { relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
@@ -113,7 +115,14 @@ describe('a CSV attachment end to end', () => {
     '鈴木 ①,＝1+1,"二行の\n備考",0',
   ].join('\r\n') + '\r\n';
 
-  it('delivers Shift_JIS 名簿.csv as UTF-8 text/plain 名簿.csv.txt with formulas neutralised', async () => {
+  const BOM = '\uFEFF';
+  const csvText = (o: Outcome, i = 0): string => {
+    const bytes = o.mail!.attachments[i]!.content;
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  };
+
+  it('delivers Shift_JIS 名簿.csv as 名簿.csv, text/csv, UTF-8 with BOM and CRLF, formulas neutralised', async () => {
     const o = await send([{ type: 'text/csv; charset=Shift_JIS', filename: '名簿.csv', body: iconv.encode(CSV, 'cp932') }]);
     const codes = o.result.findings.filter((f) => f.attachment === 1);
     expect(codes).toEqual([
@@ -122,10 +131,20 @@ describe('a CSV attachment end to end', () => {
       { code: 'link-defanged', attachment: 1, detail: '1' },
     ]);
     const a = o.mail!.attachments[0]!;
-    expect(a.filename).toBe('名簿.csv.txt');
-    expect(a.contentType).toBe('text/plain');
-    expect(o.raw!.toString('latin1')).not.toMatch(/text\/csv/i);
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(a.content);
+    expect(a.filename).toBe('名簿.csv');
+    expect(a.contentType).toBe('text/csv');
+    expect(o.raw!.toString('latin1')).toMatch(/^Content-Type: text\/csv; charset=utf-8; name=/im);
+    const text = csvText(o);
+    expect(text.startsWith(BOM)).toBe(true);
+    // Records end in CRLF; the line break inside the quoted 備考 stays as Excel writes one (LF).
+    expect(text.slice(1).split('\r\n')).toEqual([
+      '氏名,電話,備考,金額',
+      '髙橋 一郎,\'+81-3-1234-5678,"\'=HYPERLINK(""hxxps://evil[.]example[.]net/"",""詳細"")",-5',
+      "山﨑 花子,03-1234-5678,'@SUM(A1),+3.2",
+      '"佐藤, 次郎",090-0000-0000,\'-2+3+cmd|\' /C calc\'!A0,"1,000"',
+      '鈴木 ①,\'＝1+1,"二行の\n備考",0',
+      '',
+    ]);
     const rows = read(text);
     expect(shape(rows)).toEqual(shape(read(CSV)));
     expect(rows).toEqual([
@@ -145,17 +164,24 @@ describe('a CSV attachment end to end', () => {
     ]);
     expect(o.result.findings.filter((f) => f.code === 'csv-formula-neutralised').map((f) => f.attachment)).toEqual([1, 2, 3]);
     const atts = o.mail!.attachments;
-    expect(atts.map((a) => a.contentType)).toEqual(['text/plain', 'text/plain', 'text/plain']);
-    expect(atts[0]!.filename).toBe('data.txt');
-    expect(atts[1]!.filename).toBe('export.CSV.txt');
-    expect(atts[2]!.filename).toMatch(/\.txt$/);
-    expect(atts.map((a) => a.content.toString('utf8'))).toEqual(["a,'=1+2\n", "a,'@SUM(A1)\n", "'=1,2\n"]);
+    expect(atts.map((a) => a.contentType)).toEqual(['text/csv', 'text/csv', 'text/csv']);
+    expect(atts[0]!.filename).toBe('data.txt.csv');
+    expect(atts[1]!.filename).toBe('export.CSV');
+    expect(atts[2]!.filename).toMatch(/\.csv$/);
+    expect(atts.map((_, i) => csvText(o, i))).toEqual([`${BOM}a,'=1+2\r\n`, `${BOM}a,'@SUM(A1)\r\n`, `${BOM}'=1,2\r\n`]);
   });
 
-  it('reports no neutralisation for a CSV with only plain values', async () => {
+  it('reports no neutralisation for a CSV with only plain values, and changes nothing but the encoding and line ends', async () => {
     const o = await send([{ type: 'text/csv; charset=utf-8', filename: '集計.csv', body: '月,件数\n4月,-5\n5月,+3.2\n' }]);
     expect(o.result.findings.filter((f) => f.attachment === 1).map((f) => f.code)).toEqual(['text-reencoded']);
-    expect(o.mail!.attachments[0]!.content.toString('utf8')).toBe('月,件数\n4月,-5\n5月,+3.2\n');
+    expect(csvText(o)).toBe(`${BOM}月,件数\r\n4月,-5\r\n5月,+3.2\r\n`);
+  });
+
+  it('a CSV the parser refuses (an unclosed quote) crosses as text/plain, neutralised as well as it can be', async () => {
+    const o = await send([{ type: 'text/csv; charset=utf-8', filename: '壊れた.csv', body: '=1+2,@x,-5\n"open\n' }]);
+    const a = o.mail!.attachments[0]!;
+    expect([a.filename, a.contentType]).toEqual(['壊れた.csv.txt', 'text/plain']);
+    expect(a.content.toString('utf8')).toBe("'=1+2,'@x,-5\n\"open\n");
   });
 });
 
@@ -166,12 +192,16 @@ describe('a CSV separated by semicolons or TABs', () => {
     expect(await violations(o.raw!)).toEqual([]);
     return o;
   };
-  const delivered = (o: Outcome, i = 0): string => o.mail!.attachments[i]!.content.toString('utf8');
+  /** The delivered CSV without its byte order mark. */
+  const delivered = (o: Outcome, i = 0): string => {
+    expect(o.mail!.attachments[i]!.contentType).toBe('text/csv');
+    return o.mail!.attachments[i]!.content.toString('utf8').replace(/^\uFEFF/, '');
+  };
   const neutralisedAt = (o: Outcome): Array<number | undefined> => o.result.findings.filter((f) => f.code === 'csv-formula-neutralised').map((f) => f.attachment);
 
-  it('TAB: the formula after the TAB is neutralised and the TABs kept', async () => {
+  it('TAB: the formula after the TAB is neutralised, and the file delivered comma-separated for Excel', async () => {
     const o = await send([{ type: 'text/csv; charset=utf-8', filename: 'a.csv', body: "a\t=cmd|' /C calc'!A0\n名前\t-5\n" }]);
-    expect(delivered(o)).toBe("a\t'=cmd|' /C calc'!A0\n名前\t-5\n");
+    expect(delivered(o)).toBe("a,'=cmd|' /C calc'!A0\r\n名前,-5\r\n");
     expect(neutralisedAt(o)).toEqual([1]);
   });
 
@@ -179,16 +209,16 @@ describe('a CSV separated by semicolons or TABs', () => {
     const body = 'b;=HYPERLINK("http://x.example/a","y")\nc;"=1+2";"1,5"\n';
     const o = await send([{ type: 'text/csv; charset=utf-8', filename: 'a.csv', body }]);
     const text = delivered(o);
-    expect(parse(text, { delimiter: ';', relax_column_count: true })).toEqual([
+    expect(parse(text, { delimiter: ',', relax_column_count: true })).toEqual([
       ['b', '\'=HYPERLINK("hxxp://x[.]example/a","y")'],
       ['c', "'=1+2", '1,5'],
     ]);
     expect(o.codes).toEqual(expect.arrayContaining(['csv-formula-neutralised', 'link-defanged']));
   });
 
-  it('Excel\'s "sep=;" line decides the separator', async () => {
+  it('Excel\'s "sep=;" line decides the separator, and is left out of the comma-separated file (with it, Excel ignores the BOM)', async () => {
     const o = await send([{ type: 'text/csv; charset=utf-8', filename: 'a.csv', body: 'sep=;\na,b;@SUM(A1)\n' }]);
-    expect(delivered(o)).toBe("sep=;\na,b;'@SUM(A1)\n");
+    expect(delivered(o)).toBe('"a,b",\'@SUM(A1)\r\n');
   });
 
   it('comma-separated cells are still read by commas, a formula after a semicolon inside one neutralised too', async () => {
@@ -203,8 +233,8 @@ describe('a CSV separated by semicolons or TABs', () => {
     ]);
     expect(neutralisedAt(o)).toEqual([1, 2]);
     expect(o.mail!.attachments.map((a) => [a.filename, a.contentType, a.content.toString('utf8')])).toEqual([
-      ['list.tsv.txt', 'text/plain', "a\t'+1+1\n"],
-      ['list.txt', 'text/plain', "a\t'@x\n"],
+      ['list.tsv.csv', 'text/csv', "\uFEFFa,'+1+1\r\n"],
+      ['list.txt.csv', 'text/csv', "\uFEFFa,'@x\r\n"],
     ]);
   });
 
@@ -230,5 +260,19 @@ describe('a CSV separated by semicolons or TABs', () => {
     expect(detectSeparator('a\tb\n"x;y;z"\t2\n')).toBe('\t');
     expect(detectSeparator('名前;金額\n山田;1,5\n佐藤;2,5\n')).toBe(';');
     expect(detectSeparator('one column\n')).toBe(',');
+  });
+});
+
+describe('the check of what may cross lets only such CSV through', () => {
+  const ok = Buffer.from("\uFEFF名前,値\r\n山田,'=1+2\r\n\"二行\n目\",-5\r\n", 'utf8');
+  it('accepts what csvForExcel writes', () => {
+    expect(csvViolations(ok)).toEqual([]);
+  });
+  it('refuses a missing byte order mark, a bare LF, a file not ending in CRLF, Shift_JIS and formula cells', () => {
+    expect(csvViolations(ok.subarray(3))).toEqual(['csv without a UTF-8 byte order mark']);
+    expect(csvViolations(Buffer.from('\uFEFFa,b\nc,d\r\n'))).toEqual(['csv record ending in a bare LF at 3']);
+    expect(csvViolations(Buffer.from('\uFEFFa,b'))).toEqual(['csv not ending in CRLF']);
+    expect(csvViolations(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), iconv.encode('名前\r\n', 'cp932')]))).toEqual(['csv not UTF-8']);
+    expect(csvViolations(Buffer.from('\uFEFFa,=1+2\r\nb,"x;@SUM(A1)"\r\n'))).toEqual(['csv formula cell "=1+2"', 'csv formula cell "x;@SUM(A1)"']);
   });
 });

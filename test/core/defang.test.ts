@@ -204,9 +204,9 @@ describe('every piece of text we deliver has its links inert', () => {
   it('a CSV attachment, cell by cell', async () => {
     const csv = `名前,URL\n案内,"${LINKS}"\n資料,https://evil.example/a.xlsx\n`;
     const o = await delivered(withAttachments('添付します', [{ type: 'text/csv; charset=utf-8', filename: 'list.csv', body: csv }]));
-    const text = attachmentText(o, 'list.csv.txt');
+    const text = attachmentText(o, 'list.csv');
     clean(o, text);
-    expect(text).toContain('資料,hxxps://evil[.]example/a.xlsx\n');
+    expect(text).toContain('資料,hxxps://evil[.]example/a.xlsx\r\n');
     expect(codes(o, 1)).toEqual(['text-reencoded', 'link-defanged']);
   });
 
@@ -216,7 +216,7 @@ describe('every piece of text we deliver has its links inert', () => {
     clean(o, attachmentText(o, 'readme.txt'));
     expect(codes(o, 2)).toEqual(['text-reencoded', 'link-defanged']);
     expect(o.mail!.text).toContain('1. ftp[.]evil[.]example[.]zip（');
-    expect(o.mail!.text).toContain('「www[.]evil[.]example[.]txt」として添付しています');
+    expect(o.mail!.text).toContain('「www[.]evil[.]example[.]txt」として添付しました');
   });
 
   it('a file in a winmail.dat', async () => {

@@ -80,7 +80,8 @@ describe('documents become image-only PDFs', () => {
   it('a password-protected Office file (EncryptedPackage) is removed, saying how to get it', async () => {
     const o = await send('見積書.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', cfb(['EncryptionInfo', 'EncryptedPackage']));
     expect(codes(o)).toEqual(['document-encrypted']);
-    expect(o.mail!.text).toContain('パスワードのない文書を送ってもらうか');
+    expect(o.mail!.text).toContain('  1. 見積書.xlsx（Excel ファイル）\n     パスワード付きの文書は変換できないため、削除しました。必要なときは、差出人にパスワードを付けずに送り直してもらってください。');
+    expect(o.mail!.text).not.toContain('application/');
   });
 });
 

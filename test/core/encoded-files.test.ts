@@ -85,7 +85,7 @@ describe('a uuencoded executable', () => {
       expect(o.result.findings[0]).toEqual({ code: 'encoded-file-blocked', detail: 'uuencode invoice.exe' });
       expect(o.result.quarantineId).not.toBeNull();
       expect(o.mail!.attachments).toEqual([]);
-      expect(o.mail!.text).toContain('文字の形で埋め込まれたファイルがあったため、本文と添付ファイルを転送できません。');
+      expect(o.mail!.text).toContain('【無害化通知】インターネットから届いたメールです。本文に文字の形で埋め込まれたファイルがあったため、本文と添付ファイルをお届けできません。');
       gone(o, UU);
     }
   });

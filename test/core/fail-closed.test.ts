@@ -27,7 +27,7 @@ describe('failing closed', () => {
     expect(o.result.findings[0]).toMatchObject({ code: 'internal-error', detail: expect.stringContaining('SIGSEGV') });
     expect(o.mail!.attachments).toEqual([]);
     expect(o.mail!.text).not.toContain('秘密の本文');
-    expect(o.mail!.text).toContain('無害化処理中にエラーが発生したため');
+    expect(o.mail!.text).toContain('【無害化通知】インターネットから届いたメールです。無害化の処理中にエラーが起きたため、本文と添付ファイルをお届けできません。');
     expect(o.mail!.text).toContain(o.result.quarantineId!);
     expect(o.raw!.toString()).toMatch(/^X-Mugaika-Verdict: blocked\r$/m);
     expect(Buffer.compare((await h.store.get(o.result.quarantineId!)).raw, raw)).toBe(0);

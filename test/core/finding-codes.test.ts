@@ -12,6 +12,7 @@ import { tnef } from '../helpers/tnef.js';
 import { uuencode } from '../helpers/encoded.js';
 import { PDFDocument } from 'pdf-lib';
 import { eml, harness, plain, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
+import { NOTICE_RULE } from '../../src/core/notice.js';
 
 const png = (w: number, h: number): Promise<Buffer> => sharp({ create: { width: w, height: h, channels: 3, background: '#0a0' } }).png().toBuffer();
 const exe = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([0x40, 0, 0, 0]), Buffer.from('PE\0\0'), Buffer.alloc(200)]);
@@ -69,6 +70,7 @@ const cases: Record<FindingCode, Case> = {
   'mime-ambiguous': { input: () => eml(['From: a@example.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/plain', 'Content-Type: text/html'], 'x') },
   'missing-from': { input: () => eml(['To: b@city.example.lg.jp', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
   'missing-date': { input: () => eml(['From: a@example.jp'], 'x') },
+  'reply-to-other-domain': { input: () => eml(['From: a@example.jp', 'Reply-To: pay@evil.example.net', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
   'invalid-address': { input: () => eml(['From: a@example.jp', 'To: "x" <not an address>', 'Date: Thu, 26 Nov 2026 10:00:00 +0900'], 'x') },
   'html-converted': { input: () => html('<p>こんにちは</p>') },
   'alternative-mismatch': { input: () => html('<p>振込先を変更しました</p>', '特にお知らせはありません') },
@@ -94,6 +96,7 @@ const cases: Record<FindingCode, Case> = {
   'output-limit': { input: () => att('text/plain', 'a.txt', 'y'.repeat(20_000)), policy: policyWith({ limits: { maxOutputBytes: 10_000 } }) },
   'attachment-removed': { input: () => withAttachments('x', [{ type: 'application/octet-stream', filename: 'a.exe', body: exe }]) },
   'document-converted': { input: async () => att('application/pdf', 'a.pdf', await pdf()), h: converting },
+  'document-macro': { input: () => att('application/msword', '調査票.doc', cfb(['WordDocument', 'Macros', 'VBA', '_VBA_PROJECT'])) },
   'document-encrypted': { input: () => att('application/octet-stream', 'a.docx', cfb(['EncryptionInfo', 'EncryptedPackage'])) },
   'document-too-large': { input: async () => att('application/pdf', 'a.pdf', await pdf(3)), policy: policyWith({ documents: { maxPages: 2 } }), h: converting },
   'document-unconvertible': { input: async () => att('application/pdf', 'a.pdf', await pdf()) },
@@ -125,6 +128,11 @@ describe('every finding code comes from a real message', () => {
       if (o.raw) {
         expect(await violations(o.raw)).toEqual([]);
         expect(o.result.quarantineId).not.toBeNull();
+        // Every notice names kinds in words, says nothing twice and nothing of 転送.
+        const notice = o.mail!.text!.slice(0, o.mail!.text!.indexOf(NOTICE_RULE));
+        expect(notice).not.toMatch(/\b(application|text|image|message)\/[a-z]/);
+        expect(notice).not.toMatch(/転送|削除しました。削除しました。|→/);
+        expect(notice).toMatch(/^(【注意】|【無害化通知】)/);
       }
     });
   }

@@ -1,6 +1,8 @@
 // The header block that crosses is one we wrote: From, To, Cc, Subject, Date,
-// a new Message-ID, MIME-Version, Content-* and our X-Mugaika-* fields, and
-// nothing else of the original. What we copy (names, subject) is decoded,
+// a new Message-ID, MIME-Version, Content-* and our X-Mugaika-* fields, the
+// thread (In-Reply-To, References: message ids checked one by one and written
+// by us) and a Reply-To on the sender's own domain, and nothing else of the
+// original. What we copy (names, subject) is decoded,
 // checked and re-encoded, whatever raw bytes the sender put there.
 import iconv from 'iconv-lite';
 import type { Transform } from 'node:stream';
@@ -38,7 +40,7 @@ const topFields = (raw: Buffer): Array<[string, string]> => {
   return head.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]);
 };
 
-const ALLOWED_FIELD = /^(from|to|cc|subject|date|message-id|mime-version|content-[a-z-]+|x-mugaika-[a-z-]+)$/i;
+const ALLOWED_FIELD = /^(from|to|cc|subject|date|message-id|in-reply-to|references|reply-to|mime-version|content-[a-z-]+|x-mugaika-[a-z-]+)$/i;
 
 async function expectConformant(o: Outcome): Promise<void> {
   expect(o.result.action).toBe('deliver');
@@ -118,17 +120,19 @@ describe('the header block is rebuilt, not copied', () => {
       ],
     );
 
-  it('only From, To, Cc, Subject, Date, Message-ID, MIME-Version, Content-* and X-Mugaika-* exist, in every entity', async () => {
+  it('only From, To, Cc, Subject, Date, Message-ID, the thread (In-Reply-To, References, Reply-To), MIME-Version, Content-* and X-Mugaika-* exist, in every entity', async () => {
     const o = await run(noisy());
     await expectConformant(o);
     const names = await allFieldNames(o.raw!);
     expect(names.length).toBeGreaterThan(5);
     expect(names.filter((n) => !ALLOWED_FIELD.test(n))).toEqual([]);
     const head = o.raw!.toString('latin1');
-    for (const leaked of ['evil.example', 'hidden@', 'EvilMailer', 'Q-FORGED', 'prev@example.jp', 'leak', 'part@example.jp']) expect(head).not.toContain(leaked);
+    // The Reply-To on another domain than the sender's (phisher@evil.example) does not cross as a header.
+    for (const leaked of ['evil.example', 'hidden@', 'EvilMailer', 'Q-FORGED', 'leak', 'part@example.jp']) expect(head).not.toContain(leaked);
     // Exactly one of each field we write.
     const top = topFields(o.raw!).map(([k]) => k);
-    for (const k of ['from', 'to', 'cc', 'subject', 'date', 'message-id', 'mime-version', 'x-mugaika-verdict']) expect(top.filter((x) => x === k), k).toHaveLength(1);
+    for (const k of ['from', 'to', 'cc', 'subject', 'date', 'message-id', 'in-reply-to', 'references', 'mime-version', 'x-mugaika-verdict']) expect(top.filter((x) => x === k), k).toHaveLength(1);
+    expect(top).not.toContain('reply-to');
     // The forged verdict did not survive: ours says what we did.
     expect(o.mail!.headers.get('x-mugaika-verdict')).toBe(o.result.verdict);
     expect(o.mail!.headers.get('x-mugaika-quarantine-id')).toBe(o.result.quarantineId);
@@ -166,6 +170,118 @@ describe('the header block is rebuilt, not copied', () => {
     expect(tagged.mail!.subject).toBe('[外部] ご案内');
     const untagged = await run(eml(['From: a@example.jp', 'To: b@example.jp', `Subject: ${word('ご案内')}`, DATE], 'x'), policyWith({ output: { subjectTag: '' } }));
     expect(untagged.mail!.subject).toBe('ご案内');
+  });
+});
+
+describe('threads: In-Reply-To, References, Reply-To and the subject tag', () => {
+  // A reply chain of three, as Gmail writes it: the citizen's inquiry, then
+  // two replies to the clerk's answers. The clerk's answers leave from the
+  // LGWAN side (not through mugaika); they refer to the ids we delivered.
+  const gmail = (n: number, subject: string, thread: string[]): Buffer =>
+    eml(
+      [
+        `From: ${word('山田 花子')} <hanako.yamada@example.com>`,
+        'To: doboku@city.example.lg.jp',
+        `Subject: ${word(subject)}`,
+        `Date: Thu, ${3 + n} Dec 2026 09:1${n}:00 +0900`,
+        `Message-ID: <CAJx${n}Yq=kq+AbC${n}@mail.gmail.com>`,
+        ...thread,
+        'MIME-Version: 1.0',
+        'Content-Type: text/plain; charset="UTF-8"',
+        'Content-Transfer-Encoding: base64',
+      ],
+      `${Buffer.from(`土木課 御中\n\n${n}通目です。\n`).toString('base64')}\r\n`,
+    );
+  const field = (o: Outcome, name: string): string | undefined => topFields(o.raw!).find(([k]) => k === name)?.[1];
+
+  it('a reply chain of three stays one thread, and the subject tag is never stacked', async () => {
+    const first = await run(gmail(1, 'お問い合わせ（道路の穴について）', []));
+    await expectConformant(first);
+    expect(first.mail!.subject).toBe('[無害化] お問い合わせ（道路の穴について）');
+    expect(field(first, 'in-reply-to')).toBeUndefined();
+    expect(field(first, 'references')).toBeUndefined();
+    const d1 = first.mail!.messageId!;
+
+    // The clerk answers <answer1@city...> to what we delivered; the citizen replies to that.
+    const second = await run(
+      gmail(2, 'Re: [無害化] お問い合わせ（道路の穴について）', ['In-Reply-To: <answer1.0001@mail.city.example.lg.jp>', `References: ${d1}`, '  <answer1.0001@mail.city.example.lg.jp>']),
+    );
+    await expectConformant(second);
+    expect(second.mail!.subject).toBe('[無害化] Re: お問い合わせ（道路の穴について）');
+    expect(field(second, 'in-reply-to')).toBe('<answer1.0001@mail.city.example.lg.jp>');
+    expect(field(second, 'references')).toBe(`${d1} <answer1.0001@mail.city.example.lg.jp>`);
+    const d2 = second.mail!.messageId!;
+
+    const third = await run(
+      gmail(3, 'Re: [無害化] Re: お問い合わせ（道路の穴について）', [
+        'In-Reply-To: <answer2.0002@mail.city.example.lg.jp>',
+        `References: ${d1} <answer1.0001@mail.city.example.lg.jp> ${d2}`,
+        ' <answer2.0002@mail.city.example.lg.jp>',
+      ]),
+    );
+    await expectConformant(third);
+    expect(third.mail!.subject).toBe('[無害化] Re: Re: お問い合わせ（道路の穴について）');
+    expect(third.mail!.inReplyTo).toBe('<answer2.0002@mail.city.example.lg.jp>');
+    expect(third.mail!.references).toEqual([d1, '<answer1.0001@mail.city.example.lg.jp>', d2, '<answer2.0002@mail.city.example.lg.jp>']);
+    // Threading crosses as it is: a plain text reply stays clean.
+    expect(third.result.verdict).toBe('clean');
+  });
+
+  it('each message id is checked: what is not one is left out, and no header text rides along', async () => {
+    const o = await run(
+      eml(
+        [
+          'From: a@example.jp',
+          'To: b@city.example.lg.jp',
+          'Subject: Re: x',
+          DATE,
+          'In-Reply-To: <ok.1@example.jp> (a comment) <no-at-sign> <two@@example.jp> <sp ace@example.jp>',
+          `References: <ok.0@example.jp> <"quoted"@example.jp> <${'x'.repeat(300)}@example.jp> <bad\u00e9@example.jp> <ok.1@example.jp> <evil@example.jp>Bcc: x@example.jp`,
+        ],
+        '本文',
+      ),
+    );
+    await expectConformant(o);
+    expect(field(o, 'in-reply-to')).toBe('<ok.1@example.jp>');
+    expect(field(o, 'references')).toBe('<ok.0@example.jp> <ok.1@example.jp> <evil@example.jp>');
+    expect(await allFieldNames(o.raw!)).not.toContain('bcc');
+    // No id at all: no field.
+    const none = await run(eml(['From: a@example.jp', 'To: b@city.example.lg.jp', 'Subject: x', DATE, 'In-Reply-To: not an id', 'References: <>'], '本文'));
+    expect(field(none, 'in-reply-to')).toBeUndefined();
+    expect(field(none, 'references')).toBeUndefined();
+  });
+
+  it('a long References keeps the first id and the last ones (RFC 5322 3.6.4), in lines under 998 octets', async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `<msg.${i}.${'a'.repeat(40)}@mail.example.jp>`);
+    const o = await run(eml(['From: a@example.jp', 'To: b@city.example.lg.jp', 'Subject: Re: x', DATE, `References: ${ids.join('\r\n ')}`], '本文'));
+    await expectConformant(o);
+    expect(o.mail!.references).toEqual([ids[0], ...ids.slice(-19)]);
+  });
+
+  it('a Reply-To on the sender\'s domain (or a subdomain of it) crosses; another is left out and reported', async () => {
+    const same = await run(eml(['From: news@mail.example.jp', 'To: b@city.example.lg.jp', 'Subject: x', DATE, `Reply-To: ${word('総務課')} <soumu@example.jp>`], '本文'));
+    await expectConformant(same);
+    expect(same.mail!.replyTo).toMatchObject({ value: [{ name: '総務課', address: 'soumu@example.jp' }] });
+    expect(same.codes).not.toContain('reply-to-other-domain');
+    expect(same.result.verdict).toBe('clean');
+
+    const other = await run(eml(['From: keiri@example.jp', 'To: b@city.example.lg.jp', 'Subject: x', DATE, 'Reply-To: keiri@example.jp, payment@evil.example.net'], '本文'));
+    await expectConformant(other);
+    expect(other.mail!.replyTo).toMatchObject({ value: [{ address: 'keiri@example.jp' }] });
+    expect(other.result.findings.filter((f) => f.code === 'reply-to-other-domain')).toEqual([{ code: 'reply-to-other-domain', detail: 'payment@evil.example.net' }]);
+    expect(topFields(other.raw!).map(([, v]) => v).join('\n')).not.toContain('evil.example.net');
+  });
+
+  it('the tag is taken out of the reply and forward prefixes wherever it was stacked, and put in front once', async () => {
+    const subjectOf = async (s: string, tag?: string): Promise<string> =>
+      (await run(eml(['From: a@example.jp', 'To: b@example.jp', `Subject: ${word(s)}`, DATE], 'x'), tag === undefined ? undefined : policyWith({ output: { subjectTag: tag } }))).mail!.subject!;
+    expect(await subjectOf('Re: [無害化] Re: [無害化] お問い合わせ')).toBe('[無害化] Re: Re: お問い合わせ');
+    expect(await subjectOf('RE: FW: [無害化]転送: [無害化] 資料')).toBe('[無害化] RE: FW: 転送: 資料');
+    expect(await subjectOf('Re[2]: [無害化] 日程')).toBe('[無害化] Re[2]: 日程');
+    // A tag further in is the sender's text, not ours.
+    expect(await subjectOf('「[無害化]」とは')).toBe('[無害化] 「[無害化]」とは');
+    expect(await subjectOf('Re: [外部] Re: [外部] 会議', '[外部]')).toBe('[外部] Re: Re: 会議');
+    expect(await subjectOf('Re: [無害化] 会議', '')).toBe('Re: [無害化] 会議');
   });
 });
 

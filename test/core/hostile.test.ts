@@ -72,7 +72,7 @@ describe('issue 12: the hostile messages, each within its bound', () => {
     expect(codes).not.toContain('type-mismatch');
     expect(o.mail!.attachments.map((a) => a.filename)).toEqual(['地図.html.txt']);
     expect(o.mail!.attachments[0]!.content.toString('utf8')).toContain('地図の説明です。');
-    expect(o.mail!.text).toContain('HTMLファイル, text/html');
+    expect(o.mail!.text).toContain('地図.html（HTML ファイル）');
   });
 
   it('an SVG file is still an SVG, and removed', async () => {

@@ -89,7 +89,7 @@ describe('HTML bodies', () => {
     expect(o.mail!.text).toContain('口座番号を変更しました。');
     expect(o.mail!.text).not.toContain('今月のお知らせはありません。');
     expect(o.codes).toContain('alternative-mismatch');
-    expect(o.mail!.text).toContain('テキスト版とHTML版の内容が異なっていました');
+    expect(o.mail!.text).toContain('本文のテキスト版と HTML 版の内容が違っていたため、HTML 版を表示しています。');
   });
 
   it('multipart/alternative whose parts agree is not flagged', async () => {
@@ -120,5 +120,54 @@ describe('links in text', () => {
     expect(defangUrl('https://user@www.example.jp:8443/a.b/c?d=e.f')).toBe('hxxps://user@www[.]example[.]jp:8443/a.b/c?d=e.f');
     expect(defangUrl('mailto:x@example.jp')).toBe('mailto:x@example.jp');
     expect(defangText('no links here').count).toBe(0);
+  });
+});
+
+describe('HTML tables stay tables', () => {
+  // What Gmail sends when a citizen pastes three rows from a spreadsheet into an inquiry.
+  const GMAIL_TABLE = `<div dir="ltr">土木課 御中<div><br></div><div>道路に穴があいているのを見つけましたので連絡します。</div><div><br></div>
+<table cellspacing="0" cellpadding="0" dir="ltr" border="1" style="table-layout:fixed;font-size:10pt;font-family:Arial;width:0px;border-collapse:collapse;border:none" data-sheets-root="1"><colgroup><col width="100"><col width="245"></colgroup><tbody>
+<tr style="height:21px"><td style="border:1px solid rgb(204,204,204);overflow:hidden;padding:2px 3px;vertical-align:bottom">場所</td><td style="border:1px solid rgb(204,204,204);overflow:hidden;padding:2px 3px;vertical-align:bottom">見本町3丁目の交差点（郵便局の前）</td></tr>
+<tr style="height:21px"><td style="border:1px solid rgb(204,204,204)">大きさ</td><td style="border:1px solid rgb(204,204,204)">直径30cmくらい、深さ5cmくらい</td></tr>
+<tr style="height:21px"><td style="border:1px solid rgb(204,204,204)">気づいた日</td><td style="border:1px solid rgb(204,204,204)">12月5日（土）の朝</td></tr>
+</tbody></table><div><br></div><div>よろしくお願いいたします。</div><div><br></div><span class="gmail_signature_prefix">-- </span><br><div dir="ltr" class="gmail_signature">山田 花子</div></div>`;
+
+  it('a Gmail inquiry keeps its rows, aligned with East Asian characters counted as two columns', async () => {
+    const o = await run(htmlMail(GMAIL_TABLE, '土木課 御中\n\n道路に穴があいているのを見つけましたので連絡します。\n\n場所 見本町3丁目の交差点（郵便局の前）\n大きさ 直径30cmくらい、深さ5cmくらい\n気づいた日 12月5日（土）の朝\n\nよろしくお願いいたします。\n\n-- \n山田 花子\n'));
+    expect(await violations(o.raw!)).toEqual([]);
+    const text = o.mail!.text!;
+    expect(text).toContain(['場所         見本町3丁目の交差点（郵便局の前）', '大きさ       直径30cmくらい、深さ5cmくらい', '気づいた日   12月5日（土）の朝'].join('\n'));
+    expect(text).toContain('連絡します。\n\n場所');
+    expect(text).toContain('の朝\n\nよろしく');
+    // The text part says the same: no alternative-mismatch.
+    expect(o.codes).not.toContain('alternative-mismatch');
+  });
+
+  it('header cells, row and column spans, links inside cells', async () => {
+    const html = `<table><tr><th>日時</th><th>会場</th><th>定員</th></tr>
+<tr><td>5月22日 10:00</td><td rowspan="2">市役所 第1会議室</td><td>30名</td></tr>
+<tr><td>5月23日 14:00</td><td>20名</td></tr>
+<tr><td colspan="3">申込み: <a href="https://www.example.jp/form">申込フォーム</a></td></tr></table>`;
+    const o = await run(htmlMail(html));
+    expect(o.mail!.text).toContain(
+      [
+        '日時            会場               定員',
+        '5月22日 10:00   市役所 第1会議室   30名',
+        '5月23日 14:00                      20名',
+        '申込み: 申込フォーム [hxxps://www[.]example[.]jp/form]',
+      ].join('\n'),
+    );
+  });
+
+  it('a table too wide for a line becomes one cell per line; with a header row, "見出し: 値"', async () => {
+    const long = '見本県見本市見本町一丁目二番三号 見本ビル四階 総合受付窓口';
+    const o = await run(htmlMail(`<table><tr><th>名称</th><th>所在地</th><th>電話</th></tr><tr><td>見本センター</td><td>${long}</td><td>000-0000-0000</td></tr></table><table><tr><td>A列</td><td>${long}</td><td>${long}</td></tr></table>`));
+    expect(o.mail!.text).toContain(`名称: 見本センター\n所在地: ${long}\n電話: 000-0000-0000`);
+    expect(o.mail!.text).toContain(`A列\n${long}\n${long}`);
+  });
+
+  it('a layout table (tables in tables, as newsletters are built) shows each cell on its own line', async () => {
+    const o = await run(htmlMail('<table><tr><td><table><tr><td>左の記事</td></tr></table></td><td>右の記事</td></tr></table>'));
+    expect(o.mail!.text).toMatch(/左の記事\n+右の記事/);
   });
 });

@@ -75,7 +75,7 @@ describe('limits before parsing', () => {
     expect(bodyOf(o)).toBe('本文はここです。');
     expect(o.raw!.toString('latin1')).not.toContain('innermost');
     expect(o.mail!.attachments.map((a) => [a.filename, a.content.toString('utf8')])).toEqual([['after.txt', '深い部分の後の添付']]);
-    expect(o.mail!.text).toContain('メールの入れ子が深すぎる部分（1か所）は転送していません。');
+    expect(o.mail!.text).toContain('入れ子が深すぎる部分（1か所）はお届けしていません（原本には含まれています）。');
     expect(Buffer.compare((await o.h.store.get(o.result.quarantineId!)).raw, raw)).toBe(0);
     expect(await violations(o.raw!)).toEqual([]);
   });
@@ -93,7 +93,7 @@ describe('limits before parsing', () => {
     const names = o.mail!.attachments.map((a) => a.filename);
     expect(names).toEqual(Array.from({ length: 498 }, (_, i) => `f${i + 1}.txt`));
     expect(o.mail!.attachments[497]!.content.toString('utf8')).toBe('添付498');
-    expect(o.mail!.text).toContain('添付ファイルなどの数が上限を超えていたため、残りの4502個は転送していません。隔離した原本には含まれています。');
+    expect(o.mail!.text).toContain('添付ファイルなどの数が上限を超えていたため、残りの4502個はお届けしていません（原本には含まれています）。');
     expect(Buffer.compare((await o.h.store.get(o.result.quarantineId!)).raw, raw)).toBe(0);
     expect(await violations(o.raw!)).toEqual([]);
   }, 60_000);
@@ -110,7 +110,7 @@ describe('limits before parsing', () => {
 
   it('an English notice says how many parts were not delivered', async () => {
     const o = await run(manyParts(12), policyWith({ language: 'en', limits: { maxParts: 10 } }));
-    expect(o.mail!.text).toContain('the remaining 3 were not delivered; they are in the quarantined original.');
+    expect(o.mail!.text).toContain('the remaining 3 were not delivered (in the original).');
   });
 
   it('hostile structure beyond the limits gets a verdict in bounded time', async () => {
@@ -162,7 +162,7 @@ describe('attached messages over the limits are cut the same way', () => {
     const text = o.mail!.attachments[0]!.content.toString('utf8');
     expect(text).toContain('part 8');
     expect(text).not.toContain('part 9');
-    expect(o.mail!.text).toContain('残りの11個は転送していません。');
+    expect(o.mail!.text).toContain('残りの11個はお届けしていません');
     expect(await violations(o.raw!)).toEqual([]);
   });
 

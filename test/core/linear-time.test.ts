@@ -52,6 +52,7 @@ const UNITS = [
   'a', ' ', ' .', '.', '[', ']', '[画像: ', '\x1b', '\x1b$B', '<div>', '<a href=x>', '</b>', '&amp;', '\\\\', '\\', 'http://', 'https:', 'https:\\\\',
   'www.', 'a.', '@', 'a@', ':', '//', '=?', '=?utf-8?B?', '"', ',', ';', '\t', '=', '-', '\r\n', '\n', '\r\nbegin 644 a\r\n', 'M', '=ybegin ',
   '\u202e', '\0', 'ｱ', '日本', 'a@b.', 'x:/\\', '<', '>', '(', ')', '<!--', '`', "'", 'begin ', '=HYPERLINK(', 'file:', '\\\\h\\',
+  '<tr><td>a', '<td>日本<br>', '<table><tr><td>', '<td rowspan=900 colspan=9>',
 ];
 const SPECIAL = [...new Set(UNITS.join(''))];
 
@@ -102,6 +103,9 @@ describe('the core takes time in proportion to its input', () => {
     ['brackets', 'html body', '['],
     ['nested <div>', 'html body', '<div>'],
     ['spaces and dots in a file name', 'file name', ' .'],
+    ['table rows', 'html body', '<tr><td>場所</td><td>見本町</td></tr>'],
+    ['tables in tables', 'html body', '<table><tr><td>'],
+    ['cells spanning down', 'html body', '<tr><td rowspan=1000>a</td><td>b'],
   ];
   for (const [what, place, unit] of cases) {
     it(`${what}: ${GROWTH}x the input, at most ${MAX_RATIO}x the time`, async () => {

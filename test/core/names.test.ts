@@ -12,7 +12,8 @@ const FALLBACK = 'attachment-3';
 describe('neutraliseName', () => {
   it('removes a right-to-left override: report\\u202Efdp.exe is shown as reportfdp.exe', () => {
     const s = neutraliseName('report\u202Efdp.exe', FALLBACK);
-    expect(s).toEqual({ name: 'reportfdp.exe', ext: 'exe', findings: ['name-bidi-control'] });
+    // What it shows a reader: report\u202Efdp.exe reads reportexe.pdf.
+    expect(s).toEqual({ name: 'reportfdp.exe', ext: 'exe', claimedExt: 'pdf', findings: ['name-bidi-control'] });
   });
 
   it('removes every bidi control and invisible character, and reports it', () => {
@@ -30,14 +31,14 @@ describe('neutraliseName', () => {
   });
 
   it('keeps only the base name of a path, and reports the path', () => {
-    expect(neutraliseName('..\\..\\Windows\\evil.txt', FALLBACK)).toEqual({ name: 'evil.txt', ext: 'txt', findings: ['name-path'] });
-    expect(neutraliseName('/etc/passwd', FALLBACK)).toEqual({ name: 'passwd', ext: null, findings: ['name-path'] });
-    expect(neutraliseName('C:\\Users\\tanaka\\Desktop\\地図.png', FALLBACK)).toEqual({ name: '地図.png', ext: 'png', findings: ['name-path'] });
+    expect(neutraliseName('..\\..\\Windows\\evil.txt', FALLBACK)).toEqual({ name: 'evil.txt', ext: 'txt', claimedExt: null, findings: ['name-path'] });
+    expect(neutraliseName('/etc/passwd', FALLBACK)).toEqual({ name: 'passwd', ext: null, claimedExt: null, findings: ['name-path'] });
+    expect(neutraliseName('C:\\Users\\tanaka\\Desktop\\地図.png', FALLBACK)).toEqual({ name: '地図.png', ext: 'png', claimedExt: null, findings: ['name-path'] });
     expect(neutraliseName('../../.ssh/authorized_keys', FALLBACK)).toMatchObject({ name: 'authorized_keys', findings: ['name-path'] });
   });
 
   it('falls back when nothing is left of a path', () => {
-    expect(neutraliseName('folder/', FALLBACK)).toEqual({ name: FALLBACK, ext: null, findings: ['name-path'] });
+    expect(neutraliseName('folder/', FALLBACK)).toEqual({ name: FALLBACK, ext: null, claimedExt: null, findings: ['name-path'] });
     expect(neutraliseName('..\\..', FALLBACK)).toMatchObject({ name: FALLBACK, findings: ['name-path'] });
   });
 
@@ -45,7 +46,7 @@ describe('neutraliseName', () => {
     for (const n of ['請求書.pdf.exe', 'invoice.PDF.EXE', 'photo.jpg.scr', '見積書.xlsx.js', 'report.doc .exe', 'report.pdf\u3000.exe', 'a.txt.lnk']) {
       expect(neutraliseName(n, FALLBACK).findings, n).toEqual(['name-double-extension']);
     }
-    expect(neutraliseName('請求書.pdf.exe', FALLBACK)).toEqual({ name: '請求書.pdf.exe', ext: 'exe', findings: ['name-double-extension'] });
+    expect(neutraliseName('請求書.pdf.exe', FALLBACK)).toEqual({ name: '請求書.pdf.exe', ext: 'exe', claimedExt: 'pdf', findings: ['name-double-extension'] });
   });
 
   it('does not report ordinary names with several dots', () => {
@@ -108,7 +109,7 @@ describe('neutraliseName', () => {
   });
 
   it('replaces the characters Windows reserves', () => {
-    expect(neutraliseName('a<b>c:d"e|f?g*h.txt', FALLBACK)).toEqual({ name: 'a_b_c_d_e_f_g_h.txt', ext: 'txt', findings: [] });
+    expect(neutraliseName('a<b>c:d"e|f?g*h.txt', FALLBACK)).toEqual({ name: 'a_b_c_d_e_f_g_h.txt', ext: 'txt', claimedExt: null, findings: [] });
     // An NTFS alternate data stream is no longer one.
     expect(neutraliseName('report.txt:evil.exe', FALLBACK).name).toBe('report.txt_evil.exe');
   });
@@ -130,6 +131,7 @@ describe('neutraliseName', () => {
     expect(neutraliseName('C:\\tmp\\請求書.pdf\u202E.exe', FALLBACK)).toEqual({
       name: '請求書.pdf.exe',
       ext: 'exe',
+      claimedExt: 'pdf',
       findings: ['name-bidi-control', 'name-path', 'name-double-extension'],
     });
   });

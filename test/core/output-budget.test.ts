@@ -60,7 +60,7 @@ describe('the output budget', () => {
     expect(o.mail!.text).toContain('お知らせ。お知');
     expect(o.mail!.text).not.toContain('\uFFFD');
     expect(o.mail!.text).toContain('（メールの大きさの上限に達したため、本文はここまでです。）');
-    expect(o.mail!.text).toContain('メールの大きさの上限に達したため、本文の続きと添付ファイルを省きました。');
+    expect(o.mail!.text).toContain('メールの大きさの上限に達したため、本文の続きと残りの添付ファイルを省きました。');
     expect(o.result.message!.length).toBeLessThan(20_000 + 16 * 1024);
   });
 

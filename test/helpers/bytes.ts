@@ -31,8 +31,12 @@ export interface ZipOptions {
   zipCrypto?: boolean;
   /** 0 stores, 1-9 deflates (default 6). */
   level?: number;
-  /** How names are written: UTF-8 with the flag (default), or Shift_JIS/CP437 without it, as old Windows zips are. */
-  names?: 'utf-8' | 'cp932' | 'cp437';
+  /**
+   * How names are written: UTF-8 with the flag (default); Shift_JIS/CP437 without it, as old Windows
+   * zips are; or UTF-8 without the flag ('utf-8-noflag'), as Info-ZIP on Linux and macOS's Archive
+   * Utility write them (macOS in decomposed form, NFD: give the names already decomposed).
+   */
+  names?: 'utf-8' | 'cp932' | 'cp437' | 'utf-8-noflag';
 }
 
 const FIXED_DATE = new Date('2026-04-01T10:00:00Z');
@@ -46,7 +50,9 @@ export async function zip(entries: Array<[string, string | Uint8Array]>, options
     extendedTimestamp: false,
     level: options.level ?? 6,
     ...(options.password ? { password: options.password, zipCrypto: options.zipCrypto ?? false } : {}),
-    ...(names === 'utf-8' ? {} : { useUnicodeFileNames: false, encodeText: (text: string) => iconv.encode(text, names) }),
+    ...(names === 'utf-8'
+      ? {}
+      : { useUnicodeFileNames: false, encodeText: (text: string) => (names === 'utf-8-noflag' ? Buffer.from(text, 'utf8') : iconv.encode(text, names)) }),
   });
   for (const [name, content] of entries) {
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;

@@ -1,27 +1,89 @@
 // What every delivered message must be, whatever came in: plain, conformant,
 // 7-bit mail with CRLF line ends, short lines, whole-character encoded words,
-// From and Date, and only the part types we produce.
+// From and Date, and only the part types we produce. A text/csv part only as
+// we write it: UTF-8 with a byte order mark, CRLF after every record, no cell
+// a spreadsheet would run as a formula.
 import type { Transform } from 'node:stream';
 import { Splitter, type MimeNode as SplitterNode, type SplitterChunk } from '@zone-eu/mailsplit';
+import { parse } from 'csv-parse/sync';
 
-export const ALLOWED_LEAF_TYPES = new Set(['text/plain', 'image/png', 'image/jpeg', 'application/pdf']);
+export const ALLOWED_LEAF_TYPES = new Set(['text/plain', 'text/csv', 'image/png', 'image/jpeg', 'application/pdf']);
 
-async function leafTypes(raw: Buffer): Promise<string[]> {
+interface Leaf {
+  type: string;
+  encoding: string;
+  body: Buffer;
+}
+
+async function leaves(raw: Buffer): Promise<Leaf[]> {
   return new Promise((resolve, reject) => {
-    const types: string[] = [];
+    const out: Leaf[] = [];
+    let current: { leaf: Leaf; chunks: Buffer[] } | null = null;
+    const close = (): void => {
+      if (current) current.leaf.body = Buffer.concat(current.chunks);
+      current = null;
+    };
     const splitter = new Splitter();
     splitter.on('data', (c: SplitterChunk) => {
       if (c.type === 'node') {
+        close();
         const n = c as SplitterNode;
-        if (!n.multipart) types.push(String(n.contentType || 'text/plain'));
-      }
+        if (n.multipart) return;
+        const leaf = { type: String(n.contentType || 'text/plain'), encoding: String(n.encoding || '7bit').toLowerCase(), body: Buffer.alloc(0) };
+        out.push(leaf);
+        current = { leaf, chunks: [] };
+      } else if (c.type === 'body' && current) {
+        current.chunks.push((c as unknown as { value: Buffer }).value);
+      } else if (c.type === 'data') close();
     });
     // The fork's typings declare only 'data' listeners; it is a Transform all the same.
     const s = splitter as unknown as Transform;
     s.on('error', reject);
-    s.on('end', () => resolve(types));
+    s.on('end', () => {
+      close();
+      resolve(out);
+    });
     s.end(raw);
   });
+}
+
+// As src/core/csv.ts decides it, written again here so that the check does not trust the code it checks.
+const FORMULA = /^\s*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+const NUMBER = /^[+-]?(\d[\d,]*)(\.\d+)?%?$/;
+const runs = (cell: string): boolean => FORMULA.test(cell) && !NUMBER.test(cell.trim());
+
+/** What is wrong with a delivered CSV's bytes. */
+export function csvViolations(bytes: Buffer): string[] {
+  const problems: string[] = [];
+  if (!(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)) problems.push('csv without a UTF-8 byte order mark');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(3));
+  } catch {
+    return [...problems, 'csv not UTF-8'];
+  }
+  // Outside quotes, every line break is CRLF, and the file ends with one.
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '\n' && text[i - 1] !== '\r') problems.push(`csv record ending in a bare LF at ${i}`);
+    else if (!quoted && c === '\r' && text[i + 1] !== '\n') problems.push(`csv bare CR at ${i}`);
+  }
+  if (text.length > 0 && !text.endsWith('\r\n')) problems.push('csv not ending in CRLF');
+  let rows: string[][];
+  try {
+    rows = parse(text, { relax_column_count: true, skip_empty_lines: false }) as string[][];
+  } catch (err) {
+    return [...problems, `csv unreadable: ${String(err)}`];
+  }
+  for (const row of rows) {
+    for (const cell of row) {
+      // A spreadsheet set to semicolons or TABs splits there: each piece is a cell to it.
+      if (cell.split(/[;\t]/).some(runs)) problems.push(`csv formula cell ${JSON.stringify(cell.slice(0, 40))}`);
+    }
+  }
+  return problems;
 }
 
 /** Returns a list of violations; empty when the message conforms. */
@@ -61,6 +123,12 @@ export async function violations(raw: Buffer): Promise<string[]> {
       problems.push(`encoded word ${m[0]} splits a character`);
     }
   }
-  for (const t of await leafTypes(raw)) if (!ALLOWED_LEAF_TYPES.has(t)) problems.push(`part of type ${t}`);
+  for (const leaf of await leaves(raw)) {
+    if (!ALLOWED_LEAF_TYPES.has(leaf.type)) problems.push(`part of type ${leaf.type}`);
+    if (leaf.type === 'text/csv') {
+      const bytes = leaf.encoding === 'base64' ? Buffer.from(leaf.body.toString('latin1'), 'base64') : leaf.body;
+      problems.push(...csvViolations(bytes));
+    }
+  }
   return problems;
 }

@@ -40,6 +40,18 @@ async function rowOf(dataDir: string, id: string, databaseUrl?: string): Promise
   }
 }
 
+/** A released original with its marks taken out again (X-Mugaika-Released-By, 【原本】 in the Subject, the first text line), checking each is there. */
+const unmarked = (released: Buffer, actor: string): string => {
+  const text = released.toString('utf8');
+  const header = `X-Mugaika-Released-By: ${actor}\r\n`;
+  const prefix = `Subject: =?UTF-8?B?${Buffer.from('【原本】').toString('base64')}?=\r\n `;
+  const note = new RegExp(`\r\n\r\n【原本】隔離していた原本を解放したものです。無害化していません（解放: ${actor}、\\d{4}年\\d{1,2}月\\d{1,2}日 \\d\\d:\\d\\d）。\r\n`);
+  expect(text.startsWith(header)).toBe(true);
+  expect(text).toContain(prefix);
+  expect(text).toMatch(note);
+  return text.slice(header.length).replace(prefix, 'Subject: ').replace(note, '\r\n\r\n');
+};
+
 const maildir = (dataDir: string): string[] => {
   const dir = path.join(dataDir, 'maildir', 'new');
   return existsSync(dir) ? readdirSync(dir).map((f) => path.join(dir, f)) : [];
@@ -59,6 +71,8 @@ describe('mugaika quarantine (CLI)', () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(a);
     expect(list.stdout).toContain(`2 件 / 2 items`);
+    // Times in JST for a person (--json keeps ISO 8601).
+    expect(list.stdout).toMatch(new RegExp(`^${a}  held +\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d  `, 'm'));
     expect(list.stdout).not.toContain('請求書');
     const json = (await mugaika(['quarantine', 'list', '--json', '--state', 'held', ...dd])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; state: string });
     expect(json.map((j) => j.id).sort()).toEqual([a, b].sort());
@@ -69,7 +83,7 @@ describe('mugaika quarantine (CLI)', () => {
     const show = await mugaika(['quarantine', 'show', a!, ...dd]);
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('件名 / subject: 請求書の件');
-    expect(show.stdout).toContain('状態 / state: held');
+    expect(show.stdout).toMatch(/^状態 \/ state: held \(\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d, /m);
     expect((await mugaika(['quarantine', 'show', a!, '--raw', ...dd])).bytes.equals(original('cli-a'))).toBe(true);
     const rawFile = path.join(dir, 'orig.eml');
     expect((await mugaika(['quarantine', 'show', a!, '--raw', '-o', rawFile, ...dd])).code).toBe(0);
@@ -96,7 +110,7 @@ describe('mugaika quarantine (CLI)', () => {
     expect(rel.stdout).toContain(`smtp:127.0.0.1:${sink.port}`);
     await expect.poll(() => sink.messages.length).toBe(1);
     expect(sink.messages[0]).toMatchObject({ from: 'sender@example.jp', to: ['staff@city.example.lg.jp'] });
-    expect(sink.messages[0]!.raw.equals(Buffer.concat([Buffer.from('X-Mugaika-Released-By: admin:sato\r\n'), original('cli-a')]))).toBe(true);
+    expect(unmarked(sink.messages[0]!.raw, 'admin:sato')).toBe(original('cli-a').toString('utf8'));
     expect((await rowOf(data, a!))).toMatchObject({ state: 'released', stateChangedBy: 'admin:sato' });
 
     const again = await mugaika(['quarantine', 'release', a!, '-c', config, ...dd]);
@@ -117,7 +131,7 @@ describe('mugaika quarantine (CLI)', () => {
     const ok = await mugaika(['quarantine', 'release', a!, '--data-dir', data, '--by', 'admin']);
     expect(ok.code).toBe(0);
     const [file] = maildir(data);
-    expect(readFileSync(file!).equals(Buffer.concat([Buffer.from('X-Mugaika-Released-By: admin\r\n'), original('md-a')]))).toBe(true);
+    expect(unmarked(readFileSync(file!), 'admin')).toBe(original('md-a').toString('utf8'));
 
     const refusing = await startSink({ rcpt: () => ({ code: 550, message: '5.1.1 no such user' }) });
     const config = path.join(dir, 'c.yaml');
@@ -130,6 +144,20 @@ describe('mugaika quarantine (CLI)', () => {
     expect((await mugaika(['quarantine', 'release', b!, '-c', config, '--data-dir', data])).code).toBe(75);
     expect((await rowOf(data, b!))?.state).toBe('held');
     expect(maildir(data)).toHaveLength(1);
+  });
+
+  it("marks a release as the gateway's policy says (release.subjectPrefix, language)", async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'data');
+    const [a] = await seed(data, [{ tag: 'pol-a' }]);
+    const policy = path.join(dir, 'policy.yaml');
+    writeFileSync(policy, 'language: en\nrelease:\n  subjectPrefix: "[ORIGINAL]"\n');
+    const config = path.join(dir, 'c.yaml');
+    writeFileSync(config, `policyFile: ${policy}\n`);
+    expect((await mugaika(['quarantine', 'release', a!, '-c', config, '--data-dir', data, '--by', 'admin'])).code).toBe(0);
+    const text = readFileSync(maildir(data)[0]!).toString('utf8');
+    expect(text).toContain('Subject: [ORIGINAL]\r\n original pol-a\r\n');
+    expect(text).toMatch(/\r\n\r\n\[Original\] This is the quarantined original, released by admin on \d{4}-\d\d-\d\d \d\d:\d\d JST\. It was not sanitized\.\r\n本文 pol-a/);
   });
 
   it('purges after the configured retention, and rotates the key with every item still readable', async () => {

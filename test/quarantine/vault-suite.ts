@@ -161,10 +161,11 @@ export function vaultSuite(backend: Backend): void {
       await expect(f.vault.get('Q-20260101-AAAAAAAAAA')).rejects.toThrow(/no quarantined message Q-20260101-AAAAAAAAAA/);
     });
 
-    it('request, then release: re-delivered to the Maildir byte for byte after X-Mugaika-Released-By, audited', async () => {
+    it('request, then release: re-delivered to the Maildir as the original marked as released (header, subject, first text line), audited', async () => {
       const raw = original('release');
       const id = await f.vault.put(raw, metaOf());
-      const wf = createWorkflow(f.vault);
+      const at = new Date('2026-12-06T04:05:00Z');
+      const wf = createWorkflow(f.vault, () => at);
       await wf.request(id, 'staff:suzuki', '業務で必要');
       expect((await f.store.getItem(id))).toMatchObject({ state: 'release-requested', stateChangedBy: 'staff:suzuki' });
       await expect(wf.request(id, 'staff:suzuki')).rejects.toThrow(/cannot request .*: it is release-requested \(allowed from held\)/);
@@ -174,7 +175,10 @@ export function vaultSuite(backend: Backend): void {
       expect(more).toEqual([]);
       const delivered = readFileSync(file!);
       const header = `X-Mugaika-Released-By: =?UTF-8?B?${Buffer.from('admin:佐藤').toString('base64')}?=\r\n`;
-      expect(delivered.equals(Buffer.concat([Buffer.from(header), raw]))).toBe(true);
+      const subject = `Subject: =?UTF-8?B?${Buffer.from('【原本】').toString('base64')}?=\r\n original release\r\n`;
+      const note = '【原本】隔離していた原本を解放したものです。無害化していません（解放: admin:佐藤、2026年12月6日 13:05）。\r\n';
+      const [head, body] = raw.toString('utf8').split('\r\n\r\n');
+      expect(delivered.toString('utf8')).toBe(`${header}${head!.replace('Subject: original release\r\n', subject)}\r\n\r\n${note}${body}`);
       expect((await f.store.getItem(id))).toMatchObject({ state: 'released', stateChangedBy: 'admin:佐藤' });
       await expect(wf.release(id, 'admin', createMaildirCarrier(path.join(f.dataDir, 'maildir')))).rejects.toBeInstanceOf(QuarantineWorkflowError);
       await expect(wf.reject(id, 'admin')).rejects.toThrow(/cannot reject .*: it is released/);

@@ -56,7 +56,7 @@ describe('mugaika serve: hostile content', () => {
     expect(Math.max(...greetings)).toBeLessThan(1000);
     const [notice] = sink.withToken(tok);
     expect(notice!.raw.toString('latin1')).toContain('X-Mugaika-Verdict: blocked');
-    expect(notice!.text).toContain('無害化処理が制限時間内に終わらなかったため');
+    expect(notice!.text).toContain('【無害化通知】インターネットから届いたメールです。無害化の処理が制限時間内に終わらなかったため、本文と添付ファイルをお届けできません。');
     expect(notice!.text).not.toContain('para');
     await waitFor('health', async () => (await fetch(`http://127.0.0.1:${gw.webPort}/healthz`)).ok);
   }, 120_000);
