@@ -110,6 +110,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   opened.push(() => audit.close());
   const quarantine = await openVault({ dataDir, store, audit, gateway: config.smtp.hostname });
   const spool = await openSpool(dataDir, { recover: true });
+  opened.push(() => spool.close());
   const transfers = createTransferLog(audit, actor, store);
   await recordStart(audit, store, actor, policyFingerprint(policy));
   opened.push(() => audit.append({ actor, action: 'gateway-stopped', object: actor, details: { reason: 'start failed' } }));
@@ -212,7 +213,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
       // failures and stay in the spool. (The sanitizer is closed only afterwards: cutting
       // a sanitization off would block the message instead of leaving it in incoming/.)
       await Promise.allSettled([engine.stop(), nextHop.close(), bounceCarrier.close()]);
-      await Promise.allSettled([sanitizer.close(), ops.close()]);
+      await Promise.allSettled([sanitizer.close(), ops.close(), spool.close()]);
       await audit.append({ actor, action: 'gateway-stopped', object: actor, details: {} }).catch(() => undefined);
       // Each step even if one before it failed (a dead audit thread): the pid file goes last, always.
       await audit.close().catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the audit log failed'));

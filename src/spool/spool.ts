@@ -4,8 +4,9 @@
 //   incoming/<id>.msg            accepted, not yet sanitized (envelope + original)
 //   outgoing/<id>.eml + .json    sanitized message + its delivery state
 //   control/<id>.retry|.bounce   an operator's request (`mugaika queue`), applied by the gateway
-//   receipts/<id>.json           what a first delivery attempt (from memory) did, before the
-//                                audit log has it: its recipients are never sent again
+//   receipts.log                 what first delivery attempts (from memory) did, before the
+//                                audit log has it: those recipients are never sent again
+//                                (receipt-journal.ts; the gateway's alone)
 // An outgoing entry exists once its .json exists (written after the .eml);
 // the incoming file is removed only after that. Only the gateway writes the
 // state files; other processes only read them and leave requests in control/.
@@ -15,6 +16,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { coalescedDirSync, writeDurably } from '../durable/files.js';
 import type { DeliveryState, Envelope, QueueId, Receipt } from './types.js';
+import { openReceiptJournal, type ReceiptJournal } from './receipt-journal.js';
 
 const MAGIC = 'MGSPOOL1';
 // In-memory copies of just-accepted messages: at most this many, each at most this big.
@@ -86,6 +88,8 @@ export interface Spool {
   writeReceipt(id: QueueId, receipt: Receipt): Promise<void>;
   readReceipt(id: QueueId): Promise<Receipt | null>;
   removeReceipt(id: QueueId): Promise<void>;
+  /** Closes the receipt journal (the gateway's spool). */
+  close(): Promise<void>;
 }
 
 const idsIn = async (dir: string, ext: string): Promise<QueueId[]> =>
@@ -118,8 +122,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
   const outgoing = path.join(dir, 'outgoing');
   const tmp = path.join(dir, 'tmp');
   const control = path.join(dir, 'control');
-  const receipts = path.join(dir, 'receipts');
-  for (const d of [dir, incoming, outgoing, tmp, control, receipts]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
+  for (const d of [dir, incoming, outgoing, tmp, control]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
 
   // Concurrent SMTP sessions share the incoming folder's fsync.
   const syncIncoming = coalescedDirSync(incoming);
@@ -128,7 +131,6 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
   const emlFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.eml`);
   const stateFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.json`);
   const controlFile = (id: QueueId, kind: ControlKind): string => path.join(control, `${checkId(id)}.${kind}`);
-  const receiptFile = (id: QueueId): string => path.join(receipts, `${checkId(id)}.json`);
 
   // Fix: this used to run on every open and in every listOutgoing(), so `mugaika queue`
   // (and the gateway's own rescan) deleted spool/tmp files of messages being received
@@ -140,10 +142,19 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     // A half-written outgoing entry: its incoming file still exists and is sanitized again.
     const states = new Set(await idsIn(outgoing, '.json'));
     for (const id of await idsIn(outgoing, '.eml')) if (!states.has(id)) await fs.rm(emlFile(id), { force: true });
+  }
+  // Receipts are written by the gateway alone, which opens the spool with `recover`.
+  let journal: ReceiptJournal | null = null;
+  if (options.recover) {
+    journal = await openReceiptJournal(dir, tmp);
     // A receipt outlives its incoming file only when a crash came between their removals.
     const waiting = new Set(await idsIn(incoming, '.msg'));
-    for (const id of await idsIn(receipts, '.json')) if (!waiting.has(id)) await fs.rm(receiptFile(id), { force: true });
+    for (const id of journal.ids()) if (!waiting.has(id)) await journal.remove(id);
   }
+  const receipts = (): ReceiptJournal => {
+    if (!journal) throw new SpoolError('receipts are kept by the gateway alone (a spool opened with recover)');
+    return journal;
+  };
 
   return {
     dir,
@@ -258,17 +269,13 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     async removeControl(id, kind) {
       for (const k of kind ? [kind] : (['retry', 'bounce'] as const)) await fs.rm(controlFile(id, k), { force: true });
     },
-    writeReceipt: (id, receipt) => writeDurably(receiptFile(id), Buffer.from(JSON.stringify(receipt)), 0o600, tmp),
-    async readReceipt(id) {
-      try {
-        return JSON.parse(await fs.readFile(receiptFile(id), 'utf8')) as Receipt;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw err;
-      }
-    },
+    writeReceipt: (id, receipt) => receipts().write(checkId(id), receipt),
+    readReceipt: async (id) => receipts().read(checkId(id)),
     // Gone with the entry: a receipt a power loss brings back is met by its entry's absence.
-    removeReceipt: (id) => unlinkIfThere(receiptFile(id)),
+    removeReceipt: (id) => (journal ? journal.remove(id) : Promise.resolve()),
+    close: async () => {
+      await journal?.close();
+    },
     async probe() {
       for (const d of [incoming, outgoing]) if (!(await fs.stat(d)).isDirectory()) throw new SpoolError(`${d} is not a folder`);
       const file = path.join(tmp, `.probe-${randomBytes(6).toString('hex')}`);
