@@ -21,17 +21,26 @@
 #            glyphs. poppler-utils (pdftoppm, pdffonts, pdftotext) and
 #            poppler-data check its output in test/converters/office.test.ts;
 #            img2pdf turns lossless images into PDFs.
+#   slapd, ldap-utils  test/users/ldap*.test.ts start a private OpenLDAP
+#            server (slapd from a temporary config, 127.0.0.1 high ports, LDAPS
+#            and StartTLS with a CA made by the test) to log in directory users;
+#            ldap-utils (ldapadd, ldapmodify) load and change its test tree.
+#   chromium test/web/e2e.test.ts drives Debian's Chromium through
+#            playwright-core (no browser download) to log in with TOTP.
 #
 # Postfix is preseeded with "No configuration": the package then writes no
 # /etc/postfix/main.cf, so its maintainer scripts start no system-wide Postfix
 # and nothing listens on port 25. The tests run their own instances from
 # temporary config directories on 127.0.0.1 high ports and never touch the
-# system one.
+# system one. slapd is preseeded with "omit configuration" for the same reason:
+# no system database, no cn=config, no daemon on port 389; the tests start
+# their own from a temporary slapd.conf.
 set -euo pipefail
 
 PACKAGES=(postfix postgresql
   libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
-  fonts-noto-cjk fonts-ipaexfont bubblewrap poppler-utils poppler-data img2pdf)
+  fonts-noto-cjk fonts-ipaexfont bubblewrap poppler-utils poppler-data img2pdf
+  slapd ldap-utils chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -46,15 +55,17 @@ fi
 if [[ $(id -u) -ne 0 ]]; then
   echo "system-deps: missing Debian packages: ${missing[*]}" >&2
   echo "system-deps: run as root:  sudo bash scripts/system-deps.sh" >&2
-  echo "system-deps: (or by hand:  echo 'postfix postfix/main_mailer_type select No configuration' | sudo debconf-set-selections && echo 'create_main_cluster = false' | sudo tee -a /etc/postgresql-common/createcluster.conf && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]})" >&2
+  echo "system-deps: (or by hand:  printf '%s\\n' 'postfix postfix/main_mailer_type select No configuration' 'slapd slapd/no_configuration boolean true' | sudo debconf-set-selections && echo 'create_main_cluster = false' | sudo tee -a /etc/postgresql-common/createcluster.conf && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]})" >&2
   exit 1
 fi
 
 echo "system-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # Postfix: no system-wide configuration, hence no system-wide daemon.
+# slapd: "omit OpenLDAP server configuration", hence no system directory and no daemon.
 debconf-set-selections <<'SEL'
 postfix postfix/main_mailer_type select No configuration
+slapd slapd/no_configuration boolean true
 SEL
 
 # PostgreSQL: no system-wide "main" cluster, hence no server on port 5432;

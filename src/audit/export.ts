@@ -8,10 +8,15 @@
 // =HYPERLINK(...) must stay text.
 // JSON lines carry the record as stored, with details parsed (ISO 8601 times).
 // A terminal gets JST too.
+//
+// What a person reads (CSV, the terminal) shows characters that hide or
+// reorder text (U+202E in a login name someone typed) written out as <U+202E>
+// (visible.ts); JSON lines escape them as \u202e, which parses to the same text.
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify/sync';
 import { jstTableOf as jstTime } from '../core/jst.js';
 import type { AuditFilter, AuditRecord, Store } from '../store/types.js';
+import { visible } from './visible.js';
 
 export const exportFormats = ['csv', 'jsonl'] as const;
 export type ExportFormat = (typeof exportFormats)[number];
@@ -66,8 +71,11 @@ export const excelSafe = (cell: string): string => (/^[=+\-@\t\r]/.test(cell) ? 
 
 export const csvRow = (r: AuditRecord): string[] => {
   const p = parseDetails(r.details);
-  return [String(r.seq), jstTime(r.time), ...[r.actor, r.action, r.object ?? '', p.from, p.to, p.verdict, r.details].map(excelSafe), r.hash];
+  return [String(r.seq), jstTime(r.time), ...[r.actor, r.action, r.object ?? '', p.from, p.to, p.verdict, r.details].map((cell) => excelSafe(visible(cell))), r.hash];
 };
+
+/** Hidden and reordering characters as JSON escapes: the same text once parsed, plain to see before. */
+const escapeHidden = (json: string): string => json.replace(/[\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\u00ad\u061c\ufff9-\ufffb]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export const jsonLine = (r: AuditRecord): string => {
   let details: unknown = r.details;
@@ -76,14 +84,14 @@ export const jsonLine = (r: AuditRecord): string => {
   } catch {
     // Kept as the stored text.
   }
-  return `${JSON.stringify({ seq: r.seq, time: r.time, actor: r.actor, action: r.action, object: r.object, details, prevHash: r.prevHash, hash: r.hash })}\n`;
+  return `${escapeHidden(JSON.stringify({ seq: r.seq, time: r.time, actor: r.actor, action: r.action, object: r.object, details, prevHash: r.prevHash, hash: r.hash }))}\n`;
 };
 
 /** One line for a terminal. */
 export function textLine(r: AuditRecord): string {
   const p = parseDetails(r.details);
   const who = p.from || p.to ? `  ${p.from || '-'} -> ${p.to || '-'}` : '';
-  return `${String(r.seq).padStart(7)}  ${jstTime(r.time)}  ${r.actor.padEnd(10)} ${r.action.padEnd(18)} ${r.object ?? '-'}${who}${p.verdict ? `  ${p.verdict}` : ''}\n`;
+  return `${String(r.seq).padStart(7)}  ${jstTime(r.time)}  ${visible(r.actor).padEnd(10)} ${r.action.padEnd(18)} ${visible(r.object ?? '-')}${visible(who)}${p.verdict ? `  ${visible(p.verdict)}` : ''}\n`;
 }
 
 async function write(out: NodeJS.WritableStream, text: string): Promise<void> {

@@ -11,7 +11,7 @@
 import { chainPrepared, prepareEntry, type PreparedEntry } from './chain.js';
 import { headFilePath, HeadFileError, readHeadFile, writeHeadFile } from './head-file.js';
 import type { AuditSigner } from './signer.js';
-import type { AuditEffects, AuditEntry, AuditRecord, ItemRow, LoginAttempt, SessionRow, StateChange, Store, UserRow } from '../store/types.js';
+import type { AuditEffects, AuditEntry, AuditRecord, Store } from '../store/types.js';
 
 export interface AuditLog {
   /** `effects` (the rows the entry tells of: a quarantined item, a user, a session) are committed in the same transaction. */
@@ -183,20 +183,26 @@ export function openAuditLog(store: Store, signer: AuditSigner, opts: AuditLogOp
 
 /** The effects of a batch of appends, in the order they were made (a later change to the same user wins). */
 function mergeEffects(batch: readonly Waiting[]): AuditEffects {
-  const items: ItemRow[] = [];
-  const users: UserRow[] = [];
-  const stateChanges: StateChange[] = [];
-  const loginAttempts: LoginAttempt[] = [];
-  const sessionsOpened: SessionRow[] = [];
-  const sessionsEnded: string[] = [];
+  const out: { [K in keyof AuditEffects]-?: NonNullable<AuditEffects[K]>[number][] } = {
+    items: [],
+    stateChanges: [],
+    users: [],
+    loginAttempts: [],
+    sessionsOpened: [],
+    sessionsEnded: [],
+    userSessionsEnded: [],
+    addressLocksCleared: [],
+    totpEnrolled: [],
+    totpReset: [],
+    totpStepsUsed: [],
+    recoveryCodesUsed: [],
+  };
   for (const { effects: e } of batch) {
     if (!e) continue;
-    items.push(...(e.items ?? []));
-    users.push(...(e.users ?? []));
-    stateChanges.push(...(e.stateChanges ?? []));
-    loginAttempts.push(...(e.loginAttempts ?? []));
-    sessionsOpened.push(...(e.sessionsOpened ?? []));
-    sessionsEnded.push(...(e.sessionsEnded ?? []));
+    for (const key of Object.keys(out) as (keyof AuditEffects)[]) {
+      const more = e[key];
+      if (more) (out[key] as unknown[]).push(...more);
+    }
   }
-  return { items, stateChanges, users, loginAttempts, sessionsOpened, sessionsEnded };
+  return out;
 }

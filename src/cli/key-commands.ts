@@ -16,6 +16,7 @@ export function registerKeyCommands(program: Command): void {
           `${r.resumed ? '中断していた鍵更新を完了しました' : 'マスター鍵を更新しました'}: ${r.from} -> ${r.to}(${r.rewrapped} 件)/ ` +
             `${r.resumed ? 'finished the interrupted rotation' : 'rotated the master key'} ${r.from} -> ${r.to}, ${r.rewrapped} items re-wrapped\n`,
         );
+        if (r.secondFactors > 0) process.stdout.write(`二要素認証の秘密 ${r.secondFactors} 件も暗号化し直しました / ${r.secondFactors} TOTP secrets re-sealed\n`);
         if (r.source === 'env') {
           process.stdout.write(
             'MUGAIKA_MASTER_KEY を MUGAIKA_MASTER_KEY_NEW の値に置き換え、MUGAIKA_MASTER_KEY_NEW を削除して、ゲートウェイを再起動してください。/ ' +

@@ -31,8 +31,12 @@ const line = (u: UserSummary): string =>
     `${u.role} (${roleLabel[u.role]})`.padEnd(16),
     (u.email ?? '-').padEnd(32),
     u.disabled ? '無効 / disabled' : u.lockedUntil && u.lockedUntil > new Date().toISOString() ? `ロック中 / locked until ${jstTableOf(u.lockedUntil)}` : '有効 / enabled',
+    u.source === 'ldap' ? 'ディレクトリ / directory' : '',
+    u.secondFactor ? '2FA' : '',
     u.displayName,
-  ].join(' ');
+  ]
+    .filter((f) => f !== '')
+    .join(' ');
 
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('コンソールの利用者の管理 / manage console users (staff, admin, auditor)');
@@ -103,6 +107,18 @@ export function registerUserCommands(program: Command): void {
         process.stdout.write(`${u.name} を無効にしました / disabled ${u.name}\n`);
       }),
     );
+
+  withCommonOptions(
+    user.command('reset-2fa').description('二要素認証を解除する(スマートフォンの紛失時。次のログインで再設定)/ remove the second factor (a lost phone): they enrol again at their next login').argument('<name>'),
+  ).action((name: string, opts: Common) =>
+    inContext(opts, async ({ store, audit }, actor) => {
+      const { createUserDirectory } = await import('../users/directory.js');
+      const u = await createUserDirectory(store, audit).resetSecondFactor(name, actor);
+      process.stdout.write(
+        `${u.name} の二要素認証を解除しました。ログイン中のセッションは終了しました。次のログインで設定し直します / removed the second factor of ${u.name}; their sessions have ended, and they enrol again at their next login\n`,
+      );
+    }),
+  );
 
   withCommonOptions(user.command('enable').description('利用を再開する(ロックも解除)/ enable again, and lift a lockout').argument('<name>'))
     .action((name: string, opts: Common) =>

@@ -1,11 +1,90 @@
 // The gateway's configuration: where it listens, where it delivers, where it
-// keeps its data. One zod schema; a YAML file overrides the defaults and four
+// keeps its data. One zod schema; a YAML file overrides the defaults and six
 // environment variables override the file.
 import { z } from 'zod';
 
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:2525 or [::1]:2525');
+
+/** The municipality's directory (LDAP / Active Directory), when console users come from it. */
+const ldapSchema = z
+  .object({
+    /** ldaps://host:636, or ldap://host:389 with startTls: passwords never cross in the clear. */
+    url: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'ldaps://host[:port] or ldap://host[:port]'),
+    startTls: z.boolean().default(false),
+    /** The CA that signed the directory's certificate (PEM); the system's CAs when absent. */
+    caFile: z.string().optional(),
+    /** The service account that looks users and groups up (it needs read access only). */
+    bindDn: z.string().min(1),
+    /** A file holding its password (first line); or MUGAIKA_LDAP_BIND_PASSWORD. */
+    bindPasswordFile: z.string().optional(),
+    /** Where users are searched, and how; {name} is the login name, escaped (RFC 4515). */
+    userBase: z.string().min(1),
+    userFilter: z.string().includes('{name}').default('(&(objectClass=person)(uid={name}))'),
+    mailAttribute: z.string().default('mail'),
+    displayNameAttribute: z.string().default('displayName'),
+    /** The group (DN) whose members get each role; a role left out is not given from the directory. */
+    groups: z
+      .object({ staff: z.string().min(1).optional(), admin: z.string().min(1).optional(), auditor: z.string().min(1).optional() })
+      .strict()
+      .refine((g) => g.staff ?? g.admin ?? g.auditor, 'name at least one group'),
+    /** The group attribute that lists its members' DNs (groupOfNames: member; groupOfUniqueNames: uniqueMember). */
+    memberAttribute: z.string().default('member'),
+    /** Active Directory: count members of nested groups too (LDAP_MATCHING_RULE_IN_CHAIN). */
+    nestedGroups: z.boolean().default(false),
+    /** A directory that has not answered within this long is down, ms. */
+    timeoutMs: z.number().int().positive().max(60_000).default(5000),
+    /** How long a directory user's membership is trusted between checks; 0 checks at every request, s. */
+    recheckSeconds: z.number().int().min(0).max(3600).default(0),
+  })
+  .strict()
+  .refine((l) => l.url.startsWith('ldaps://') || l.startTls, { message: 'use ldaps:// or startTls: true: passwords must not cross in the clear', path: ['url'] });
+
+export type LdapConfig = z.infer<typeof ldapSchema>;
+
+const webSchema = z
+  .object({
+    /** The console (and /metrics, /healthz unless opsListen is set). */
+    listen: hostPort.default('127.0.0.1:8025'),
+    /** /metrics and /healthz on a listener of their own, so that the console's can be closed to all but staff networks. */
+    opsListen: hostPort.optional(),
+    /** HTTPS for the console when both are set (PEM files): cookies become Secure and HSTS is sent. */
+    tlsKeyFile: z.string().optional(),
+    tlsCertFile: z.string().optional(),
+    /** Mark cookies Secure and send HSTS: set it when an HTTPS reverse proxy serves the console. */
+    secureCookies: z.boolean().default(false),
+    /** Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client; nobody else's is believed. */
+    trustProxy: z.array(z.string().min(1)).default([]),
+    /** A console session ends this many hours after login (one working day by default)... */
+    sessionHours: z.number().positive().max(24 * 7).default(8),
+    /** ...or after this many minutes without a request. */
+    idleMinutes: z.number().positive().max(24 * 60).default(30),
+    /** Failed logins in a row for one account from one address that lock it for that address... */
+    lockoutAttempts: z.number().int().positive().max(100).default(5),
+    /** ...for this many minutes (an admin can unlock it earlier with `mugaika user enable`). */
+    lockoutMinutes: z.number().positive().max(24 * 60).default(15),
+    /** Failed logins in a row for one account from addresses it has not logged in from, that lock it for all such addresses. */
+    accountLockoutAttempts: z.number().int().positive().max(10_000).default(20),
+    /** An address an account logged in from stays its own this many days: the account-wide lock does not apply to it. */
+    trustedAddressDays: z.number().positive().max(365).default(30),
+    /** Failed logins from one client address (IPv6: its /64) within lockoutMinutes before it is refused (429). */
+    addressFailures: z.number().int().positive().max(10_000).default(20),
+    /** Login attempts (any outcome) from one address per minute before it is refused (429). */
+    loginRequestsPerMinute: z.number().int().positive().max(10_000).default(30),
+    /** Password checks waiting for the password thread; one more is refused with a 503 page. */
+    passwordQueue: z.number().int().positive().max(1000).default(8),
+    /** TOTP for staff: 'optional' (they may enrol from their account page) or 'required'. Admins and auditors always need it. */
+    staffTotp: z.enum(['optional', 'required']).default('optional'),
+    /** Web connections open at once; fewer when the process's open-file limit needs the rest for SMTP and the spool. */
+    maxConnections: z.number().int().positive().max(100_000).default(256),
+    ldap: ldapSchema.optional(),
+  })
+  .strict()
+  .refine((w) => !w.tlsKeyFile === !w.tlsCertFile, { message: 'web.tlsKeyFile and web.tlsCertFile go together', path: ['tlsCertFile'] })
+  .prefault({});
+
+export type WebConfig = z.infer<typeof webSchema>;
 
 export const configSchema = z
   .object({
@@ -74,23 +153,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    web: z
-      .object({
-        /** The console, /metrics and /healthz. */
-        listen: hostPort.default('127.0.0.1:8025'),
-        /** A console session ends this many hours after login (one working day by default). */
-        sessionHours: z.number().positive().max(24 * 7).default(8),
-        /** Failed logins in a row that lock an account... */
-        lockoutAttempts: z.number().int().positive().max(100).default(5),
-        /** ...for this many minutes (an admin can unlock it earlier with `mugaika user enable`). */
-        lockoutMinutes: z.number().positive().max(24 * 60).default(15),
-        /** Mark the session cookie Secure: set it when the console is reached through HTTPS (a reverse proxy). */
-        secureCookies: z.boolean().default(false),
-        /** Web connections open at once; fewer when the process's open-file limit needs the rest for SMTP and the spool. */
-        maxConnections: z.number().int().positive().max(100_000).default(256),
-      })
-      .strict()
-      .prefault({}),
+    web: webSchema,
   })
   .strict()
   .refine((c) => !c.smtp.tlsKeyFile === !c.smtp.tlsCertFile, {
@@ -110,6 +173,7 @@ export const ENV_OVERRIDES = {
   MUGAIKA_NEXT_HOP: ['delivery', 'nextHop'],
   MUGAIKA_DATA_DIR: ['dataDir'],
   MUGAIKA_WEB_LISTEN: ['web', 'listen'],
+  MUGAIKA_OPS_LISTEN: ['web', 'opsListen'],
   MUGAIKA_DATABASE_URL: ['database', 'url'],
 } as const;
 

@@ -9,14 +9,19 @@
 // old key, and a last pass re-wraps anything a process wrote meanwhile.
 // Environment: the new key comes from MUGAIKA_MASTER_KEY_NEW; the operator
 // switches MUGAIKA_MASTER_KEY to it afterwards.
+//
+// The console users' TOTP secrets are sealed under the master key too
+// (src/users/totp.ts): they are re-sealed in the same passes, before the old
+// key is retired.
 import { promises as fs } from 'node:fs';
 import type { AuditEntry, Store } from '../store/types.js';
 import { fsyncDir } from '../durable/files.js';
+import { resealTotpSecret } from '../users/totp.js';
 import { unwrapDataKey, wrapDataKey } from './data-key.js';
 import { ENV_KEY, ENV_NEXT_KEY, openKeyRing, type KeyRing } from './key-ring.js';
 import { createKeyFileOnce, KeyError, type KeyId, type MasterKey } from './master-key.js';
 
-export type RewrapStore = Pick<Store, 'itemsNotUnder' | 'rewrapKeys'>;
+export type RewrapStore = Pick<Store, 'itemsNotUnder' | 'rewrapKeys'> & Partial<Pick<Store, 'totpNotUnder' | 'resealTotp'>>;
 
 /** Re-wraps up to `limit` items whose data key is not under `target`; returns how many it did (0: none left). */
 export async function rewrapBatch(store: RewrapStore, ring: KeyRing, target: MasterKey, limit: number): Promise<number> {
@@ -25,6 +30,18 @@ export async function rewrapBatch(store: RewrapStore, ring: KeyRing, target: Mas
   const rewrapped = rows.map((row) => ({ id: row.id, keyId: target.id as string, wrappedKey: wrapDataKey(target, row.id, unwrapDataKey(ring, row.id, row.keyId, row.wrappedKey)) }));
   await store.rewrapKeys(rewrapped);
   return rewrapped.length;
+}
+
+/** Re-seals every TOTP secret not under `target`; returns how many. */
+async function resealAllTotp(store: RewrapStore, ring: KeyRing, target: MasterKey, batchSize: number): Promise<number> {
+  if (!store.totpNotUnder || !store.resealTotp) return 0;
+  let total = 0;
+  for (;;) {
+    const rows = await store.totpNotUnder(target.id, batchSize);
+    if (rows.length === 0) return total;
+    // Each only if still under the key it was read under: one changed meanwhile is read again.
+    total += await store.resealTotp(rows.map((r) => ({ name: r.name, fromKeyId: r.keyId, keyId: target.id, sealed: resealTotpSecret(ring, r.name, r, target) })));
+  }
 }
 
 async function rewrapAll(store: RewrapStore, ring: KeyRing, target: MasterKey, batchSize: number, onBatch?: (done: number) => void): Promise<number> {
@@ -54,6 +71,8 @@ export interface RotationReport {
   rewrapped: number;
   /** A rotation interrupted earlier was finished rather than a new one started. */
   resumed: boolean;
+  /** Console users' TOTP secrets re-sealed. */
+  secondFactors: number;
 }
 
 export async function rotateMasterKey(o: RotationOptions): Promise<RotationReport> {
@@ -70,7 +89,8 @@ export async function rotateMasterKey(o: RotationOptions): Promise<RotationRepor
     }
     const to = ring.wrapping();
     const rewrapped = await rewrapAll(o.store, ring, to, batchSize, o.onProgress);
-    report = { source: 'env', from: from.id, to: to.id, rewrapped, resumed: false };
+    const secondFactors = await resealAllTotp(o.store, ring, to, batchSize);
+    report = { source: 'env', from: from.id, to: to.id, rewrapped, resumed: false, secondFactors };
   } else {
     const files = ring.source.files;
     const resumed = ring.previous() !== null;
@@ -82,13 +102,20 @@ export async function rotateMasterKey(o: RotationOptions): Promise<RotationRepor
     if (!from) throw new KeyError(`${files.next} が消えました。もう一度実行してください。/ ${files.next} disappeared during the rotation: run it again`);
     const to = ring.wrapping();
     let rewrapped = await rewrapAll(o.store, ring, to, batchSize, o.onProgress);
+    let secondFactors = await resealAllTotp(o.store, ring, to, batchSize);
     await fs.rename(files.next, files.current);
     await fsyncDir(files.dir);
     // Processes that had not yet seen master.key.next may have wrapped a few
-    // items under the old key; this ring still holds it.
+    // items (or sealed a TOTP secret) under the old key; this ring still holds it.
     rewrapped += await rewrapAll(o.store, ring, to, batchSize, o.onProgress);
-    report = { source: 'file', from: from.id, to: to.id, rewrapped, resumed };
+    secondFactors += await resealAllTotp(o.store, ring, to, batchSize);
+    report = { source: 'file', from: from.id, to: to.id, rewrapped, resumed, secondFactors };
   }
-  await o.audit.append({ actor: o.actor, action: 'key-rotated', object: null, details: { fromKeyId: report.from, toKeyId: report.to, count: report.rewrapped, source: report.source, resumed: report.resumed } });
+  await o.audit.append({
+    actor: o.actor,
+    action: 'key-rotated',
+    object: null,
+    details: { fromKeyId: report.from, toKeyId: report.to, count: report.rewrapped, source: report.source, resumed: report.resumed, ...(report.secondFactors > 0 ? { secondFactors: report.secondFactors } : {}) },
+  });
   return report;
 }

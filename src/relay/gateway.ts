@@ -17,8 +17,12 @@ import { createMetrics } from '../ops/metrics.js';
 import { loadPolicy } from '../policy/load.js';
 import { closeInbound, createInbound } from '../smtp/inbound.js';
 import { openSpool } from '../spool/spool.js';
-import { createOpsServer } from '../web/ops-routes.js';
+import { registerOpsRoutes } from '../web/ops-routes.js';
+import { createWebServer } from '../web/server.js';
 import { registerConsole } from '../web/console/routes.js';
+import { openKeyRing } from '../keys/key-ring.js';
+import { createLdapDirectory, ldapBindPassword } from '../users/ldap.js';
+import { startPasswordWorker } from '../users/password-worker.js';
 import { createConsoleAuth } from '../users/sessions.js';
 import { createEngine } from './engine.js';
 import { lockDataDir } from './lock.js';
@@ -28,6 +32,8 @@ import { createTransferLog, recoveredFromLog } from './transfer-log.js';
 export interface Gateway {
   smtpPort: number;
   webPort: number;
+  /** The listener of /metrics and /healthz: webPort unless web.opsListen is set. */
+  opsPort: number;
   log: Logger;
   /**
    * Settles with the reason when a part the gateway cannot work without ends
@@ -145,7 +151,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     inbound.listen(smtpAt.port, smtpAt.host, onListening);
   });
   opened.push(() => closeInbound(inbound));
-  const ops = createOpsServer({
+  const opsDeps = {
     registry: metrics.registry,
     async health() {
       // A file written in the spool, not fs.access(W_OK), which is true for root
@@ -161,16 +167,56 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
       if (database !== null) return { ok: false, detail: { reason: `database unavailable: ${database} / データベースに接続できません`, queue, nextHop: nextHop.name } };
       return { ok: true, detail: { queue, nextHop: nextHop.name } };
     },
+  };
+  const web = config.web;
+  const tls = web.tlsKeyFile && web.tlsCertFile;
+  const secure = Boolean(tls) || web.secureCookies;
+  const consoleServer = createWebServer({ tlsKeyFile: web.tlsKeyFile, tlsCertFile: web.tlsCertFile, trustProxy: web.trustProxy, hsts: secure });
+  // The ops endpoints on a listener of their own when web.opsListen is set, so that the console's can be closed to all but staff networks.
+  const opsServer = web.opsListen ? createWebServer({ trustProxy: web.trustProxy }) : consoleServer;
+  registerOpsRoutes(opsServer, opsDeps);
+  // Password hashing on a thread of its own with a bounded queue: a login flood takes that thread, never the SMTP loop.
+  const passwords = startPasswordWorker({ maxQueued: web.passwordQueue });
+  opened.push(() => passwords.close());
+  const auth = createConsoleAuth({
+    store,
+    audit,
+    passwords,
+    ring: await openKeyRing(dataDir),
+    directory: web.ldap ? createLdapDirectory({ ...web.ldap, bindPassword: ldapBindPassword(web.ldap, process.env) }) : null,
+    settings: {
+      sessionHours: web.sessionHours,
+      idleMinutes: web.idleMinutes,
+      lockoutAttempts: web.lockoutAttempts,
+      lockoutMinutes: web.lockoutMinutes,
+      accountLockoutAttempts: web.accountLockoutAttempts,
+      trustedAddressDays: web.trustedAddressDays,
+      addressFailures: web.addressFailures,
+      staffTotp: web.staffTotp,
+      totpIssuer: `mugaika (${config.smtp.hostname})`,
+      passwordQueue: web.passwordQueue,
+      directoryRecheckSeconds: web.ldap?.recheckSeconds ?? 0,
+    },
   });
-  await registerConsole(ops, { auth: createConsoleAuth(store, audit, config.web), store, secureCookies: config.web.secureCookies });
-  const webCap = webConnectionCap(config.web.maxConnections, config.smtp.maxClients);
-  ops.server.maxConnections = webCap;
-  if (webCap < config.web.maxConnections) log.warn({ configured: config.web.maxConnections, cap: webCap, openFileLimit: openFileLimit() }, 'web connections capped to leave descriptors for SMTP and the spool');
-  const webAt = parseHostPort(config.web.listen);
-  await listening({ ja: 'Web（管理コンソール・/healthz）', en: 'web (console, /healthz)' }, config.web.listen, (onError, onListening) => {
-    ops.listen({ host: webAt.host, port: webAt.port }).then(onListening, onError);
+  opened.push(() => auth.close());
+  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute });
+  // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
+  const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
+  for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;
+  if (webCap < web.maxConnections) log.warn({ configured: web.maxConnections, cap: webCap, openFileLimit: openFileLimit() }, 'web connections capped to leave descriptors for SMTP and the spool');
+  const webAt = parseHostPort(web.listen);
+  const consoleName = web.opsListen ? { ja: 'Web（管理コンソール）', en: 'web (console)' } : { ja: 'Web（管理コンソール・/healthz）', en: 'web (console, /healthz)' };
+  await listening(consoleName, web.listen, (onError, onListening) => {
+    consoleServer.listen({ host: webAt.host, port: webAt.port }).then(onListening, onError);
   });
-  opened.push(() => ops.close());
+  opened.push(() => consoleServer.close());
+  const opsAt = web.opsListen ? parseHostPort(web.opsListen) : null;
+  if (opsAt && web.opsListen) {
+    await listening({ ja: '監視用（/metrics・/healthz）', en: 'ops (/metrics, /healthz)' }, web.opsListen, (onError, onListening) => {
+      opsServer.listen({ host: opsAt.host, port: opsAt.port }).then(onListening, onError);
+    });
+    opened.push(() => opsServer.close());
+  }
 
   // `mugaika queue retry|bounce` leave a marker; the engine then re-reads outgoing/.
   const marker = path.join(spool.dir, 'rescan');
@@ -182,7 +228,11 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   // at start and once a day; `mugaika quarantine purge` does the same by hand.
   const workflow = createWorkflow(quarantine);
   const purge = (): void => {
-    store.deleteExpiredSessions(new Date()).catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'removing expired console sessions failed'));
+    const t = Date.now();
+    store
+      .deleteExpiredSessions(new Date(t), new Date(t - web.idleMinutes * 60_000))
+      .then(() => store.deleteStaleLoginAddresses(new Date(t - web.trustedAddressDays * 24 * 3_600_000)))
+      .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'removing expired console sessions failed'));
     workflow.purge(config.quarantine.retentionDays, actor).then(
       (r) => (r.count > 0 ? log.info({ purged: r.count, cutoff: r.cutoff }, 'quarantine retention: originals purged') : undefined),
       (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'quarantine retention purge failed; retried tomorrow'),
@@ -193,12 +243,17 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   daily.unref();
 
   const smtpPort = (inbound.server.address() as { port: number }).port;
-  const webPort = (ops.server.address() as { port: number }).port;
-  log.info({ smtp: `${smtpAt.host}:${smtpPort}`, web: `${webAt.host}:${webPort}`, nextHop: nextHop.name, dataDir }, 'mugaika gateway started');
+  const webPort = (consoleServer.server.address() as { port: number }).port;
+  const opsPort = (opsServer.server.address() as { port: number }).port;
+  log.info(
+    { smtp: `${smtpAt.host}:${smtpPort}`, web: `${webAt.host}:${webPort}`, ...(opsAt ? { ops: `${opsAt.host}:${opsPort}` } : {}), tls: Boolean(tls), nextHop: nextHop.name, dataDir },
+    'mugaika gateway started',
+  );
 
   return {
     smtpPort,
     webPort,
+    opsPort,
     log,
     died: audit.died,
     async stop() {
@@ -213,7 +268,8 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
       // failures and stay in the spool. (The sanitizer is closed only afterwards: cutting
       // a sanitization off would block the message instead of leaving it in incoming/.)
       await Promise.allSettled([engine.stop(), nextHop.close(), bounceCarrier.close()]);
-      await Promise.allSettled([sanitizer.close(), ops.close(), spool.close()]);
+      await Promise.allSettled([sanitizer.close(), consoleServer.close(), opsServer === consoleServer ? undefined : opsServer.close(), spool.close()]);
+      await Promise.allSettled([auth.close(), passwords.close()]);
       await audit.append({ actor, action: 'gateway-stopped', object: actor, details: {} }).catch(() => undefined);
       // Each step even if one before it failed (a dead audit thread): the pid file goes last, always.
       await audit.close().catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'closing the audit log failed'));

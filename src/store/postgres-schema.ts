@@ -86,6 +86,38 @@ const migrations: readonly string[] = [
   );
   CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
   `,
+  // 3: console sign-in (issue 14): directory users, TOTP, recovery codes,
+  // per-address failures and locks, session stages and idle times. Its value
+  // lists are written out: a later change to the types must not change it.
+  `
+  ALTER TABLE users ADD COLUMN source text NOT NULL DEFAULT 'local' CHECK (source IN ('local', 'ldap'));
+  ALTER TABLE users ADD COLUMN totp_key_id text;
+  ALTER TABLE users ADD COLUMN totp_sealed bytea;
+  ALTER TABLE users ADD COLUMN totp_enrolled_at text;
+  ALTER TABLE users ADD COLUMN totp_last_step bigint;
+  ALTER TABLE console_sessions ADD COLUMN stage text NOT NULL DEFAULT 'full' CHECK (stage IN ('full', 'second-factor', 'enrol'));
+  ALTER TABLE console_sessions ADD COLUMN client text NOT NULL DEFAULT '';
+  ALTER TABLE console_sessions ADD COLUMN user_agent text NOT NULL DEFAULT '';
+  ALTER TABLE console_sessions ADD COLUMN last_seen_at text COLLATE "C" NOT NULL DEFAULT '';
+  UPDATE console_sessions SET last_seen_at = created_at;
+  CREATE INDEX console_sessions_user ON console_sessions (user_name);
+  CREATE INDEX console_sessions_seen ON console_sessions (last_seen_at);
+  CREATE TABLE recovery_codes (
+    user_name text NOT NULL REFERENCES users (name),
+    code_hash text NOT NULL,
+    used_at text,
+    PRIMARY KEY (user_name, code_hash)
+  );
+  CREATE TABLE login_addresses (
+    user_name text NOT NULL REFERENCES users (name),
+    address text NOT NULL,
+    failures integer NOT NULL,
+    locked_until text COLLATE "C",
+    last_failure_at text COLLATE "C",
+    last_success_at text COLLATE "C",
+    PRIMARY KEY (user_name, address)
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = migrations.length;

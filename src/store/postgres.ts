@@ -15,20 +15,12 @@ import {
   itemValues,
   toItem,
   toRecord,
-  toSession,
-  toUser,
-  USER_COLUMNS,
-  userUpsertSql,
-  loginAttemptSql,
-  loginAttemptValues,
-  userValues,
   type AuditRow,
   type ItemDbRow,
-  type SessionDbRow,
-  type UserDbRow,
 } from './rows.js';
 import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRow, ItemRow, StateChange, Store } from './types.js';
 import { StateConflictError } from './types.js';
+import { applyUserEffects, postgresUserReads } from './postgres-users.js';
 
 /** Hides the password when a URL appears in an error message. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
@@ -36,9 +28,6 @@ export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@
 async function insertItemRow(db: Pick<pg.Pool | pg.PoolClient, 'query'>, row: ItemRow): Promise<void> {
   await db.query(`INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, itemValues(row));
 }
-
-const UPSERT_USER = userUpsertSql((i) => `$${i}`);
-const LOGIN_ATTEMPT = loginAttemptSql((i) => `$${i}`);
 
 /** Compare-and-set: true when the item was in an allowed state and now is in the new one. */
 async function applyStateChange(db: Pick<pg.Pool | pg.PoolClient, 'query'>, change: StateChange): Promise<boolean> {
@@ -53,15 +42,7 @@ async function applyStateChange(db: Pick<pg.Pool | pg.PoolClient, 'query'>, chan
 async function applyEffects(client: pg.PoolClient, effects: AuditEffects): Promise<void> {
   for (const row of effects.items ?? []) await insertItemRow(client, row);
   for (const change of effects.stateChanges ?? []) if (!(await applyStateChange(client, change))) throw new StateConflictError(change.id);
-  for (const u of effects.users ?? []) await client.query(UPSERT_USER, userValues(u));
-  for (const a of effects.loginAttempts ?? []) {
-    const { failed, values } = loginAttemptValues(a);
-    await client.query(failed ? LOGIN_ATTEMPT.failed : LOGIN_ATTEMPT.succeeded, values);
-  }
-  for (const id of effects.sessionsEnded ?? []) await client.query('DELETE FROM console_sessions WHERE id = $1', [id]);
-  for (const x of effects.sessionsOpened ?? []) {
-    await client.query('INSERT INTO console_sessions (id, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)', [x.id, x.user, x.createdAt, x.expiresAt]);
-  }
+  await applyUserEffects(client, effects);
 }
 
 export async function openPostgresStore(url: string, opts: { maxConnections?: number } = {}): Promise<Store> {
@@ -255,22 +236,7 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       return rows.map((r) => ({ id: r.id, keyId: r.key_id, wrappedKey: r.wrapped_key }));
     },
 
-    async getUser(name) {
-      const { rows } = await pool.query<UserDbRow>(`SELECT ${USER_COLUMNS} FROM users WHERE name = $1`, [name]);
-      return rows[0] ? toUser(rows[0]) : null;
-    },
-    async listUsers() {
-      const { rows } = await pool.query<UserDbRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
-      return rows.map(toUser);
-    },
-    async getSession(id) {
-      const { rows } = await pool.query<SessionDbRow>('SELECT id, user_name, created_at, expires_at FROM console_sessions WHERE id = $1', [id]);
-      return rows[0] ? toSession(rows[0]) : null;
-    },
-    async deleteExpiredSessions(now) {
-      const r = await pool.query('DELETE FROM console_sessions WHERE expires_at < $1', [now.toISOString()]);
-      return r.rowCount ?? 0;
-    },
+    ...postgresUserReads(pool, inTransaction),
 
     async close() {
       if (closed) return;

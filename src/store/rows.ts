@@ -1,7 +1,7 @@
 // The database rows both adapters read and write, and their mapping to the
 // port's types: the column sets are the same in SQLite and PostgreSQL (pg
 // returns bigint columns as strings, hence the Number()s).
-import type { AuditAction, AuditRecord, ItemRow, ItemState, LoginAttempt, Role, SessionRow, UserRow } from './types.js';
+import type { AuditAction, AuditRecord, ItemRow, ItemState, LoginAddressRow, LoginAttempt, Role, SessionRow, SessionStage, UserRow, UserSource } from './types.js';
 
 export const AUDIT_COLUMNS = 'seq, time, actor, action, object, details, prev_hash, hash';
 
@@ -90,16 +90,23 @@ export interface UserDbRow {
   locked_until: string | null;
   created_at: string;
   updated_at: string;
+  source: string;
+  totp_key_id: string | null;
+  totp_sealed: Uint8Array | null;
+  totp_enrolled_at: string | null;
+  totp_last_step: number | string | null;
 }
 
-export const USER_COLUMNS = 'name, display_name, role, email, password_hash, disabled, failed_logins, locked_until, created_at, updated_at';
+/** The columns a `users` effect writes: not the TOTP ones, which only the totp* effects change. */
+const USER_WRITTEN = ['name', 'display_name', 'role', 'email', 'password_hash', 'disabled', 'failed_logins', 'locked_until', 'created_at', 'updated_at', 'source'];
 
-/** Inserts a user, or replaces every column but the name and creation time. `ph(i)` writes the i-th placeholder (1-based). */
+export const USER_COLUMNS = `${USER_WRITTEN.join(', ')}, totp_key_id, totp_sealed, totp_enrolled_at, totp_last_step`;
+
+/** Inserts a user, or replaces every column but the name, creation time and TOTP. `ph(i)` writes the i-th placeholder (1-based). */
 export const userUpsertSql = (ph: (i: number) => string): string => {
-  const cols = USER_COLUMNS.split(', ');
   const keep = new Set(['name', 'created_at']);
-  return `INSERT INTO users (${USER_COLUMNS}) VALUES (${cols.map((_, i) => ph(i + 1)).join(', ')})
-    ON CONFLICT (name) DO UPDATE SET ${cols.filter((c) => !keep.has(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`;
+  return `INSERT INTO users (${USER_WRITTEN.join(', ')}) VALUES (${USER_WRITTEN.map((_, i) => ph(i + 1)).join(', ')})
+    ON CONFLICT (name) DO UPDATE SET ${USER_WRITTEN.filter((c) => !keep.has(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`;
 };
 
 export const toUser = (r: UserDbRow): UserRow => ({
@@ -113,9 +120,14 @@ export const toUser = (r: UserDbRow): UserRow => ({
   lockedUntil: r.locked_until,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  source: r.source as UserSource,
+  totp:
+    r.totp_key_id !== null && r.totp_sealed !== null && r.totp_enrolled_at !== null
+      ? { keyId: r.totp_key_id, sealed: Buffer.from(r.totp_sealed), enrolledAt: r.totp_enrolled_at, lastStep: r.totp_last_step === null ? null : Number(r.totp_last_step) }
+      : null,
 });
 
-/** A user's values in USER_COLUMNS order (`disabled` as 0/1: SQLite has no booleans, and PostgreSQL's column is a smallint). */
+/** A user's values in the upsert's column order (`disabled` as 0/1: SQLite has no booleans, and PostgreSQL's column is a smallint). */
 export const userValues = (u: UserRow): unknown[] => [
   u.name,
   u.displayName,
@@ -127,6 +139,7 @@ export const userValues = (u: UserRow): unknown[] => [
   u.lockedUntil,
   u.createdAt,
   u.updatedAt,
+  u.source,
 ];
 
 export interface SessionDbRow {
@@ -134,17 +147,95 @@ export interface SessionDbRow {
   user_name: string;
   created_at: string;
   expires_at: string;
+  last_seen_at: string;
+  stage: string;
+  client: string;
+  user_agent: string;
 }
 
-export const toSession = (r: SessionDbRow): SessionRow => ({ id: r.id, user: r.user_name, createdAt: r.created_at, expiresAt: r.expires_at });
+export const SESSION_COLUMNS = 'id, user_name, created_at, expires_at, last_seen_at, stage, client, user_agent';
 
-/** The login-counter updates, `ph(i)` writing the i-th placeholder: success (name), failure (lockAt, lockUntil, name). */
-export const loginAttemptSql = (ph: (i: number) => string): { succeeded: string; failed: string } => ({
-  succeeded: `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ${ph(1)}`,
-  failed: `UPDATE users SET failed_logins = failed_logins + 1,
-    locked_until = CASE WHEN failed_logins + 1 >= ${ph(1)} THEN ${ph(2)} ELSE locked_until END WHERE name = ${ph(3)}`,
+export const toSession = (r: SessionDbRow): SessionRow => ({
+  id: r.id,
+  user: r.user_name,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastSeenAt: r.last_seen_at,
+  stage: r.stage as SessionStage,
+  client: r.client,
+  userAgent: r.user_agent,
 });
 
-/** A login attempt's statement and values. */
-export const loginAttemptValues = (a: LoginAttempt): { failed: boolean; values: unknown[] } =>
-  a.succeeded ? { failed: false, values: [a.name] } : { failed: true, values: [a.lockAt, a.lockUntil, a.name] };
+export const sessionValues = (x: SessionRow): unknown[] => [x.id, x.user, x.createdAt, x.expiresAt, x.lastSeenAt, x.stage, x.client, x.userAgent];
+
+export interface LoginAddressDbRow {
+  user_name: string;
+  address: string;
+  failures: number | string;
+  locked_until: string | null;
+  last_failure_at: string | null;
+  last_success_at: string | null;
+}
+
+export const toLoginAddress = (r: LoginAddressDbRow): LoginAddressRow => ({
+  user: r.user_name,
+  address: r.address,
+  failures: Number(r.failures),
+  lockedUntil: r.locked_until,
+  lastFailureAt: r.last_failure_at,
+  lastSuccessAt: r.last_success_at,
+});
+
+/** One statement and its values. */
+export interface Sql {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * The statements of one login outcome, in order, `ph(i)` writing the i-th
+ * placeholder. Counted in place, so that concurrent attempts (and gateways)
+ * all count.
+ */
+export function loginAttemptStatements(a: LoginAttempt, ph: (i: number) => string): Sql[] {
+  if (a.succeeded) {
+    return [
+      {
+        text: `INSERT INTO login_addresses (user_name, address, failures, locked_until, last_failure_at, last_success_at) VALUES (${ph(1)}, ${ph(2)}, 0, NULL, NULL, ${ph(3)})
+          ON CONFLICT (user_name, address) DO UPDATE SET failures = 0, locked_until = NULL, last_success_at = excluded.last_success_at`,
+        values: [a.name, a.address, a.at],
+      },
+      ...(a.account ? [{ text: `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ${ph(1)}`, values: [a.name] }] : []),
+    ];
+  }
+  const out: Sql[] = [
+    {
+      text: `INSERT INTO login_addresses (user_name, address, failures, locked_until, last_failure_at, last_success_at)
+          VALUES (${ph(1)}, ${ph(2)}, 1, CASE WHEN 1 >= ${ph(3)} THEN ${ph(4)} END, ${ph(5)}, NULL)
+          ON CONFLICT (user_name, address) DO UPDATE SET failures = login_addresses.failures + 1,
+            locked_until = CASE WHEN login_addresses.failures + 1 >= ${ph(3)} THEN ${ph(4)} ELSE login_addresses.locked_until END,
+            last_failure_at = excluded.last_failure_at`,
+      values: [a.name, a.address, a.lockAt, a.lockUntil, a.at],
+    },
+  ];
+  if (a.account) {
+    out.push({
+      text: `UPDATE users SET failed_logins = failed_logins + 1,
+        locked_until = CASE WHEN failed_logins + 1 >= ${ph(1)} THEN ${ph(2)} ELSE locked_until END WHERE name = ${ph(3)}`,
+      values: [a.account.lockAt, a.lockUntil, a.name],
+    });
+  }
+  return out;
+}
+
+/** The compare-and-set statements of the one-time credentials; each must change exactly one row. */
+export const credentialSql = (ph: (i: number) => string) => ({
+  enrol: `UPDATE users SET totp_key_id = ${ph(1)}, totp_sealed = ${ph(2)}, totp_enrolled_at = ${ph(3)}, totp_last_step = NULL WHERE name = ${ph(4)} AND totp_enrolled_at IS NULL`,
+  deleteCodes: `DELETE FROM recovery_codes WHERE user_name = ${ph(1)}`,
+  insertCode: `INSERT INTO recovery_codes (user_name, code_hash, used_at) VALUES (${ph(1)}, ${ph(2)}, NULL)`,
+  reset: `UPDATE users SET totp_key_id = NULL, totp_sealed = NULL, totp_enrolled_at = NULL, totp_last_step = NULL WHERE name = ${ph(1)}`,
+  step: `UPDATE users SET totp_last_step = ${ph(1)} WHERE name = ${ph(2)} AND totp_enrolled_at IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ${ph(1)})`,
+  useCode: `UPDATE recovery_codes SET used_at = ${ph(1)} WHERE user_name = ${ph(2)} AND code_hash = ${ph(3)} AND used_at IS NULL`,
+  clearAddressLocks: `UPDATE login_addresses SET failures = 0, locked_until = NULL WHERE user_name = ${ph(1)}`,
+  reseal: `UPDATE users SET totp_key_id = ${ph(1)}, totp_sealed = ${ph(2)} WHERE name = ${ph(3)} AND totp_key_id = ${ph(4)}`,
+});

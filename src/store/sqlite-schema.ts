@@ -82,6 +82,38 @@ const migrations: readonly string[] = [
   );
   CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
   `,
+  // 3: console sign-in (issue 14): directory users, TOTP, recovery codes,
+  // per-address failures and locks, session stages and idle times. Its value
+  // lists are written out: a later change to the types must not change it.
+  `
+  ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local' CHECK (source IN ('local', 'ldap'));
+  ALTER TABLE users ADD COLUMN totp_key_id TEXT;
+  ALTER TABLE users ADD COLUMN totp_sealed BLOB;
+  ALTER TABLE users ADD COLUMN totp_enrolled_at TEXT;
+  ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+  ALTER TABLE console_sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'full' CHECK (stage IN ('full', 'second-factor', 'enrol'));
+  ALTER TABLE console_sessions ADD COLUMN client TEXT NOT NULL DEFAULT '';
+  ALTER TABLE console_sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+  ALTER TABLE console_sessions ADD COLUMN last_seen_at TEXT NOT NULL DEFAULT '';
+  UPDATE console_sessions SET last_seen_at = created_at;
+  CREATE INDEX console_sessions_user ON console_sessions (user_name);
+  CREATE INDEX console_sessions_seen ON console_sessions (last_seen_at);
+  CREATE TABLE recovery_codes (
+    user_name TEXT NOT NULL REFERENCES users (name),
+    code_hash TEXT NOT NULL,
+    used_at TEXT,
+    PRIMARY KEY (user_name, code_hash)
+  ) WITHOUT ROWID;
+  CREATE TABLE login_addresses (
+    user_name TEXT NOT NULL REFERENCES users (name),
+    address TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    locked_until TEXT,
+    last_failure_at TEXT,
+    last_success_at TEXT,
+    PRIMARY KEY (user_name, address)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -20,18 +20,10 @@ import {
   itemValues,
   toItem,
   toRecord,
-  toSession,
-  toUser,
-  USER_COLUMNS,
-  userUpsertSql,
-  loginAttemptSql,
-  loginAttemptValues,
-  userValues,
   type AuditRow,
   type ItemDbRow,
-  type SessionDbRow,
-  type UserDbRow,
 } from './rows.js';
+import { sqliteUsers } from './sqlite-users.js';
 import { migrate } from './sqlite-schema.js';
 import type {
   AuditEffects,
@@ -127,16 +119,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     'SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> ? ORDER BY id LIMIT ?',
   );
 
-  const upsertUserStmt = db.prepare(userUpsertSql(() => '?'));
-  const getUserStmt = db.prepare<[string], UserDbRow>(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`);
-  const listUsersStmt = db.prepare<[], UserDbRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
-  const attemptSql = loginAttemptSql(() => '?');
-  const loginSucceededStmt = db.prepare(attemptSql.succeeded);
-  const loginFailedStmt = db.prepare(attemptSql.failed);
-  const insertSessionStmt = db.prepare('INSERT INTO console_sessions (id, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)');
-  const deleteSessionStmt = db.prepare('DELETE FROM console_sessions WHERE id = ?');
-  const getSessionStmt = db.prepare<[string], SessionDbRow>('SELECT id, user_name, created_at, expires_at FROM console_sessions WHERE id = ?');
-  const deleteExpiredStmt = db.prepare('DELETE FROM console_sessions WHERE expires_at < ?');
+  const users = sqliteUsers(db);
 
   const readHead = (): ChainHead => {
     const row = headStmt.get();
@@ -167,13 +150,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   const append = db.transaction((build: (head: ChainHead) => AuditRecord[], effects: AuditEffects): AuditRecord[] => {
     for (const row of effects.items ?? []) insertItemRow(row);
     for (const change of effects.stateChanges ?? []) if (!applyStateChange(change)) throw new StateConflictError(change.id);
-    for (const u of effects.users ?? []) upsertUserStmt.run(...userValues(u));
-    for (const a of effects.loginAttempts ?? []) {
-      const { failed, values } = loginAttemptValues(a);
-      (failed ? loginFailedStmt : loginSucceededStmt).run(...values);
-    }
-    for (const id of effects.sessionsEnded ?? []) deleteSessionStmt.run(id);
-    for (const x of effects.sessionsOpened ?? []) insertSessionStmt.run(x.id, x.user, x.createdAt, x.expiresAt);
+    users.applyEffects(effects);
     const head = readHead();
     const records = build(head);
     assertContinues(head, records);
@@ -299,20 +276,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
       return notUnderStmt.all(keyId, limit).map((r) => ({ id: r.id, keyId: r.key_id, wrappedKey: Buffer.from(r.wrapped_key) }));
     },
 
-    async getUser(name) {
-      const row = getUserStmt.get(name);
-      return row ? toUser(row) : null;
-    },
-    async listUsers() {
-      return listUsersStmt.all().map(toUser);
-    },
-    async getSession(id) {
-      const row = getSessionStmt.get(id);
-      return row ? toSession(row) : null;
-    },
-    async deleteExpiredSessions(now) {
-      return deleteExpiredStmt.run(now.toISOString()).changes;
-    },
+    ...users.reads,
 
     async close() {
       if (closed) return;

@@ -6,6 +6,10 @@
 // encryption and the release workflow live above them (src/audit,
 // src/quarantine) and are the same whichever database is underneath.
 
+import type { LoginAddressRow, LoginAttempt, SessionRow, TotpEnrolment, UserRow } from './user-types.js';
+
+export * from './user-types.js';
+
 /** Every action the audit log knows. Adding one is a code change, on purpose. */
 export const auditActions = [
   // the relay and `mugaika sanitize`
@@ -30,8 +34,17 @@ export const auditActions = [
   // people and settings
   'login-succeeded',
   'login-failed',
+  // a password accepted, the second factor (or its enrolment) still due
+  'login-password-accepted',
+  // failed logins that changed nothing, counted per client address instead of written one by one
+  'login-failures-summarised',
   'logout',
+  // a session ended by its user from another session, or by an administrator
+  'session-ended',
   'user-changed',
+  // TOTP: enrolled (with new recovery codes), and reset (`mugaika user reset-2fa`)
+  'second-factor-enrolled',
+  'second-factor-reset',
   'policy-changed',
   'key-rotated',
   'audit-verified',
@@ -177,42 +190,6 @@ export interface StateChange {
   by: string;
 }
 
-/** The console's three kinds of user: 職員 (staff), 管理者 (admin), 監査者 (auditor). */
-export const roles = ['staff', 'admin', 'auditor'] as const;
-export type Role = (typeof roles)[number];
-
-/** A console account. Passwords are kept only as argon2id hashes (PHC strings). */
-export interface UserRow {
-  /** The login name: lower-case letters, digits, `.`, `_`, `-`. */
-  name: string;
-  displayName: string;
-  role: Role;
-  /** The staff member's mail address: the quarantined mail addressed to it is theirs. */
-  email: string | null;
-  passwordHash: string;
-  disabled: boolean;
-  /** Failed logins since the last success; the account locks at the configured count. */
-  failedLogins: number;
-  /** ISO time until which logins are refused; null when not locked. */
-  lockedUntil: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** A console session. The browser holds a random token; the database only its SHA-256 (`id`). */
-export interface SessionRow {
-  id: string;
-  user: string;
-  createdAt: string;
-  expiresAt: string;
-}
-
-/** One login's effect on its account's counters. */
-export type LoginAttempt =
-  | { name: string; succeeded: true }
-  /** A failure: counts one more; at `lockAt` failures in a row, locks the account until `lockUntil`. */
-  | { name: string; succeeded: false; lockAt: number; lockUntil: string };
-
 /**
  * Rows that change together with the records that tell of them, in one
  * transaction: the quarantine of an item, a user change, a login or logout is
@@ -235,6 +212,18 @@ export interface AuditEffects {
   sessionsOpened?: readonly SessionRow[];
   /** Console sessions (ids) to end. */
   sessionsEnded?: readonly string[];
+  /** Every session of `user` ends, but `except` (the one asking, e.g. for a password change). */
+  userSessionsEnded?: readonly { user: string; except?: string }[];
+  /** Every address's failure count and lock of these users cleared (`mugaika user enable`). */
+  addressLocksCleared?: readonly string[];
+  /** TOTP enrolments; one for a user already enrolled fails the append with a CredentialConflictError. */
+  totpEnrolled?: readonly TotpEnrolment[];
+  /** TOTP removed (`mugaika user reset-2fa`), with the user's recovery codes. */
+  totpReset?: readonly string[];
+  /** Codes accepted: each step must be later than the user's last (else CredentialConflictError: a replay). */
+  totpStepsUsed?: readonly { name: string; step: number }[];
+  /** Recovery codes spent: each must exist unused (else CredentialConflictError). */
+  recoveryCodesUsed?: readonly { name: string; codeHash: string; at: string }[];
 }
 
 /** An append's state change found its item in another state (or absent): nothing was written. */
@@ -297,8 +286,25 @@ export interface Store {
   listUsers(): Promise<UserRow[]>;
   /** The session with this id, if it exists (expired or not). */
   getSession(id: string): Promise<SessionRow | null>;
-  /** Removes sessions that expired before `now`; returns how many. */
-  deleteExpiredSessions(now: Date): Promise<number>;
+  /** Sessions (every stage, expired or not) of one user, or of everyone, oldest first. */
+  listSessions(user?: string): Promise<SessionRow[]>;
+  /**
+   * Moves a session's last-seen time forward. The one write to these tables
+   * without an audit record: it changes no right, only when idleness counts from.
+   */
+  touchSession(id: string, at: Date): Promise<void>;
+  /** Removes sessions that expired before `now`, or were last seen before `idleBefore`; returns how many. */
+  deleteExpiredSessions(now: Date, idleBefore?: Date): Promise<number>;
+  /** The user's record of this client address, if any. */
+  getLoginAddress(user: string, address: string): Promise<LoginAddressRow | null>;
+  /** Forgets addresses with no lock in force and no success or failure since `before`; returns how many. */
+  deleteStaleLoginAddresses(before: Date): Promise<number>;
+  /** Unused recovery codes of the user. */
+  recoveryCodesLeft(user: string): Promise<number>;
+  /** Users whose TOTP secret is sealed under a key other than `keyId` (key rotation). */
+  totpNotUnder(keyId: string, limit: number): Promise<{ name: string; keyId: string; sealed: Buffer }[]>;
+  /** Replaces sealed TOTP secrets (key rotation), each only if still under `fromKeyId`; returns how many were replaced. */
+  resealTotp(rows: readonly { name: string; fromKeyId: string; keyId: string; sealed: Buffer }[]): Promise<number>;
 
   /**
    * Sealed originals, when the store keeps blobs itself (PostgreSQL shared by

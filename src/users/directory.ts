@@ -5,10 +5,10 @@ import { roles, type Role, type Store, type UserRow } from '../store/types.js';
 import { UserError } from './errors.js';
 import { hashPassword } from './passwords.js';
 
-/** What may be shown of an account: everything but the password hash. */
-export type UserSummary = Omit<UserRow, 'passwordHash'>;
+/** What may be shown of an account: everything but the password hash and the sealed TOTP secret. */
+export type UserSummary = Omit<UserRow, 'passwordHash' | 'totp'> & { secondFactor: boolean };
 
-export const summarize = ({ passwordHash: _hidden, ...rest }: UserRow): UserSummary => rest;
+export const summarize = ({ passwordHash: _hidden, totp, ...rest }: UserRow): UserSummary => ({ ...rest, secondFactor: totp !== null });
 
 export interface NewUser {
   name: string;
@@ -27,8 +27,10 @@ export interface UserDirectory {
   setPassword(name: string, password: string, actor: string): Promise<UserSummary>;
   /** Refuses every login and ends the user's sessions. */
   disable(name: string, actor: string): Promise<UserSummary>;
-  /** Allows logins again and clears a lockout. */
+  /** Allows logins again and clears its locks (for every address). */
   enable(name: string, actor: string): Promise<UserSummary>;
+  /** Removes the user's second factor and recovery codes (a lost phone) and ends their sessions; they enrol again at their next login. */
+  resetSecondFactor(name: string, actor: string): Promise<UserSummary>;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -63,10 +65,10 @@ export function createUserDirectory(store: Store, audit: Pick<AuditLog, 'append'
     return u;
   };
 
-  /** Writes the changed row with its audit record; every change also ends the user's sessions (see sessions.ts). */
+  /** Writes the changed row with its audit record; every change by an administrator also ends the user's sessions. */
   const change = async (after: Omit<UserRow, 'updatedAt'>, actor: string, details: Record<string, unknown>): Promise<UserSummary> => {
     const row: UserRow = { ...after, updatedAt: now().toISOString() };
-    await audit.append({ actor, action: 'user-changed', object: row.name, details: { ...details, role: row.role } }, { users: [row] });
+    await audit.append({ actor, action: 'user-changed', object: row.name, details: { ...details, role: row.role } }, { users: [row], userSessionsEnded: [{ user: row.name }] });
     return summarize(row);
   };
 
@@ -98,6 +100,8 @@ export function createUserDirectory(store: Store, audit: Pick<AuditLog, 'append'
         lockedUntil: null,
         createdAt: t,
         updatedAt: t,
+        source: 'local',
+        totp: null,
       };
       await audit.append({ actor, action: 'user-changed', object: name, details: { change: 'created', role, email } }, { users: [row] });
       return summarize(row);
@@ -122,7 +126,22 @@ export function createUserDirectory(store: Store, audit: Pick<AuditLog, 'append'
     },
     async enable(name, actor) {
       const u = await existing(name);
-      return change({ ...u, disabled: false, failedLogins: 0, lockedUntil: null }, actor, { change: 'enabled', wasLockedUntil: u.lockedUntil });
+      const row: UserRow = { ...u, disabled: false, failedLogins: 0, lockedUntil: null, updatedAt: now().toISOString() };
+      // A success from the administrator's hand: every address's count and lock is cleared with it.
+      await audit.append(
+        { actor, action: 'user-changed', object: name, details: { change: 'enabled', role: u.role, wasLockedUntil: u.lockedUntil } },
+        { users: [row], userSessionsEnded: [{ user: name }], addressLocksCleared: [name] },
+      );
+      return summarize(row);
+    },
+    async resetSecondFactor(name, actor) {
+      const u = await existing(name);
+      if (!u.totp) throw new UserError(`${name} には二要素認証が設定されていません / ${name} has no second factor to reset`);
+      await audit.append(
+        { actor, action: 'second-factor-reset', object: name, details: { role: u.role, enrolledAt: u.totp.enrolledAt } },
+        { totpReset: [name], userSessionsEnded: [{ user: name }] },
+      );
+      return summarize({ ...u, totp: null });
     },
   };
 }

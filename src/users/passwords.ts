@@ -4,7 +4,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { UserError } from './errors.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
-const MAX_PASSWORD_LENGTH = 1024;
+export const MAX_PASSWORD_LENGTH = 1024;
 
 /** Throws a UserError naming the rule a password breaks. */
 export function checkPasswordRules(password: string): void {

@@ -1,7 +1,9 @@
 // The operations endpoints: /healthz for load balancers and monitors,
-// /metrics for Prometheus. The console (console/routes.ts) mounts beside them.
-import Fastify, { type FastifyInstance } from 'fastify';
+// /metrics for Prometheus. On the console's listener, or on one of their own
+// (web.opsListen) so that the console's can be closed to all but staff networks.
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { createWebServer, type WebServerOptions } from './server.js';
 
 export interface OpsDeps {
   registry: Registry;
@@ -9,12 +11,17 @@ export interface OpsDeps {
   health(): Promise<{ ok: boolean; detail: Record<string, unknown> }>;
 }
 
-export function createOpsServer(d: OpsDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
+export function registerOpsRoutes(app: FastifyInstance, d: OpsDeps): void {
   app.get('/healthz', async (_req, res) => {
     const h = await d.health().catch((err: unknown) => ({ ok: false, detail: { error: err instanceof Error ? err.message : String(err) } }));
     return res.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'unhealthy', ...h.detail });
   });
   app.get('/metrics', async (_req, res) => res.type(d.registry.contentType).send(await d.registry.metrics()));
+}
+
+/** A server with the ops endpoints (the console may be registered beside them). */
+export function createOpsServer(d: OpsDeps, o: WebServerOptions = {}): FastifyInstance {
+  const app = createWebServer(o);
+  registerOpsRoutes(app, d);
   return app;
 }

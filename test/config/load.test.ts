@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -58,5 +58,31 @@ describe('gateway configuration', () => {
 
   it('TLS needs both the key and the certificate', async () => {
     await expect(loadConfig(write('smtp:\n  tlsKeyFile: /k.pem\n'), {})).rejects.toThrow(/tlsKeyFile and smtp.tlsCertFile go together/);
+  });
+
+  it('the console: HTTPS needs both files, the ops listener can be moved (MUGAIKA_OPS_LISTEN), trusted proxies are listed', async () => {
+    await expect(loadConfig(write('web:\n  tlsCertFile: /c.pem\n'), {})).rejects.toThrow(/web.tlsKeyFile and web.tlsCertFile go together/);
+    const c = await loadConfig(write('web:\n  trustProxy: [192.0.2.5, 10.0.0.0/8]\n  staffTotp: required\n'), { MUGAIKA_OPS_LISTEN: '127.0.0.1:9025' });
+    expect(c.web).toMatchObject({ opsListen: '127.0.0.1:9025', trustProxy: ['192.0.2.5', '10.0.0.0/8'], staffTotp: 'required', idleMinutes: 30, lockoutAttempts: 5 });
+    await expect(loadConfig(write('web:\n  staffTotp: never\n'), {})).rejects.toThrow(/web.staffTotp/);
+  });
+
+  it('a directory is reached over LDAPS or StartTLS only, and the example (uncommented) is valid', async () => {
+    const ldap = (url: string, extra = '') => write(`web:\n  ldap:\n    url: ${url}\n    bindDn: cn=x\n    userBase: ou=people\n    groups:\n      staff: cn=s\n${extra}`);
+    await expect(loadConfig(ldap('ldap://ad.example:389'), {})).rejects.toThrow(/use ldaps:\/\/ or startTls: true/);
+    expect((await loadConfig(ldap('ldap://ad.example:389', '    startTls: true\n'), {})).web.ldap?.startTls).toBe(true);
+    expect((await loadConfig(ldap('ldaps://ad.example'), {})).web.ldap).toMatchObject({ userFilter: '(&(objectClass=person)(uid={name}))', memberAttribute: 'member', timeoutMs: 5000 });
+    await expect(loadConfig(write('web:\n  ldap:\n    url: ldaps://ad\n    bindDn: cn=x\n    userBase: ou=p\n    userFilter: (uid=x)\n    groups: {staff: cn=s}\n'), {})).rejects.toThrow(/userFilter/);
+    // The commented ldap block of examples/mugaika.yaml, uncommented.
+    const text = readFileSync('examples/mugaika.yaml', 'utf8');
+    const at = text.indexOf('  # ldap:');
+    const block = text
+      .slice(at)
+      .split('\n')
+      .filter((l) => l.startsWith('  # ') && !/^ {2}# {3,}#/.test(l))
+      .map((l) => `  ${l.slice(4)}`)
+      .join('\n');
+    const c = await loadConfig(write(`${text.slice(0, at)}${block}\n`), {});
+    expect(c.web.ldap).toMatchObject({ url: 'ldaps://ad.city.example.lg.jp:636', nestedGroups: true, groups: { admin: expect.stringContaining('mugaika-admin') } });
   });
 });

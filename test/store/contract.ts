@@ -3,7 +3,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalText, sealRecords } from '../../src/audit/chain.js';
 import { GENESIS_HASH } from '../../src/store/chain-order.js';
-import { StateConflictError, type AuditEntry, type AuditRecord, type IndexedAuditRow, type ItemRow, type ItemState, type Store, type UserRow } from '../../src/store/types.js';
+import {
+  CredentialConflictError,
+  StateConflictError,
+  type AuditEffects,
+  type AuditEntry,
+  type AuditRecord,
+  type IndexedAuditRow,
+  type ItemRow,
+  type ItemState,
+  type SessionRow,
+  type Store,
+  type UserRow,
+} from '../../src/store/types.js';
 import type { Backend, Opened } from './backends.js';
 
 const T0 = Date.parse('2026-04-01T00:00:00.000Z');
@@ -43,6 +55,20 @@ export const user = (name: string, over: Partial<UserRow> = {}): UserRow => ({
   lockedUntil: null,
   createdAt: '2026-04-01T00:00:00.000Z',
   updatedAt: '2026-04-01T00:00:00.000Z',
+  source: 'local',
+  totp: null,
+  ...over,
+});
+
+export const session = (id: string, userName: string, over: Partial<SessionRow> = {}): SessionRow => ({
+  id,
+  user: userName,
+  createdAt: '2026-04-01T00:00:00.000Z',
+  expiresAt: '2026-04-01T08:00:00.000Z',
+  lastSeenAt: '2026-04-01T00:00:00.000Z',
+  stage: 'full',
+  client: '192.0.2.7',
+  userAgent: 'test',
   ...over,
 });
 
@@ -273,15 +299,15 @@ export function storeContract(backend: Backend): void {
       expect(await store.getUser('tanaka')).toEqual({ ...changed, createdAt: u.createdAt });
 
       // Failures are counted in place; the lock is set at the configured count.
-      const fail = { name: 'tanaka', succeeded: false as const, lockAt: 2, lockUntil: at(30).toISOString() };
+      const fail = { name: 'tanaka', address: '192.0.2.7', at: at(1).toISOString(), succeeded: false as const, lockAt: 2, lockUntil: at(30).toISOString(), account: { lockAt: 2 } };
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-failed' })], new Date(T0)), { loginAttempts: [fail] });
       expect(await store.getUser('tanaka')).toMatchObject({ failedLogins: 1, lockedUntil: null });
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-failed' })], new Date(T0)), { loginAttempts: [fail] });
       expect(await store.getUser('tanaka')).toMatchObject({ failedLogins: 2, lockedUntil: at(30).toISOString() });
 
-      const session = { id: 'a'.repeat(64), user: 'tanaka', createdAt: at(40).toISOString(), expiresAt: at(100).toISOString() };
+      const session = { id: 'a'.repeat(64), user: 'tanaka', createdAt: at(40).toISOString(), expiresAt: at(100).toISOString(), lastSeenAt: at(40).toISOString(), stage: 'full' as const, client: '192.0.2.7', userAgent: 'Mozilla/5.0' };
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), {
-        loginAttempts: [{ name: 'tanaka', succeeded: true }],
+        loginAttempts: [{ name: 'tanaka', address: '192.0.2.7', at: at(40).toISOString(), succeeded: true, account: true }],
         sessionsOpened: [session],
       });
       expect(await store.getUser('tanaka')).toMatchObject({ failedLogins: 0, lockedUntil: null, role: 'admin' });
@@ -318,7 +344,7 @@ export function storeContract(backend: Backend): void {
         store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [user('x', { role: 'root' as never })] }),
       ).rejects.toThrow();
       expect(await store.getUser('x')).toBeNull();
-      const s = (id: string, expires: number) => ({ id, user: 'sato', createdAt: at(0).toISOString(), expiresAt: at(expires).toISOString() });
+      const s = (id: string, expires: number) => session(id, 'sato', { createdAt: at(0).toISOString(), lastSeenAt: at(0).toISOString(), expiresAt: at(expires).toISOString() });
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), { sessionsOpened: [s('s1', 10), s('s2', 60)] });
       expect(await store.deleteExpiredSessions(at(30))).toBe(1);
       expect(await store.getSession('s1')).toBeNull();
@@ -329,11 +355,131 @@ export function storeContract(backend: Backend): void {
       ).rejects.toThrow();
     });
 
+    const appendWith = (action: AuditEntry['action'], effects: AuditEffects) => store.appendAudit((head) => sealRecords(head, [entry({ action })], new Date(T0)), effects);
+
+    it('counts failures per client address and locks the account for that address only, or for all it never logged in from', async () => {
+      await appendWith('user-changed', { users: [user('kanri', { role: 'admin' })] });
+      const fail = (address: string, minute: number, account: boolean) => ({
+        name: 'kanri', address, at: at(minute).toISOString(), succeeded: false as const, lockAt: 3, lockUntil: at(minute + 15).toISOString(), account: account ? { lockAt: 5 } : null,
+      });
+      for (let i = 1; i <= 3; i++) await appendWith('login-failed', { loginAttempts: [fail('192.0.2.66', i, true)] });
+      expect(await store.getLoginAddress('kanri', '192.0.2.66')).toEqual({
+        user: 'kanri', address: '192.0.2.66', failures: 3, lockedUntil: at(18).toISOString(), lastFailureAt: at(3).toISOString(), lastSuccessAt: null,
+      });
+      expect(await store.getLoginAddress('kanri', '192.0.2.10')).toBeNull();
+      expect(await store.getUser('kanri')).toMatchObject({ failedLogins: 3, lockedUntil: null });
+      // A failure from an address the account logged in from counts for that address only.
+      await appendWith('login-succeeded', { loginAttempts: [{ name: 'kanri', address: '192.0.2.10', at: at(4).toISOString(), succeeded: true, account: true }] });
+      expect(await store.getUser('kanri')).toMatchObject({ failedLogins: 0, lockedUntil: null });
+      expect(await store.getLoginAddress('kanri', '192.0.2.10')).toMatchObject({ failures: 0, lastSuccessAt: at(4).toISOString() });
+      await appendWith('login-failed', { loginAttempts: [fail('192.0.2.10', 5, false)] });
+      expect(await store.getUser('kanri')).toMatchObject({ failedLogins: 0 });
+      expect(await store.getLoginAddress('kanri', '192.0.2.10')).toMatchObject({ failures: 1, lastSuccessAt: at(4).toISOString(), lastFailureAt: at(5).toISOString() });
+      // Five from strangers lock the account for strangers.
+      for (let i = 0; i < 5; i++) await appendWith('login-failed', { loginAttempts: [fail(`198.51.100.${i}`, 6, true)] });
+      expect(await store.getUser('kanri')).toMatchObject({ failedLogins: 5, lockedUntil: at(21).toISOString() });
+      // A login from the user's own address does not undo what strangers counted.
+      await appendWith('login-succeeded', { loginAttempts: [{ name: 'kanri', address: '192.0.2.10', at: at(7).toISOString(), succeeded: true, account: false }] });
+      expect(await store.getUser('kanri')).toMatchObject({ failedLogins: 5, lockedUntil: at(21).toISOString() });
+      // An administrator's enable clears every address's count and lock.
+      await appendWith('user-changed', { addressLocksCleared: ['kanri'] });
+      expect(await store.getLoginAddress('kanri', '192.0.2.66')).toMatchObject({ failures: 0, lockedUntil: null });
+      for (let i = 1; i <= 3; i++) await appendWith('login-failed', { loginAttempts: [fail('192.0.2.66', i, false)] });
+      // A success from an address it had not logged in from clears its lock, and the account's count.
+      await appendWith('login-succeeded', { loginAttempts: [{ name: 'kanri', address: '192.0.2.66', at: at(30).toISOString(), succeeded: true, account: true }] });
+      expect(await store.getLoginAddress('kanri', '192.0.2.66')).toMatchObject({ failures: 0, lockedUntil: null, lastSuccessAt: at(30).toISOString() });
+      expect(await store.getUser('kanri')).toMatchObject({ failedLogins: 0, lockedUntil: null });
+      // Stale addresses are forgotten; those with a lock in force or recent use stay.
+      await appendWith('login-failed', { loginAttempts: [fail('203.0.113.9', 100, true), fail('203.0.113.9', 100, true), fail('203.0.113.9', 100, true)] });
+      expect(await store.deleteStaleLoginAddresses(at(60))).toBe(7);
+      expect(await store.getLoginAddress('kanri', '192.0.2.66')).toBeNull();
+      expect(await store.getLoginAddress('kanri', '203.0.113.9')).toMatchObject({ failures: 3 });
+    });
+
+    it('opens, lists, touches and ends sessions by id, by user but one, and when idle', async () => {
+      await appendWith('user-changed', { users: [user('sato'), user('abe')] });
+      const a1 = session('a1', 'sato', { stage: 'second-factor', client: '2001:db8::1', userAgent: 'Firefox' });
+      await appendWith('login-password-accepted', { sessionsOpened: [a1, session('a2', 'sato', { createdAt: at(1).toISOString() }), session('b1', 'abe')] });
+      expect(await store.getSession('a1')).toEqual(a1);
+      expect((await store.listSessions('sato')).map((x) => x.id)).toEqual(['a1', 'a2']);
+      expect((await store.listSessions()).map((x) => x.id).sort()).toEqual(['a1', 'a2', 'b1']);
+      await store.touchSession('a2', at(20));
+      // Never backwards.
+      await store.touchSession('a2', at(10));
+      expect((await store.getSession('a2'))?.lastSeenAt).toBe(at(20).toISOString());
+      // A password change ends the user's other sessions.
+      await appendWith('user-changed', { userSessionsEnded: [{ user: 'sato', except: 'a2' }] });
+      expect((await store.listSessions('sato')).map((x) => x.id)).toEqual(['a2']);
+      expect(await store.getSession('b1')).not.toBeNull();
+      // Idle sessions go with the expired ones.
+      expect(await store.deleteExpiredSessions(at(30), at(15))).toBe(1);
+      expect((await store.listSessions()).map((x) => x.id)).toEqual(['a2']);
+      await appendWith('session-ended', { userSessionsEnded: [{ user: 'sato' }] });
+      expect(await store.listSessions()).toEqual([]);
+    });
+
+    it('enrols TOTP once, accepts each time step once and each recovery code once, and resets', async () => {
+      await appendWith('user-changed', { users: [user('kanri', { role: 'admin' })] });
+      const sealed = Buffer.from([0, 1, 2, 250, 255]);
+      const enrol = { name: 'kanri', keyId: 'k1', sealed, at: at(1).toISOString(), recoveryCodeHashes: ['h1', 'h2', 'h3'] };
+      await appendWith('second-factor-enrolled', { totpEnrolled: [enrol] });
+      expect((await store.getUser('kanri'))?.totp).toEqual({ keyId: 'k1', sealed, enrolledAt: at(1).toISOString(), lastStep: null });
+      expect(await store.recoveryCodesLeft('kanri')).toBe(3);
+      // A second enrolment (another browser racing the first) changes nothing.
+      await expect(appendWith('second-factor-enrolled', { totpEnrolled: [{ ...enrol, keyId: 'k2' }] })).rejects.toBeInstanceOf(CredentialConflictError);
+      expect((await store.getUser('kanri'))?.totp?.keyId).toBe('k1');
+      // A user change does not touch the second factor.
+      await appendWith('user-changed', { users: [user('kanri', { role: 'admin', displayName: '管理者' })] });
+      expect((await store.getUser('kanri'))?.totp?.keyId).toBe('k1');
+
+      await appendWith('login-succeeded', { totpStepsUsed: [{ name: 'kanri', step: 1000 }] });
+      expect((await store.getUser('kanri'))?.totp?.lastStep).toBe(1000);
+      const before = (await store.head()).seq;
+      for (const step of [1000, 999]) {
+        const err = await appendWith('login-succeeded', { totpStepsUsed: [{ name: 'kanri', step }], sessionsOpened: [session(`s${step}`, 'kanri')] }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(CredentialConflictError);
+        expect(err).toMatchObject({ what: 'totp-step', user: 'kanri' });
+      }
+      // Nothing of a refused append was written: no record, no session.
+      expect((await store.head()).seq).toBe(before);
+      expect(await store.listSessions('kanri')).toEqual([]);
+      await appendWith('login-succeeded', { totpStepsUsed: [{ name: 'kanri', step: 1001 }] });
+
+      await appendWith('login-succeeded', { recoveryCodesUsed: [{ name: 'kanri', codeHash: 'h2', at: at(5).toISOString() }] });
+      expect(await store.recoveryCodesLeft('kanri')).toBe(2);
+      await expect(appendWith('login-succeeded', { recoveryCodesUsed: [{ name: 'kanri', codeHash: 'h2', at: at(6).toISOString() }] })).rejects.toMatchObject({ what: 'recovery-code' });
+      await expect(appendWith('login-succeeded', { recoveryCodesUsed: [{ name: 'kanri', codeHash: 'nope', at: at(6).toISOString() }] })).rejects.toBeInstanceOf(CredentialConflictError);
+
+      // Key rotation re-seals, each only from the key it was under.
+      expect(await store.totpNotUnder('k1', 10)).toEqual([]);
+      expect(await store.totpNotUnder('k9', 10)).toEqual([{ name: 'kanri', keyId: 'k1', sealed }]);
+      expect(await store.resealTotp([{ name: 'kanri', fromKeyId: 'k0', keyId: 'k9', sealed: Buffer.from([7]) }])).toBe(0);
+      expect(await store.resealTotp([{ name: 'kanri', fromKeyId: 'k1', keyId: 'k9', sealed: Buffer.from([7]) }])).toBe(1);
+      expect((await store.getUser('kanri'))?.totp).toMatchObject({ keyId: 'k9', sealed: Buffer.from([7]), lastStep: 1001 });
+
+      await appendWith('second-factor-reset', { totpReset: ['kanri'] });
+      expect((await store.getUser('kanri'))?.totp).toBeNull();
+      expect(await store.recoveryCodesLeft('kanri')).toBe(0);
+      // Enrolled again after a reset; a step from before counts as new.
+      await appendWith('second-factor-enrolled', { totpEnrolled: [{ ...enrol, keyId: 'k9', recoveryCodeHashes: ['h9'] }] });
+      await appendWith('login-succeeded', { totpStepsUsed: [{ name: 'kanri', step: 5 }] });
+      expect(await store.recoveryCodesLeft('kanri')).toBe(1);
+      // A step for a user without TOTP is no step.
+      await appendWith('user-changed', { users: [user('abe')] });
+      await expect(appendWith('login-succeeded', { totpStepsUsed: [{ name: 'abe', step: 5 }] })).rejects.toBeInstanceOf(CredentialConflictError);
+    });
+
+    it('keeps directory users apart from local ones', async () => {
+      await appendWith('user-changed', { users: [user('yamada', { source: 'ldap', passwordHash: '' })] });
+      expect(await store.getUser('yamada')).toMatchObject({ source: 'ldap', passwordHash: '' });
+      await expect(appendWith('user-changed', { users: [user('x', { source: 'nis' as never })] })).rejects.toThrow();
+    });
+
     it('creates the schema once; reopening finds it and the data', async () => {
       await append(store, [entry()]);
       const again = await o.reopen();
       expect((await again.head()).seq).toBe(1);
-      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: 2 }]);
+      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
     });
   });
 }

@@ -4,10 +4,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openAuditLog } from '../../src/audit/log.js';
+import { loadOrCreateSigner } from '../../src/audit/signer.js';
 import { openStore } from '../../src/store/open.js';
 import { verifyPassword } from '../../src/users/passwords.js';
 import { mugaika } from '../helpers/cli.js';
 import { tempDir } from '../helpers/run.js';
+import { session } from '../store/contract.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -69,6 +72,40 @@ describe('mugaika user', () => {
     for (const f of filesUnder(dataDir)) {
       expect(readFileSync(f).includes('another long password')).toBe(false);
       if (!f.endsWith('.pub')) expect(statSync(f).mode & 0o077).toBe(0);
+    }
+  });
+
+  it('resets a lost phone (reset-2fa): the second factor and recovery codes go, the sessions end, and it is audited', async () => {
+    const dataDir = tempDir();
+    const d = ['--data-dir', dataDir];
+    expect((await mugaika(['user', 'add', 'kanri', '--role', 'admin', '--password-stdin', ...d], {}, `${PASSWORD}\n`)).code).toBe(0);
+    const none = await mugaika(['user', 'reset-2fa', 'kanri', ...d]);
+    expect(none.stderr).toMatch(/二要素認証が設定されていません.*has no second factor/);
+    expect(none.code).toBe(1);
+    // Enrolled, with a session, as the console would leave it.
+    const store = await openStore({ dataDir });
+    try {
+      const audit = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir });
+      await audit.append(
+        { actor: 'console:kanri', action: 'second-factor-enrolled', object: 'kanri', details: {} },
+        { totpEnrolled: [{ name: 'kanri', keyId: 'k', sealed: Buffer.from([1]), at: '2026-11-26T01:00:00.000Z', recoveryCodeHashes: ['h1', 'h2'] }], sessionsOpened: [session('s1', 'kanri')] },
+      );
+      await audit.close();
+    } finally {
+      await store.close();
+    }
+    expect((await mugaika(['user', 'list', ...d])).stdout).toMatch(/^kanri .* 2FA kanri$/m);
+    const reset = await mugaika(['user', 'reset-2fa', 'kanri', '--by', 'cli:soumu', ...d]);
+    expect(reset.stderr).toBe('');
+    expect(reset.stdout).toMatch(/二要素認証を解除しました.*removed the second factor of kanri/);
+    const after = await openStore({ dataDir });
+    try {
+      expect((await after.getUser('kanri'))?.totp).toBeNull();
+      expect(await after.recoveryCodesLeft('kanri')).toBe(0);
+      expect(await after.listSessions('kanri')).toEqual([]);
+      expect((await after.searchAudit({ actions: ['second-factor-reset'] })).map((r) => [r.actor, r.object])).toEqual([['cli:soumu', 'kanri']]);
+    } finally {
+      await after.close();
     }
   });
 

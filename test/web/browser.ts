@@ -10,10 +10,12 @@ export interface Page {
 
 export class Browser {
   readonly cookies = new Map<string, string>();
+  /** Extra request headers (X-Forwarded-For, User-Agent). */
+  readonly headers: Record<string, string> = {};
   constructor(readonly port: number) {}
 
   private async request(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<Page> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.headers };
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const res = await fetch(`http://127.0.0.1:${this.port}${path}`, { method, headers, body: form ? new URLSearchParams(form).toString() : undefined, redirect: 'manual' });
@@ -37,16 +39,31 @@ export class Browser {
     return this.request('POST', path, form);
   }
 
-  /** Submits the first form on `page` that posts to `action`, with its CSRF token and these fields. */
+  /** Submits the first form on `page` that posts to `action`, with its hidden fields (the CSRF token among them) and these. */
   submit(page: Page, action: string, fields: Record<string, string> = {}): Promise<Page> {
     const form = new RegExp(`<form[^>]*action="${action}"[\\s\\S]*?</form>`).exec(page.body)?.[0];
     if (!form) throw new Error(`no form posting to ${action} on the page:\n${page.body}`);
-    const token = /name="_csrf" value="([^"]+)"/.exec(form)?.[1] ?? '';
-    return this.post(action, { _csrf: token, ...fields });
+    const hidden = Object.fromEntries([...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+    return this.post(action, { ...hidden, ...fields });
   }
 
   /** Opens the login page and logs in. */
   async login(name: string, password: string): Promise<Page> {
     return this.submit(await this.get('/login'), '/login', { name, password });
   }
+
+  /** Follows a redirect (or stays), as a browser would after a form. */
+  async follow(page: Page): Promise<Page> {
+    return page.location ? this.get(page.location) : page;
+  }
 }
+
+/** The key an enrolment page shows (the TOTP secret), spaces removed. */
+export const secretOn = (page: Page): string => {
+  const key = /<span class="secret">([A-Z2-7 ]+)<\/span>/.exec(page.body)?.[1];
+  if (!key) throw new Error(`no TOTP key on the page:\n${page.body}`);
+  return key.replace(/ /g, '');
+};
+
+/** The recovery codes a page lists. */
+export const recoveryCodesOn = (page: Page): string[] => [...page.body.matchAll(/<li>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})<\/li>/g)].map((m) => m[1]!);

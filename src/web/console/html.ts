@@ -1,8 +1,14 @@
 // HTML for the console: plain server-rendered pages, every value escaped,
-// no script at all (the Content-Security-Policy forbids it).
+// no script at all (the Content-Security-Policy forbids it). Characters that
+// hide or reorder text (U+202E, zero-width spaces, controls) are written out
+// as <U+202E>, and marked where a page shows data (tables).
+import { visible } from '../../audit/visible.js';
 
 export const esc = (v: unknown): string =>
-  String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  visible(String(v ?? '')).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/** An escaped value for the page's text, hidden characters marked so that they stand out. */
+export const shown = (v: unknown): string => esc(v).replace(/&lt;U\+([0-9A-F]{4,6})&gt;/g, '<span class="hidden-char">&lt;U+$1&gt;</span>');
 
 const clocks = {
   ja: new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'medium', timeStyle: 'medium' }),
@@ -15,11 +21,16 @@ export const when = (iso: string, lang: 'ja' | 'en'): string => {
   return Number.isNaN(t.getTime()) ? iso : `${clocks[lang].format(t)} JST`;
 };
 
-/** A table: one header row, then the rows, each cell escaped. */
+/** A cell that is already HTML (a form with a button). */
+export class Raw {
+  constructor(readonly html: string) {}
+}
+
+/** A table: one header row, then the rows, each cell escaped (unless Raw). */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[], empty: string): string {
   if (rows.length === 0) return `<p class="none">${esc(empty)}</p>`;
   const head = headers.map((h) => `<th>${esc(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n');
+  const body = rows.map((r) => `<tr>${r.map((c) => (c instanceof Raw ? `<td>${c.html}</td>` : `<td>${shown(c)}</td>`)).join('')}</tr>`).join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
@@ -47,4 +58,11 @@ button { font-size: 1rem; padding: .3rem .8rem; }
 .notice { color: #060; }
 table { border-collapse: collapse; margin-top: .5rem; }
 th, td { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; font-size: .9rem; }
+.hidden-char { background: #fde68a; color: #7c2d12; font-family: monospace; border: 1px solid #d97706; border-radius: 2px; }
+nav { display: flex; gap: 1rem; margin: .5rem 0; }
+.qr { background: #fff; padding: .5rem; display: inline-block; border: 1px solid #ccc; }
+.secret, .codes { font-family: monospace; font-size: 1.1rem; letter-spacing: .05em; }
+.codes li { margin: .2rem 0; }
+form.inline { display: inline; }
+section { margin-top: 1.5rem; }
 `;

@@ -1,0 +1,15 @@
+// Text that came from outside (a login name someone typed, a browser's
+// User-Agent) shown to a person: characters that are invisible, or that
+// reorder what follows (bidi overrides such as U+202E, zero-width spaces, line
+// and paragraph separators, control characters), are written out as <U+202E>,
+// so that the auditor's page, a CSV opened in Excel and a terminal all show
+// exactly what was there.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\u115F\u1160\u3164\uFFA0]/gu;
+
+const mark = (c: string): string => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}>`;
+
+/** `text` with every hidden or reordering character written as <U+XXXX>. */
+export const visible = (text: string): string => text.replace(HIDDEN, mark);
+
+/** Whether `text` has any such character. */
+export const hasHidden = (text: string): boolean => new RegExp(HIDDEN.source, 'u').test(text);

@@ -1,0 +1,125 @@
+// What the console's route modules share: the language, the page frame, the
+// session cookie, the client's address, and the pages every step may end on
+// (throttled, busy, directory down).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Store } from '../../store/types.js';
+import type { ConsoleAuth, Current, CurrentSession, RequestContext } from '../../users/sessions.js';
+import { addressKey } from '../../users/throttle.js';
+import { esc, page } from './html.js';
+import { messages, type Lang } from './messages.js';
+
+export interface ConsoleDeps {
+  auth: ConsoleAuth;
+  /** Read-only views: the quarantine list and the audit log. */
+  store: Store;
+  /** Cookies carry Secure (HTTPS here or at a proxy in front). */
+  secureCookies: boolean;
+  /** Login form posts per client address per minute (@fastify/rate-limit), whatever their outcome. */
+  loginRequestsPerMinute?: number;
+}
+
+export const SESSION_COOKIE = 'mugaika_session';
+export const LANG_COOKIE = 'mugaika_lang';
+export const CSRF_COOKIE = '_csrf';
+
+type Query = { lang?: string };
+
+export interface Kit {
+  d: ConsoleDeps;
+  cookieOpts: { path: string; httpOnly: boolean; sameSite: 'strict'; secure: boolean };
+  langOf(req: FastifyRequest, reply: FastifyReply): Lang;
+  ctxOf(req: FastifyRequest): RequestContext;
+  sessionOf(req: FastifyRequest): Promise<Current>;
+  tokenOf(req: FastifyRequest): string | undefined;
+  html(reply: FastifyReply, code: number, lang: Lang, title: string, body: string): FastifyReply;
+  /** A page with one message and a way on. */
+  notice(reply: FastifyReply, code: number, lang: Lang, text: string, link?: { href: string; label: string }): FastifyReply;
+  throttled(reply: FastifyReply, lang: Lang, retryAfterSeconds: number): FastifyReply;
+  busy(reply: FastifyReply, lang: Lang): FastifyReply;
+  directoryDown(reply: FastifyReply, lang: Lang): FastifyReply;
+  /** Gives the browser a session token; a new CSRF secret too when a login completes (none is carried across). */
+  setSession(req: FastifyRequest, reply: FastifyReply, token: string, expiresAt: string, renewCsrf: boolean): void;
+  /** The page header of a signed-in user: who, the way to the account page (and the admin's), logout. */
+  header(reply: FastifyReply, s: CurrentSession, lang: Lang): string;
+  /** Route options for the login forms: CSRF, then the per-address request limit. */
+  loginRoute: Record<string, unknown>;
+}
+
+/** Every cookie of the console: the whole site, never to scripts, never sent from another site, Secure over HTTPS. */
+export const cookieOptions = (secure: boolean): Kit['cookieOpts'] => ({ path: '/', httpOnly: true, sameSite: 'strict', secure });
+
+export function createKit(d: ConsoleDeps, csrfProtection: unknown): Kit {
+  const cookieOpts = cookieOptions(d.secureCookies);
+  const html = (reply: FastifyReply, code: number, lang: Lang, title: string, body: string): FastifyReply =>
+    reply.code(code).type('text/html; charset=utf-8').send(page({ lang, title, body }));
+  const titleBar = (lang: Lang): string =>
+    `<header><h1>${esc(messages[lang].title)}</h1><a href="?lang=${lang === 'ja' ? 'en' : 'ja'}">${esc(messages[lang].otherLang)}</a></header>`;
+  const notice: Kit['notice'] = (reply, code, lang, text, link) =>
+    html(reply, code, lang, messages[lang].title, `${titleBar(lang)}\n<p class="${code >= 400 ? 'error' : 'notice'}" role="alert">${esc(text)}</p>${link ? `<p><a href="${esc(link.href)}">${esc(link.label)}</a></p>` : ''}`);
+  const tokenOf = (req: FastifyRequest): string | undefined => req.cookies[SESSION_COOKIE] || undefined;
+  const ctxOf = (req: FastifyRequest): RequestContext => ({ client: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
+
+  return {
+    d,
+    cookieOpts,
+    langOf(req, reply) {
+      const q = (req.query as Query | undefined)?.lang;
+      if (q === 'en' || q === 'ja') {
+        reply.setCookie(LANG_COOKIE, q, { ...cookieOpts, maxAge: 365 * 24 * 3600 });
+        return q;
+      }
+      return req.cookies[LANG_COOKIE] === 'en' ? 'en' : 'ja';
+    },
+    ctxOf,
+    tokenOf,
+    async sessionOf(req) {
+      const token = tokenOf(req);
+      return token ? d.auth.current(token, ctxOf(req)) : { kind: 'none' };
+    },
+    html,
+    notice,
+    throttled(reply, lang, seconds) {
+      reply.header('retry-after', String(seconds));
+      return notice(reply, 429, lang, messages[lang].throttled.replace('{minutes}', String(Math.max(1, Math.ceil(seconds / 60)))), { href: '/login', label: messages[lang].back });
+    },
+    busy(reply, lang) {
+      reply.header('retry-after', '5');
+      return notice(reply, 503, lang, messages[lang].busy, { href: '/login', label: messages[lang].back });
+    },
+    directoryDown(reply, lang) {
+      reply.header('retry-after', '30');
+      return notice(reply, 503, lang, messages[lang].directoryDown, { href: '/login', label: messages[lang].back });
+    },
+    setSession(req, reply, token, expiresAt, renewCsrf) {
+      reply.setCookie(SESSION_COOKIE, token, { ...cookieOpts, expires: new Date(expiresAt) });
+      if (renewCsrf) {
+        // generateCsrf makes a new secret (and sets its cookie) when the request carries none.
+        delete req.cookies[CSRF_COOKIE];
+        reply.generateCsrf();
+      }
+    },
+    header(reply, s, lang) {
+      const m = messages[lang];
+      return `<header><h1><a href="/">${esc(m.title)}</a></h1>
+<span>${esc(m.signedInAs)}: ${esc(s.user.displayName)} (${esc(s.user.name)}, ${esc(m.role[s.user.role])})</span>
+<a href="?lang=${lang === 'ja' ? 'en' : 'ja'}">${esc(m.otherLang)}</a>
+<form method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(reply.generateCsrf())}"><button type="submit">${esc(m.logoutButton)}</button></form>
+</header>
+<nav><a href="/account">${esc(m.account)}</a>${s.user.role === 'admin' ? `<a href="/admin/sessions">${esc(m.adminSessions)}</a>` : ''}</nav>`;
+    },
+    loginRoute: {
+      preHandler: csrfProtection,
+      config: {
+        rateLimit: {
+          max: d.loginRequestsPerMinute ?? 30,
+          timeWindow: 60_000,
+          keyGenerator: (req: FastifyRequest) => addressKey(req.ip),
+          // Refused at the door, and still counted: the audit log's summary tells of them.
+          onExceeded: (req: FastifyRequest) => void d.auth.refused({ client: req.ip }, 'rate-limited').catch(() => undefined),
+          errorResponseBuilder: (_req: FastifyRequest, c: { ttl: number }) =>
+            Object.assign(new Error('too many login requests from this address'), { statusCode: 429, retryAfterSeconds: Math.max(1, Math.ceil(c.ttl / 1000)) }),
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// A console on real HTTP (127.0.0.1) over a fresh store, as the gateway
+// assembles it, with a clock the test moves and settings it may change.
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { openAuditLog, type AuditLog } from '../../src/audit/log.js';
+import { loadOrCreateSigner } from '../../src/audit/signer.js';
+import { openKeyRing } from '../../src/keys/key-ring.js';
+import type { AuditAction, Store } from '../../src/store/types.js';
+import type { SignInSettings } from '../../src/users/auth-deps.js';
+import { createUserDirectory, type UserDirectory } from '../../src/users/directory.js';
+import type { Directory } from '../../src/users/ldap.js';
+import { startPasswordWorker, type PasswordHasher } from '../../src/users/password-worker.js';
+import { createConsoleAuth, type ConsoleAuth } from '../../src/users/sessions.js';
+import { registerConsole } from '../../src/web/console/routes.js';
+import { createOpsServer } from '../../src/web/ops-routes.js';
+import type { WebServerOptions } from '../../src/web/server.js';
+import type { Backend, Opened } from '../store/backends.js';
+import { Browser } from './browser.js';
+
+export const PASSWORD = 'correct horse battery';
+
+export const defaultSettings: SignInSettings = {
+  sessionHours: 8,
+  idleMinutes: 30,
+  lockoutAttempts: 3,
+  lockoutMinutes: 15,
+  accountLockoutAttempts: 20,
+  trustedAddressDays: 30,
+  addressFailures: 20,
+  staffTotp: 'optional',
+  totpIssuer: 'mugaika (test)',
+  passwordQueue: 8,
+  directoryRecheckSeconds: 0,
+};
+
+export interface Console {
+  o: Opened;
+  store: Store;
+  audit: AuditLog;
+  users: UserDirectory;
+  auth: ConsoleAuth;
+  app: FastifyInstance;
+  passwords: PasswordHasher;
+  port: number;
+  /** The clock the console reads; move it with `clock.t += ms`. */
+  clock: { t: number };
+  now: () => Date;
+  browser(): Browser;
+  records(...actions: AuditAction[]): Promise<{ seq: number; actor: string; action: string; object: string | null; details: Record<string, unknown> }[]>;
+  close(): Promise<void>;
+}
+
+export interface ConsoleOptions {
+  settings?: Partial<SignInSettings>;
+  failureFloorMs?: number;
+  web?: WebServerOptions;
+  directory?: Directory | null;
+  loginRequestsPerMinute?: number;
+  secureCookies?: boolean;
+  failureAudit?: Parameters<typeof createConsoleAuth>[0]['failureAudit'];
+}
+
+export async function startConsole(backend: Backend, opts: ConsoleOptions = {}): Promise<Console> {
+  const o = await backend.fresh();
+  const store = o.store;
+  const audit = openAuditLog(store, await loadOrCreateSigner(o.dataDir), { dataDir: o.dataDir, autoCheckpoint: false });
+  const clock = { t: Date.parse('2026-11-26T01:00:00.000Z') };
+  const now = (): Date => new Date(clock.t);
+  const users = createUserDirectory(store, audit, now);
+  const passwords = startPasswordWorker({ maxQueued: opts.settings?.passwordQueue ?? defaultSettings.passwordQueue });
+  const auth = createConsoleAuth({
+    store,
+    audit,
+    passwords,
+    ring: await openKeyRing(o.dataDir, {}),
+    directory: opts.directory ?? null,
+    settings: { ...defaultSettings, ...opts.settings },
+    now,
+    failureFloorMs: opts.failureFloorMs ?? 30,
+    failureAudit: opts.failureAudit,
+  });
+  const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) }, opts.web);
+  await registerConsole(app, { auth, store, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000 });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  return {
+    o,
+    store,
+    audit,
+    users,
+    auth,
+    app,
+    passwords,
+    port,
+    clock,
+    now,
+    browser: () => new Browser(port),
+    async records(...actions) {
+      return (await store.searchAudit(actions.length ? { actions } : {})).map((r) => ({ seq: r.seq, actor: r.actor, action: r.action, object: r.object, details: JSON.parse(r.details) as Record<string, unknown> }));
+    },
+    async close() {
+      await app.close();
+      await auth.close();
+      await passwords.close();
+      await audit.close();
+      await o.close();
+    },
+  };
+}
