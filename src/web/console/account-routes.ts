@@ -2,6 +2,7 @@
 // their second factor (staff may enrol when it is optional), their password.
 // An administrator also sees everyone's sessions and can end any of them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Role } from '../../store/types.js';
 import type { CurrentSession, SessionView } from '../../users/sessions.js';
 import { enrolPage, recoveryCodesPage } from './auth-routes.js';
 import { esc, Raw, table, when } from './html.js';
@@ -16,13 +17,7 @@ const field = (req: FastifyRequest, name: string): string | null => {
 export function registerAccountRoutes(c: FastifyInstance, k: Kit, csrfProtection: unknown): void {
   const pre = { preHandler: csrfProtection as never };
 
-  /** The signed-in session, or the reply that sends the browser elsewhere. */
-  const signedIn = async (req: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<CurrentSession | FastifyReply> => {
-    const s = await k.sessionOf(req);
-    if (s.kind === 'directory-unavailable') return k.directoryDown(reply, lang);
-    if (s.kind === 'none') return reply.redirect('/login', 303);
-    return s.session;
-  };
+  const signedIn = (req: FastifyRequest, reply: FastifyReply, lang: Lang, roles?: readonly Role[]): Promise<CurrentSession | FastifyReply> => k.signedIn(req, reply, lang, roles);
 
   const sessionTable = (reply: FastifyReply, lang: Lang, rows: SessionView[], me: CurrentSession, action: string, withUser: boolean): string => {
     const m = messages[lang];
@@ -125,10 +120,9 @@ ${note?.error ? `<p class="error" role="alert">${esc(note.error)}</p>` : ''}${no
 
   c.get('/admin/sessions', async (req, reply) => {
     const lang = k.langOf(req, reply);
-    const me = await signedIn(req, reply, lang);
+    const me = await signedIn(req, reply, lang, ['admin']);
     if (!('user' in me)) return me;
     const m = messages[lang];
-    if (me.user.role !== 'admin') return k.html(reply, 403, lang, m.title, `${k.header(reply, me, lang)}<p class="error">${esc(m.forbidden)}</p>`);
     const all = await k.d.auth.sessions();
     const body = `${k.header(reply, me, lang)}
 <h2>${esc(m.adminSessions)}</h2>
@@ -139,9 +133,8 @@ ${sessionTable(reply, lang, all, me, '/admin/sessions/end', true)}`;
 
   c.post('/admin/sessions/end', pre, async (req, reply) => {
     const lang = k.langOf(req, reply);
-    const me = await signedIn(req, reply, lang);
+    const me = await signedIn(req, reply, lang, ['admin']);
     if (!('user' in me)) return me;
-    if (me.user.role !== 'admin') return k.html(reply, 403, lang, messages[lang].title, `<p class="error">${esc(messages[lang].forbidden)}</p>`);
     const id = field(req, 'id');
     if (id) await k.d.auth.endSession(me, id, k.ctxOf(req));
     return reply.redirect('/admin/sessions?ended=1', 303);

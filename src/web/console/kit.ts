@@ -2,7 +2,7 @@
 // session cookie, the client's address, and the pages every step may end on
 // (throttled, busy, directory down).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Store } from '../../store/types.js';
+import type { Role, Store } from '../../store/types.js';
 import type { ConsoleAuth, Current, CurrentSession, RequestContext } from '../../users/sessions.js';
 import { addressKey } from '../../users/throttle.js';
 import { esc, page } from './html.js';
@@ -43,6 +43,15 @@ export interface Kit {
   header(reply: FastifyReply, s: CurrentSession, lang: Lang): string;
   /** Route options for the login forms: CSRF, then the per-address request limit. */
   loginRoute: Record<string, unknown>;
+  /**
+   * The signed-in session if its role is one of `roles`; otherwise the reply
+   * already sent: to /login (303) without a session, a 403 page for another
+   * role, a 503 page when the directory cannot be asked. Every route but the
+   * login steps starts with it:
+   *   const me = await k.signedIn(req, reply, lang, ['admin']);
+   *   if (!('user' in me)) return me;
+   */
+  signedIn(req: FastifyRequest, reply: FastifyReply, lang: Lang, roles?: readonly Role[]): Promise<CurrentSession | FastifyReply>;
 }
 
 /** Every cookie of the console: the whole site, never to scripts, never sent from another site, Secure over HTTPS. */
@@ -59,7 +68,7 @@ export function createKit(d: ConsoleDeps, csrfProtection: unknown): Kit {
   const tokenOf = (req: FastifyRequest): string | undefined => req.cookies[SESSION_COOKIE] || undefined;
   const ctxOf = (req: FastifyRequest): RequestContext => ({ client: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
 
-  return {
+  const kit: Kit = {
     d,
     cookieOpts,
     langOf(req, reply) {
@@ -107,6 +116,15 @@ export function createKit(d: ConsoleDeps, csrfProtection: unknown): Kit {
 </header>
 <nav><a href="/account">${esc(m.account)}</a>${s.user.role === 'admin' ? `<a href="/admin/sessions">${esc(m.adminSessions)}</a>` : ''}</nav>`;
     },
+    async signedIn(req, reply, lang, roles) {
+      const s = await kit.sessionOf(req);
+      if (s.kind === 'directory-unavailable') return kit.directoryDown(reply, lang);
+      if (s.kind === 'none') return reply.redirect('/login', 303);
+      if (roles && !roles.includes(s.session.user.role)) {
+        return html(reply, 403, lang, messages[lang].title, `${kit.header(reply, s.session, lang)}<p class="error">${esc(messages[lang].forbidden)}</p>`);
+      }
+      return s.session;
+    },
     loginRoute: {
       preHandler: csrfProtection,
       config: {
@@ -122,4 +140,5 @@ export function createKit(d: ConsoleDeps, csrfProtection: unknown): Kit {
       },
     },
   };
+  return kit;
 }
