@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuditEntryError } from '../../src/audit/chain.js';
 import { headFilePath, readHeadFile } from '../../src/audit/head-file.js';
 import { AuditLogClosedError, openAuditLog } from '../../src/audit/log.js';
@@ -128,8 +128,9 @@ for (const backend of [sqliteBackend, postgresBackend] as Backend[]) {
       const signer = await loadOrCreateSigner(o.dataDir);
       const log = openAuditLog(o.store, signer, { dataDir: o.dataDir, checkpointIntervalMs: 60_000 });
       for (let i = 0; i < 5; i++) await Promise.all([log.append(e(i)), log.append(e(i + 100))]);
-      await new Promise((r) => setTimeout(r, 50));
-      // The first commit is checkpointed at once; the next checkpoint waits for the interval, or close().
+      // The first commit is checkpointed at once (in the background: on two busy cores that
+      // can take a while); the next checkpoint waits for the interval, or close().
+      await vi.waitFor(async () => expect(await o.store.checkpoints()).not.toHaveLength(0), { timeout: 15_000, interval: 50 });
       const during = await o.store.checkpoints();
       expect(during).toHaveLength(1);
       await log.close();
