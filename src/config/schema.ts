@@ -76,8 +76,11 @@ const webSchema = z
     passwordQueue: z.number().int().positive().max(1000).default(8),
     /** TOTP for staff: 'optional' (they may enrol from their account page) or 'required'. Admins and auditors always need it. */
     staffTotp: z.enum(['optional', 'required']).default('optional'),
-    /** Web connections open at once; fewer when the process's open-file limit needs the rest for SMTP and the spool. */
-    maxConnections: z.number().int().positive().max(100_000).default(256),
+    /**
+     * Web connections open at once; fewer when the process's open-file limit needs the rest for SMTP and the spool.
+     * Room for busy clients: one with 128 requests in flight held up to 200 connections here (keep-alive sockets are replaced as they close).
+     */
+    maxConnections: z.number().int().positive().max(100_000).default(1024),
     ldap: ldapSchema.optional(),
   })
   .strict()
