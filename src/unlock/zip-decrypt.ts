@@ -84,8 +84,11 @@ export async function decryptZip(bytes: Buffer, password: string, limits: Policy
       try {
         await z.getData!(sink.stream, { ...(e.isEncrypted() ? { password } : {}), checkCrc32: true, useWebWorkers: false });
       } catch (err) {
+        // ZipCrypto checks a password against one byte: about one wrong password in 256
+        // passes, and the file then fails to inflate or its CRC-32 does not match. For an
+        // encrypted file every failure but our own size cap is the password's.
         const code = err instanceof Error ? err.message : '';
-        if (e.isEncrypted() && WRONG.has(code)) return { ok: false, reason: 'wrong-password', detail: 'the password does not open the zip' };
+        if (e.isEncrypted() && (WRONG.has(code) || !code.startsWith('inflates to more than'))) return { ok: false, reason: 'wrong-password', detail: 'the password does not open the zip' };
         return { ok: false, reason: 'failed', detail: `${name}: ${why(err)}` };
       }
       await writer.add(name, new Uint8ArrayReader(sink.bytes()), { lastModDate: z.lastModDate });
