@@ -196,6 +196,8 @@ function mergeEffects(batch: readonly Waiting[]): AuditEffects {
     totpReset: [],
     totpStepsUsed: [],
     recoveryCodesUsed: [],
+    unlockAttempts: [],
+    unlockResets: [],
   };
   for (const { effects: e } of batch) {
     if (!e) continue;

@@ -91,6 +91,8 @@ export interface Labels {
   contact(name: string, phone: string, mail: string): string;
   /** The line put at the top of a released original's text: who released it and when (JST); `actor` may be empty. */
   releasedNote(actor: string, at: Date): string;
+  /** The first line of a mail made from a password-protected attachment its recipient opened in the console. */
+  unlockedContents(id: string): string;
 
   /** Fallback name of an attached message with no file name. */
   forwardedMessageName: string;
@@ -242,6 +244,7 @@ const ja: Labels = {
     return reach.length > 0 ? `${name.trim()}（${reach.join('、')}）` : name.trim();
   },
   releasedNote: (actor, at) => `【原本】隔離していた原本を解放したものです。無害化していません（解放: ${actor || '管理者'}、${jstLong(at)}）。`,
+  unlockedContents: (id) => `【パスワード付きファイルの中身】隔離ID（${id}）のメールに添付されていたパスワード付きファイルを、受信者が入力したパスワードで開き、中身を無害化したものです。`,
 
   forwardedMessageName: '転送メッセージ',
   messageFields: { from: '差出人', to: '宛先', cc: 'CC', date: '日時', subject: '件名' },
@@ -430,6 +433,7 @@ const en: Labels = {
     return reach.length > 0 ? `${name.trim()} (${reach.join(', ')})` : name.trim();
   },
   releasedNote: (actor, at) => `[Original] This is the quarantined original, released by ${actor || 'an administrator'} on ${jstLongEn(at)}. It was not sanitized.`,
+  unlockedContents: (id) => `[Password-protected attachment] These are the contents of the password-protected attachment of the mail with quarantine ID ${id}, opened with the password its recipient entered, and sanitized.`,
 
   forwardedMessageName: 'forwarded-message',
   messageFields: { from: 'From', to: 'To', cc: 'Cc', date: 'Date', subject: 'Subject' },

@@ -20,6 +20,8 @@ export interface NoticeInput {
   /** The message could not be sanitized: the notice is all that crosses, its first finding the cause. */
   blocked: boolean;
   notice: Policy['notice'];
+  /** The mail carries what a recipient unlocked from the password-protected attachment of this quarantine item. */
+  unlockedFrom?: string | null;
 }
 
 /** The line that ends the notice; the body follows it. */
@@ -136,6 +138,7 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
   const dangers: Danger[] = [...(all.some((f) => f.code === 'link-text-mismatch') ? [{ what: 'link' } as const] : []), ...dangerByIndex.values()];
 
   const lines: string[] = [];
+  if (input.unlockedFrom) lines.push(labels.unlockedContents(input.unlockedFrom));
   if (dangers.length === 1) lines.push(labels.dangerLine(dangers[0]!, contact));
   else if (dangers.length > 1) lines.push(labels.dangersLine(dangers.length, contact), ...dangers.map((d) => labels.dangerItem(d)));
 

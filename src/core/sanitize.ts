@@ -23,6 +23,12 @@ import { DeadlineExceeded, withDeadline } from './deadline.js';
 export interface Envelope {
   mailFrom: string | null;
   rcptTo: readonly string[];
+  /**
+   * Set by the gateway (spool metadata, never a header) on a mail it made from
+   * the password-protected attachment of this quarantine item, which its
+   * recipient unlocked in the console: the notice says so.
+   */
+  unlockedFrom?: string | null;
 }
 
 export interface SanitizeInput {
@@ -126,7 +132,7 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   // policy quarantine.keepOriginals: content-changed keeps no original whose changes lose nothing.
   const kept = findings.length > 0 && (policy.quarantine.keepOriginals === 'always' || changesContent(findings));
   const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt)) : null;
-  const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, blocked: false, notice: policy.notice }, labels);
+  const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null }, labels);
   const message = await composeMessage({
     headers,
     body: `${notice}\n${[shown.text, ...calendars].join('\n\n')}\n`,
@@ -144,7 +150,7 @@ export async function blockMessage(input: SanitizeInput, policy: Policy, deps: S
   const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
   const findings = [cause, ...headerFindings];
   const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt));
-  const notice = buildNotice({ messageFindings: findings, attachments: [], quarantineId, blocked: true, notice: policy.notice }, labels);
+  const notice = buildNotice({ messageFindings: findings, attachments: [], quarantineId, blocked: true, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null }, labels);
   const compose = (h: NewHeaders): Promise<Buffer> =>
     composeMessage({
       headers: h,

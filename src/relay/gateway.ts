@@ -26,6 +26,7 @@ import { startPasswordWorker } from '../users/password-worker.js';
 import { createConsoleAuth } from '../users/sessions.js';
 import { createEngine } from './engine.js';
 import { lockDataDir } from './lock.js';
+import { unlockServiceFor } from '../unlock/wiring.js';
 import { createSanitizer } from './sanitizer.js';
 import { createTransferLog, recoveredFromLog } from './transfer-log.js';
 
@@ -199,7 +200,8 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     },
   });
   opened.push(() => auth.close());
-  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute });
+  const ppap = unlockServiceFor({ vault: quarantine, audit, policy, spool, accepted: engine.accepted });
+  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, unlock: ppap });
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;

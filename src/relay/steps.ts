@@ -140,7 +140,7 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
     const started = performance.now();
     let result;
     try {
-      result = await d.sanitizer.run(raw, { mailFrom: envelope.mailFrom || null, rcptTo: envelope.rcptTo }, { quarantineId: (recorded?.quarantineId ?? null) as QuarantineId | null });
+      result = await d.sanitizer.run(raw, { mailFrom: envelope.mailFrom || null, rcptTo: envelope.rcptTo, unlockedFrom: envelope.unlockOf?.quarantineId ?? null }, { quarantineId: (recorded?.quarantineId ?? null) as QuarantineId | null });
     } catch (err) {
       if (!(err instanceof QuarantineUnavailableError)) throw err;
       log.error({ err: err.message }, 'quarantine unavailable: message kept in the spool, retrying');
@@ -162,7 +162,7 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
       const message = result.message;
       // Receipt and verdict: once, even for a message sanitized again after a crash.
       if (!recorded) {
-        const sanitized: TransferRecord = { event: 'sanitized', ...base, client: envelope.clientAddress, receivedAt: envelope.receivedAt };
+        const sanitized: TransferRecord = { event: 'sanitized', ...base, client: envelope.clientAddress, receivedAt: envelope.receivedAt, ...(envelope.unlockOf ? { detail: `unlocked from ${envelope.unlockOf.quarantineId} by ${envelope.unlockOf.user}` } : {}) };
         try {
           await d.transfers.record(sanitized);
         } catch (err) {

@@ -12,6 +12,12 @@ export interface Envelope {
   clientAddress: string;
   heloName: string;
   receivedAt: string;
+  /**
+   * A mail the gateway made itself from a password-protected attachment that
+   * a recipient unlocked in the console (src/unlock/): which quarantine item
+   * it came from. Only the gateway writes it; nothing a sender sends sets it.
+   */
+  unlockOf?: { quarantineId: string; user: string };
 }
 
 /** A sanitized message on its way to the LGWAN side, or a bounce on its way back. */

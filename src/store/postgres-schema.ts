@@ -118,6 +118,17 @@ const migrations: readonly string[] = [
     PRIMARY KEY (user_name, address)
   );
   `,
+  // PPAP: failed attempts to unlock an item's password-protected attachments, per user.
+  `
+  CREATE TABLE unlock_attempts (
+    item_id text COLLATE "C" NOT NULL,
+    user_name text COLLATE "C" NOT NULL,
+    failures integer NOT NULL,
+    locked_at text COLLATE "C",
+    last_attempt_at text COLLATE "C" NOT NULL,
+    PRIMARY KEY (item_id, user_name)
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = migrations.length;

@@ -21,6 +21,7 @@ import {
 import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRow, ItemRow, StateChange, Store } from './types.js';
 import { StateConflictError } from './types.js';
 import { applyUserEffects, postgresUserReads } from './postgres-users.js';
+import { toUnlockState, UNLOCK_LIST_SQL, UNLOCK_STATE_SQL, unlockAttemptSql, unlockResetSql, type UnlockDbRow } from './unlock-sql.js';
 
 /** Hides the password when a URL appears in an error message. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
@@ -43,6 +44,15 @@ async function applyEffects(client: pg.PoolClient, effects: AuditEffects): Promi
   for (const row of effects.items ?? []) await insertItemRow(client, row);
   for (const change of effects.stateChanges ?? []) if (!(await applyStateChange(client, change))) throw new StateConflictError(change.id);
   await applyUserEffects(client, effects);
+  const ph = (i: number): string => `$${i}`;
+  for (const a of effects.unlockAttempts ?? []) {
+    const q = unlockAttemptSql(a, ph);
+    await client.query(q.text, q.values);
+  }
+  for (const r of effects.unlockResets ?? []) {
+    const q = unlockResetSql(r, ph);
+    await client.query(q.text, q.values);
+  }
 }
 
 export async function openPostgresStore(url: string, opts: { maxConnections?: number } = {}): Promise<Store> {
@@ -237,6 +247,14 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
     },
 
     ...postgresUserReads(pool, inTransaction),
+    async getUnlockState(item, user) {
+      const { rows } = await pool.query<UnlockDbRow>(UNLOCK_STATE_SQL((i) => `$${i}`), [item, user]);
+      return rows[0] ? toUnlockState(rows[0]) : null;
+    },
+    async listUnlockStates(item) {
+      const { rows } = await pool.query<UnlockDbRow>(UNLOCK_LIST_SQL((i) => `$${i}`), [item]);
+      return rows.map(toUnlockState);
+    },
 
     async close() {
       if (closed) return;

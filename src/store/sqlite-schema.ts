@@ -114,6 +114,17 @@ const migrations: readonly string[] = [
     PRIMARY KEY (user_name, address)
   ) WITHOUT ROWID;
   `,
+  // PPAP: failed attempts to unlock an item's password-protected attachments, per user.
+  `
+  CREATE TABLE unlock_attempts (
+    item_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    locked_at TEXT,
+    last_attempt_at TEXT NOT NULL,
+    PRIMARY KEY (item_id, user_name)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

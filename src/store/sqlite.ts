@@ -24,6 +24,7 @@ import {
   type ItemDbRow,
 } from './rows.js';
 import { sqliteUsers } from './sqlite-users.js';
+import { toUnlockState, UNLOCK_LIST_SQL, UNLOCK_STATE_SQL, unlockAttemptSql, unlockResetSql, type UnlockDbRow } from './unlock-sql.js';
 import { migrate } from './sqlite-schema.js';
 import type {
   AuditEffects,
@@ -120,6 +121,11 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   );
 
   const users = sqliteUsers(db);
+  const unlockStateStmt = db.prepare<[string, string], UnlockDbRow>(UNLOCK_STATE_SQL(() => '?'));
+  const unlockListStmt = db.prepare<[string], UnlockDbRow>(UNLOCK_LIST_SQL(() => '?'));
+  const runUnlock = (q: { text: string; values: unknown[] }): void => {
+    prepared(q.text).run(Object.fromEntries(q.values.map((v, i) => [`p${i + 1}`, v])));
+  };
 
   const readHead = (): ChainHead => {
     const row = headStmt.get();
@@ -151,6 +157,8 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     for (const row of effects.items ?? []) insertItemRow(row);
     for (const change of effects.stateChanges ?? []) if (!applyStateChange(change)) throw new StateConflictError(change.id);
     users.applyEffects(effects);
+    for (const a of effects.unlockAttempts ?? []) runUnlock(unlockAttemptSql(a, (i) => `@p${i}`));
+    for (const r of effects.unlockResets ?? []) runUnlock(unlockResetSql(r, (i) => `@p${i}`));
     const head = readHead();
     const records = build(head);
     assertContinues(head, records);
@@ -277,6 +285,13 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     },
 
     ...users.reads,
+    async getUnlockState(item, user) {
+      const row = unlockStateStmt.get(item, user);
+      return row ? toUnlockState(row) : null;
+    },
+    async listUnlockStates(item) {
+      return unlockListStmt.all(item).map(toUnlockState);
+    },
 
     async close() {
       if (closed) return;

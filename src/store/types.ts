@@ -50,6 +50,11 @@ export const auditActions = [
   'audit-verified',
   'gateway-started',
   'gateway-stopped',
+  // a recipient's attempt to open a password-protected attachment in the console
+  // (never with the password), and an administrator lifting the lock after too many failures
+  'unlock-succeeded',
+  'unlock-failed',
+  'unlock-reset',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
@@ -224,6 +229,28 @@ export interface AuditEffects {
   totpStepsUsed?: readonly { name: string; step: number }[];
   /** Recovery codes spent: each must exist unused (else CredentialConflictError). */
   recoveryCodesUsed?: readonly { name: string; codeHash: string; at: string }[];
+  /** Attempts to unlock an item's password-protected attachments, counted in place per item and user. */
+  unlockAttempts?: readonly UnlockAttempt[];
+  /** An administrator lifts a user's unlock lock on an item (and its count). */
+  unlockResets?: readonly { item: string; user: string }[];
+}
+
+/** One attempt at an item's password: a failure counts (and locks at `lockAfter`), a success clears the count. */
+export interface UnlockAttempt {
+  item: string;
+  user: string;
+  outcome: 'failed' | 'succeeded';
+  at: string;
+  lockAfter: number;
+}
+
+/** A user's failed attempts at one item; locked when lockedAt is set. */
+export interface UnlockState {
+  item: string;
+  user: string;
+  failures: number;
+  lockedAt: string | null;
+  lastAttemptAt: string;
 }
 
 /** An append's state change found its item in another state (or absent): nothing was written. */
@@ -275,6 +302,10 @@ export interface Store {
   listItems(filter: ItemFilter): Promise<ItemRow[]>;
   /** Applies the change if the item is in an allowed state; false when it is not (or absent). */
   changeState(change: StateChange): Promise<boolean>;
+  /** A user's failed unlock attempts at an item; null when there are none. */
+  getUnlockState(item: string, user: string): Promise<UnlockState | null>;
+  /** Every user's failed unlock attempts at an item, by user name. */
+  listUnlockStates(item: string): Promise<UnlockState[]>;
   /** Replaces wrapped data keys (key rotation), all in one transaction. */
   rewrapKeys(rows: readonly { id: string; keyId: string; wrappedKey: Buffer }[]): Promise<void>;
   /** Ids and key ids of items whose key is wrapped by a key other than `keyId`. */

@@ -325,6 +325,34 @@ export function storeContract(backend: Backend): void {
       expect((await store.readAudit(0, 100)).map((r) => r.action)).toEqual(['user-changed', 'user-changed', 'login-failed', 'login-failed', 'login-succeeded', 'logout']);
     });
 
+    it('counts unlock failures per item and user, locks at the limit, and clears on success or reset', async () => {
+      const unlock = (user: string, outcome: 'failed' | 'succeeded', minute: number): AuditEffects => ({
+        unlockAttempts: [{ item: 'Q-1', user, outcome, at: at(minute).toISOString(), lockAfter: 3 }],
+      });
+      const rec = (action: 'unlock-failed' | 'unlock-succeeded' | 'unlock-reset', effects: AuditEffects) =>
+        store.appendAudit((head) => sealRecords(head, [entry({ action, object: 'Q-1' })], new Date(T0)), effects);
+      expect(await store.getUnlockState('Q-1', 'tanaka')).toBeNull();
+      await rec('unlock-failed', unlock('tanaka', 'failed', 1));
+      await rec('unlock-failed', unlock('tanaka', 'failed', 2));
+      expect(await store.getUnlockState('Q-1', 'tanaka')).toEqual({ item: 'Q-1', user: 'tanaka', failures: 2, lockedAt: null, lastAttemptAt: at(2).toISOString() });
+      await rec('unlock-failed', unlock('tanaka', 'failed', 3));
+      await rec('unlock-failed', unlock('tanaka', 'failed', 4));
+      // Locked at the third failure; a later one keeps the time it locked.
+      expect(await store.getUnlockState('Q-1', 'tanaka')).toMatchObject({ failures: 4, lockedAt: at(3).toISOString(), lastAttemptAt: at(4).toISOString() });
+      // Another user's count is their own; a success clears it.
+      await rec('unlock-failed', unlock('sato', 'failed', 5));
+      expect((await store.listUnlockStates('Q-1')).map((s) => [s.user, s.failures])).toEqual([['sato', 1], ['tanaka', 4]]);
+      await rec('unlock-succeeded', unlock('sato', 'succeeded', 6));
+      expect(await store.getUnlockState('Q-1', 'sato')).toBeNull();
+      // A record that cannot be appended takes its effect with it.
+      await expect(
+        store.appendAudit(() => sealRecords({ seq: 0, hash: GENESIS_HASH }, [entry({ action: 'unlock-reset' })], new Date(T0)), { unlockResets: [{ item: 'Q-1', user: 'tanaka' }] }),
+      ).rejects.toThrow(/does not continue the chain/);
+      expect(await store.getUnlockState('Q-1', 'tanaka')).not.toBeNull();
+      await rec('unlock-reset', { unlockResets: [{ item: 'Q-1', user: 'tanaka' }] });
+      expect(await store.listUnlockStates('Q-1')).toEqual([]);
+    });
+
     it('applies a workflow step only with its record, and neither when the item moved on', async () => {
       await store.insertItem(item('Q1'));
       const step = (from: ItemState[], to: ItemState) => ({ stateChanges: [{ id: 'Q1', from, to, at: at(1), by: 'admin' }] });
@@ -479,7 +507,7 @@ export function storeContract(backend: Backend): void {
       await append(store, [entry()]);
       const again = await o.reopen();
       expect((await again.head()).seq).toBe(1);
-      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: 3 }]);
+      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: 4 }]);
     });
   });
 }

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/types.js';
 import type { CurrentSession } from '../../users/sessions.js';
 import { registerAccountRoutes } from './account-routes.js';
+import { registerUnlockRoutes } from './unlock-routes.js';
 import { loginPage, registerAuthRoutes } from './auth-routes.js';
 import { esc, STYLESHEET, table, when } from './html.js';
 import { cookieOptions, createKit, LANG_COOKIE, type ConsoleDeps } from './kit.js';
@@ -40,6 +41,7 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     c.get('/console.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(STYLESHEET));
     registerAuthRoutes(c, k, c.csrfProtection);
     registerAccountRoutes(c, k, c.csrfProtection);
+    registerUnlockRoutes(c, k, c.csrfProtection, d.unlock);
 
     c.get('/', async (req, reply) => {
       const lang = k.langOf(req, reply);
