@@ -15,7 +15,7 @@ import { GENESIS_HASH, renderedHash, valuesHash } from './chain.js';
 import { readHeadFile } from './head-file.js';
 import type { AuditTrust, CheckpointCheck } from './signer.js';
 import { deriveIndexFromText } from '../store/derive.js';
-import type { ChainHead, Checkpoint, IndexedAuditRow, Store } from '../store/types.js';
+import type { Checkpoint, IndexedAuditRow, Store } from '../store/types.js';
 import type { ChunkJob, ChunkResult, SegmentContext, SegmentResult, SegmentStart, VerifyFailed, VerifyOptions, VerifyProblemKind, VerifyResult } from './verify-types.js';
 
 export type * from './verify-types.js';

@@ -11,7 +11,7 @@ import { changesContent, finding, type Finding, type FindingCode } from './findi
 import { buildHeaders, type NewHeaders, type ShownFields } from './headers.js';
 import { labelsFor } from './labels.js';
 import { buildNotice } from './notice.js';
-import { parseMessage, type ParsedMessage } from './parse.js';
+import { parseMessage } from './parse.js';
 import type { Policy } from './policy.js';
 import type { QuarantineId, QuarantineMeta, SanitizeDeps } from './ports.js';
 import { scanShape } from './shape.js';

@@ -18,7 +18,7 @@ import {
   type AuditRow,
   type ItemDbRow,
 } from './rows.js';
-import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, IndexedAuditRow, ItemRow, StateChange, Store } from './types.js';
+import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, ItemRow, StateChange, Store } from './types.js';
 import { StateConflictError } from './types.js';
 import { applyUserEffects, postgresUserReads } from './postgres-users.js';
 import { toUnlockState, UNLOCK_LIST_SQL, UNLOCK_STATE_SQL, unlockAttemptSql, unlockResetSql, type UnlockDbRow } from './unlock-sql.js';

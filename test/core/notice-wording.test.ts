@@ -34,7 +34,7 @@ describe('finding wording', () => {
       expect(s, what).toMatch(/(ました|ません|ます|です|ください)(（[^）]*）)?。$/);
       expect(s, what).not.toMatch(/転送|application\/|text\/|image\/|[!！]/);
       // A half-width space only between Japanese and Latin words, never next to Japanese punctuation.
-      expect(s, what).not.toMatch(/ [、。（）「」]|[、。（）「」] |  /);
+      expect(s, what).not.toMatch(/ [、。（）「」]|[、。（）「」] | {2}/);
     }
   });
 

@@ -8,7 +8,7 @@
 //
 // Needs the Debian postfix package and root, like postfix.test.ts.
 import { execFile as execFileCb } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';

@@ -2,7 +2,7 @@
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { violations } from '../helpers/conformance.js';
-import { cleanup, client, http, message, metric, sample, spoolEmpty, spoolFiles, startGateway, startSink, token, transfers, waitFor } from './harness.js';
+import { cleanup, client, http, metric, sample, spoolEmpty, spoolFiles, startGateway, startSink, transfers, waitFor } from './harness.js';
 
 afterEach(cleanup);
 

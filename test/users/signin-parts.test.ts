@@ -94,7 +94,7 @@ describe('failure records', () => {
 
 describe('failure timing', () => {
   it('answers no sooner than the floor, and follows slower checks up at once and down slowly', async () => {
-    let now = 0;
+    const now = 0;
     const timing = createFailureTiming({ floorMs: 100, maxMs: 1000 }, () => now);
     const waited = async (startedMs: number): Promise<number> => {
       const t0 = performance.now();
