@@ -1,14 +1,12 @@
 // `mugaika queue list|retry|bounce`: look at and steer the spool. Requests are
-// left in spool/control/; a running gateway applies them within a second (it
-// watches for the rescan marker), a stopped one when it starts.
+// left in the spool (requestControl, requestRescan); a running gateway applies
+// them within a second (watchControl), a stopped one when it starts.
 //
 // Fix: retry and bounce used to rewrite the entry's state file themselves, racing
 // the gateway, which rewrites it after every attempt: a bounce requested during an
 // attempt was silently undone, and a state file written just after the gateway
 // had removed a delivered entry came back as an entry without its message. Now
 // only the gateway writes state files.
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { openSpool, type ControlKind, type Spool } from '../spool/spool.js';
 import type { QueueId } from '../spool/types.js';
 
@@ -56,7 +54,7 @@ async function request(spool: Spool, ids: QueueId[], kind: ControlKind): Promise
     await spool.requestControl(id, kind);
     done.push(id);
   }
-  await fs.writeFile(path.join(spool.dir, 'rescan'), '');
+  await spool.requestRescan();
   return done;
 }
 

@@ -44,7 +44,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-const CONTROL_POLL_MS = 1000;
 /** How long /healthz waits for the database to answer. */
 const HEALTH_DB_MS = 2000;
 
@@ -218,11 +217,8 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     opened.push(() => opsServer.close());
   }
 
-  // `mugaika queue retry|bounce` leave a marker; the engine then re-reads outgoing/.
-  const marker = path.join(spool.dir, 'rescan');
-  const control = setInterval(() => {
-    fs.rm(marker).then(() => engine.rescan(), () => undefined);
-  }, CONTROL_POLL_MS);
+  // `mugaika queue retry|bounce` leave their requests in the spool; the engine then re-reads outgoing/.
+  const control = spool.watchControl(() => engine.rescan());
 
   // Retention: originals older than quarantine.retentionDays are purged (and the purge audited)
   // at start and once a day; `mugaika quarantine purge` does the same by hand.
@@ -258,7 +254,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     died: audit.died,
     async stop() {
       log.info('stopping: no new connections; work under way finishes, the rest stays in the spool');
-      clearInterval(control);
+      control.stop();
       clearInterval(daily);
       await closeInbound(inbound);
       // Fix: the carriers used to be closed only after engine.stop(), which waits for the

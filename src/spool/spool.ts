@@ -4,6 +4,8 @@
 //   incoming/<id>.msg            accepted, not yet sanitized (envelope + original)
 //   outgoing/<id>.eml + .json    sanitized message + its delivery state
 //   control/<id>.retry|.bounce   an operator's request (`mugaika queue`), applied by the gateway
+//   rescan                       left after such requests: a running gateway that finds it
+//                                removes it and re-reads control/ and outgoing/ (watchControl)
 //   receipts.log                 what first delivery attempts (from memory) did, before the
 //                                audit log has it: those recipients are never sent again
 //                                (receipt-journal.ts; the gateway's alone)
@@ -46,6 +48,13 @@ const checkId = (id: string): QueueId => {
 
 export type ControlKind = 'retry' | 'bounce';
 
+/** How often a gateway looks for the rescan marker. */
+const CONTROL_POLL_MS = 1000;
+
+export interface ControlWatch {
+  stop(): void;
+}
+
 export interface SpoolOptions {
   /**
    * Clear what a crash left behind: spool/tmp and outgoing .eml files without
@@ -82,6 +91,14 @@ export interface Spool {
   listControl(): Promise<{ id: QueueId; kind: ControlKind }[]>;
   /** Removes the requests for `id` (all kinds unless one is given). */
   removeControl(id: QueueId, kind?: ControlKind): Promise<void>;
+  /** Tells a running gateway to apply the requests now (the gateway's watchControl sees it within a poll). */
+  requestRescan(): Promise<void>;
+  /**
+   * Calls `onRescan` each time a rescan was requested (the gateway's side of
+   * requestRescan), until stopped. A request made while no gateway runs is
+   * met at the next start, which rescans anyway.
+   */
+  watchControl(onRescan: () => Promise<void>, everyMs?: number): ControlWatch;
   /** Throws unless a file can be written in the spool right now (for /healthz). */
   probe(): Promise<void>;
   /** Writes (durably, replacing any) what a first attempt for an incoming entry did. */
@@ -122,6 +139,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
   const outgoing = path.join(dir, 'outgoing');
   const tmp = path.join(dir, 'tmp');
   const control = path.join(dir, 'control');
+  const rescanMarker = path.join(dir, 'rescan');
   for (const d of [dir, incoming, outgoing, tmp, control]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
 
   // Concurrent SMTP sessions share the incoming folder's fsync.
@@ -268,6 +286,14 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     },
     async removeControl(id, kind) {
       for (const k of kind ? [kind] : (['retry', 'bounce'] as const)) await fs.rm(controlFile(id, k), { force: true });
+    },
+    // An empty file, not written durably: a marker a crash loses is met by the rescan at start.
+    requestRescan: () => fs.writeFile(rescanMarker, ''),
+    watchControl(onRescan, everyMs = CONTROL_POLL_MS) {
+      const timer = setInterval(() => {
+        fs.rm(rescanMarker).then(onRescan, () => undefined);
+      }, everyMs);
+      return { stop: () => clearInterval(timer) };
     },
     writeReceipt: (id, receipt) => receipts().write(checkId(id), receipt),
     readReceipt: async (id) => receipts().read(checkId(id)),
