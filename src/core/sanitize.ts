@@ -19,11 +19,9 @@ import { shownHeaderBlock } from './shown-headers.js';
 import { fitText, outputBudget } from './output-budget.js';
 import { structureView, type StructureView } from './structure.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
+import type { Envelope } from '../model/envelope.js';
 
-export interface Envelope {
-  mailFrom: string | null;
-  rcptTo: readonly string[];
-}
+export type { Envelope };
 
 export interface SanitizeInput {
   raw: Uint8Array;

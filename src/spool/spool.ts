@@ -17,7 +17,9 @@ import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { coalescedDirSync, writeDurably } from '../durable/files.js';
-import type { DeliveryState, Envelope, QueueId, Receipt } from './types.js';
+import type { ReceivedEnvelope } from '../model/envelope.js';
+import type { DeliveryState, QueueId, Receipt } from './types.js';
+import { envelopeFromDisk, stateFromDisk } from './legacy.js';
 import { openReceiptJournal, type ReceiptJournal } from './receipt-journal.js';
 
 const MAGIC = 'MGSPOOL1';
@@ -74,8 +76,8 @@ export interface Spool {
    * is dropped, the rest of the message read and discarded, and the answer
    * is 'too-big' (a message sent without SIZE filled the disk before its 552).
    */
-  accept(envelope: Envelope, data: Readable, maxBytes: number): Promise<QueueId | 'too-big'>;
-  readIncoming(id: QueueId): Promise<{ envelope: Envelope; raw: Buffer }>;
+  accept(envelope: ReceivedEnvelope, data: Readable, maxBytes: number): Promise<QueueId | 'too-big'>;
+  readIncoming(id: QueueId): Promise<{ envelope: ReceivedEnvelope; raw: Buffer }>;
   listIncoming(): Promise<QueueId[]>;
   hasIncoming(id: QueueId): Promise<boolean>;
   removeIncoming(id: QueueId): Promise<void>;
@@ -144,7 +146,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
 
   // Concurrent SMTP sessions share the incoming folder's fsync.
   const syncIncoming = coalescedDirSync(incoming);
-  const recent = new Map<QueueId, { envelope: Envelope; raw: Buffer }>();
+  const recent = new Map<QueueId, { envelope: ReceivedEnvelope; raw: Buffer }>();
   const inFile = (id: QueueId): string => path.join(incoming, `${checkId(id)}.msg`);
   const emlFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.eml`);
   const stateFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.json`);
@@ -240,7 +242,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       if (header[0] !== MAGIC || !Number.isInteger(length) || nl + 1 + length + 1 > buf.length) {
         throw new SpoolError(`incoming/${id}.msg is not a spool file`);
       }
-      const envelope = JSON.parse(buf.subarray(nl + 1, nl + 1 + length).toString('utf8')) as Envelope;
+      const envelope = envelopeFromDisk(JSON.parse(buf.subarray(nl + 1, nl + 1 + length).toString('utf8')) as ReceivedEnvelope);
       return { envelope, raw: buf.subarray(nl + 1 + length + 1) };
     },
     listIncoming: () => idsIn(incoming, '.msg'),
@@ -257,11 +259,11 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     },
     async readOutgoing(id) {
       const [stateText, message] = await Promise.all([fs.readFile(stateFile(id), 'utf8'), fs.readFile(emlFile(id))]);
-      return { state: JSON.parse(stateText) as DeliveryState, message };
+      return { state: stateFromDisk(JSON.parse(stateText) as DeliveryState), message };
     },
     async readState(id) {
       try {
-        return JSON.parse(await fs.readFile(stateFile(id), 'utf8')) as DeliveryState;
+        return stateFromDisk(JSON.parse(await fs.readFile(stateFile(id), 'utf8')) as DeliveryState);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
