@@ -11,6 +11,7 @@ import { loadConfig } from '../config/load.js';
 import type { Policy } from '../core/policy.js';
 import { QuarantineUnavailableError } from '../core/sanitize.js';
 import { openVault } from '../quarantine/vault.js';
+import { decideIsolation } from '../converters/isolation.js';
 import { createSanitizer, type Sanitizer } from '../relay/sanitizer.js';
 import { openStore } from '../store/open.js';
 
@@ -42,7 +43,7 @@ export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliD
     // Items are recorded as kept by this host, as the gateway records its own.
     const gateway = os.hostname();
     const quarantine = await openVault({ dataDir: dir, store, audit, gateway, env: process.env });
-    const sanitizer = createSanitizer({ dataDir: dir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway, policy, workers: 1, quarantine });
+    const sanitizer = createSanitizer({ dataDir: dir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway, policy, isolation: await decideIsolation(policy.documents), workers: 1, quarantine });
     closing.push(() => sanitizer.close());
     return { sanitizer, audit, actor, now: () => new Date(), close };
   } catch (err) {

@@ -12,6 +12,7 @@ import { openVault } from '../quarantine/vault.js';
 import { createWorkflow } from '../quarantine/workflow.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
+import { decideIsolation } from '../converters/isolation.js';
 import { openFileLimit, webConnectionCap } from '../ops/descriptors.js';
 import { createMetrics } from '../ops/metrics.js';
 import { loadPolicy } from '../policy/load.js';
@@ -124,7 +125,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   opened.push(() => nextHop.close(), () => bounceCarrier.close());
   // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
-  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, workers, quarantine });
+  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, isolation: await decideIsolation(policy.documents), workers, quarantine });
   opened.push(() => sanitizer.close());
   let snapshot = () => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
