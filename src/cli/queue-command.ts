@@ -2,11 +2,10 @@
 // left in the spool (requestControl, requestRescan); a running gateway applies
 // them within a second (watchControl), a stopped one when it starts.
 //
-// Fix: retry and bounce used to rewrite the entry's state file themselves, racing
-// the gateway, which rewrites it after every attempt: a bounce requested during an
-// attempt was silently undone, and a state file written just after the gateway
-// had removed a delivered entry came back as an entry without its message. Now
-// only the gateway writes state files.
+// Only the gateway writes state files: a retry or bounce rewriting one itself
+// would race the gateway, which rewrites it after every attempt (a bounce
+// requested during an attempt silently undone; a state file written just after
+// the gateway removed a delivered entry coming back without its message).
 import { openSpool, type ControlKind, type Spool } from '../spool/spool.js';
 import type { QueueId } from '../spool/types.js';
 

@@ -169,9 +169,9 @@ const SWEEP_MS = 100;
  * and is closed then. Resolves when every session is gone (smtp-server's
  * closeTimeout cuts off the slowest).
  *
- * Fix: server.close() alone left idle sessions (pooled client connections, or a
- * client that just got its 250) open until the 30 s closeTimeout, so SIGTERM
- * took 30 s whenever any client was connected.
+ * server.close() alone would leave idle sessions (pooled client connections,
+ * or a client that just got its 250) open until the 30 s closeTimeout: SIGTERM
+ * would take 30 s whenever any client is connected.
  */
 export function closeInbound(server: SMTPServer): Promise<void> {
   return new Promise((resolve) => {

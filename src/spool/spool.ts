@@ -152,10 +152,10 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
   const stateFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.json`);
   const controlFile = (id: QueueId, kind: ControlKind): string => path.join(control, `${checkId(id)}.${kind}`);
 
-  // Fix: this used to run on every open and in every listOutgoing(), so `mugaika queue`
-  // (and the gateway's own rescan) deleted spool/tmp files of messages being received
-  // (a 451 for the client) and the .eml of an entry between its .eml and .json writes
-  // (a sanitized message lost once its incoming file was removed).
+  // Only at the gateway's start: run on any other open (`mugaika queue`) or rescan, it
+  // would delete spool/tmp files of messages being received (a 451 for the client) and
+  // the .eml of an entry between its .eml and .json writes (a sanitized message lost
+  // once its incoming file is removed).
   if (options.recover) {
     // Leftovers of writes a crash interrupted: never acknowledged, so never owed.
     for (const f of await fs.readdir(tmp)) await fs.rm(path.join(tmp, f), { force: true });
