@@ -10,8 +10,9 @@ import type { AuditLog } from '../audit/log.js';
 import { loadConfig } from '../config/load.js';
 import type { Policy } from '../core/policy.js';
 import { QuarantineUnavailableError } from '../core/sanitize.js';
-import { openVault } from '../quarantine/vault.js';
+import type { Envelope } from '../model/envelope.js';
 import { decideIsolation } from '../converters/isolation.js';
+import { openVault } from '../quarantine/vault.js';
 import { createSanitizer, type Sanitizer } from '../relay/sanitizer.js';
 import { openStore } from '../store/open.js';
 
@@ -53,4 +54,4 @@ export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliD
 }
 
 /** For a message sanitized from a file: no SMTP envelope. */
-export const noEnvelope = { mailFrom: null, rcptTo: [] } as const;
+export const noEnvelope: Envelope = { mailFrom: null, rcptTo: [] };
