@@ -12,7 +12,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # npm ci (dependencies exactly as locked; their install scripts run through
-# npm rebuild), npm run build (dist/), then only the runtime dependencies stay.
+# npm rebuild), npm run build (dist/, with the files the converters run beside
+# the compiled code: src/runtime/files.ts), then only the runtime dependencies stay.
 RUN npm ci --ignore-scripts \
  && npm rebuild \
  && npm run build \
@@ -39,8 +40,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY policies ./policies
-# The LibreOffice driver runs from the sources' path (src/converters/office/office-converter.ts).
-COPY src/converters/office/convert.py src/converters/office/fonts.conf ./src/converters/office/
 # The spool, the SQLite store, the quarantine and the keys live here: keep it on
 # a volume and back up keys/master.key (without it the quarantined originals
 # cannot be read) and keys/audit-signing.key.

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { decideIsolation } from '../src/converters/isolation.js';
 import { createPdfConverter } from '../src/converters/pdf/pdf-converter.js';
 
 const DPI = 150;
@@ -54,7 +55,7 @@ function rasterizerPeak(tag: string): number {
 /** One run of our path, in this (fresh) process. */
 async function ourPhase(file: string): Promise<Figures> {
   const tag = `bench-${process.pid}`;
-  const converter = createPdfConverter({ warm: 1, tag });
+  const converter = createPdfConverter({ isolation: await decideIsolation({ allowUnsandboxed: false }), warm: 1, tag });
   const limits = () => ({ maxPages: 200, dpi: DPI, maxPixelsPerPage: 40_000_000, jpegQuality: 85, maxOutputBytes: 1024 * 1024 * 1024, deadline: Date.now() + 600_000 });
   await converter.toImagePdf(await textPdf(1), limits()); // warm-up: sharp, pdf-lib, the pool
   await converter.warm(); // as in service: the next process waits, mupdf loaded and compiled

@@ -16,6 +16,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { decideIsolation } from '../src/converters/isolation.js';
 import { createDocumentConverter } from '../src/converters/documents.js';
 import { createOfficeConverter } from '../src/converters/office/office-converter.js';
 
@@ -71,9 +72,11 @@ async function coldSoffice(i: number): Promise<{ ms: number; peakMiB: number }> 
 const docx = await makeDocx();
 console.log(`input: ${(docx.length / 1024).toFixed(0)} KiB docx; ${RUNS} runs each`);
 
-const office = await createOfficeConverter({ warmSlots: 1 });
+const isolation = await decideIsolation({ allowUnsandboxed: false });
+const office = createOfficeConverter({ isolation, warmSlots: 1 });
 const officeMs: number[] = [];
 const documents = createDocumentConverter({
+  pdf: { isolation },
   office: async (bytes, format, deadline) => {
     const t = performance.now();
     const r = await office.convert(bytes, format, deadline);

@@ -2,17 +2,13 @@
 // group-committed there and resolve here once durable, so the caller's event
 // loop never waits for a commit's fsync. The gateway's main thread uses it.
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import type { AuditEffects, AuditEntry, AuditRecord } from '../store/types.js';
+import { runtimeUrl } from '../runtime/files.js';
 import type { AuditLog } from './log.js';
 import type { ChannelReply, ChannelRequest, LogReply, LogWorkerSetup } from './log-worker.js';
 
-function workerFile(): URL {
-  const beside = new URL('./log-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(beside)) ? beside : new URL('../../dist/audit/log-worker.js', import.meta.url);
-}
+const workerFile = (): URL => runtimeUrl('audit/log-worker.js');
 
 export class AuditThreadError extends Error {
   override readonly name = 'AuditThreadError';

@@ -1,16 +1,11 @@
 // Runs `checkChunks` of `verifyAudit` on another thread (verify-segment-worker.ts),
 // so that a long log is checked on two cores at once.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { runtimeUrl } from '../runtime/files.js';
 import type { ChunkJob, ChunkResult } from './verify.js';
 
-// From compiled code the worker is beside this module; from sources (tsx,
-// vitest) it is the compiled one in dist/.
-function workerFile(): URL {
-  const beside = new URL('./verify-segment-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(beside)) ? beside : new URL('../../dist/audit/verify-segment-worker.js', import.meta.url);
-}
+// The compiled worker in dist/, from compiled code and from sources alike.
+const workerFile = (): URL => runtimeUrl('audit/verify-segment-worker.js');
 
 export function segmentsOnThreads(o: { dataDir: string; databaseUrl?: string; pageSize?: number }): (job: ChunkJob) => Promise<ChunkResult[]> {
   return (job) =>

@@ -1,14 +1,11 @@
 // `mugaika queue list|retry|bounce`: look at and steer the spool. Requests are
-// left in spool/control/; a running gateway applies them within a second (it
-// watches for the rescan marker), a stopped one when it starts.
+// left in the spool (requestControl, requestRescan); a running gateway applies
+// them within a second (watchControl), a stopped one when it starts.
 //
-// Fix: retry and bounce used to rewrite the entry's state file themselves, racing
-// the gateway, which rewrites it after every attempt: a bounce requested during an
-// attempt was silently undone, and a state file written just after the gateway
-// had removed a delivered entry came back as an entry without its message. Now
-// only the gateway writes state files.
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
+// Only the gateway writes state files: a retry or bounce rewriting one itself
+// would race the gateway, which rewrites it after every attempt (a bounce
+// requested during an attempt silently undone; a state file written just after
+// the gateway removed a delivered entry coming back without its message).
 import { openSpool, type ControlKind, type Spool } from '../spool/spool.js';
 import type { QueueId } from '../spool/types.js';
 
@@ -16,6 +13,7 @@ export interface QueueLine {
   id: string;
   stage: 'incoming' | 'outgoing';
   kind: string;
+  /** The envelope sender; '' for the null sender, as this listing has always printed it. */
   from: string;
   pending: number;
   attempts: number;
@@ -37,12 +35,12 @@ export async function listQueue(dataDir: string): Promise<QueueLine[]> {
     const entry = await spool.readIncoming(id).catch(gone);
     if (!entry) continue;
     const { envelope } = entry;
-    lines.push({ id, stage: 'incoming', kind: 'awaiting sanitization', from: envelope.mailFrom, pending: envelope.rcptTo.length, attempts: 0, receivedAt: envelope.receivedAt, nextAttemptAt: null, lastError: null });
+    lines.push({ id, stage: 'incoming', kind: 'awaiting sanitization', from: envelope.mailFrom ?? '', pending: envelope.rcptTo.length, attempts: 0, receivedAt: envelope.receivedAt, nextAttemptAt: null, lastError: null });
   }
   for (const id of await spool.listOutgoing()) {
     const s = await spool.readState(id);
     if (!s) continue;
-    lines.push({ id, stage: 'outgoing', kind: s.kind, from: s.envelopeFrom, pending: s.pending.length, attempts: s.attempts, receivedAt: s.receivedAt, nextAttemptAt: s.nextAttemptAt, lastError: s.lastError });
+    lines.push({ id, stage: 'outgoing', kind: s.kind, from: s.envelopeFrom ?? '', pending: s.pending.length, attempts: s.attempts, receivedAt: s.receivedAt, nextAttemptAt: s.nextAttemptAt, lastError: s.lastError });
   }
   return lines;
 }
@@ -56,7 +54,7 @@ async function request(spool: Spool, ids: QueueId[], kind: ControlKind): Promise
     await spool.requestControl(id, kind);
     done.push(id);
   }
-  await fs.writeFile(path.join(spool.dir, 'rescan'), '');
+  await spool.requestRescan();
   return done;
 }
 

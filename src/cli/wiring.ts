@@ -10,6 +10,8 @@ import type { AuditLog } from '../audit/log.js';
 import { loadConfig } from '../config/load.js';
 import type { Policy } from '../core/policy.js';
 import { QuarantineUnavailableError } from '../core/sanitize.js';
+import type { Envelope } from '../model/envelope.js';
+import { decideIsolation } from '../converters/isolation.js';
 import { openVault } from '../quarantine/vault.js';
 import { createSanitizer, type Sanitizer } from '../relay/sanitizer.js';
 import { openStore } from '../store/open.js';
@@ -42,7 +44,7 @@ export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliD
     // Items are recorded as kept by this host, as the gateway records its own.
     const gateway = os.hostname();
     const quarantine = await openVault({ dataDir: dir, store, audit, gateway, env: process.env });
-    const sanitizer = createSanitizer({ dataDir: dir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway, policy, workers: 1, quarantine });
+    const sanitizer = createSanitizer({ dataDir: dir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway, policy, isolation: await decideIsolation(policy.documents), workers: 1, quarantine });
     closing.push(() => sanitizer.close());
     return { sanitizer, audit, actor, now: () => new Date(), close };
   } catch (err) {
@@ -52,4 +54,4 @@ export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliD
 }
 
 /** For a message sanitized from a file: no SMTP envelope. */
-export const noEnvelope = { mailFrom: null, rcptTo: [] } as const;
+export const noEnvelope: Envelope = { mailFrom: null, rcptTo: [] };

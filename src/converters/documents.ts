@@ -12,13 +12,13 @@ export type { OfficeFormat, OfficeToPdf };
 export interface DocumentConverterOptions {
   /** Office -> PDF; without it Office formats fail with `converter-failed`. */
   office?: OfficeToPdf;
-  /** The PDF rasterizer's sandbox, memory cap, warm processes and tag. */
-  pdf?: PdfConverterOptions;
+  /** The PDF rasterizer's isolation, memory cap, warm processes and tag. */
+  pdf: PdfConverterOptions;
 }
 
 export type ClosableDocumentConverter = DocumentConverter & { close(): Promise<void> };
 
-export function createDocumentConverter(opts: DocumentConverterOptions = {}): ClosableDocumentConverter {
+export function createDocumentConverter(opts: DocumentConverterOptions): ClosableDocumentConverter {
   const pdf = createPdfConverter(opts.pdf);
   const { office } = opts;
   return {

@@ -1,15 +1,13 @@
-// The document converter a gateway or CLI run uses, built from the policy and
-// started on first use: a process that never meets a document starts no
-// rasterizer and no LibreOffice. PDFs go to the sandboxed mupdf rasterizer,
-// Office formats through LibreOffice in a sandbox first. Where bubblewrap
-// cannot run, documents fail closed (`no-sandbox`) unless the policy's
-// documents.allowUnsandboxed accepts the risk.
+// The document converter a gateway or CLI run uses, under the isolation the
+// process decided at start (isolation.ts), and started on first use: a
+// process that never meets a document starts no rasterizer and no
+// LibreOffice. PDFs go to the sandboxed mupdf rasterizer, Office formats
+// through LibreOffice in a sandbox first.
 import type { DocumentConverter } from '../core/ports.js';
-import type { Policy } from '../core/policy.js';
 import { createDocumentConverter, type ClosableDocumentConverter } from './documents.js';
+import type { Isolation } from './isolation.js';
 import { createOfficeConverter } from './office/office-converter.js';
 import type { OfficeConverter } from './office/types.js';
-import { probeBwrap } from './bwrap.js';
 
 export interface ConverterSettings {
   /** Rasterizer processes kept started (default 1). */
@@ -18,25 +16,22 @@ export interface ConverterSettings {
   warmOffice?: number;
 }
 
-export function documentConverterFor(policy: Policy, settings: ConverterSettings = {}): ClosableDocumentConverter {
-  const allow = policy.documents.allowUnsandboxed;
-  let office: Promise<OfficeConverter> | null = null;
-  let docs: Promise<ClosableDocumentConverter> | null = null;
-  const officeOnce = (): Promise<OfficeConverter> => (office ??= createOfficeConverter({ allowUnsandboxed: allow, warmSlots: settings.warmOffice ?? 1 }));
-  const open = async (): Promise<ClosableDocumentConverter> => {
-    const sandbox = allow && (await probeBwrap()) !== null ? 'none' : 'bwrap';
-    return createDocumentConverter({
-      office: async (bytes, format, deadline) => (await officeOnce()).convert(bytes, format, deadline),
-      pdf: { sandbox, warm: settings.warmPdf ?? 1 },
+export function documentConverterFor(isolation: Isolation, settings: ConverterSettings = {}): ClosableDocumentConverter {
+  let office: OfficeConverter | null = null;
+  let docs: ClosableDocumentConverter | null = null;
+  const officeOnce = (): OfficeConverter => (office ??= createOfficeConverter({ isolation, warmSlots: settings.warmOffice ?? 1 }));
+  const open = (): ClosableDocumentConverter =>
+    createDocumentConverter({
+      office: async (bytes, format, deadline) => officeOnce().convert(bytes, format, deadline),
+      pdf: { isolation, warm: settings.warmPdf ?? 1 },
     });
-  };
   const converter: DocumentConverter = {
-    toImagePdf: async (bytes, format, limits) => (await (docs ??= open())).toImagePdf(bytes, format, limits),
+    toImagePdf: async (bytes, format, limits) => (docs ??= open()).toImagePdf(bytes, format, limits),
   };
   return {
     ...converter,
     async close() {
-      await Promise.allSettled([docs?.then((d) => d.close()), office?.then((o) => o.close())]);
+      await Promise.allSettled([docs?.close(), office?.close()]);
     },
   };
 }

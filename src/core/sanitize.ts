@@ -19,17 +19,9 @@ import { shownHeaderBlock } from './shown-headers.js';
 import { fitText, outputBudget } from './output-budget.js';
 import { structureView, type StructureView } from './structure.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
+import type { Envelope } from '../model/envelope.js';
 
-export interface Envelope {
-  mailFrom: string | null;
-  rcptTo: readonly string[];
-  /**
-   * Set by the gateway (spool metadata, never a header) on a mail it made from
-   * the password-protected attachment of this quarantine item, which its
-   * recipient unlocked in the console: the notice says so.
-   */
-  unlockedFrom?: string | null;
-}
+export type { Envelope };
 
 export interface SanitizeInput {
   raw: Uint8Array;

@@ -61,13 +61,13 @@ export function createMaildirCarrier(dir: string): Carrier {
   return {
     name: `maildir:${root}`,
     async send(envelope, raw): Promise<AttemptResult> {
-      if (envelope.to.length === 0) return { accepted: [], temporary: [], permanent: [] };
+      if (envelope.rcptTo.length === 0) return { accepted: [], temporary: [], permanent: [] };
       try {
         await deliver(raw);
-        return { accepted: [...envelope.to], temporary: [], permanent: [] };
+        return { accepted: [...envelope.rcptTo], temporary: [], permanent: [] };
       } catch (err) {
         const reason = `maildir delivery failed: ${err instanceof Error ? err.message : String(err)}`;
-        return { accepted: [], temporary: envelope.to.map((rcpt) => ({ rcpt, code: null, status: null, reason })), permanent: [] };
+        return { accepted: [], temporary: envelope.rcptTo.map((rcpt) => ({ rcpt, code: null, status: null, reason })), permanent: [] };
       }
     },
     async close() {},

@@ -12,7 +12,8 @@
 //   peer's advertised SIZE                 -> permanent (no retry could succeed)
 import nodemailer from 'nodemailer';
 import MimeNode from 'nodemailer/lib/mime-node';
-import type { AttemptResult, Carrier, OutboundEnvelope, RecipientFailure } from './types.js';
+import type { Envelope } from '../model/envelope.js';
+import type { AttemptResult, Carrier, RecipientFailure } from './types.js';
 
 export interface SmtpCarrierOptions {
   host: string;
@@ -111,12 +112,12 @@ export function createSmtpCarrier(options: SmtpCarrierOptions): Carrier {
   const inflight = new Set<Promise<AttemptResult>>();
   let closed = false;
 
-  async function attempt(envelope: OutboundEnvelope, raw: Buffer): Promise<AttemptResult> {
+  async function attempt(envelope: Envelope, raw: Buffer): Promise<AttemptResult> {
     const result: AttemptResult = { accepted: [], temporary: [], permanent: [] };
-    const wire = envelope.to.map(wireForm);
+    const wire = envelope.rcptTo.map(wireForm);
     const outcomes = new Map<string, Outcome>();
     const settle = (fallback: Outcome): AttemptResult => {
-      envelope.to.forEach((rcpt, i) => {
+      envelope.rcptTo.forEach((rcpt, i) => {
         const o = outcomes.get(wire[i] ?? '') ?? fallback;
         if (o.kind === 'accepted') result.accepted.push(rcpt);
         else (o.kind === 'permanent' ? result.permanent : result.temporary).push({ rcpt, code: o.code, status: o.status, reason: o.reason } satisfies RecipientFailure);
@@ -126,14 +127,14 @@ export function createSmtpCarrier(options: SmtpCarrierOptions): Carrier {
     const invalid: Outcome = { kind: 'permanent', code: null, status: '5.1.3', reason: 'invalid recipient address' };
     outcomes.set('', invalid); // addresses nodemailer would drop
     const sendable = wire.filter((w) => w !== '');
-    if (envelope.to.length === 0) return result;
+    if (envelope.rcptTo.length === 0) return result;
     if (sendable.length === 0) return settle(invalid);
     if (closed) return settle({ kind: 'temporary', code: null, status: null, reason: 'SMTP carrier is closed' });
     try {
       const info = await transport.sendMail({
         envelope: {
           // from: false is nodemailer's null sender, sent as MAIL FROM:<>
-          from: envelope.from === '' ? false : { address: envelope.from, name: '' },
+          from: envelope.mailFrom === null ? false : { address: envelope.mailFrom, name: '' },
           to: sendable.map((address) => ({ address, name: '' })),
           // SIZE= and BODY=8BITMIME go out only if the peer advertises them; declaring
           // 8BITMIME for a 7-bit body is allowed (RFC 6152), so no need to scan the bytes.
@@ -158,7 +159,7 @@ export function createSmtpCarrier(options: SmtpCarrierOptions): Carrier {
     send(envelope, raw) {
       const p = attempt(envelope, raw).catch((err: unknown): AttemptResult => ({
         accepted: [],
-        temporary: envelope.to.map((rcpt) => ({ rcpt, code: null, status: null, reason: `internal error: ${String(err)}` })),
+        temporary: envelope.rcptTo.map((rcpt) => ({ rcpt, code: null, status: null, reason: `internal error: ${String(err)}` })),
         permanent: [],
       }));
       inflight.add(p);

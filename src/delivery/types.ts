@@ -1,11 +1,6 @@
 // What the relay needs from whatever carries a message onward: the LGWAN-side
 // MTA over SMTP, a local Maildir, or the Internet-side relay for bounces.
-
-export interface OutboundEnvelope {
-  /** Envelope sender; '' is the null sender (bounces). */
-  from: string;
-  to: readonly string[];
-}
+import type { Envelope } from '../model/envelope.js';
 
 export interface RecipientFailure {
   rcpt: string;
@@ -30,6 +25,6 @@ export interface Carrier {
   /** Human-readable name for logs: "smtp:10.0.0.1:25", "maildir:/var/lib/mugaika/maildir". */
   readonly name: string;
   /** Never rejects: failures come back in the result. */
-  send(envelope: OutboundEnvelope, raw: Buffer): Promise<AttemptResult>;
+  send(envelope: Envelope, raw: Buffer): Promise<AttemptResult>;
   close(): Promise<void>;
 }

@@ -111,7 +111,7 @@ export function createWorkflow(vault: Vault, now: () => Date = () => new Date(),
       }
       await audit.append({ actor, action: 'release-approved', object: id, details: { from: meta.envelopeFrom, to, fromState: was } });
       const marked = markReleased(item.raw, { actor, at: now(), subjectPrefix: marking.subjectPrefix, language: marking.language });
-      const result: AttemptResult = await carrier.send({ from: meta.envelopeFrom ?? '', to }, marked);
+      const result: AttemptResult = await carrier.send({ mailFrom: meta.envelopeFrom, rcptTo: to }, marked);
       const failed = [...result.temporary, ...result.permanent];
       if (failed.length > 0) {
         await audit.append({ actor, action: 'release-failed', object: id, details: { carrier: carrier.name, to, accepted: result.accepted, failed } });

@@ -14,18 +14,18 @@ export interface BounceContext {
 
 /**
  * Spools a DSN for `failures` and returns its queue id, or null when nothing
- * may be sent back (the null sender).
+ * may be sent back (to the null sender, null).
  */
 export async function spoolBounce(
   ctx: BounceContext,
   origin: QueueId,
-  envelopeFrom: string,
+  envelopeFrom: string | null,
   failures: readonly RecipientFailure[],
   original: Buffer,
   receivedAt: Date,
   expiredAfterRetries: boolean,
 ): Promise<QueueId | null> {
-  if (envelopeFrom === '' || failures.length === 0) return null;
+  if (envelopeFrom === null || failures.length === 0) return null;
   const now = new Date();
   const dsn = buildDsn({
     reportingMta: ctx.hostname,
@@ -42,7 +42,7 @@ export async function spoolBounce(
     version: 1,
     kind: 'bounce',
     origin,
-    envelopeFrom: '',
+    envelopeFrom: null,
     pending: [envelopeFrom],
     delivered: [],
     failed: [],

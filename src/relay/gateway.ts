@@ -12,6 +12,7 @@ import { openVault } from '../quarantine/vault.js';
 import { createWorkflow } from '../quarantine/workflow.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
+import { decideIsolation } from '../converters/isolation.js';
 import { openFileLimit, webConnectionCap } from '../ops/descriptors.js';
 import { createMetrics } from '../ops/metrics.js';
 import { loadPolicy } from '../policy/load.js';
@@ -45,7 +46,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-const CONTROL_POLL_MS = 1000;
 /** How long /healthz waits for the database to answer. */
 const HEALTH_DB_MS = 2000;
 
@@ -126,7 +126,9 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   opened.push(() => nextHop.close(), () => bounceCarrier.close());
   // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
-  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, workers, quarantine });
+  // Decided once (one bubblewrap probe) for every converter: the sanitizer's workers and the PPAP unlock.
+  const isolation = await decideIsolation(policy.documents);
+  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, isolation, workers, quarantine });
   opened.push(() => sanitizer.close());
   let snapshot = () => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
@@ -200,7 +202,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     },
   });
   opened.push(() => auth.close());
-  const ppap = unlockServiceFor({ vault: quarantine, audit, policy, spool, accepted: engine.accepted });
+  const ppap = unlockServiceFor({ vault: quarantine, audit, policy, spool, accepted: engine.accepted }, isolation);
   await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, unlock: ppap });
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
@@ -220,11 +222,8 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     opened.push(() => opsServer.close());
   }
 
-  // `mugaika queue retry|bounce` leave a marker; the engine then re-reads outgoing/.
-  const marker = path.join(spool.dir, 'rescan');
-  const control = setInterval(() => {
-    fs.rm(marker).then(() => engine.rescan(), () => undefined);
-  }, CONTROL_POLL_MS);
+  // `mugaika queue retry|bounce` leave their requests in the spool; the engine then re-reads outgoing/.
+  const control = spool.watchControl(() => engine.rescan());
 
   // Retention: originals older than quarantine.retentionDays are purged (and the purge audited)
   // at start and once a day; `mugaika quarantine purge` does the same by hand.
@@ -260,7 +259,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     died: audit.died,
     async stop() {
       log.info('stopping: no new connections; work under way finishes, the rest stays in the spool');
-      clearInterval(control);
+      control.stop();
       clearInterval(daily);
       await closeInbound(inbound);
       // Fix: the carriers used to be closed only after engine.stop(), which waits for the

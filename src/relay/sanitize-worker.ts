@@ -7,6 +7,7 @@ import { workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { connectAuditChannel } from '../audit/log-thread.js';
 import { createSharpTranscoder } from '../converters/image-sharp.js';
+import type { Isolation } from '../converters/isolation.js';
 import { documentConverterFor } from '../converters/wiring.js';
 import type { Policy } from '../core/policy.js';
 import type { QuarantineId, SanitizeDeps } from '../core/ports.js';
@@ -22,6 +23,8 @@ export interface WorkerSetup {
   auditChannel: string;
   gateway: string;
   policy: Policy;
+  /** How the document converters are isolated: decided once, by the process that starts the threads. */
+  isolation: Isolation;
 }
 
 export interface WorkerTask {
@@ -40,7 +43,7 @@ export type WorkerReply =
 const setup = workerData as WorkerSetup;
 let deps: Promise<{ deps: SanitizeDeps; store: Store }> | undefined;
 // Started on this thread's first document; its processes die with the gateway.
-const documents = documentConverterFor(setup.policy);
+const documents = documentConverterFor(setup.isolation);
 
 async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
   const store = await openStore({ dataDir: setup.dataDir, databaseUrl: setup.databaseUrl });

@@ -6,11 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import type { Isolation } from '../converters/isolation.js';
 import { noDocuments } from '../converters/unavailable.js';
 import { finding } from '../core/findings.js';
 import type { Policy } from '../core/policy.js';
 import type { ImageTranscoder, QuarantineId, QuarantineStore, SanitizeDeps } from '../core/ports.js';
 import { blockMessage, QuarantineUnavailableError, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import { runtimeUrl } from '../runtime/files.js';
 import { reusing } from './reuse-quarantine.js';
 import type { WorkerReply, WorkerSetup, WorkerTask } from './sanitize-worker.js';
 
@@ -44,6 +46,8 @@ export interface SanitizerOptions {
   /** Recorded on quarantined items. */
   gateway: string;
   policy: Policy;
+  /** How the threads' document converters are isolated (decideIsolation, once per process). */
+  isolation: Isolation;
   workers?: number;
   /** The main thread's own quarantine, for messages blocked there. */
   quarantine: QuarantineStore;
@@ -89,10 +93,10 @@ function budgetClock(budget: number): { started: Float64Array; signal: AbortSign
 }
 
 export function createSanitizer(opts: SanitizerOptions): Sanitizer {
-  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy };
+  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy, isolation: opts.isolation };
   const threads = opts.workers ?? Math.max(1, availableParallelism());
   const pool = new Piscina<WorkerTask, WorkerReply>({
-    filename: new URL('./sanitize-worker.js', import.meta.url).href,
+    filename: runtimeUrl('relay/sanitize-worker.js').href,
     workerData: setup,
     minThreads: threads,
     maxThreads: threads,

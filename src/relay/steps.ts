@@ -16,12 +16,11 @@ import type { AttemptResult, Carrier, RecipientFailure } from '../delivery/types
 import type { Metrics } from '../ops/metrics.js';
 import type { Spool } from '../spool/spool.js';
 import type { DeliveryState, QueueId, Receipt, TransferRecord } from '../spool/types.js';
-import type { QuarantineId } from '../core/ports.js';
 import { spoolBounce } from './bounces.js';
 import { backoffMs, expired, type RetryPolicy } from './retry.js';
 import type { Sanitizer } from './sanitizer.js';
 import type { Scheduler } from './scheduler.js';
-import type { TransferLog } from './transfer-log.js';
+import type { RecordedVerdict, TransferLog } from './transfer-log.js';
 
 export interface StepDeps {
   spool: Spool;
@@ -60,7 +59,7 @@ export interface Recovered {
   /** Recipients the transfer log shows delivered, per queue id. */
   delivered?: Map<string, Set<string>>;
   /** Verdicts the transfer log holds for entries still in incoming/. */
-  verdicts?: Map<string, { verdict: string; quarantineId: string | null }>;
+  verdicts?: Map<string, RecordedVerdict>;
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -85,7 +84,7 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
     for (const r of rcpts) set.add(r);
     settledFor.set(id, set);
   };
-  const verdicts = before.verdicts ?? new Map<string, { verdict: string; quarantineId: string | null }>();
+  const verdicts = before.verdicts ?? new Map<string, RecordedVerdict>();
   const recovered = new Set<QueueId>();
   // Incoming entries with a receipt written by this process (a rejection whose record the log did not take).
   const withReceipt = new Set<QueueId>();
@@ -140,7 +139,7 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
     const started = performance.now();
     let result;
     try {
-      result = await d.sanitizer.run(raw, { mailFrom: envelope.mailFrom || null, rcptTo: envelope.rcptTo, unlockedFrom: envelope.unlockOf?.quarantineId ?? null }, { quarantineId: (recorded?.quarantineId ?? null) as QuarantineId | null });
+      result = await d.sanitizer.run(raw, { mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, unlockedFrom: envelope.unlockOf?.quarantineId ?? null }, { quarantineId: recorded?.quarantineId ?? null });
     } catch (err) {
       if (!(err instanceof QuarantineUnavailableError)) throw err;
       log.error({ err: err.message }, 'quarantine unavailable: message kept in the spool, retrying');
@@ -214,7 +213,7 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
       return { accepted: [], temporary: [], permanent: state.pending.map((rcpt) => ({ rcpt, code: null, status: '5.0.0', reason: 'bounced by an administrator (mugaika queue bounce)' })) };
     }
     const carrier = state.kind === 'bounce' ? d.bounceCarrier : d.nextHop;
-    return carrier.send({ from: state.envelopeFrom, to: state.pending }, message);
+    return carrier.send({ mailFrom: state.envelopeFrom, rcptTo: state.pending }, message);
   }
 
   /** Removes an entry whose every recipient is settled and recorded. */

@@ -2,7 +2,9 @@
 // the caller goes on (the relay removes a spool entry only after its outcome is
 // recorded), group-committed, hash-chained and signed like every other record.
 import type { AuditLog } from '../audit/log.js';
-import type { TransferRecord } from '../spool/types.js';
+import type { QuarantineId } from '../core/ports.js';
+import { isQuarantineId } from '../quarantine/ids.js';
+import type { TransferRecord, TransferVerdict } from '../spool/types.js';
 import type { AuditAction, AuditEntry, Store } from '../store/types.js';
 
 export type { TransferEvent, TransferRecord } from '../spool/types.js';
@@ -57,17 +59,26 @@ export function createTransferLog(audit: AuditLog, actor: string, store: Pick<St
   };
 }
 
+/** A verdict the audit log holds for a message, with its quarantine item. */
+export interface RecordedVerdict {
+  verdict: TransferVerdict;
+  quarantineId: QuarantineId | null;
+}
+
+const VERDICTS: ReadonlySet<string> = new Set<TransferVerdict>(['clean', 'sanitized', 'blocked', 'rejected', 'bounce']);
+const isVerdict = (v: unknown): v is TransferVerdict => typeof v === 'string' && VERDICTS.has(v);
+
 /**
  * The verdict the audit log holds for each of these queue ids, if any: a
  * message sanitized before a crash is sanitized again with its quarantine item,
  * not into a second one, and its receipt and verdict are not recorded twice.
  */
-export async function recordedVerdicts(store: Pick<Store, 'searchAudit'>, ids: readonly string[]): Promise<Map<string, { verdict: string; quarantineId: string | null }>> {
-  const out = new Map<string, { verdict: string; quarantineId: string | null }>();
+export async function recordedVerdicts(store: Pick<Store, 'searchAudit'>, ids: readonly string[]): Promise<Map<string, RecordedVerdict>> {
+  const out = new Map<string, RecordedVerdict>();
   for (let i = 0; i < ids.length; i += ID_BATCH) {
     for (const r of await store.searchAudit({ objects: ids.slice(i, i + ID_BATCH), actions: ['verdict'] })) {
       const d = JSON.parse(r.details) as { verdict?: unknown; quarantineId?: unknown };
-      if (r.object && typeof d.verdict === 'string') out.set(r.object, { verdict: d.verdict, quarantineId: typeof d.quarantineId === 'string' ? d.quarantineId : null });
+      if (r.object && isVerdict(d.verdict)) out.set(r.object, { verdict: d.verdict, quarantineId: typeof d.quarantineId === 'string' && isQuarantineId(d.quarantineId) ? d.quarantineId : null });
     }
   }
   return out;
@@ -100,6 +111,6 @@ export async function recoveredFromLog(
   store: Pick<Store, 'searchAudit'>,
   outgoing: readonly string[],
   incoming: readonly string[],
-): Promise<{ delivered: Map<string, Set<string>>; verdicts: Map<string, { verdict: string; quarantineId: string | null }> }> {
+): Promise<{ delivered: Map<string, Set<string>>; verdicts: Map<string, RecordedVerdict> }> {
   return { delivered: await deliveredSoFar(store, new Set([...outgoing, ...incoming])), verdicts: await recordedVerdicts(store, incoming) };
 }

@@ -7,6 +7,7 @@ import { BlockList, isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config/schema.js';
+import type { ReceivedEnvelope } from '../model/envelope.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Spool } from '../spool/spool.js';
 import type { QueueId } from '../spool/types.js';
@@ -133,8 +134,8 @@ export function createInbound(d: InboundDeps): SMTPServer {
       const stopRate = (): void => clearInterval(rate);
       stream.once('end', stopRate);
       stream.once('close', stopRate);
-      const envelope = {
-        mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      const envelope: ReceivedEnvelope = {
+        mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
         rcptTo: session.envelope.rcptTo.map((r) => r.address),
         clientAddress: session.remoteAddress,
         heloName: session.hostNameAppearsAs,
@@ -168,9 +169,9 @@ const SWEEP_MS = 100;
  * and is closed then. Resolves when every session is gone (smtp-server's
  * closeTimeout cuts off the slowest).
  *
- * Fix: server.close() alone left idle sessions (pooled client connections, or a
- * client that just got its 250) open until the 30 s closeTimeout, so SIGTERM
- * took 30 s whenever any client was connected.
+ * server.close() alone would leave idle sessions (pooled client connections,
+ * or a client that just got its 250) open until the 30 s closeTimeout: SIGTERM
+ * would take 30 s whenever any client is connected.
  */
 export function closeInbound(server: SMTPServer): Promise<void> {
   return new Promise((resolve) => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fsyncDir, writeDurably } from '../durable/files.js';
 import type { QueueId, Receipt } from './types.js';
+import { receiptFromDisk } from './legacy.js';
 
 const open = promisify(fsc.open);
 const write = promisify(fsc.write);
@@ -44,7 +45,7 @@ function parse(text: string): Map<QueueId, Receipt> {
       continue; // a line a crash cut short: never acknowledged, so never relied on
     }
     if ('done' in line) live.delete(line.id);
-    else live.set(line.id, line.receipt);
+    else live.set(line.id, receiptFromDisk(line.receipt));
   }
   return live;
 }

@@ -4,6 +4,8 @@
 //   incoming/<id>.msg            accepted, not yet sanitized (envelope + original)
 //   outgoing/<id>.eml + .json    sanitized message + its delivery state
 //   control/<id>.retry|.bounce   an operator's request (`mugaika queue`), applied by the gateway
+//   rescan                       left after such requests: a running gateway that finds it
+//                                removes it and re-reads control/ and outgoing/ (watchControl)
 //   receipts.log                 what first delivery attempts (from memory) did, before the
 //                                audit log has it: those recipients are never sent again
 //                                (receipt-journal.ts; the gateway's alone)
@@ -15,7 +17,9 @@ import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { coalescedDirSync, writeDurably } from '../durable/files.js';
-import type { DeliveryState, Envelope, QueueId, Receipt } from './types.js';
+import type { ReceivedEnvelope } from '../model/envelope.js';
+import type { DeliveryState, QueueId, Receipt } from './types.js';
+import { envelopeFromDisk, stateFromDisk } from './legacy.js';
 import { openReceiptJournal, type ReceiptJournal } from './receipt-journal.js';
 
 const MAGIC = 'MGSPOOL1';
@@ -46,6 +50,13 @@ const checkId = (id: string): QueueId => {
 
 export type ControlKind = 'retry' | 'bounce';
 
+/** How often a gateway looks for the rescan marker. */
+const CONTROL_POLL_MS = 1000;
+
+export interface ControlWatch {
+  stop(): void;
+}
+
 export interface SpoolOptions {
   /**
    * Clear what a crash left behind: spool/tmp and outgoing .eml files without
@@ -65,8 +76,8 @@ export interface Spool {
    * is dropped, the rest of the message read and discarded, and the answer
    * is 'too-big' (a message sent without SIZE filled the disk before its 552).
    */
-  accept(envelope: Envelope, data: Readable, maxBytes: number): Promise<QueueId | 'too-big'>;
-  readIncoming(id: QueueId): Promise<{ envelope: Envelope; raw: Buffer }>;
+  accept(envelope: ReceivedEnvelope, data: Readable, maxBytes: number): Promise<QueueId | 'too-big'>;
+  readIncoming(id: QueueId): Promise<{ envelope: ReceivedEnvelope; raw: Buffer }>;
   listIncoming(): Promise<QueueId[]>;
   hasIncoming(id: QueueId): Promise<boolean>;
   removeIncoming(id: QueueId): Promise<void>;
@@ -82,6 +93,14 @@ export interface Spool {
   listControl(): Promise<{ id: QueueId; kind: ControlKind }[]>;
   /** Removes the requests for `id` (all kinds unless one is given). */
   removeControl(id: QueueId, kind?: ControlKind): Promise<void>;
+  /** Tells a running gateway to apply the requests now (the gateway's watchControl sees it within a poll). */
+  requestRescan(): Promise<void>;
+  /**
+   * Calls `onRescan` each time a rescan was requested (the gateway's side of
+   * requestRescan), until stopped. A request made while no gateway runs is
+   * met at the next start, which rescans anyway.
+   */
+  watchControl(onRescan: () => Promise<void>, everyMs?: number): ControlWatch;
   /** Throws unless a file can be written in the spool right now (for /healthz). */
   probe(): Promise<void>;
   /** Writes (durably, replacing any) what a first attempt for an incoming entry did. */
@@ -122,20 +141,21 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
   const outgoing = path.join(dir, 'outgoing');
   const tmp = path.join(dir, 'tmp');
   const control = path.join(dir, 'control');
+  const rescanMarker = path.join(dir, 'rescan');
   for (const d of [dir, incoming, outgoing, tmp, control]) await fs.mkdir(d, { recursive: true, mode: 0o700 });
 
   // Concurrent SMTP sessions share the incoming folder's fsync.
   const syncIncoming = coalescedDirSync(incoming);
-  const recent = new Map<QueueId, { envelope: Envelope; raw: Buffer }>();
+  const recent = new Map<QueueId, { envelope: ReceivedEnvelope; raw: Buffer }>();
   const inFile = (id: QueueId): string => path.join(incoming, `${checkId(id)}.msg`);
   const emlFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.eml`);
   const stateFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.json`);
   const controlFile = (id: QueueId, kind: ControlKind): string => path.join(control, `${checkId(id)}.${kind}`);
 
-  // Fix: this used to run on every open and in every listOutgoing(), so `mugaika queue`
-  // (and the gateway's own rescan) deleted spool/tmp files of messages being received
-  // (a 451 for the client) and the .eml of an entry between its .eml and .json writes
-  // (a sanitized message lost once its incoming file was removed).
+  // Only at the gateway's start: run on any other open (`mugaika queue`) or rescan, it
+  // would delete spool/tmp files of messages being received (a 451 for the client) and
+  // the .eml of an entry between its .eml and .json writes (a sanitized message lost
+  // once its incoming file is removed).
   if (options.recover) {
     // Leftovers of writes a crash interrupted: never acknowledged, so never owed.
     for (const f of await fs.readdir(tmp)) await fs.rm(path.join(tmp, f), { force: true });
@@ -222,7 +242,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       if (header[0] !== MAGIC || !Number.isInteger(length) || nl + 1 + length + 1 > buf.length) {
         throw new SpoolError(`incoming/${id}.msg is not a spool file`);
       }
-      const envelope = JSON.parse(buf.subarray(nl + 1, nl + 1 + length).toString('utf8')) as Envelope;
+      const envelope = envelopeFromDisk(JSON.parse(buf.subarray(nl + 1, nl + 1 + length).toString('utf8')) as ReceivedEnvelope);
       return { envelope, raw: buf.subarray(nl + 1 + length + 1) };
     },
     listIncoming: () => idsIn(incoming, '.msg'),
@@ -239,11 +259,11 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     },
     async readOutgoing(id) {
       const [stateText, message] = await Promise.all([fs.readFile(stateFile(id), 'utf8'), fs.readFile(emlFile(id))]);
-      return { state: JSON.parse(stateText) as DeliveryState, message };
+      return { state: stateFromDisk(JSON.parse(stateText) as DeliveryState), message };
     },
     async readState(id) {
       try {
-        return JSON.parse(await fs.readFile(stateFile(id), 'utf8')) as DeliveryState;
+        return stateFromDisk(JSON.parse(await fs.readFile(stateFile(id), 'utf8')) as DeliveryState);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
@@ -268,6 +288,14 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     },
     async removeControl(id, kind) {
       for (const k of kind ? [kind] : (['retry', 'bounce'] as const)) await fs.rm(controlFile(id, k), { force: true });
+    },
+    // An empty file, not written durably: a marker a crash loses is met by the rescan at start.
+    requestRescan: () => fs.writeFile(rescanMarker, ''),
+    watchControl(onRescan, everyMs = CONTROL_POLL_MS) {
+      const timer = setInterval(() => {
+        fs.rm(rescanMarker).then(onRescan, () => undefined);
+      }, everyMs);
+      return { stop: () => clearInterval(timer) };
     },
     writeReceipt: (id, receipt) => receipts().write(checkId(id), receipt),
     readReceipt: async (id) => receipts().read(checkId(id)),

@@ -1,24 +1,15 @@
 // What the spool keeps about each message.
+import type { VerdictWord } from '../core/compose.js';
 import type { FindingCode } from '../core/findings.js';
+import type { QuarantineId } from '../core/ports.js';
 import type { RecipientFailure } from '../delivery/types.js';
 
 export type QueueId = string & { readonly __brand: 'QueueId' };
 
-/** The SMTP envelope as received, with where it came from. */
-export interface Envelope {
-  /** '' for the null sender. */
-  mailFrom: string;
-  rcptTo: string[];
-  clientAddress: string;
-  heloName: string;
-  receivedAt: string;
-  /**
-   * A mail the gateway made itself from a password-protected attachment that
-   * a recipient unlocked in the console (src/unlock/): which quarantine item
-   * it came from. Only the gateway writes it; nothing a sender sends sets it.
-   */
-  unlockOf?: { quarantineId: string; user: string };
-}
+/** What a spool entry carries: its message's verdict, or 'bounce' for a DSN on its way back. */
+export type EntryVerdict = VerdictWord | 'bounce';
+/** What the transfer log records as a verdict: an entry's, or 'rejected' for a message refused by policy. */
+export type TransferVerdict = EntryVerdict | 'rejected';
 
 /** A sanitized message on its way to the LGWAN side, or a bounce on its way back. */
 export interface DeliveryState {
@@ -26,7 +17,8 @@ export interface DeliveryState {
   kind: 'sanitized' | 'bounce';
   /** The queue id of the message this entry came from (itself for a sanitized message). */
   origin: QueueId;
-  envelopeFrom: string;
+  /** The envelope sender; null for the null sender (a bounce's). */
+  envelopeFrom: string | null;
   /** Recipients still owed a delivery. */
   pending: string[];
   delivered: string[];
@@ -35,8 +27,8 @@ export interface DeliveryState {
   receivedAt: string;
   nextAttemptAt: string;
   lastError: string | null;
-  verdict: string;
-  quarantineId: string | null;
+  verdict: EntryVerdict;
+  quarantineId: QuarantineId | null;
   /** Set by `mugaika queue bounce`: give up on the pending recipients now. */
   bounceRequested?: boolean;
   /**
@@ -56,10 +48,11 @@ export interface TransferRecord {
   /** On 'sanitized' and 'rejected', the first records of a message: where and when it came in. */
   client?: string;
   receivedAt?: string;
-  from?: string;
-  to?: string[];
-  verdict?: string;
-  quarantineId?: string | null;
+  /** The envelope sender; null for the null sender. */
+  from?: string | null;
+  to?: readonly string[];
+  verdict?: TransferVerdict;
+  quarantineId?: QuarantineId | null;
   findings?: FindingCode[];
   detail?: string;
 }

@@ -16,6 +16,8 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/run.js';
+import { bwrapHere } from '../helpers/isolation.js';
+import { decideIsolation } from '../../src/converters/isolation.js';
 import { createOfficeConverter } from '../../src/converters/office/office-converter.js';
 import { OFFICE_FORMATS, type OfficeConverter, type OfficeFormat, type OfficeResult } from '../../src/converters/office/types.js';
 
@@ -65,10 +67,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   // Start the pools first: they warm up while the inputs are made.
-  [sandboxed, unsandboxed] = await Promise.all([
-    createOfficeConverter({ warmSlots: 2 }),
-    createOfficeConverter({ warmSlots: 1, allowUnsandboxed: true, bwrap: '/nonexistent/bwrap' }),
-  ]);
+  const isolation = await bwrapHere();
+  sandboxed = createOfficeConverter({ isolation, warmSlots: 2 });
+  unsandboxed = createOfficeConverter({ isolation: await decideIsolation({ allowUnsandboxed: true, bwrap: '/nonexistent/bwrap' }), warmSlots: 1 });
   const made = await run('/usr/bin/python3', ['test/fixtures/office/make-inputs.py', dir, path.join(dir, 'fixture-profile'), String(port), marker]);
   armed = { ...(JSON.parse(made.stdout) as { macroArmed: boolean }), linkFetched: requests > 0 };
   requests = 0;
@@ -84,7 +85,7 @@ describe('the LibreOffice sandbox', () => {
   it('is bubblewrap here; without it the converter fails closed unless running unsandboxed is allowed', async () => {
     expect(sandboxed.isolation).toBe('bwrap');
     expect(unsandboxed.isolation).toBe('none');
-    const strict = await createOfficeConverter({ bwrap: '/nonexistent/bwrap' });
+    const strict = createOfficeConverter({ isolation: await decideIsolation({ allowUnsandboxed: false, bwrap: '/nonexistent/bwrap' }) });
     expect(strict.isolation).toBe('unavailable');
     const r = await strict.convert(input('sample.docx'), 'docx', minute());
     expect(r).toMatchObject({ ok: false, reason: 'no-sandbox' });
@@ -161,7 +162,7 @@ describe('the LibreOffice sandbox', () => {
   });
 
   it('fails as converter-failed when LibreOffice cannot live within its memory cap', async () => {
-    const tight = await createOfficeConverter({ memoryCapMb: 48 });
+    const tight = createOfficeConverter({ isolation: await bwrapHere(), memoryCapMb: 48 });
     try {
       const r = await tight.convert(input('sample.docx'), 'docx', minute());
       expect(r).toMatchObject({ ok: false, reason: 'converter-failed' });

@@ -8,9 +8,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDocumentConverter } from '../../src/converters/documents.js';
 import type { DocumentResult } from '../../src/core/ports.js';
+import { bwrapHere } from '../helpers/isolation.js';
 import { activePdf, encryptedPdf, japanesePdf, limits, meanDifference, objectsAsText, pageSizes, textPdf, thumbnail } from './pdf-samples.js';
 
-const converter = createDocumentConverter();
+const isolation = await bwrapHere();
+const converter = createDocumentConverter({ pdf: { isolation } });
 const work = mkdtempSync(path.join(tmpdir(), 'mugaika-pdf-test-'));
 afterAll(async () => {
   await converter.close();
@@ -134,7 +136,7 @@ describe('Office formats', () => {
   it('go Office -> PDF -> pixels, and an Office failure keeps its reason', async () => {
     const seen: string[] = [];
     const office = createDocumentConverter({
-      pdf: { warm: 0 },
+      pdf: { isolation, warm: 0 },
       office: async (bytes, format) => {
         seen.push(format);
         if (bytes.length === 0) return { ok: false, reason: 'encrypted', detail: 'the document is protected by a password' };

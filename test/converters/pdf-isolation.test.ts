@@ -11,10 +11,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPdfConverter } from '../../src/converters/pdf/pdf-converter.js';
-import { sandboxedNodeCommand, type SandboxMode } from '../../src/converters/pdf/sandbox.js';
+import { sandboxedNodeCommand } from '../../src/converters/pdf/sandbox.js';
+import type { RunnableIsolation } from '../../src/converters/isolation.js';
+import { bwrapHere, NO_SANDBOX } from '../helpers/isolation.js';
 import { limits, pageSizes, slowPdf, textPdf } from './pdf-samples.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isolation = await bwrapHere();
 
 /** Pids of the rasterizer node processes (not their bubblewrap) whose argv carries `tag`. */
 function rasterizers(tag: string): number[] {
@@ -44,7 +47,7 @@ async function until<T>(what: () => T, ok: (v: T) => boolean, ms = 8000): Promis
 describe('the rasterizer process', () => {
   it('is killed at the deadline: timeout, on time, and no process left', async () => {
     const tag = `t-${randomUUID()}`;
-    const converter = createPdfConverter({ warm: 0, tag });
+    const converter = createPdfConverter({ isolation, warm: 0, tag });
     try {
       const slow = await slowPdf(4000);
       const started = Date.now();
@@ -60,7 +63,7 @@ describe('the rasterizer process', () => {
   });
 
   it('has a memory cap that holds for WASM memory: converter-failed, then the next document is fine', async () => {
-    const converter = createPdfConverter({ warm: 1, memoryCapMb: 400 });
+    const converter = createPdfConverter({ isolation, warm: 1, memoryCapMb: 400 });
     try {
       // 14,400 pt square at 72 dpi: a 622 MB pixmap inside mupdf's WASM memory.
       const huge = await textPdf(1, [14_400, 14_400]);
@@ -75,7 +78,7 @@ describe('the rasterizer process', () => {
 
   it('keeps one-shot processes warm, refills, and leaves none behind when closed', async () => {
     const tag = `t-${randomUUID()}`;
-    const converter = createPdfConverter({ warm: 2, tag });
+    const converter = createPdfConverter({ isolation, warm: 2, tag });
     const warm = await until(() => rasterizers(tag), (p) => p.length === 2);
     expect(warm).toHaveLength(2);
     expect(await converter.toImagePdf(await textPdf(1), limits())).toMatchObject({ ok: true });
@@ -89,7 +92,7 @@ describe('the rasterizer process', () => {
   it('dies with its parent', async () => {
     const tag = `t-${randomUUID()}`;
     const module = new URL('../../dist/converters/pdf/pdf-converter.js', import.meta.url).href;
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', `import { createPdfConverter } from '${module}'; createPdfConverter({ warm: 2, tag: '${tag}' }); setInterval(() => {}, 1000);`], { stdio: 'ignore' });
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', `import { createPdfConverter } from '${module}'; createPdfConverter({ isolation: ${JSON.stringify(isolation)}, warm: 2, tag: '${tag}' }); setInterval(() => {}, 1000);`], { stdio: 'ignore' });
     try {
       expect(await until(() => rasterizers(tag), (p) => p.length === 2)).toHaveLength(2);
     } finally {
@@ -104,7 +107,7 @@ describe('the sandbox', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs a probe script the way the rasterizer runs, and returns what it could do. */
-  async function probe(sandbox: SandboxMode, port: number): Promise<Record<string, string>> {
+  async function probe(isolation: RunnableIsolation, port: number): Promise<Record<string, string>> {
     const script = path.join(dir, 'probe.mjs');
     writeFileSync(
       script,
@@ -113,7 +116,7 @@ describe('the sandbox', () => {
        const connect = await new Promise((resolve) => { const s = net.connect(${port}, '127.0.0.1'); s.on('connect', () => { s.destroy(); resolve('allowed'); }); s.on('error', (e) => resolve(e.code)); });
        console.log(JSON.stringify({ connect, readProject: tryIt(() => fs.readFileSync(${JSON.stringify(new URL(import.meta.url).pathname)})), writeUsr: tryIt(() => fs.writeFileSync('/usr/mugaika-probe', 'x')), mupdf: tryIt(() => fs.statSync(${JSON.stringify(path.resolve('node_modules/mupdf/package.json'))})) }));`,
     );
-    const cmd = sandboxedNodeCommand(script, [], { sandbox, memoryCapMb: 512 });
+    const cmd = sandboxedNodeCommand(script, [], { isolation, memoryCapMb: 512 });
     const { stdout } = await promisify(execFile)(cmd.file, cmd.args, { env: cmd.env });
     return JSON.parse(stdout) as Record<string, string>;
   }
@@ -123,10 +126,10 @@ describe('the sandbox', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      const inside = await probe('bwrap', port);
+      const inside = await probe(isolation, port);
       expect(inside).toMatchObject({ readProject: 'ENOENT', writeUsr: 'EROFS', mupdf: 'allowed' });
       expect(inside.connect).not.toBe('allowed');
-      const outside = await probe('none', port);
+      const outside = await probe(NO_SANDBOX, port);
       expect(outside).toMatchObject({ connect: 'allowed', readProject: 'allowed', mupdf: 'allowed' });
     } finally {
       server.close();

@@ -15,7 +15,7 @@ describe('Maildir carrier', () => {
     const carrier = createMaildirCarrier(dir);
     expect(carrier.name).toBe(`maildir:${dir}`);
     const messages = [1, 2, 3].map(raw);
-    const results = await Promise.all(messages.map((m) => carrier.send({ from: 'a@example.jp', to: ['x@city.example.lg.jp', 'y@city.example.lg.jp'] }, m)));
+    const results = await Promise.all(messages.map((m) => carrier.send({ mailFrom: 'a@example.jp', rcptTo: ['x@city.example.lg.jp', 'y@city.example.lg.jp'] }, m)));
     for (const r of results) expect(r).toEqual({ accepted: ['x@city.example.lg.jp', 'y@city.example.lg.jp'], temporary: [], permanent: [] });
 
     for (const sub of ['tmp', 'new', 'cur']) expect(statSync(path.join(dir, sub)).mode & 0o777).toBe(0o700);
@@ -34,9 +34,9 @@ describe('Maildir carrier', () => {
 
   it('delivers into an existing Maildir, and the null sender is fine', async () => {
     const dir = tempDir();
-    await createMaildirCarrier(dir).send({ from: '', to: ['x@city.example.lg.jp'] }, raw(1));
+    await createMaildirCarrier(dir).send({ mailFrom: null, rcptTo: ['x@city.example.lg.jp'] }, raw(1));
     const again = createMaildirCarrier(dir);
-    expect((await again.send({ from: '', to: ['x@city.example.lg.jp'] }, raw(2))).accepted).toEqual(['x@city.example.lg.jp']);
+    expect((await again.send({ mailFrom: null, rcptTo: ['x@city.example.lg.jp'] }, raw(2))).accepted).toEqual(['x@city.example.lg.jp']);
     expect(readdirSync(path.join(dir, 'new'))).toHaveLength(2);
   });
 
@@ -44,7 +44,7 @@ describe('Maildir carrier', () => {
     const file = path.join(tempDir(), 'maildir');
     writeFileSync(file, 'not a directory');
     const carrier = createMaildirCarrier(file);
-    const result = await carrier.send({ from: 'a@example.jp', to: ['x@city.example.lg.jp', 'y@city.example.lg.jp'] }, raw(1));
+    const result = await carrier.send({ mailFrom: 'a@example.jp', rcptTo: ['x@city.example.lg.jp', 'y@city.example.lg.jp'] }, raw(1));
     expect(result.accepted).toEqual([]);
     expect(result.permanent).toEqual([]);
     expect(result.temporary.map((f) => [f.rcpt, f.code, f.status])).toEqual([
@@ -58,10 +58,10 @@ describe('Maildir carrier', () => {
   it('an fs failure after the folders exist (new/ replaced by a file) leaves nothing behind in tmp/', async () => {
     const dir = tempDir();
     const carrier = createMaildirCarrier(dir);
-    await carrier.send({ from: '', to: ['x@example.jp'] }, raw(1));
+    await carrier.send({ mailFrom: null, rcptTo: ['x@example.jp'] }, raw(1));
     rmSync(path.join(dir, 'new'), { recursive: true });
     writeFileSync(path.join(dir, 'new'), '');
-    const result = await carrier.send({ from: '', to: ['x@example.jp'] }, raw(2));
+    const result = await carrier.send({ mailFrom: null, rcptTo: ['x@example.jp'] }, raw(2));
     expect(result.accepted).toEqual([]);
     expect(result.temporary).toHaveLength(1);
     expect(result.temporary[0]!.reason).toMatch(/ENOTDIR/);

@@ -141,7 +141,7 @@ describe('SMTP carrier', () => {
     const sink = await startSink();
     const carrier = carrierFor(sink.port);
     const raw = message();
-    const result = await carrier.send({ from: 'sender@example.jp', to: [A, B] }, raw);
+    const result = await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A, B] }, raw);
     expect(sorted(result)).toEqual({ accepted: [A, B], temporary: [], permanent: [] });
     expect(sink.received).toHaveLength(1);
     const got = sink.received[0]!;
@@ -155,7 +155,7 @@ describe('SMTP carrier', () => {
   it('sends the null sender as MAIL FROM:<>', async () => {
     const sink = await startSink({ plain: true });
     const carrier = carrierFor(sink.port);
-    const result = await carrier.send({ from: '', to: [A] }, message());
+    const result = await carrier.send({ mailFrom: null, rcptTo: [A] }, message());
     expect(result).toEqual({ accepted: [A], temporary: [], permanent: [] });
     expect(sink.received[0]!.from).toBe('');
     const mailFrom = sink.clientLines.filter((l) => /^MAIL FROM:/i.test(l));
@@ -169,14 +169,14 @@ describe('SMTP carrier', () => {
     const sink = await startSink();
     const one = carrierFor(sink.port, { maxConnections: 1 });
     const raws = [1, 2, 3, 4, 5].map(message);
-    for (const raw of raws) expect((await one.send({ from: 'sender@example.jp', to: [A] }, raw)).accepted).toEqual([A]);
+    for (const raw of raws) expect((await one.send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, raw)).accepted).toEqual([A]);
     expect(sink.connections()).toBe(1);
     expect(sink.received.map((r) => sha256(r.raw))).toEqual(raws.map(sha256));
 
     // Concurrent sends share at most maxConnections sessions.
     const before = sink.connections();
     const two = carrierFor(sink.port, { maxConnections: 2 });
-    const results = await Promise.all([6, 7, 8, 9, 10, 11, 12, 13].map((n) => two.send({ from: 'sender@example.jp', to: [A, B] }, message(n))));
+    const results = await Promise.all([6, 7, 8, 9, 10, 11, 12, 13].map((n) => two.send({ mailFrom: 'sender@example.jp', rcptTo: [A, B] }, message(n))));
     for (const r of results) expect(sorted(r)).toEqual({ accepted: [A, B], temporary: [], permanent: [] });
     expect(sink.connections() - before).toBeLessThanOrEqual(2);
     expect(sink.received).toHaveLength(13);
@@ -186,7 +186,7 @@ describe('SMTP carrier', () => {
     const sink = await startSink({ plain: true });
     const carrier = carrierFor(sink.port);
     const idn = 'jyumin@例え.jp';
-    const result = await carrier.send({ from: 'sender@example.jp', to: [idn, A] }, message());
+    const result = await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [idn, A] }, message());
     expect(sorted(result)).toEqual({ accepted: [A, idn].sort(), temporary: [], permanent: [] });
     // On the wire the domain is punycoded (smtp-server hands it back decoded).
     expect(sink.clientLines.filter((l) => l.startsWith('RCPT TO:'))).toEqual(['RCPT TO:<jyumin@xn--r8jz45g.jp>', `RCPT TO:<${A}>`]);
@@ -195,7 +195,7 @@ describe('SMTP carrier', () => {
   it('550 5.1.1 for one recipient: that one permanent, the other accepted and delivered', async () => {
     const sink = await startSink({ rcptTo: (a) => (a === B ? smtpError(550, `5.1.1 <${B}>: Recipient address rejected: User unknown`) : null) });
     const carrier = carrierFor(sink.port);
-    const result = await carrier.send({ from: 'sender@example.jp', to: [A, B] }, message());
+    const result = await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A, B] }, message());
     expect(result.accepted).toEqual([A]);
     expect(result.temporary).toEqual([]);
     expect(result.permanent).toEqual([{ rcpt: B, code: 550, status: '5.1.1', reason: `550 5.1.1 <${B}>: Recipient address rejected: User unknown` }]);
@@ -205,7 +205,7 @@ describe('SMTP carrier', () => {
   it('every recipient refused: each gets its own reply (550 permanent, 450 temporary)', async () => {
     const sink = await startSink({ rcptTo: (a) => (a === A ? smtpError(550, '5.1.1 no such user') : smtpError(450, '4.2.1 mailbox busy')) });
     const carrier = carrierFor(sink.port);
-    const result = await carrier.send({ from: 'sender@example.jp', to: [A, B] }, message());
+    const result = await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A, B] }, message());
     expect(result.accepted).toEqual([]);
     expect(result.permanent).toEqual([{ rcpt: A, code: 550, status: '5.1.1', reason: '550 5.1.1 no such user' }]);
     expect(result.temporary).toEqual([{ rcpt: B, code: 450, status: '4.2.1', reason: '450 4.2.1 mailbox busy' }]);
@@ -215,26 +215,26 @@ describe('SMTP carrier', () => {
   it('451 4.3.0 to RCPT: temporary for that recipient, the other delivered', async () => {
     const sink = await startSink({ rcptTo: (a) => (a === B ? smtpError(451, '4.3.0 try again later') : null) });
     const carrier = carrierFor(sink.port);
-    const result = await carrier.send({ from: 'sender@example.jp', to: [A, B] }, message());
+    const result = await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A, B] }, message());
     expect(result).toEqual({ accepted: [A], temporary: [{ rcpt: B, code: 451, status: '4.3.0', reason: '451 4.3.0 try again later' }], permanent: [] });
   });
 
   it('451 4.3.0 to DATA: every recipient temporary', async () => {
     const sink = await startSink({ data: () => smtpError(451, '4.3.0 local error in processing') });
     const carrier = carrierFor(sink.port, { maxConnections: 1 });
-    const result = await carrier.send({ from: 'sender@example.jp', to: [A, B] }, message());
+    const result = await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A, B] }, message());
     expect(result.accepted).toEqual([]);
     expect(result.permanent).toEqual([]);
     expect(result.temporary).toEqual([A, B].map((rcpt) => ({ rcpt, code: 451, status: '4.3.0', reason: '451 4.3.0 local error in processing' })));
     // The session survives a refused message (RSET): the next one is answered on it.
-    expect((await carrier.send({ from: 'sender@example.jp', to: [A] }, message(2))).temporary).toHaveLength(1);
+    expect((await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, message(2))).temporary).toHaveLength(1);
     expect(sink.connections()).toBe(1);
   });
 
   it('554 to DATA: every recipient permanent', async () => {
     const sink = await startSink({ data: () => smtpError(554, '5.6.0 content rejected') });
     const carrier = carrierFor(sink.port);
-    const result = await carrier.send({ from: 'sender@example.jp', to: [A, B] }, message());
+    const result = await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A, B] }, message());
     expect(result.accepted).toEqual([]);
     expect(result.temporary).toEqual([]);
     expect(result.permanent).toEqual([A, B].map((rcpt) => ({ rcpt, code: 554, status: '5.6.0', reason: '554 5.6.0 content rejected' })));
@@ -242,13 +242,13 @@ describe('SMTP carrier', () => {
 
   it('554 to DATA without an enhanced status: permanent, status null', async () => {
     const sink = await startSink({ data: () => smtpError(554, 'Transaction failed') });
-    const result = await carrierFor(sink.port).send({ from: 'sender@example.jp', to: [A] }, message());
+    const result = await carrierFor(sink.port).send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, message());
     expect(result.permanent).toEqual([{ rcpt: A, code: 554, status: null, reason: '554 Transaction failed' }]);
   });
 
   it('550 to MAIL FROM: every recipient permanent', async () => {
     const sink = await startSink({ mailFrom: () => smtpError(550, '5.7.1 sender rejected') });
-    const result = await carrierFor(sink.port).send({ from: 'spam@example.jp', to: [A, B] }, message());
+    const result = await carrierFor(sink.port).send({ mailFrom: 'spam@example.jp', rcptTo: [A, B] }, message());
     expect(result.accepted).toEqual([]);
     expect(result.permanent.map((f) => [f.rcpt, f.code, f.status])).toEqual([
       [A, 550, '5.7.1'],
@@ -258,7 +258,7 @@ describe('SMTP carrier', () => {
 
   it('a message over the size the peer advertises: permanent 5.3.4, nothing sent', async () => {
     const sink = await startSink({ size: 100 });
-    const result = await carrierFor(sink.port).send({ from: 'sender@example.jp', to: [A] }, message());
+    const result = await carrierFor(sink.port).send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, message());
     expect(result.accepted).toEqual([]);
     expect(result.permanent).toEqual([{ rcpt: A, code: null, status: '5.3.4', reason: expect.stringMatching(/larger than allowed 100/) }]);
     expect(sink.received).toHaveLength(0);
@@ -267,13 +267,13 @@ describe('SMTP carrier', () => {
   it('declares SIZE and BODY=8BITMIME when the peer supports them', async () => {
     const sink = await startSink({ plain: true, size: 1_000_000 });
     const raw = message();
-    expect((await carrierFor(sink.port).send({ from: 'sender@example.jp', to: [A] }, raw)).accepted).toEqual([A]);
+    expect((await carrierFor(sink.port).send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, raw)).accepted).toEqual([A]);
     expect(sink.clientLines.find((l) => l.startsWith('MAIL FROM:'))).toBe(`MAIL FROM:<sender@example.jp> BODY=8BITMIME SIZE=${raw.length}`);
   });
 
   it('421 to RCPT (server closing): temporary', async () => {
     const sink = await startSink({ rcptTo: () => smtpError(421, '4.3.2 shutting down') });
-    const result = await carrierFor(sink.port).send({ from: 'sender@example.jp', to: [A] }, message());
+    const result = await carrierFor(sink.port).send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, message());
     expect(result.accepted).toEqual([]);
     expect(result.permanent).toEqual([]);
     expect(result.temporary).toHaveLength(1);
@@ -285,7 +285,7 @@ describe('SMTP carrier', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const result = await carrierFor(port).send({ from: 'sender@example.jp', to: [A, B] }, message());
+    const result = await carrierFor(port).send({ mailFrom: 'sender@example.jp', rcptTo: [A, B] }, message());
     expect(result.accepted).toEqual([]);
     expect(result.permanent).toEqual([]);
     expect(result.temporary.map((f) => [f.rcpt, f.code, f.status])).toEqual([
@@ -308,7 +308,7 @@ describe('SMTP carrier', () => {
     });
     const port = (silent.address() as net.AddressInfo).port;
     const started = Date.now();
-    const result = await carrierFor(port, { connectionTimeoutMs: 300 }).send({ from: 'sender@example.jp', to: [A] }, message());
+    const result = await carrierFor(port, { connectionTimeoutMs: 300 }).send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, message());
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.accepted).toEqual([]);
     expect(result.permanent).toEqual([]);
@@ -321,7 +321,7 @@ describe('SMTP carrier', () => {
     const sink = await startSink();
     const carrier = carrierFor(sink.port);
     await carrier.close();
-    const result = await carrier.send({ from: 'sender@example.jp', to: [A] }, message());
+    const result = await carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, message());
     expect(result).toEqual({ accepted: [], temporary: [{ rcpt: A, code: null, status: null, reason: 'SMTP carrier is closed' }], permanent: [] });
     expect(sink.connections()).toBe(0);
   });
@@ -329,7 +329,7 @@ describe('SMTP carrier', () => {
   it('close() lets an in-flight delivery finish', async () => {
     const sink = await startSink({ dataDelayMs: 400 });
     const carrier = carrierFor(sink.port);
-    const sending = carrier.send({ from: 'sender@example.jp', to: [A] }, message());
+    const sending = carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, message());
     await new Promise((r) => setTimeout(r, 150));
     await carrier.close();
     expect(await sending).toEqual({ accepted: [A], temporary: [], permanent: [] });
@@ -339,7 +339,7 @@ describe('SMTP carrier', () => {
   it('close() cuts off a delivery that outlasts the grace period: temporary', async () => {
     const sink = await startSink({ dataDelayMs: Infinity });
     const carrier = carrierFor(sink.port, { closeGraceMs: 200 });
-    const sending = carrier.send({ from: 'sender@example.jp', to: [A] }, message());
+    const sending = carrier.send({ mailFrom: 'sender@example.jp', rcptTo: [A] }, message());
     await new Promise((r) => setTimeout(r, 150));
     const started = Date.now();
     await carrier.close();

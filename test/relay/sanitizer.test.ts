@@ -12,6 +12,7 @@ import type { Store } from '../../src/store/types.js';
 import { eml, tempDir } from '../helpers/run.js';
 
 // The pool loads its worker from dist/ (built by the global setup), as the gateway does.
+import { decideIsolation } from '../../src/converters/isolation.js';
 const { createSanitizer } = (await import(new URL('../../dist/relay/sanitizer.js', import.meta.url).href)) as typeof import('../../src/relay/sanitizer.js');
 
 const envelope = { mailFrom: 'sender@example.jp', rcptTo: ['staff@city.example.lg.jp'] };
@@ -52,7 +53,7 @@ describe('sanitizer pool', () => {
     store = await openStore({ dataDir });
     audit = await openAuditLogThread({ dataDir, shared: true });
     const quarantine = await openVault({ dataDir, store, audit, gateway: 'test' });
-    sanitizer = createSanitizer({ dataDir, auditChannel: audit.channel!, gateway: 'test', policy: defaultPolicy, quarantine, ...options });
+    sanitizer = createSanitizer({ dataDir, auditChannel: audit.channel!, gateway: 'test', policy: defaultPolicy, isolation: await decideIsolation(defaultPolicy.documents), quarantine, ...options });
     // The thread is up and has sanitized a message before the test's messages arrive.
     expect((await sanitizer.run(small(0), envelope)).verdict).toBe('clean');
     return sanitizer;

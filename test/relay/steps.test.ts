@@ -16,7 +16,8 @@ import { noDocuments } from '../../src/converters/unavailable.js';
 import type { QuarantineId } from '../../src/core/ports.js';
 import { defaultPolicy } from '../../src/core/policy.js';
 import { sanitize } from '../../src/core/sanitize.js';
-import type { AttemptResult, Carrier, OutboundEnvelope } from '../../src/delivery/types.js';
+import type { AttemptResult, Carrier } from '../../src/delivery/types.js';
+import type { Envelope } from '../../src/model/envelope.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { openVault, type Vault } from '../../src/quarantine/vault.js';
 import { createEngine, type Engine } from '../../src/relay/engine.js';
@@ -74,13 +75,13 @@ class Crash {
 class NextHop implements Carrier {
   readonly name = 'test:next-hop';
   readonly got: Array<{ to: string; message: Buffer }> = [];
-  answer: (env: OutboundEnvelope) => 'accept' | 'temporary' | 'permanent' = () => 'accept';
+  answer: (env: Envelope) => 'accept' | 'temporary' | 'permanent' = () => 'accept';
   /** Runs after the next hop has answered, before the engine hears it. */
   afterAnswer: () => void = () => undefined;
-  async send(env: OutboundEnvelope, raw: Buffer): Promise<AttemptResult> {
+  async send(env: Envelope, raw: Buffer): Promise<AttemptResult> {
     const r: AttemptResult = { accepted: [], temporary: [], permanent: [] };
     const how = this.answer(env);
-    for (const rcpt of env.to) {
+    for (const rcpt of env.rcptTo) {
       if (how === 'accept') {
         r.accepted.push(rcpt);
         this.got.push({ to: rcpt, message: raw });

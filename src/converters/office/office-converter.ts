@@ -8,23 +8,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAnswer } from './answer.js';
 import { startOfficeProcess, type OfficeProcess } from './office-process.js';
-import { probeBwrap } from '../bwrap.js';
-import { sandboxedCommand, unsandboxedCommand, type Isolation } from './sandbox.js';
+import { sandboxedCommand, unsandboxedCommand } from './sandbox.js';
 import type { OfficeConverter, OfficeConverterOptions, OfficeFormat, OfficeResult } from './types.js';
 import { createWarmPool, type ProcessExit } from '../warm-pool.js';
 
-const DEFAULTS = { bwrap: 'bwrap', warmSlots: 1, memoryCapMb: 2048, maxPdfBytes: 256 * 1024 * 1024 };
+const DEFAULTS = { warmSlots: 1, memoryCapMb: 2048, maxPdfBytes: 256 * 1024 * 1024 };
 
-export async function createOfficeConverter(options: OfficeConverterOptions = {}): Promise<OfficeConverter> {
+export function createOfficeConverter(options: OfficeConverterOptions): OfficeConverter {
   const opts = { ...DEFAULTS, ...options };
-  const bwrapProblem = await probeBwrap(opts.bwrap);
-  if (bwrapProblem !== null && !opts.allowUnsandboxed) return unavailable(bwrapProblem);
-  const isolation: Isolation = bwrapProblem === null ? 'bwrap' : 'none';
+  const { isolation } = opts;
+  if (isolation.mode === 'unavailable') return unavailable(isolation.why);
   const maxAnswerBytes = opts.maxPdfBytes + 64;
   const tag = `mugaika-office-${randomBytes(6).toString('hex')}`;
 
   const start = (): OfficeProcess => {
-    if (isolation === 'bwrap') return startOfficeProcess(sandboxedCommand(opts.bwrap, opts.memoryCapMb, tag), maxAnswerBytes);
+    if (isolation.mode === 'bwrap') return startOfficeProcess(sandboxedCommand(isolation.bwrap, opts.memoryCapMb, tag), maxAnswerBytes);
     const workDir = mkdtempSync(path.join(tmpdir(), `${tag}-`));
     const pipe = `${tag}-${randomBytes(6).toString('hex')}`;
     return startOfficeProcess(unsandboxedCommand(opts.memoryCapMb, workDir, pipe), maxAnswerBytes, () =>
@@ -63,7 +61,7 @@ export async function createOfficeConverter(options: OfficeConverterOptions = {}
   return {
     convert,
     tag,
-    isolation,
+    isolation: isolation.mode,
     // Resolves once a started sandbox is waiting for a document (false: it died first).
     warm: () => (closed ? Promise.resolve(false) : pool.warm()),
     async close() {

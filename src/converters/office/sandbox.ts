@@ -4,11 +4,8 @@
 // any other shared namespace, no capabilities, a new session, a read-only view
 // of the system parts LibreOffice needs, a private tmpfs /tmp holding the
 // fresh profile and the one document, and death with its parent.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runtimeFile } from '../../runtime/files.js';
 import { ISOLATION, systemBind } from '../bwrap.js';
-
-export type Isolation = 'bwrap' | 'none';
 
 export interface OfficeCommand {
   file: string;
@@ -19,20 +16,11 @@ export interface OfficeCommand {
 const PYTHON = '/usr/bin/python3';
 const SANDBOX_SCRIPT = '/sandbox/convert.py';
 
-/**
- * convert.py and fonts.conf are not compiled: they stay in src/, which is
- * three levels above both src/converters/office/ and dist/converters/office/.
- */
-function runtimeFile(name: string, what: string): string {
-  const file = fileURLToPath(new URL(`../../../src/converters/office/${name}`, import.meta.url));
-  if (!existsSync(file)) throw new Error(`${what} is missing at ${file}: the package is incomplete`);
-  return file;
-}
-
-export const converterScript = (): string => runtimeFile('convert.py', 'the LibreOffice driver script');
+/** The LibreOffice driver script (not compiled: the build copies it into dist/). */
+export const converterScript = (): string => runtimeFile('converters/office/convert.py');
 
 /** The only fonts LibreOffice may render with (see fonts.conf): what the host has installed beside them makes no difference. */
-export const fontConfig = (): string => runtimeFile('fonts.conf', 'the converter font configuration');
+export const fontConfig = (): string => runtimeFile('converters/office/fonts.conf');
 const SANDBOX_FONTS = '/sandbox/fonts.conf';
 
 function bwrapArgs(script: string, pipeName: string): string[] {

@@ -2,6 +2,7 @@
 // document converter that rasterizes its PDF. Structurally the same as the
 // `OfficeToPdf` that src/converters/documents.ts takes.
 import type { DocumentFailure, DocumentFormat } from '../../core/ports.js';
+import type { Isolation, IsolationMode } from '../isolation.js';
 
 export type OfficeFormat = Exclude<DocumentFormat, 'pdf'>;
 
@@ -19,13 +20,11 @@ export interface OfficeConverterOptions {
   /** LibreOffice sandboxes kept started and waiting for a document (default 1). */
   warmSlots?: number;
   /**
-   * Run LibreOffice without bubblewrap when bubblewrap is missing or broken.
-   * Only for a policy that explicitly accepts it; otherwise every document
-   * fails with `no-sandbox`.
+   * How each LibreOffice is isolated (decideIsolation): in bubblewrap, without
+   * a sandbox where the policy allows that, or not at all (every document
+   * fails with `no-sandbox`).
    */
-  allowUnsandboxed?: boolean;
-  /** The bubblewrap executable (default `bwrap`, found on PATH). */
-  bwrap?: string;
+  isolation: Isolation;
   /** Cap on the writable memory (RLIMIT_DATA) of each process in a sandbox, in MiB (default 2048). */
   memoryCapMb?: number;
   /** A PDF larger than this is treated as a failed conversion (default 256 MiB). */
@@ -36,8 +35,8 @@ export interface OfficeConverter {
   readonly convert: OfficeToPdf;
   /** Appears in the command line of every process this converter starts (to find them in `ps`). */
   readonly tag: string;
-  /** How documents are isolated: decided once, when the converter is created. */
-  readonly isolation: 'bwrap' | 'none' | 'unavailable';
+  /** How documents are isolated: as decided when the converter was created. */
+  readonly isolation: IsolationMode;
   /** Resolves once a sandbox is started and waiting, so that the next document pays no start (false: it failed to start). */
   warm(): Promise<boolean>;
   /** Kills every LibreOffice the converter started and waits until they are gone. */

@@ -6,18 +6,18 @@ import { randomUUID } from 'node:crypto';
 import type { DocumentLimits, DocumentResult } from '../../core/ports.js';
 import { buildImagePdf } from './image-pdf.js';
 import { type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
-import { probeBwrap } from '../bwrap.js';
-import { rasterizerCommand, type SandboxMode } from './sandbox.js';
+import type { Isolation } from '../isolation.js';
+import { rasterizerCommand } from './sandbox.js';
 import { checkedPages, ConversionError, EndedEarly } from './untrusted-pages.js';
 import { createWarmPool, type ProcessExit } from '../warm-pool.js';
 
 export interface PdfConverterOptions {
   /**
-   * 'bwrap' (default) runs each rasterizer in bubblewrap and refuses with
-   * `no-sandbox` when bubblewrap cannot run; 'none' runs it without one, for
-   * hosts where the policy allows that.
+   * How each rasterizer is isolated (decideIsolation): in bubblewrap, without
+   * a sandbox where the policy allows that, or not at all (every PDF fails
+   * with `no-sandbox`).
    */
-  sandbox?: SandboxMode;
+  isolation: Isolation;
   /** Cap on one rasterizer's writable memory (heap, WASM, buffers), MiB. Default 1024. */
   memoryCapMb?: number;
   /** Processes kept started and waiting. Default 2. */
@@ -41,11 +41,11 @@ const describeExit = (exit: ProcessExit, memoryCapMb: number, stderr: string): s
   return `rasterizer ${how}${memory}${last ? `: ${last}` : ''}`;
 };
 
-export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter {
-  const sandbox = opts.sandbox ?? 'bwrap';
+export function createPdfConverter(opts: PdfConverterOptions): PdfConverter {
+  const { isolation } = opts;
+  if (isolation.mode === 'unavailable') return unavailable(isolation.why);
   const memoryCapMb = opts.memoryCapMb ?? 1024;
-  const command = rasterizerCommand({ sandbox, memoryCapMb, tag: opts.tag ?? `mugaika-${randomUUID().slice(0, 8)}` });
-  const noSandbox = sandbox === 'bwrap' ? probeBwrap() : Promise.resolve(null);
+  const command = rasterizerCommand({ isolation, memoryCapMb, tag: opts.tag ?? `mugaika-${randomUUID().slice(0, 8)}` });
   const pool = createWarmPool('rasterizer', () => startRasterizer(command), opts.warm ?? 2);
 
   async function convert(proc: RasterizerProcess, untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult> {
@@ -65,8 +65,6 @@ export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter
 
   return {
     async toImagePdf(untrustedPdf, limits) {
-      const why = await noSandbox;
-      if (why) return { ok: false, reason: 'no-sandbox', detail: `${why}; install bubblewrap, or set the PDF sandbox to 'none' only where the policy allows it` };
       const left = limits.deadline - Date.now();
       if (left <= 0) return { ok: false, reason: 'timeout', detail: 'no time left to render the PDF' };
       let proc: RasterizerProcess;
@@ -91,5 +89,15 @@ export function createPdfConverter(opts: PdfConverterOptions = {}): PdfConverter
     },
     warm: () => pool.warm(),
     close: () => pool.close(),
+  };
+}
+
+/** Without a sandbox it may use, the converter starts nothing and fails closed. */
+function unavailable(why: string): PdfConverter {
+  const detail = `${why}; install bubblewrap, or set the PDF sandbox to 'none' only where the policy allows it`;
+  return {
+    toImagePdf: () => Promise.resolve({ ok: false, reason: 'no-sandbox', detail }),
+    warm: () => Promise.resolve(false),
+    close: () => Promise.resolve(),
   };
 }

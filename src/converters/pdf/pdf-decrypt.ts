@@ -5,35 +5,28 @@
 // file or in an error. What comes back is untrusted: it must look like a PDF
 // and stay under a size cap, and then goes through the normal document path.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { sandboxedNodeCommand, type SandboxMode } from './sandbox.js';
+import type { RunnableIsolation } from '../isolation.js';
+import { runtimeFile } from '../../runtime/files.js';
+import { sandboxedNodeCommand } from './sandbox.js';
 
 export type PdfDecryptResult =
   | { ok: true; pdf: Buffer }
   | { ok: false; reason: 'wrong-password' | 'not-encrypted' | 'failed'; detail: string };
 
 export interface PdfDecryptOptions {
-  sandbox: SandboxMode;
+  /** The gateway's one isolation decision (converters/isolation.ts). */
+  isolation: RunnableIsolation;
   timeoutMs: number;
   /** Nothing larger comes back (the decrypted file is about the encrypted one's size). */
   maxOutputBytes: number;
   memoryCapMb?: number;
 }
 
-/** The compiled child (dist/ when running from the TypeScript sources, as for the rasterizer). */
-function decryptScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const script = here.endsWith('.ts')
-    ? here.replace(/[\\/]src[\\/]converters[\\/]pdf[\\/]pdf-decrypt\.ts$/, `${path.sep}dist${path.sep}converters${path.sep}pdf${path.sep}decrypt-child.js`)
-    : path.join(path.dirname(here), 'decrypt-child.js');
-  if (!existsSync(script)) throw new Error(`the compiled PDF decryptor is missing at ${script}: run \`npm run build\``);
-  return script;
-}
+/** The compiled child in dist/ (src/runtime/files.ts finds it from src/ under tsx too). */
+const decryptScript = (): string => runtimeFile('converters/pdf/decrypt-child.js');
 
 export function decryptPdf(bytes: Uint8Array, password: string, opts: PdfDecryptOptions): Promise<PdfDecryptResult> {
-  const cmd = sandboxedNodeCommand(decryptScript(), [], { sandbox: opts.sandbox, memoryCapMb: opts.memoryCapMb ?? 1024 });
+  const cmd = sandboxedNodeCommand(decryptScript(), [], { isolation: opts.isolation, memoryCapMb: opts.memoryCapMb ?? 1024 });
   return new Promise((resolve) => {
     const child = spawn(cmd.file, cmd.args, { env: cmd.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

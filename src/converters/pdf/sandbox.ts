@@ -7,9 +7,9 @@
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimeFile } from '../../runtime/files.js';
 import { ISOLATION, systemBind } from '../bwrap.js';
-
-export type SandboxMode = 'bwrap' | 'none';
+import type { RunnableIsolation } from '../isolation.js';
 
 export interface RasterizerCommand {
   file: string;
@@ -18,25 +18,15 @@ export interface RasterizerCommand {
 }
 
 export interface CommandOptions {
-  sandbox: SandboxMode;
+  isolation: RunnableIsolation;
   /** Cap on the child's writable memory (JS heap, WASM memory, buffers), in MiB. */
   memoryCapMb: number;
   /** Shown in the child's argv, to tell processes apart in `ps`. */
   tag: string;
 }
 
-/**
- * The compiled child script. From the TypeScript sources (vitest, tsx) it is
- * the build's copy in dist/: the child is plain node, without a TS loader.
- */
-export function childScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const script = here.endsWith('.ts')
-    ? here.replace(/[\\/]src[\\/]converters[\\/]pdf[\\/]sandbox\.ts$/, `${path.sep}dist${path.sep}converters${path.sep}pdf${path.sep}rasterize-child.js`)
-    : path.join(path.dirname(here), 'rasterize-child.js');
-  if (!existsSync(script)) throw new Error(`the compiled PDF rasterizer is missing at ${script}: run \`npm run build\``);
-  return script;
-}
+/** The compiled child script in dist/: the child is plain node, without a TypeScript loader. */
+export const childScript = (): string => runtimeFile('converters/pdf/rasterize-child.js');
 
 /** The directory whose node_modules holds mupdf, walking up from this module. */
 function packageRoot(): string {
@@ -75,7 +65,7 @@ function bwrapArgs(script: string): string[] {
 
 /**
  * node running `script` (with read access to its own directory and to mupdf
- * only) under the memory cap and, unless `sandbox` is 'none', in bubblewrap.
+ * only) under the memory cap and, unless the isolation is 'none', in bubblewrap.
  */
 export function sandboxedNodeCommand(
   script: string,
@@ -85,8 +75,8 @@ export function sandboxedNodeCommand(
 ): RasterizerCommand {
   const nodeArgs = ['--max-old-space-size=256', '--disallow-code-generation-from-strings', ...nodeFlags, script, ...scriptArgs];
   const limit = [`--data=${opts.memoryCapMb * 1024 * 1024}`, '--core=0', '--'];
-  if (opts.sandbox === 'none') return { file: 'prlimit', args: [...limit, process.execPath, ...nodeArgs], env: {} };
-  return { file: 'prlimit', args: [...limit, 'bwrap', ...bwrapArgs(script), ...nodeArgs], env: {} };
+  if (opts.isolation.mode === 'none') return { file: 'prlimit', args: [...limit, process.execPath, ...nodeArgs], env: {} };
+  return { file: 'prlimit', args: [...limit, opts.isolation.bwrap, ...bwrapArgs(script), ...nodeArgs], env: {} };
 }
 
 export function rasterizerCommand(opts: CommandOptions): RasterizerCommand {
