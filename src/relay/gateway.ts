@@ -125,7 +125,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   opened.push(() => nextHop.close(), () => bounceCarrier.close());
   // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
-  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, workers, quarantine });
+  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, workers, quarantine, consoleUrl: config.web.publicUrl });
   opened.push(() => sanitizer.close());
   let snapshot = () => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());

@@ -22,6 +22,7 @@ export interface WorkerSetup {
   auditChannel: string;
   gateway: string;
   policy: Policy;
+  consoleUrl?: string;
 }
 
 export interface WorkerTask {
@@ -48,7 +49,7 @@ async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
     // Commits (and their fsync) happen on the gateway's audit thread: this thread sanitizes meanwhile.
     const audit = connectAuditChannel(setup.auditChannel);
     const quarantine = await openVault({ dataDir: setup.dataDir, store, audit, gateway: setup.gateway });
-    return { store, deps: { quarantine, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID() } };
+    return { store, deps: { quarantine, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID(), consoleUrl: setup.consoleUrl } };
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;

@@ -44,6 +44,8 @@ export interface SanitizerOptions {
   /** Recorded on quarantined items. */
   gateway: string;
   policy: Policy;
+  /** The console's public address (web.publicUrl): the notice of a quarantined original links its page. */
+  consoleUrl?: string;
   workers?: number;
   /** The main thread's own quarantine, for messages blocked there. */
   quarantine: QuarantineStore;
@@ -89,7 +91,7 @@ function budgetClock(budget: number): { started: Float64Array; signal: AbortSign
 }
 
 export function createSanitizer(opts: SanitizerOptions): Sanitizer {
-  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy };
+  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy, consoleUrl: opts.consoleUrl };
   const threads = opts.workers ?? Math.max(1, availableParallelism());
   const pool = new Piscina<WorkerTask, WorkerReply>({
     filename: new URL('./sanitize-worker.js', import.meta.url).href,
@@ -99,7 +101,7 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
     // Memory per thread is bounded: a decompression bomb kills its thread, not the gateway.
     resourceLimits: opts.resourceLimits ?? { maxOldGenerationSizeMb: 1024, maxYoungGenerationSizeMb: 64 },
   });
-  const mainDeps: SanitizeDeps = { quarantine: opts.quarantine, images: noImages, documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() };
+  const mainDeps: SanitizeDeps = { quarantine: opts.quarantine, images: noImages, documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID(), consoleUrl: opts.consoleUrl };
   const budget = opts.policy.limits.timeoutMs + (opts.graceMs ?? 2000);
 
   return {
