@@ -9,7 +9,7 @@ import { parseHostPort } from '../config/schema.js';
 import { openAuditLogThread } from '../audit/log-thread.js';
 import { openStore } from '../store/open.js';
 import { openVault } from '../quarantine/vault.js';
-import { createWorkflow } from '../quarantine/workflow.js';
+import { createWorkflow, releaseMarkingOf } from '../quarantine/workflow.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
 import { openFileLimit, webConnectionCap } from '../ops/descriptors.js';
@@ -199,7 +199,8 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     },
   });
   opened.push(() => auth.close());
-  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute });
+  const workflow = createWorkflow(quarantine, undefined, releaseMarkingOf(policy));
+  await registerConsole(consoleServer, { auth, store, vault: quarantine, workflow, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute });
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;
@@ -225,8 +226,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   }, CONTROL_POLL_MS);
 
   // Retention: originals older than quarantine.retentionDays are purged (and the purge audited)
-  // at start and once a day; `mugaika quarantine purge` does the same by hand.
-  const workflow = createWorkflow(quarantine);
+  // at start and once a day; `mugaika quarantine purge` does the same by hand (the console's workflow, above).
   const purge = (): void => {
     const t = Date.now();
     store
