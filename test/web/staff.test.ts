@@ -166,6 +166,41 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect((await c.browser().get(`/items/${a}`)).status).toBe(303);
     });
 
+    it('pages a long list, newest first, and finds mail by an alias recorded (and audited) later', async () => {
+      cons = await startConsole(backend);
+      const c = cons;
+      await c.users.add({ name: 'tanaka', role: 'staff', email: TANAKA, password: PASSWORD }, 'cli:root');
+      const meta = (n: number, to: string) => ({
+        receivedAt: new Date(c.clock.t + n * 60_000), envelopeFrom: 'news@example.com', envelopeTo: [to], from: 'news@example.com', to: [to], subject: `お知らせ ${n}`, findings: [],
+      });
+      const ids: string[] = [];
+      for (let n = 0; n < 53; n++) ids.push(await c.vault.put(Buffer.from(`mail ${n}`), meta(n, TANAKA)));
+      const desk = await c.vault.put(Buffer.from('desk'), meta(100, DESK));
+      const br = c.browser();
+      await br.login('tanaka', PASSWORD);
+      const listed = (body: string): string[] => [...body.matchAll(/href="\/items\/(Q-[^"]+)"/g)].map((m) => m[1]!);
+      const first = await br.get('/');
+      expect(first.body).toContain('53件');
+      expect(listed(first.body)).toEqual(ids.slice(3).reverse());
+      expect(first.body).toContain('href="/?page=2"');
+      const second = await br.get('/?page=2');
+      expect(listed(second.body)).toEqual(ids.slice(0, 3).reverse());
+      expect(second.body).toContain('href="/?page=1"');
+      expect(second.body).not.toContain('page=3');
+      // Nonsense page numbers land on a page, not an error.
+      expect((await br.get('/?page=-5')).status).toBe(200);
+      expect((await br.get(`/?page=${'9'.repeat(400)}`)).status).toBe(200);
+      expect((await br.get(`/items/${desk}`)).status).toBe(404);
+      // An administrator records the desk address as an alias: audited, sessions ended, and the mail is theirs.
+      await c.users.setAliases('tanaka', [DESK, TANAKA, 'not an address'].slice(0, 2), 'cli:root');
+      expect((await c.records('user-changed')).at(-1)).toMatchObject({ actor: 'cli:root', object: 'tanaka', details: { change: 'aliases', fromAliases: [], aliases: [DESK] } });
+      await expect(c.users.setAliases('tanaka', ['not an address'], 'cli:root')).rejects.toThrow(/not a mail address/);
+      expect((await br.get('/')).location).toBe('/login');
+      await br.login('tanaka', PASSWORD);
+      expect(listed((await br.get('/')).body)[0]).toBe(desk);
+      expect((await br.get(`/items/${desk}`)).status).toBe(200);
+    });
+
     it('takes a release request only with a reason, audits it, and shows its status without naming other recipients', async () => {
       cons = await startConsole(backend);
       const c = cons;
@@ -207,7 +242,12 @@ for (const backend of [sqliteBackend, postgresBackend]) {
         headers: { cookie: [...tanaka.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
         body: `_csrf=${encodeURIComponent(csrfOn(fresh.body))}&reason=${'a'.repeat(10 * 1024 * 1024)}`,
       }).catch((err: unknown) => err as Error);
-      if (!(big instanceof Error)) expect(big.status).toBe(413);
+      // Fastify answers 413 as soon as the declared length is over the limit; a client still sending may see the connection close instead.
+      if (big instanceof Error) expect(String((big as Error & { cause?: unknown }).cause ?? big.message)).toMatch(/ECONNRESET|EPIPE|socket|closed/i);
+      else {
+        expect(big.status).toBe(413);
+        expect(await big.text()).not.toContain('aaaa');
+      }
       expect([await state(id), await state(other), await requests()]).toEqual(['held', 'held', 0]);
 
       // With a reason: requested, audited with it, shown as the clerk's own.
