@@ -6,7 +6,7 @@ import type { AttachmentRecord } from '../../core/ports.js';
 import type { Finding } from '../../core/findings.js';
 import { isQuarantineId } from '../../quarantine/ids.js';
 import type { ItemSummary, Vault } from '../../quarantine/vault.js';
-import type { AuditRecord, Store } from '../../store/types.js';
+import type { AuditRecord, ItemRow, Store } from '../../store/types.js';
 import type { UserSummary } from '../../users/directory.js';
 
 /**
@@ -49,30 +49,43 @@ export interface Search {
 
 const fold = (s: string): string => s.normalize('NFKC').toLowerCase();
 
-async function opened(vault: Vault, item: ItemSummary, own: readonly string[]): Promise<OwnItemDetails> {
+async function opened(vault: Vault, row: ItemRow, own: readonly string[]): Promise<OwnItemDetails> {
+  const { wrappedKey: _w, sealedMeta: _s, ...item } = row;
   const mine = item.recipients.filter((r) => own.includes(r.toLowerCase()));
   try {
-    const { meta } = await vault.details(item.id);
+    const { meta } = await vault.open(row);
     return { item, subject: meta.subject, from: meta.from, envelopeFrom: meta.envelopeFrom, readable: true, mine, findings: meta.findings, attachments: meta.attachments ?? null };
   } catch {
     return { item, subject: null, from: null, envelopeFrom: item.envelopeFrom, readable: false, mine, findings: [], attachments: null };
   }
 }
 
-/** The user's items matching `search`, newest first, among their newest SEARCH_WINDOW in the date range. */
-export async function searchOwnItems(vault: Vault, own: readonly string[], search: Search): Promise<{ items: OwnItem[]; bounded: boolean }> {
-  if (own.length === 0) return { items: [], bounded: false };
-  const rows = await vault.list({ recipientAny: own, receivedSince: search.since, receivedBefore: search.before, newestFirst: true, limit: SEARCH_WINDOW });
+/**
+ * One page of the user's items matching `search`, newest first, among their
+ * newest SEARCH_WINDOW in the date range. Without a sender or subject to
+ * match, only the page's rows are opened.
+ */
+export async function searchOwnItems(vault: Vault, own: readonly string[], search: Search, page: number): Promise<{ items: OwnItem[]; total: number; bounded: boolean }> {
+  if (own.length === 0) return { items: [], total: 0, bounded: false };
+  const rows = await vault.store.listItems({ recipientAny: own, receivedSince: search.since, receivedBefore: search.before, newestFirst: true, limit: SEARCH_WINDOW });
+  const bounded = rows.length >= SEARCH_WINDOW;
   const sender = search.sender ? fold(search.sender) : null;
   const subject = search.subject ? fold(search.subject) : null;
+  const slice = <T>(all: T[]): T[] => all.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+  const brief = (o: OwnItemDetails): OwnItem => ({ item: o.item, subject: o.subject, from: o.from ?? o.envelopeFrom, readable: o.readable, mine: o.mine });
+  if (!sender && !subject) {
+    const items: OwnItem[] = [];
+    for (const row of slice(rows)) items.push(brief(await opened(vault, row, own)));
+    return { items, total: rows.length, bounded };
+  }
   const out: OwnItem[] = [];
   for (const row of rows) {
     const o = await opened(vault, row, own);
     if (sender && ![o.from, o.envelopeFrom].some((f) => f && fold(f).includes(sender))) continue;
     if (subject && !(o.subject && fold(o.subject).includes(subject))) continue;
-    out.push({ item: o.item, subject: o.subject, from: o.from ?? o.envelopeFrom, readable: o.readable, mine: o.mine });
+    out.push(brief(o));
   }
-  return { items: out, bounded: rows.length >= SEARCH_WINDOW };
+  return { items: slice(out), total: out.length, bounded };
 }
 
 /** The item if it is addressed to one of `own`; null for a forged id, a missing item and another's alike. */
@@ -80,8 +93,7 @@ export async function ownItem(vault: Vault, own: readonly string[], id: string):
   if (!isQuarantineId(id) || own.length === 0) return null;
   const row = await vault.store.getItem(id);
   if (!row || !row.recipients.some((r) => own.includes(r.toLowerCase()))) return null;
-  const { wrappedKey: _w, sealedMeta: _s, ...item } = row;
-  return opened(vault, item, own);
+  return opened(vault, row, own);
 }
 
 const RELEASE_ACTIONS = ['release-requested', 'release-approved', 'release-rejected', 'release-delivered', 'release-failed'] as const;

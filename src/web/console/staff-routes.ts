@@ -190,8 +190,7 @@ export async function staffListPage(k: Kit, req: FastifyRequest, reply: FastifyR
   const pageNo = Math.max(1, Math.min(Math.floor(Number(one(q.page)) || 1), Math.ceil(SEARCH_WINDOW / PAGE_SIZE)));
   const search: Search = { since: since ?? undefined, before: before ?? undefined, sender: form.sender || undefined, subject: form.subject || undefined };
   const bad = since === null || before === null;
-  const { items, bounded } = bad ? { items: [], bounded: false } : await searchOwnItems(k.d.vault, own, search);
-  const shownItems = items.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE);
+  const { items: shownItems, total, bounded } = bad ? { items: [], total: 0, bounded: false } : await searchOwnItems(k.d.vault, own, search, pageNo);
   const labels = labelsFor(lang);
   const rows = shownItems.map((i) => {
     const subject = i.readable ? (i.subject ? shorten(i.subject, LIST_CHARS) : w.noSubject) : w.unreadable;
@@ -209,7 +208,7 @@ export async function staffListPage(k: Kit, req: FastifyRequest, reply: FastifyR
   const params = (p: number): string => `/?${new URLSearchParams({ ...Object.fromEntries(Object.entries(form).filter(([, v]) => v !== '')), page: String(p) }).toString()}`;
   const paging = [
     pageNo > 1 ? `<a href="${esc(params(pageNo - 1))}">${esc(w.prev)}</a>` : '',
-    items.length > pageNo * PAGE_SIZE ? `<a href="${esc(params(pageNo + 1))}">${esc(w.next)}</a>` : '',
+    total > pageNo * PAGE_SIZE ? `<a href="${esc(params(pageNo + 1))}">${esc(w.next)}</a>` : '',
   ].filter(Boolean).join(' ');
   const body = `${head}
 <h2>${esc(w.listHeading)}</h2>
@@ -219,7 +218,7 @@ ${input('since', w.since, 'date')}${input('until', w.until, 'date')}${input('sen
 <button type="submit">${esc(w.searchButton)}</button> <a href="/">${esc(w.clear)}</a></fieldset></form>
 ${bad ? `<p class="error" role="alert">${esc(w.badDate)}</p>` : ''}
 ${bounded ? `<p>${esc(w.bounded.replace('{n}', String(SEARCH_WINDOW)))}</p>` : ''}
-<p>${esc(w.found.replace('{n}', String(items.length)))}</p>
+<p>${esc(w.found.replace('{n}', String(total)))}</p>
 ${table([w.col.received, w.col.from, w.col.subject, w.col.findings, w.col.state], rows, w.none)}
 ${paging ? `<nav>${paging}</nav>` : ''}`;
   return k.html(reply, bad ? 400 : 200, lang, m.title, body);
