@@ -30,6 +30,7 @@ const line = (u: UserSummary): string =>
     u.name.padEnd(16),
     `${u.role} (${roleLabel[u.role]})`.padEnd(16),
     (u.email ?? '-').padEnd(32),
+    u.aliases.length > 0 ? `(+${u.aliases.join(', ')})` : '',
     u.disabled ? '無効 / disabled' : u.lockedUntil && u.lockedUntil > new Date().toISOString() ? `ロック中 / locked until ${jstTableOf(u.lockedUntil)}` : '有効 / enabled',
     u.source === 'ldap' ? 'ディレクトリ / directory' : '',
     u.secondFactor ? '2FA' : '',
@@ -56,12 +57,13 @@ export function registerUserCommands(program: Command): void {
     .addOption(new Option('--role <role>', '役割 / role: staff=職員, admin=管理者, auditor=監査者').choices(roles).makeOptionMandatory())
     .option('--email <address>', 'メールアドレス(職員は必須)/ mail address (required for staff: their quarantined mail)')
     .option('--display-name <name>', '表示名 / display name')
+    .option('--alias <address...>', '別名のアドレス(この宛先の隔離メールも本人のものになります)/ other addresses whose quarantined mail is theirs too')
     .option('--password-stdin', 'パスワードを標準入力の 1 行目から読む / read the password from the first line of standard input')
-    .action((name: string, opts: Common & { role: Role; email?: string; displayName?: string; passwordStdin?: boolean }) =>
+    .action((name: string, opts: Common & { role: Role; email?: string; alias?: string[]; displayName?: string; passwordStdin?: boolean }) =>
       inContext(opts, async ({ store, audit }, actor) => {
         const { createUserDirectory } = await import('../users/directory.js');
         const password = opts.passwordStdin ? await passwordFromStdin() : generatedPassword();
-        const u = await createUserDirectory(store, audit).add({ name, role: opts.role, email: opts.email ?? null, displayName: opts.displayName, password }, actor);
+        const u = await createUserDirectory(store, audit).add({ name, role: opts.role, email: opts.email ?? null, aliases: opts.alias ?? [], displayName: opts.displayName, password }, actor);
         process.stdout.write(`利用者 ${u.name} (${u.role}) を追加しました / added ${u.name} (${u.role})\n`);
         if (!opts.passwordStdin) {
           process.stdout.write(`初期パスワード / initial password: ${password}\n(本人に安全な方法で伝えてください。この表示は一度だけです / hand it over safely: it is shown only once)\n`);
@@ -86,6 +88,21 @@ export function registerUserCommands(program: Command): void {
         process.stdout.write(`${u.name} のメールアドレスを ${u.email ?? '-'} にしました / ${u.name}'s address is now ${u.email ?? '-'}\n`);
       }),
     );
+
+  withCommonOptions(
+    user
+      .command('aliases')
+      .description('別名のアドレスを設定する(指定しなければすべて削除)/ set a user\'s other addresses (none removes them all)')
+      .argument('<name>')
+      .argument('[address...]', '別名のアドレス / addresses'),
+  ).action((name: string, addresses: string[], opts: Common) =>
+    inContext(opts, async ({ store, audit }, actor) => {
+      const { createUserDirectory } = await import('../users/directory.js');
+      const u = await createUserDirectory(store, audit).setAliases(name, addresses, actor);
+      const list = u.aliases.length > 0 ? u.aliases.join(', ') : '-';
+      process.stdout.write(`${u.name} の別名のアドレスを ${list} にしました(ログイン中のセッションは終了)/ ${u.name}'s aliases are now ${list}; their sessions have ended\n`);
+    }),
+  );
 
   withCommonOptions(user.command('passwd').description('パスワードを再設定する / set a new password').argument('<name>'))
     .option('--password-stdin', 'パスワードを標準入力の 1 行目から読む / read the password from the first line of standard input')

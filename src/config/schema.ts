@@ -43,8 +43,16 @@ const ldapSchema = z
 
 export type LdapConfig = z.infer<typeof ldapSchema>;
 
+/** The console's address as people reach it (https://host[:port][/path]), without a trailing slash. */
+const publicUrl = z
+  .url({ protocol: /^https?$/, error: 'an http:// or https:// URL, e.g. https://mugaika.city.example.lg.jp' })
+  .refine((u) => URL.canParse(u) && ((p) => !p.search && !p.hash && !p.username && !p.password)(new URL(u)), 'no query, fragment or user name in web.publicUrl')
+  .transform((u) => u.replace(/\/+$/, ''));
+
 const webSchema = z
   .object({
+    /** The console's address as clerks reach it: the notice of a quarantined original then ends with its page there. */
+    publicUrl: publicUrl.optional(),
     /** The console (and /metrics, /healthz unless opsListen is set). */
     listen: hostPort.default('127.0.0.1:8025'),
     /** /metrics and /healthz on a listener of their own, so that the console's can be closed to all but staff networks. */

@@ -3,6 +3,7 @@
 // characters, documents as image-only PDFs; containers (zips, attached
 // messages, winmail.dat) are opened and each file in them goes through the
 // same rules; everything else is removed (the original stays in quarantine).
+import { createHash } from 'node:crypto';
 import { readZip, type ArchiveBudget } from './archive.js';
 import { sanitizeBody } from './body.js';
 import { calendarText } from './calendar.js';
@@ -63,6 +64,9 @@ export interface AttachmentOutcome {
   /** The extension of its name, if any. */
   ext: string | null;
   sniffedType: string;
+  /** Bytes of the original file, and their SHA-256 (hex): what an administrator checks the original against. */
+  size: number;
+  sha256: string;
   disposition: Disposition;
   findings: Finding[];
 }
@@ -88,6 +92,8 @@ interface Node {
   claimedExt: string | null;
   ext: string | null;
   sniffedType: string;
+  size: number;
+  sha256: string;
   disposition: Disposition;
   findings: Finding[];
   members: Node[];
@@ -309,6 +315,8 @@ async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, wh
     claimedExt: safe.claimedExt,
     ext: safe.ext,
     sniffedType: what.sniffedType,
+    size: att.bytes.byteLength,
+    sha256: createHash('sha256').update(att.bytes).digest('hex'),
     disposition: c.disposition,
     findings: [...findings, ...c.findings],
     members: c.members ?? [],
@@ -364,6 +372,8 @@ function flatten(nodes: readonly Node[], parent: number | null, out: AttachmentO
       claimedExt: n.claimedExt,
       ext: n.ext,
       sniffedType: n.sniffedType,
+      size: n.size,
+      sha256: n.sha256,
       disposition: n.disposition,
       findings: n.findings.map((f) => ({ ...f, attachment: index })),
     });

@@ -87,6 +87,10 @@ export interface Labels {
   quarantinedOnly(id: string, dangers: boolean): string;
   /** The policy keeps no original of a message whose only changes lose nothing. */
   notKept: string;
+  /** Before the quarantined item's address in the console (its own line follows). */
+  itemPage: string;
+  /** The same, where nothing of the original is worth asking for. */
+  itemPageOnly: string;
   /** The contact with its phone (内線) and mail address, as the policy gives them. */
   contact(name: string, phone: string, mail: string): string;
   /** The line put at the top of a released original's text: who released it and when (JST); `actor` may be empty. */
@@ -239,6 +243,8 @@ const ja: Labels = {
     `原本は隔離しています（隔離ID: ${id}）。【注意】のもの以外で元の本文や添付ファイルが必要なときは、隔離IDを添えて、${contact}へ申請してください。`,
   quarantinedOnly: (id, dangers) => `原本は隔離しています（隔離ID: ${id}）。${dangers ? 'ご相談の際にお伝えください。' : ''}`,
   notKept: '変更はリンクの無効化などに限られるため、原本は保管していません。',
+  itemPage: '変更した内容の確認と原本の申請は、次のページでできます。',
+  itemPageOnly: '変更した内容は、次のページで確認できます。',
   contact: (name, phone, mail) => {
     const reach = [phone, mail].map((s) => s.trim()).filter(Boolean);
     return reach.length > 0 ? `${name.trim()}（${reach.join('、')}）` : name.trim();
@@ -428,6 +434,8 @@ const en: Labels = {
     `The original is kept in quarantine (quarantine ID ${id}). If you need anything of it other than what the [CAUTION] lines name, ask ${contact}, quoting the quarantine ID.`,
   quarantinedOnly: (id, dangers) => `The original is kept in quarantine (quarantine ID ${id}).${dangers ? ' Quote it when you ask for advice.' : ''}`,
   notKept: 'The changes lose nothing (links made inert and the like), so the original is not kept.',
+  itemPage: 'What was changed, and a request for the original, are on this page:',
+  itemPageOnly: 'What was changed is shown on this page:',
   contact: (name, phone, mail) => {
     const reach = [phone, mail].map((s) => s.trim()).filter(Boolean);
     return reach.length > 0 ? `${name.trim()} (${reach.join(', ')})` : name.trim();

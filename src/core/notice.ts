@@ -17,6 +17,8 @@ export interface NoticeInput {
   messageFindings: readonly Finding[];
   attachments: readonly AttachmentOutcome[];
   quarantineId: string | null;
+  /** The quarantined item's page in the console (web.publicUrl); the notice's last line when given. */
+  itemUrl?: string | null;
   /** The message could not be sanitized: the notice is all that crosses, its first finding the cause. */
   blocked: boolean;
   notice: Policy['notice'];
@@ -164,6 +166,8 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
     if (!worthAsking) lines.push(labels.quarantinedOnly(input.quarantineId, dangers.length > 0));
     else if (dangers.length > 0) lines.push(labels.quarantinedAskOthers(input.quarantineId, contact));
     else lines.push(labels.quarantinedAsk(input.quarantineId, contact));
+    // Plain text we wrote, on a line of its own (mail clients make it a link); no request is invited when nothing is worth asking for.
+    if (input.itemUrl) lines.push(worthAsking ? labels.itemPage : labels.itemPageOnly, input.itemUrl);
   } else if (all.length > 0) {
     lines.push(labels.notKept);
   }

@@ -13,6 +13,29 @@ export interface QuarantineMeta {
   to: readonly string[];
   subject: string | null;
   findings: readonly Finding[];
+  /**
+   * Each attachment (and each file found in one) and what became of it, in
+   * the notice's order. Absent on items kept before it was recorded, and
+   * empty when the message was blocked whole (nothing was looked at).
+   */
+  attachments?: readonly AttachmentRecord[];
+}
+
+/** What the console shows of one attachment of a quarantined original. */
+export interface AttachmentRecord {
+  /** Its number in the notice; `parent` is the archive or message it was found in. */
+  index: number;
+  parent: number | null;
+  /** The neutralised name, as the notice shows it. */
+  name: string;
+  /** What it is in a clerk's words (file-kinds.ts), and the type its bytes were sniffed as. */
+  fileKind: string;
+  sniffedType: string;
+  size: number;
+  sha256: string;
+  /** removed; delivered (as `deliveredAs`); opened (a container, its files follow); in-body (a calendar shown in the text). */
+  outcome: 'removed' | 'delivered' | 'opened' | 'in-body';
+  deliveredAs: string | null;
 }
 
 export interface QuarantineStore {
@@ -91,4 +114,10 @@ export interface SanitizeDeps {
   now: () => Date;
   /** A fresh random token for Message-IDs and boundaries (URL-safe). */
   randomToken: () => string;
+  /**
+   * The console's public address (config web.publicUrl, no trailing slash):
+   * the notice of a quarantined original then ends with its item's page,
+   * `<consoleUrl>/items/<id>`. Without it the notice names the id only.
+   */
+  consoleUrl?: string;
 }

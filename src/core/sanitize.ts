@@ -2,7 +2,7 @@
 // goes wrong, the original is quarantined and the recipient gets a notice-only
 // message. Only a quarantine that cannot keep the original stops a decision.
 import { archiveBudget } from './archive.js';
-import { deliveredParts, numbered, sanitizeAttachment, type AttachmentContext, type SanitizedAttachment } from './attachments.js';
+import { deliveredParts, numbered, sanitizeAttachment, type AttachmentContext, type AttachmentOutcome, type SanitizedAttachment } from './attachments.js';
 import { sanitizeBody } from './body.js';
 import { composeMessage, type VerdictWord } from './compose.js';
 import { defangText } from './defang.js';
@@ -13,7 +13,7 @@ import { labelsFor } from './labels.js';
 import { buildNotice } from './notice.js';
 import { parseMessage } from './parse.js';
 import type { Policy } from './policy.js';
-import type { QuarantineId, QuarantineMeta, SanitizeDeps } from './ports.js';
+import type { AttachmentRecord, QuarantineId, QuarantineMeta, SanitizeDeps } from './ports.js';
 import { scanShape } from './shape.js';
 import { shownHeaderBlock } from './shown-headers.js';
 import { fitText, outputBudget } from './output-budget.js';
@@ -74,7 +74,13 @@ async function headersOnly(raw: Uint8Array, policy: Policy): Promise<typeof EMPT
   }
 }
 
-const metaFor = (input: SanitizeInput, h: NewHeaders, findings: Finding[], receivedAt: Date): QuarantineMeta => ({
+const recordOf = (o: AttachmentOutcome): AttachmentRecord => {
+  const d = o.disposition;
+  const part = d.as === 'delivered' ? d.part : d.as === 'opened' ? d.part : null;
+  return { index: o.index, parent: o.parent, name: o.shownName, fileKind: o.fileKind, sniffedType: o.sniffedType, size: o.size, sha256: o.sha256, outcome: d.as, deliveredAs: part?.filename ?? null };
+};
+
+const metaFor = (input: SanitizeInput, h: NewHeaders, findings: Finding[], receivedAt: Date, attachments: readonly AttachmentOutcome[]): QuarantineMeta => ({
   receivedAt,
   envelopeFrom: input.envelope?.mailFrom ?? null,
   envelopeTo: input.envelope?.rcptTo ?? [],
@@ -82,7 +88,11 @@ const metaFor = (input: SanitizeInput, h: NewHeaders, findings: Finding[], recei
   to: h.to.map((m) => m.address),
   subject: h.subject,
   findings,
+  attachments: attachments.map(recordOf),
 });
+
+/** The item's page in the console, when its address is configured. */
+const itemUrlOf = (deps: SanitizeDeps, id: QuarantineId | null): string | null => (deps.consoleUrl && id ? `${deps.consoleUrl}/items/${id}` : null);
 
 async function keep(input: SanitizeInput, deps: SanitizeDeps, meta: QuarantineMeta): Promise<QuarantineId> {
   try {
@@ -123,8 +133,8 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
   // policy quarantine.keepOriginals: content-changed keeps no original whose changes lose nothing.
   const kept = findings.length > 0 && (policy.quarantine.keepOriginals === 'always' || changesContent(findings));
-  const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt)) : null;
-  const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null }, labels);
+  const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt, outcomes)) : null;
+  const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null }, labels);
   const message = await composeMessage({
     headers,
     body: `${notice}\n${[shown.text, ...calendars].join('\n\n')}\n`,
@@ -141,8 +151,8 @@ export async function blockMessage(input: SanitizeInput, policy: Policy, deps: S
   const labels = labelsFor(policy.language);
   const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
   const findings = [cause, ...headerFindings];
-  const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt));
-  const notice = buildNotice({ messageFindings: findings, attachments: [], quarantineId, blocked: true, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null }, labels);
+  const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt, []));
+  const notice = buildNotice({ messageFindings: findings, attachments: [], quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: true, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null }, labels);
   const compose = (h: NewHeaders): Promise<Buffer> =>
     composeMessage({
       headers: h,

@@ -19,7 +19,15 @@ const aad = (role: 'blob' | 'meta', id: string): Buffer => Buffer.from(`mugaika/
 export const sealBlob = (dataKey: DataKey, id: string, original: Uint8Array): Buffer => Buffer.concat([BLOB_MAGIC, seal(dataKey, original, aad('blob', id))]);
 
 export function sealMeta(dataKey: DataKey, id: string, meta: QuarantineMeta): Buffer {
-  const sealed: SealedMeta = { envelopeFrom: meta.envelopeFrom, envelopeTo: meta.envelopeTo, from: meta.from, to: meta.to, subject: meta.subject, findings: meta.findings };
+  const sealed: SealedMeta = {
+    envelopeFrom: meta.envelopeFrom,
+    envelopeTo: meta.envelopeTo,
+    from: meta.from,
+    to: meta.to,
+    subject: meta.subject,
+    findings: meta.findings,
+    ...(meta.attachments ? { attachments: meta.attachments } : {}),
+  };
   return Buffer.concat([META_MAGIC, seal(dataKey, Buffer.from(JSON.stringify(sealed), 'utf8'), aad('meta', id))]);
 }
 

@@ -43,6 +43,8 @@ export interface ItemWithOriginal extends ItemDetails {
 export interface Vault extends QuarantineStore {
   /** Metadata, decrypted (also for purged items). */
   details(id: string): Promise<ItemDetails>;
+  /** Metadata of a row the caller has already read (a list's): no second read of the row. */
+  open(row: ItemRow): Promise<ItemDetails>;
   /** Metadata and the original, decrypted and authenticated whole. */
   get(id: string): Promise<ItemWithOriginal>;
   list(filter: ItemFilter): Promise<ItemSummary[]>;
@@ -143,6 +145,9 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
     },
     async details(id) {
       const row = await rowOf(id);
+      return detailsOf(row, await dataKeyOf(row));
+    },
+    async open(row) {
       return detailsOf(row, await dataKeyOf(row));
     },
     async get(id) {

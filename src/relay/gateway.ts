@@ -9,7 +9,7 @@ import { parseHostPort } from '../config/schema.js';
 import { openAuditLogThread } from '../audit/log-thread.js';
 import { openStore } from '../store/open.js';
 import { openVault } from '../quarantine/vault.js';
-import { createWorkflow } from '../quarantine/workflow.js';
+import { createWorkflow, releaseMarkingOf } from '../quarantine/workflow.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
 import { decideIsolation } from '../converters/isolation.js';
@@ -128,7 +128,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
   // Decided once (one bubblewrap probe) for every converter: the sanitizer's workers and the PPAP unlock.
   const isolation = await decideIsolation(policy.documents);
-  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, isolation, workers, quarantine });
+  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, isolation, workers, quarantine, consoleUrl: config.web.publicUrl });
   opened.push(() => sanitizer.close());
   let snapshot = () => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
@@ -203,7 +203,8 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   });
   opened.push(() => auth.close());
   const ppap = unlockServiceFor({ vault: quarantine, audit, policy, spool, accepted: engine.accepted }, isolation);
-  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, unlock: ppap });
+  const workflow = createWorkflow(quarantine, undefined, releaseMarkingOf(policy));
+  await registerConsole(consoleServer, { auth, store, vault: quarantine, workflow, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, unlock: ppap });
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;
@@ -226,8 +227,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   const control = spool.watchControl(() => engine.rescan());
 
   // Retention: originals older than quarantine.retentionDays are purged (and the purge audited)
-  // at start and once a day; `mugaika quarantine purge` does the same by hand.
-  const workflow = createWorkflow(quarantine);
+  // at start and once a day; `mugaika quarantine purge` does the same by hand (the console's workflow, above).
   const purge = (): void => {
     const t = Date.now();
     store

@@ -25,6 +25,8 @@ export interface WorkerSetup {
   policy: Policy;
   /** How the document converters are isolated: decided once, by the process that starts the threads. */
   isolation: Isolation;
+  /** The console's public address (web.publicUrl): the notice of a quarantined original links its page. */
+  consoleUrl?: string;
 }
 
 export interface WorkerTask {
@@ -51,7 +53,7 @@ async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
     // Commits (and their fsync) happen on the gateway's audit thread: this thread sanitizes meanwhile.
     const audit = connectAuditChannel(setup.auditChannel);
     const quarantine = await openVault({ dataDir: setup.dataDir, store, audit, gateway: setup.gateway });
-    return { store, deps: { quarantine, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID() } };
+    return { store, deps: { quarantine, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID(), consoleUrl: setup.consoleUrl } };
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;

@@ -48,6 +48,8 @@ export interface SanitizerOptions {
   policy: Policy;
   /** How the threads' document converters are isolated (decideIsolation, once per process). */
   isolation: Isolation;
+  /** The console's public address (web.publicUrl): the notice of a quarantined original links its page. */
+  consoleUrl?: string;
   workers?: number;
   /** The main thread's own quarantine, for messages blocked there. */
   quarantine: QuarantineStore;
@@ -93,7 +95,7 @@ function budgetClock(budget: number): { started: Float64Array; signal: AbortSign
 }
 
 export function createSanitizer(opts: SanitizerOptions): Sanitizer {
-  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy, isolation: opts.isolation };
+  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy, isolation: opts.isolation, consoleUrl: opts.consoleUrl };
   const threads = opts.workers ?? Math.max(1, availableParallelism());
   const pool = new Piscina<WorkerTask, WorkerReply>({
     filename: runtimeUrl('relay/sanitize-worker.js').href,
@@ -103,7 +105,7 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
     // Memory per thread is bounded: a decompression bomb kills its thread, not the gateway.
     resourceLimits: opts.resourceLimits ?? { maxOldGenerationSizeMb: 1024, maxYoungGenerationSizeMb: 64 },
   });
-  const mainDeps: SanitizeDeps = { quarantine: opts.quarantine, images: noImages, documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() };
+  const mainDeps: SanitizeDeps = { quarantine: opts.quarantine, images: noImages, documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID(), consoleUrl: opts.consoleUrl };
   const budget = opts.policy.limits.timeoutMs + (opts.graceMs ?? 2000);
 
   return {

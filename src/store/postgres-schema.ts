@@ -129,6 +129,10 @@ const migrations: readonly string[] = [
     PRIMARY KEY (item_id, user_name)
   );
   `,
+  // A staff member's other addresses (issue 13): their quarantined mail too.
+  `
+  ALTER TABLE users ADD COLUMN aliases text NOT NULL DEFAULT '[]';
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = migrations.length;

@@ -218,6 +218,9 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       if (filter.recipient !== undefined) {
         where.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(recipients::jsonb) r WHERE lower(r) = ${p(normalizeAddress(filter.recipient))})`);
       }
+      if (filter.recipientAny !== undefined) {
+        where.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(recipients::jsonb) r WHERE lower(r) = ANY(${p(filter.recipientAny.map(normalizeAddress))}::text[]))`);
+      }
       if (filter.sender !== undefined) where.push(`lower(envelope_from) = ${p(normalizeAddress(filter.sender))}`);
       if (filter.receivedBefore) where.push(`received_at < ${p(filter.receivedBefore.toISOString())}`);
       if (filter.receivedSince) where.push(`received_at >= ${p(filter.receivedSince.toISOString())}`);

@@ -84,6 +84,8 @@ export interface UserDbRow {
   display_name: string;
   role: string;
   email: string | null;
+  /** A JSON array of addresses. */
+  aliases: string;
   password_hash: string;
   disabled: number | boolean;
   failed_logins: number | string;
@@ -98,7 +100,7 @@ export interface UserDbRow {
 }
 
 /** The columns a `users` effect writes: not the TOTP ones, which only the totp* effects change. */
-const USER_WRITTEN = ['name', 'display_name', 'role', 'email', 'password_hash', 'disabled', 'failed_logins', 'locked_until', 'created_at', 'updated_at', 'source'];
+const USER_WRITTEN = ['name', 'display_name', 'role', 'email', 'password_hash', 'disabled', 'failed_logins', 'locked_until', 'created_at', 'updated_at', 'source', 'aliases'];
 
 export const USER_COLUMNS = `${USER_WRITTEN.join(', ')}, totp_key_id, totp_sealed, totp_enrolled_at, totp_last_step`;
 
@@ -109,11 +111,17 @@ export const userUpsertSql = (ph: (i: number) => string): string => {
     ON CONFLICT (name) DO UPDATE SET ${USER_WRITTEN.filter((c) => !keep.has(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`;
 };
 
+const parseAliases = (json: string): string[] => {
+  const v: unknown = JSON.parse(json || '[]');
+  return Array.isArray(v) ? v.filter((a): a is string => typeof a === 'string') : [];
+};
+
 export const toUser = (r: UserDbRow): UserRow => ({
   name: r.name,
   displayName: r.display_name,
   role: r.role as Role,
   email: r.email,
+  aliases: parseAliases(r.aliases),
   passwordHash: r.password_hash,
   disabled: Boolean(r.disabled),
   failedLogins: Number(r.failed_logins),
@@ -140,6 +148,7 @@ export const userValues = (u: UserRow): unknown[] => [
   u.createdAt,
   u.updatedAt,
   u.source,
+  JSON.stringify(u.aliases ?? []),
 ];
 
 export interface SessionDbRow {

@@ -125,6 +125,10 @@ const migrations: readonly string[] = [
     PRIMARY KEY (item_id, user_name)
   ) WITHOUT ROWID;
   `,
+  // A staff member's other addresses (issue 13): their quarantined mail too.
+  `
+  ALTER TABLE users ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

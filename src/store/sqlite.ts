@@ -258,6 +258,10 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
         where.push('EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) = ?)');
         params.push(normalizeAddress(filter.recipient));
       }
+      if (filter.recipientAny !== undefined) {
+        where.push(`EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) IN (${filter.recipientAny.map(() => '?').join(', ') || 'NULL'}))`);
+        params.push(...filter.recipientAny.map(normalizeAddress));
+      }
       if (filter.sender !== undefined) {
         where.push('lower(envelope_from) = ?');
         params.push(normalizeAddress(filter.sender));

@@ -178,6 +178,8 @@ export interface ItemRow {
 export interface ItemFilter {
   states?: readonly ItemState[];
   recipient?: string;
+  /** Addressed to any of these (a staff member's address and aliases); none matches nothing. */
+  recipientAny?: readonly string[];
   sender?: string;
   receivedBefore?: Date;
   receivedSince?: Date;

@@ -26,6 +26,8 @@ export interface UserRow {
   role: Role;
   /** The staff member's mail address: the quarantined mail addressed to it is theirs. */
   email: string | null;
+  /** Other addresses of theirs (a shared desk mailbox, an old address), lower-case: their quarantined mail too. Set by an administrator. */
+  aliases: readonly string[];
   passwordHash: string;
   disabled: boolean;
   /**

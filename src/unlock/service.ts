@@ -18,6 +18,7 @@ import type { PdfDecryptResult } from '../converters/pdf/pdf-decrypt.js';
 import type { AuditAppender, Vault } from '../quarantine/vault.js';
 import type { ReceivedEnvelope as Envelope } from '../model/envelope.js';
 import type { QueueId } from '../spool/types.js';
+import { ownAddresses } from '../users/own-addresses.js';
 import type { UnlockState } from '../store/types.js';
 import { unlockedMessage, type OpenedFile } from './unlocked-message.js';
 import { decryptZip, isEncryptedZip } from './zip-decrypt.js';
@@ -28,6 +29,8 @@ export const LOCK_AFTER = 5;
 export interface UnlockUser {
   name: string;
   email: string | null;
+  /** Other addresses an admin recorded for the user: their mail too. */
+  aliases?: readonly string[];
 }
 
 export interface UnlockDeps {
@@ -90,11 +93,11 @@ export function createUnlockService(d: UnlockDeps): UnlockService {
 
   /** The recipient address under which the user may see the item, or null (absent, or not theirs). */
   async function recipientOf(itemId: string, user: UnlockUser): Promise<{ address: string; state: string } | null> {
-    if (!user.email || !/^Q-\d{8}-[0-9A-Z]{10}$/.test(itemId)) return null;
+    const mine = ownAddresses(user);
+    if (mine.length === 0 || !/^Q-\d{8}-[0-9A-Z]{10}$/.test(itemId)) return null;
     const item = await store.getItem(itemId);
     if (!item) return null;
-    const mine = user.email.toLowerCase();
-    const address = item.recipients.find((r) => r.toLowerCase() === mine);
+    const address = item.recipients.find((r) => mine.includes(r.toLowerCase()));
     return address ? { address, state: item.state } : null;
   }
 

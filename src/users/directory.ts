@@ -15,6 +15,8 @@ export interface NewUser {
   displayName?: string;
   role: Role;
   email?: string | null;
+  /** Other addresses whose quarantined mail is theirs too. */
+  aliases?: readonly string[];
   password: string;
 }
 
@@ -24,6 +26,8 @@ export interface UserDirectory {
   add(user: NewUser, actor: string): Promise<UserSummary>;
   setRole(name: string, role: Role, actor: string): Promise<UserSummary>;
   setEmail(name: string, email: string | null, actor: string): Promise<UserSummary>;
+  /** Replaces the user's other addresses (an empty list removes them all). */
+  setAliases(name: string, aliases: readonly string[], actor: string): Promise<UserSummary>;
   setPassword(name: string, password: string, actor: string): Promise<UserSummary>;
   /** Refuses every login and ends the user's sessions. */
   disable(name: string, actor: string): Promise<UserSummary>;
@@ -49,6 +53,13 @@ function checkEmail(email: string | null | undefined): string | null {
   if (email === undefined || email === null || email === '') return null;
   if (!EMAIL.test(email)) throw new UserError(`メールアドレス "${email.slice(0, 200)}" の形式が正しくありません / not a mail address: ${email.slice(0, 200)}`);
   return email.toLowerCase();
+}
+
+/** Checked, lower-case, each once, without the main address; at most 20. */
+export function checkAliases(aliases: readonly string[], email: string | null): string[] {
+  if (aliases.length > 20) throw new UserError(`別名のアドレスは 20 件までです (${aliases.length} 件) / at most 20 aliases (${aliases.length} given)`);
+  const out = [...new Set(aliases.map((a) => checkEmail(a.trim())).filter((a): a is string => a !== null))];
+  return out.filter((a) => a !== email);
 }
 
 export function checkRole(role: string): Role {
@@ -94,6 +105,7 @@ export function createUserDirectory(store: Store, audit: Pick<AuditLog, 'append'
         displayName: (u.displayName ?? name).slice(0, 200),
         role,
         email,
+        aliases: checkAliases(u.aliases ?? [], email),
         passwordHash,
         disabled: false,
         failedLogins: 0,
@@ -103,7 +115,7 @@ export function createUserDirectory(store: Store, audit: Pick<AuditLog, 'append'
         source: 'local',
         totp: null,
       };
-      await audit.append({ actor, action: 'user-changed', object: name, details: { change: 'created', role, email } }, { users: [row] });
+      await audit.append({ actor, action: 'user-changed', object: name, details: { change: 'created', role, email, ...(row.aliases.length > 0 ? { aliases: row.aliases } : {}) } }, { users: [row] });
       return summarize(row);
     },
     async setRole(name, role, actor) {
@@ -115,6 +127,11 @@ export function createUserDirectory(store: Store, audit: Pick<AuditLog, 'append'
       const u = await existing(name);
       const to = checkEmail(email);
       return change({ ...u, email: to }, actor, { change: 'email', fromEmail: u.email, email: to });
+    },
+    async setAliases(name, aliases, actor) {
+      const u = await existing(name);
+      const to = checkAliases(aliases, u.email);
+      return change({ ...u, aliases: to }, actor, { change: 'aliases', fromAliases: u.aliases, aliases: to });
     },
     async setPassword(name, password, actor) {
       const u = await existing(name);

@@ -132,7 +132,7 @@ function fromDirectory(user: UserRow | null, name: string, p: DirectoryProfile, 
   const at = t.toISOString();
   if (!user) {
     return {
-      row: { name, displayName: p.displayName || name, role: p.role, email: p.email, passwordHash: '', disabled: false, failedLogins: 0, lockedUntil: null, createdAt: at, updatedAt: at, source: 'ldap', totp: null },
+      row: { name, displayName: p.displayName || name, role: p.role, email: p.email, aliases: [], passwordHash: '', disabled: false, failedLogins: 0, lockedUntil: null, createdAt: at, updatedAt: at, source: 'ldap', totp: null },
       changes: { created: true },
     };
   }

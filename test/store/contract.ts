@@ -1,6 +1,8 @@
 // The Store contract: one suite, run against every adapter
 // (sqlite.test.ts, postgres.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PG_SCHEMA_VERSION } from '../../src/store/postgres-schema.js';
+import { SCHEMA_VERSION } from '../../src/store/sqlite-schema.js';
 import { canonicalText, sealRecords } from '../../src/audit/chain.js';
 import { GENESIS_HASH } from '../../src/store/chain-order.js';
 import {
@@ -49,6 +51,7 @@ export const user = (name: string, over: Partial<UserRow> = {}): UserRow => ({
   displayName: '田中 一郎',
   role: 'staff',
   email: `${name}@city.example.lg.jp`,
+  aliases: [],
   passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g',
   disabled: false,
   failedLogins: 0,
@@ -226,6 +229,12 @@ export function storeContract(backend: Backend): void {
       expect(await ids({ receivedSince: at(10) })).toEqual(['Q-B', 'Q-C']);
       expect(await ids({ limit: 2 })).toEqual(['Q-A', 'Q-B']);
       expect(await ids({ states: ['held'], receivedSince: at(5), limit: 5 })).toEqual(['Q-C']);
+      // A staff member's address and aliases: any of them, in any case; none matches nothing.
+      expect(await ids({ recipientAny: ['X@CITY.lg.jp', 'staff@city.example.lg.jp'] })).toEqual(['Q-A', 'Q-B']);
+      expect(await ids({ recipientAny: ['x@city.lg.jp'], newestFirst: true })).toEqual(['Q-B']);
+      expect(await ids({ recipientAny: ['nobody@city.lg.jp'] })).toEqual([]);
+      expect(await ids({ recipientAny: [] })).toEqual([]);
+      expect(await ids({ recipientAny: ['staff@city.example.lg.jp', 'boss@city.lg.jp'], receivedSince: at(5) })).toEqual(['Q-B']);
     });
 
     it('changes state only from an allowed state (compare-and-set), once when raced', async () => {
@@ -297,6 +306,13 @@ export function storeContract(backend: Backend): void {
       const changed = { ...u, role: 'admin' as const, createdAt: '2030-01-01T00:00:00.000Z', updatedAt: at(5).toISOString() };
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [changed] });
       expect(await store.getUser('tanaka')).toEqual({ ...changed, createdAt: u.createdAt });
+      // Aliases are kept with the row and replaced with it.
+      const aliased = { ...changed, aliases: ['desk@city.example.lg.jp', 'old.tanaka@city.example.lg.jp'] };
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [aliased] });
+      expect((await store.getUser('tanaka'))?.aliases).toEqual(aliased.aliases);
+      expect((await store.listUsers()).find((x) => x.name === 'tanaka')?.aliases).toEqual(aliased.aliases);
+      await store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [changed] });
+      expect((await store.getUser('tanaka'))?.aliases).toEqual([]);
 
       // Failures are counted in place; the lock is set at the configured count.
       const fail = { name: 'tanaka', address: '192.0.2.7', at: at(1).toISOString(), succeeded: false as const, lockAt: 2, lockUntil: at(30).toISOString(), account: { lockAt: 2 } };
@@ -322,7 +338,7 @@ export function storeContract(backend: Backend): void {
 
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'logout' })], new Date(T0)), { sessionsEnded: [session.id] });
       expect(await store.getSession(session.id)).toBeNull();
-      expect((await store.readAudit(0, 100)).map((r) => r.action)).toEqual(['user-changed', 'user-changed', 'login-failed', 'login-failed', 'login-succeeded', 'logout']);
+      expect((await store.readAudit(0, 100)).map((r) => r.action)).toEqual(['user-changed', 'user-changed', 'user-changed', 'user-changed', 'login-failed', 'login-failed', 'login-succeeded', 'logout']);
     });
 
     it('counts unlock failures per item and user, locks at the limit, and clears on success or reset', async () => {
@@ -507,7 +523,9 @@ export function storeContract(backend: Backend): void {
       await append(store, [entry()]);
       const again = await o.reopen();
       expect((await again.head()).seq).toBe(1);
-      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: 4 }]);
+      // Every migration applied, and the two schemas kept in step.
+      expect(SCHEMA_VERSION).toBe(PG_SCHEMA_VERSION);
+      expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: SCHEMA_VERSION }]);
     });
   });
 }

@@ -19,6 +19,33 @@ const filesUnder = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(e.parentPath, e.name)) : [path.join(e.parentPath, e.name)]));
 
 describe('mugaika user', () => {
+  it('records a staff member\'s other addresses (aliases), audited, and refuses a malformed one', async () => {
+    const dataDir = tempDir();
+    const d = ['--data-dir', dataDir];
+    const added = await mugaika(['user', 'add', 'sato', '--role', 'staff', '--email', 'sato@city.example.lg.jp', '--alias', 'Desk@City.Example.LG.JP', '--password-stdin', ...d], {}, `${PASSWORD}\n`);
+    expect(added.code, added.stderr).toBe(0);
+    const set = await mugaika(['user', 'aliases', 'sato', 'somu@city.example.lg.jp', 'desk@city.example.lg.jp', 'sato@city.example.lg.jp', '--by', 'cli:soumu', ...d]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('somu@city.example.lg.jp, desk@city.example.lg.jp');
+    const bad = await mugaika(['user', 'aliases', 'sato', 'not-an-address', ...d]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('not a mail address');
+    expect((await mugaika(['user', 'list', ...d])).stdout).toContain('(+somu@city.example.lg.jp, desk@city.example.lg.jp)');
+    const store = await openStore({ dataDir });
+    try {
+      expect((await store.getUser('sato'))!.aliases).toEqual(['somu@city.example.lg.jp', 'desk@city.example.lg.jp']);
+      const records = (await store.searchAudit({ actions: ['user-changed'] })).map((r) => [r.actor, JSON.parse(r.details) as Record<string, unknown>]);
+      expect(records.map(([actor, x]) => [actor, (x as { change: string }).change, (x as { aliases?: unknown }).aliases])).toEqual([
+        [expect.stringMatching(/^cli:/), 'created', ['desk@city.example.lg.jp']],
+        ['cli:soumu', 'aliases', ['somu@city.example.lg.jp', 'desk@city.example.lg.jp']],
+      ]);
+    } finally {
+      await store.close();
+    }
+    // Removing them all.
+    expect((await mugaika(['user', 'aliases', 'sato', ...d])).code).toBe(0);
+  });
+
   it('adds, lists, changes, disables and enables users; each change audited with its actor', async () => {
     const dataDir = tempDir();
     const d = ['--data-dir', dataDir];

@@ -5,6 +5,8 @@ import { Registry } from 'prom-client';
 import { openAuditLog, type AuditLog } from '../../src/audit/log.js';
 import { loadOrCreateSigner } from '../../src/audit/signer.js';
 import { openKeyRing } from '../../src/keys/key-ring.js';
+import { openVault, type Vault } from '../../src/quarantine/vault.js';
+import { createWorkflow, type Workflow } from '../../src/quarantine/workflow.js';
 import type { AuditAction, Store } from '../../src/store/types.js';
 import type { SignInSettings } from '../../src/users/auth-deps.js';
 import { createUserDirectory, type UserDirectory } from '../../src/users/directory.js';
@@ -39,6 +41,9 @@ export interface Console {
   audit: AuditLog;
   users: UserDirectory;
   auth: ConsoleAuth;
+  /** The quarantine on the same store and keys, and its release workflow. */
+  vault: Vault;
+  workflow: Workflow;
   app: FastifyInstance;
   passwords: PasswordHasher;
   port: number;
@@ -79,8 +84,10 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     failureFloorMs: opts.failureFloorMs ?? 30,
     failureAudit: opts.failureAudit,
   });
+  const vault = await openVault({ dataDir: o.dataDir, store, audit, env: {}, now });
+  const workflow = createWorkflow(vault, now);
   const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) }, opts.web);
-  await registerConsole(app, { auth, store, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000 });
+  await registerConsole(app, { auth, store, vault, workflow, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000 });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   return {
@@ -89,6 +96,8 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     audit,
     users,
     auth,
+    vault,
+    workflow,
     app,
     passwords,
     port,

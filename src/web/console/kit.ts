@@ -2,6 +2,8 @@
 // session cookie, the client's address, and the pages every step may end on
 // (throttled, busy, directory down).
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Vault } from '../../quarantine/vault.js';
+import type { Workflow } from '../../quarantine/workflow.js';
 import type { Role, Store } from '../../store/types.js';
 import type { UnlockService } from '../../unlock/service.js';
 import type { ConsoleAuth, Current, CurrentSession, RequestContext } from '../../users/sessions.js';
@@ -13,6 +15,10 @@ export interface ConsoleDeps {
   auth: ConsoleAuth;
   /** Read-only views: the quarantine list and the audit log. */
   store: Store;
+  /** The quarantine: sealed metadata opened for the pages that show an item. */
+  vault: Vault;
+  /** Release requests and decisions, each audited. */
+  workflow: Workflow;
   /** Cookies carry Secure (HTTPS here or at a proxy in front). */
   secureCookies: boolean;
   /** Login form posts per client address per minute (@fastify/rate-limit), whatever their outcome. */

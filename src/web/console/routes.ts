@@ -17,6 +17,7 @@ import { loginPage, registerAuthRoutes } from './auth-routes.js';
 import { esc, STYLESHEET, table, when } from './html.js';
 import { cookieOptions, createKit, LANG_COOKIE, type ConsoleDeps } from './kit.js';
 import { messages, type Lang } from './messages.js';
+import { registerStaffRoutes, staffListPage } from './staff-routes.js';
 
 export { SESSION_COOKIE, type ConsoleDeps } from './kit.js';
 
@@ -42,12 +43,14 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     registerAuthRoutes(c, k, c.csrfProtection);
     registerAccountRoutes(c, k, c.csrfProtection);
     registerUnlockRoutes(c, k, c.csrfProtection, d.unlock);
+    registerStaffRoutes(c, k, c.csrfProtection);
 
     c.get('/', async (req, reply) => {
       const lang = k.langOf(req, reply);
       const s = await k.sessionOf(req);
       if (s.kind === 'directory-unavailable') return k.directoryDown(reply, lang);
       if (s.kind === 'none') return reply.redirect('/login', 303);
+      if (s.session.user.role === 'staff') return staffListPage(k, req, reply, s.session, lang);
       const m = messages[lang];
       const header = `${k.header(reply, s.session, lang)}
 <p>${esc(m.sessionUntil)}: ${esc(when(s.session.expiresAt, lang))}</p>`;
