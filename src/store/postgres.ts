@@ -159,7 +159,7 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
     },
     async searchAudit(filter) {
       const { where, params } = auditWhere(filter);
-      let sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`;
+      let sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.newestFirst ? ' DESC' : ''}`;
       if (filter.limit !== undefined) {
         params.push(filter.limit);
         sql += ` LIMIT $${params.length}`;
@@ -262,5 +262,6 @@ function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] }
   if (filter.actor !== undefined) where.push(`actor = ${p(filter.actor)}`);
   if (filter.objects) where.push(`object = ANY(${p([...filter.objects])}::text[])`);
   if (filter.afterSeq !== undefined) where.push(`seq > ${p(filter.afterSeq)}`);
+  if (filter.beforeSeq !== undefined) where.push(`seq < ${p(filter.beforeSeq)}`);
   return { where, params };
 }

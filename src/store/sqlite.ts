@@ -206,7 +206,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     },
     async searchAudit(filter) {
       const { where, params } = auditWhere(filter);
-      const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
+      const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.newestFirst ? ' DESC' : ''}${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
       if (filter.limit !== undefined) params.push(filter.limit);
       return (prepared(sql).all(...params) as AuditRow[]).map(toRecord);
     },
@@ -324,6 +324,10 @@ function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] }
   if (filter.afterSeq !== undefined) {
     where.push('seq > ?');
     params.push(filter.afterSeq);
+  }
+  if (filter.beforeSeq !== undefined) {
+    where.push('seq < ?');
+    params.push(filter.beforeSeq);
   }
   return { where, params };
 }

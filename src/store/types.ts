@@ -48,6 +48,9 @@ export const auditActions = [
   'policy-changed',
   'key-rotated',
   'audit-verified',
+  // the console's auditor: a verification started from the browser, a search exported
+  'audit-verify-started',
+  'audit-exported',
   'gateway-started',
   'gateway-stopped',
 ] as const;
@@ -129,6 +132,10 @@ export interface AuditFilter {
   objects?: readonly string[];
   /** Records with seq greater than this (paging). */
   afterSeq?: number;
+  /** Records with seq less than this (paging back, and an export fixed at the head it started from). */
+  beforeSeq?: number;
+  /** Highest seq first (default: lowest first); `limit` then keeps the newest. */
+  newestFirst?: boolean;
   limit?: number;
 }
 
@@ -258,7 +265,7 @@ export interface Store {
    * is busy reading while it runs).
    */
   scanAuditIndexed(afterSeq: number, limit: number, visit: (row: IndexedAuditRow) => boolean): Promise<number>;
-  /** Records matching every given filter, in seq order. */
+  /** Records matching every given filter, in seq order (descending with `newestFirst`). */
   searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
   addCheckpoint(c: Checkpoint): Promise<void>;
   /**

@@ -4,6 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, Store } from '../../store/types.js';
 import type { ConsoleAuth, Current, CurrentSession, RequestContext } from '../../users/sessions.js';
+import type { AuditorDeps } from './audit-verify-runner.js';
 import { addressKey } from '../../users/throttle.js';
 import { esc, page } from './html.js';
 import { messages, type Lang } from './messages.js';
@@ -16,6 +17,8 @@ export interface ConsoleDeps {
   secureCookies: boolean;
   /** Login form posts per client address per minute (@fastify/rate-limit), whatever their outcome. */
   loginRequestsPerMinute?: number;
+  /** The auditor's verification and exports (audit-routes.ts); without it they answer 503. */
+  auditor?: AuditorDeps;
 }
 
 export const SESSION_COOKIE = 'mugaika_session';

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/types.js';
 import type { CurrentSession } from '../../users/sessions.js';
 import { registerAccountRoutes } from './account-routes.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { loginPage, registerAuthRoutes } from './auth-routes.js';
 import { esc, STYLESHEET, table, when } from './html.js';
 import { cookieOptions, createKit, LANG_COOKIE, type ConsoleDeps } from './kit.js';
@@ -40,12 +41,14 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     c.get('/console.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(STYLESHEET));
     registerAuthRoutes(c, k, c.csrfProtection);
     registerAccountRoutes(c, k, c.csrfProtection);
+    const auditorStart = registerAuditRoutes(c, k, c.csrfProtection);
 
     c.get('/', async (req, reply) => {
       const lang = k.langOf(req, reply);
       const s = await k.sessionOf(req);
       if (s.kind === 'directory-unavailable') return k.directoryDown(reply, lang);
       if (s.kind === 'none') return reply.redirect('/login', 303);
+      if (s.session.user.role === 'auditor') return auditorStart(req, reply, s.session, lang);
       const m = messages[lang];
       const header = `${k.header(reply, s.session, lang)}
 <p>${esc(m.sessionUntil)}: ${esc(when(s.session.expiresAt, lang))}</p>`;
