@@ -199,7 +199,15 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     },
   });
   opened.push(() => auth.close());
-  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute });
+  // The auditor's verification, as `mugaika audit verify` runs it: the gateway's keys, its head file, two threads for a long log.
+  const auditor = {
+    audit,
+    verify: async () => {
+      const [{ verifyAudit }, { loadTrust }, { headFilePath }, { segmentsOnThreads }] = await Promise.all([import('../audit/verify.js'), import('../audit/signer.js'), import('../audit/head-file.js'), import('../audit/verify-parallel.js')]);
+      return verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir), parallel: segmentsOnThreads({ dataDir, databaseUrl: config.database.url }) });
+    },
+  };
+  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, auditor });
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;

@@ -145,7 +145,8 @@ ${reportHtml(report, lang, me.user.name)}`;
     const lang = k.langOf(req, reply);
     const me = await guard(req, reply, lang);
     if (!('user' in me)) return me;
-    const month = parseMonth((req.query as { month?: unknown }).month);
+    // Without a month: the current one (JST).
+    const month = parseMonth((req.query as { month?: unknown }).month ?? monthOf(new Date()));
     if (!month) return k.notice(reply, 400, lang, auditMessages[lang].reportBadMonth, { href: '/audit/report', label: auditMessages[lang].nav.report });
     const auditor = k.d.auditor;
     if (!auditor) return k.notice(reply, 503, lang, auditMessages[lang].verifyUnavailable);
