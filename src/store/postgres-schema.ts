@@ -118,6 +118,23 @@ const migrations: readonly string[] = [
     PRIMARY KEY (user_name, address)
   );
   `,
+  // The auditor's search (issue 13) pages newest first by seq within one
+  // filter: each single-column search index becomes (column, seq), so that
+  // "the newest 100 of this sender" is a walk down one index, not a sort of
+  // all of the sender's records. (SQLite's indexes end in the rowid, which
+  // is seq: they already are.)
+  `
+  CREATE INDEX audit_records_action_seq ON audit_records (action, seq);
+  CREATE INDEX audit_records_actor_seq ON audit_records (actor, seq);
+  CREATE INDEX audit_records_object_seq ON audit_records (object, seq) WHERE object IS NOT NULL;
+  CREATE INDEX audit_records_sender_seq ON audit_records (sender, seq) WHERE sender IS NOT NULL;
+  CREATE INDEX audit_records_verdict_seq ON audit_records (verdict, seq) WHERE verdict IS NOT NULL;
+  DROP INDEX audit_records_action;
+  DROP INDEX audit_records_actor;
+  DROP INDEX audit_records_object;
+  DROP INDEX audit_records_sender;
+  DROP INDEX audit_records_verdict;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = migrations.length;

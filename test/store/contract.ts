@@ -192,6 +192,13 @@ export function storeContract(backend: Backend): void {
       expect(await seqs({ actor: 'admin' })).toEqual([4]);
       expect(await seqs({ objects: ['Q2'] })).toEqual([3, 4, 5]);
       expect(await seqs({ afterSeq: 2, limit: 2 })).toEqual([3, 4]);
+      // Newest first, and keyset paging below a seq (the auditor's search).
+      expect(await seqs({ newestFirst: true })).toEqual([5, 4, 3, 2, 1]);
+      expect(await seqs({ newestFirst: true, limit: 2 })).toEqual([5, 4]);
+      expect(await seqs({ beforeSeq: 4, newestFirst: true, limit: 2 })).toEqual([3, 2]);
+      expect(await seqs({ beforeSeq: 4, afterSeq: 1 })).toEqual([2, 3]);
+      expect(await seqs({ objects: ['Q2'], beforeSeq: 5, newestFirst: true })).toEqual([4, 3]);
+      expect(await seqs({ sender: 'a@ext.jp', actions: ['verdict'], newestFirst: true })).toEqual([2]);
       expect(await seqs({ objects: ['Q2'], actor: 'relay', recipient: 'boss@city.lg.jp', since: at(3) })).toEqual([5]);
       const [r3] = await store.searchAudit({ verdict: 'quarantined' });
       expect(r3).toEqual((await store.readAudit(2, 1))[0]);
