@@ -118,17 +118,18 @@ const migrations: readonly string[] = [
     PRIMARY KEY (user_name, address)
   );
   `,
-  // The auditor's search (issue 13) pages newest first by seq within one
-  // filter: each single-column search index becomes (column, seq), so that
-  // "the newest 100 of this sender" is a walk down one index, not a sort of
-  // all of the sender's records. (SQLite's indexes end in the rowid, which
-  // is seq: they already are.)
+  // The auditor's search (issue 13) pages by time then seq within any one
+  // filter: each search index becomes (column, time, seq), so that "the
+  // newest 100 of this sender in November" is a walk down one index, not a
+  // sort of all of the sender's records. Equality lookups use their prefix.
   `
-  CREATE INDEX audit_records_action_seq ON audit_records (action, seq);
-  CREATE INDEX audit_records_actor_seq ON audit_records (actor, seq);
-  CREATE INDEX audit_records_object_seq ON audit_records (object, seq) WHERE object IS NOT NULL;
-  CREATE INDEX audit_records_sender_seq ON audit_records (sender, seq) WHERE sender IS NOT NULL;
-  CREATE INDEX audit_records_verdict_seq ON audit_records (verdict, seq) WHERE verdict IS NOT NULL;
+  CREATE INDEX audit_records_time_seq ON audit_records (time, seq);
+  CREATE INDEX audit_records_action_time ON audit_records (action, time, seq);
+  CREATE INDEX audit_records_actor_time ON audit_records (actor, time, seq);
+  CREATE INDEX audit_records_object_time ON audit_records (object, time, seq) WHERE object IS NOT NULL;
+  CREATE INDEX audit_records_sender_time ON audit_records (sender, time, seq) WHERE sender IS NOT NULL;
+  CREATE INDEX audit_records_verdict_time ON audit_records (verdict, time, seq) WHERE verdict IS NOT NULL;
+  DROP INDEX audit_records_time;
   DROP INDEX audit_records_action;
   DROP INDEX audit_records_actor;
   DROP INDEX audit_records_object;

@@ -132,11 +132,24 @@ export interface AuditFilter {
   objects?: readonly string[];
   /** Records with seq greater than this (paging). */
   afterSeq?: number;
-  /** Records with seq less than this (paging back, and an export fixed at the head it started from). */
+  /** Records with seq less than this (an export fixed at the head it started from). */
   beforeSeq?: number;
-  /** Highest seq first (default: lowest first); `limit` then keeps the newest. */
-  newestFirst?: boolean;
+  /**
+   * The order, and what `limit` keeps: by seq (the default), or by time then
+   * seq, newest first ('newest') or oldest first ('oldest'): the auditor's
+   * pages, which a time range walks in one index, whatever else is searched.
+   */
+  order?: 'seq' | 'newest' | 'oldest';
+  /** Keyset paging in (time, seq) order: records before this key, or after it. */
+  beforeKey?: AuditKey;
+  afterKey?: AuditKey;
   limit?: number;
+}
+
+/** A record's place in (time, seq) order. */
+export interface AuditKey {
+  time: string;
+  seq: number;
 }
 
 /** A signed statement "the record at `seq` has hash `hash`", made by a key kept outside the database. */
@@ -265,7 +278,7 @@ export interface Store {
    * is busy reading while it runs).
    */
   scanAuditIndexed(afterSeq: number, limit: number, visit: (row: IndexedAuditRow) => boolean): Promise<number>;
-  /** Records matching every given filter, in seq order (descending with `newestFirst`). */
+  /** Records matching every given filter, in seq order (or by time, `filter.order`). */
   searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
   addCheckpoint(c: Checkpoint): Promise<void>;
   /**

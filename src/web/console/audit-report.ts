@@ -165,7 +165,7 @@ export async function monthlyReport(store: Store, month: { label: string; since:
 
   const policyChanges = (await store.searchAudit({ since, until, actions: ['policy-changed'] })).map(eventOf);
   const verifications = (await store.searchAudit({ since, until, actions: ['audit-verified'] })).map(eventOf);
-  const [latest] = await store.searchAudit({ actions: ['audit-verified'], newestFirst: true, limit: 1 });
+  const [latest] = await store.searchAudit({ actions: ['audit-verified'], order: 'newest', limit: 1 });
 
   return {
     month: month.label,

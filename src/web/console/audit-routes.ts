@@ -1,5 +1,6 @@
 // The auditor's console: the audit search (time range in JST, actor, action,
-// sender, recipient, verdict, object; newest first, keyset paging by seq),
+// sender, recipient, verdict, object; newest first by time then seq, keyset
+// paging from the seq a page ends at),
 // CSV and JSON Lines export of exactly that search (streamed, recorded),
 // chain verification started from the browser (in the background, one run at
 // a time, start and result recorded) and the monthly 自己点検 report.
@@ -11,7 +12,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { exportChunks, type ExportFormat } from '../../audit/export.js';
 import { jstTableOf } from '../../core/jst.js';
-import { auditActions, type AuditFilter, type AuditRecord, type Role } from '../../store/types.js';
+import { auditActions, type AuditFilter, type AuditKey, type AuditRecord, type Role } from '../../store/types.js';
 import type { CurrentSession } from '../../users/sessions.js';
 import { auditMessages, fill } from './audit-messages.js';
 import { jstInput, PAGE_SIZE, parseSearch, searchFields, searchQuery, type ParsedSearch, type SearchForm } from './audit-query.js';
@@ -82,19 +83,35 @@ export const auditNav = (lang: Lang): string => {
   return `<nav class="no-print"><a href="/audit">${esc(a.search)}</a><a href="/audit/verify">${esc(a.verify)}</a><a href="/audit/report">${esc(a.report)}</a></nav>`;
 };
 
-/** One page of a search: newest first; `before`/`after` are the keyset cursors. */
+/**
+ * One page of a search, newest first (by time, then seq): `before`/`after`
+ * name the seq of the record the page continues from, and its place in that
+ * order is looked up. A seq that names no record pages from nothing.
+ */
 async function searchPage(k: Kit, p: ParsedSearch): Promise<{ rows: AuditRecord[]; newer: number | null; older: number | null }> {
   const limit = PAGE_SIZE + 1;
+  const keyOf = async (seq: number): Promise<AuditKey | null> => {
+    const [r] = seq >= 1 ? await k.d.store.readAudit(seq - 1, 1) : [];
+    return r && r.seq === seq ? { time: r.time, seq } : null;
+  };
   if (p.after !== undefined) {
-    const got = await k.d.store.searchAudit({ ...p.filter, afterSeq: p.after, limit });
+    const key = await keyOf(p.after);
+    if (!key) return { rows: [], newer: null, older: null };
+    const got = await k.d.store.searchAudit({ ...p.filter, afterKey: key, order: 'oldest', limit });
     const more = got.length > PAGE_SIZE;
     const rows = got.slice(0, PAGE_SIZE).reverse();
-    return { rows, newer: more && rows[0] ? rows[0].seq : null, older: rows.length ? (rows[rows.length - 1] as AuditRecord).seq : p.after + 1 };
+    return { rows, newer: more && rows[0] ? rows[0].seq : null, older: rows.length ? (rows[rows.length - 1] as AuditRecord).seq : p.after };
   }
-  const got = await k.d.store.searchAudit({ ...p.filter, ...(p.before !== undefined ? { beforeSeq: p.before } : {}), newestFirst: true, limit });
+  let beforeKey: AuditKey | undefined;
+  if (p.before !== undefined) {
+    const key = await keyOf(p.before);
+    if (!key) return { rows: [], newer: null, older: null };
+    beforeKey = key;
+  }
+  const got = await k.d.store.searchAudit({ ...p.filter, ...(beforeKey ? { beforeKey } : {}), order: 'newest', limit });
   const rows = got.slice(0, PAGE_SIZE);
   const last = rows[rows.length - 1];
-  return { rows, newer: p.before !== undefined ? (rows[0]?.seq ?? p.before - 1) : null, older: got.length > PAGE_SIZE && last ? last.seq : null };
+  return { rows, newer: beforeKey ? (rows[0]?.seq ?? beforeKey.seq) : null, older: got.length > PAGE_SIZE && last ? last.seq : null };
 }
 
 function searchForm(lang: Lang, form: SearchForm): string {
@@ -196,7 +213,7 @@ ${links.length ? `<nav class="pages">${links.join(' ')}</nav>` : ''}
   const verifyPage = async (reply: FastifyReply, me: CurrentSession, lang: Lang, code: number, note?: { info?: string; error?: string }): Promise<FastifyReply> => {
     const a = auditMessages[lang];
     const running = runner.running();
-    const [last] = await k.d.store.searchAudit({ actions: ['audit-verified'], newestFirst: true, limit: 1 });
+    const [last] = await k.d.store.searchAudit({ actions: ['audit-verified'], order: 'newest', limit: 1 });
     let result = `<p>${esc(a.verifyNever)}</p>`;
     if (last) {
       const d = JSON.parse(last.details) as Record<string, unknown>;
