@@ -26,6 +26,7 @@ import { createUserDirectory } from '../src/users/directory.js';
 import { startPasswordWorker } from '../src/users/password-worker.js';
 import { createConsoleAuth } from '../src/users/sessions.js';
 import { totpCodeAt } from '../src/users/totp.js';
+import { monthOf, parseMonth } from '../src/web/console/audit-query.js';
 import { registerConsole } from '../src/web/console/routes.js';
 import { createOpsServer } from '../src/web/ops-routes.js';
 
@@ -234,6 +235,16 @@ export const pages: PageBench[] = [
       db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE verdict = ? AND time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`).all('blocked', new Date(START - 86_400_000).toISOString(), new Date(START + 366 * 86_400_000).toISOString(), PAGE),
   },
   {
+    // The report reads a month of records in pages, counting: beside it, the plain read of that month's verdicts.
+    name: 'monthly report (one month)',
+    role: 'auditor',
+    url: `/audit/report?month=${monthOf(new Date(dayStart))}`,
+    baseline: (db) => {
+      const m = parseMonth(monthOf(new Date(dayStart)))!;
+      return db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE action = 'verdict' AND time >= ? AND time < ? ORDER BY time, seq`).all(m.since.toISOString(), m.until.toISOString());
+    },
+  },
+  {
     name: 'audit search: actor and object',
     role: 'auditor',
     url: `/audit?actor=relay&object=Q00001234`,
@@ -268,9 +279,9 @@ async function measure(v: Visitor, db: Database.Database, p: PageBench): Promise
   const a = stats(page);
   const b = stats(base);
   const ratio = a.median / Math.max(b.median, 0.001);
-  const ok = a.p95 < 300;
+  const flags = [...(a.p95 >= 300 ? ['p95 OVER 300 ms'] : []), ...(ratio >= 2 ? ['over 2x'] : [])];
   console.log(
-    `console    ${p.name.padEnd(36)} page ${ms(a.median).padStart(9)} (p95 ${ms(a.p95).padStart(9)})   SELECT of the same ${String(rows).padStart(3)} rows ${ms(b.median).padStart(8)} (p95 ${ms(b.p95).padStart(8)})   ratio ${ratio.toFixed(1)}x ${ok ? '' : '  OVER 300 ms'}`,
+    `console    ${p.name.padEnd(36)} page ${ms(a.median).padStart(9)} (p95 ${ms(a.p95).padStart(9)})   SELECT of the same ${String(rows).padStart(5)} rows ${ms(b.median).padStart(8)} (p95 ${ms(b.p95).padStart(8)})   ratio ${ratio.toFixed(1)}x${flags.length ? `  (${flags.join(', ')})` : ''}`,
   );
 }
 
@@ -289,7 +300,7 @@ try {
     visitors.set(p.role, v);
     await measure(v, db, p);
   }
-  console.log(`console    targets: page under 2x the SELECT's rows' fetch plus rendering, and p95 under 300 ms`);
+  console.log(`console    targets: page median under 2x the plain SELECT of its rows, p95 under 300 ms (the page also checks the session and renders every row)`);
   db.close();
   await web.close();
   await store.close();
