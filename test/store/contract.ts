@@ -512,8 +512,6 @@ export function storeContract(backend: Backend): void {
       expect((await again.head()).seq).toBe(1);
       // Every migration applied, once.
       expect(await o.sql('SELECT version FROM schema_version')).toEqual([{ version: backend.kind === 'sqlite' ? SCHEMA_VERSION : PG_SCHEMA_VERSION }]);
-      expect(SCHEMA_VERSION).toBe(4);
-      expect(PG_SCHEMA_VERSION).toBe(4);
     });
   });
 }
