@@ -98,6 +98,18 @@ async function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');
 }
 
+/**
+ * The export of the matching records, piece by piece (the header, then a page
+ * of records at a time): a reader that stops pulling stops the reading, so
+ * a download that is cancelled reads no further, and memory stays flat.
+ */
+export async function* exportChunks(store: Store, filter: AuditFilter, format: ExportFormat, opts: { headers?: HeaderLanguage; pageSize?: number } = {}): AsyncGenerator<string> {
+  if (format === 'csv') yield BOM + stringify([HEADERS[opts.headers ?? 'ja']], { record_delimiter: 'windows' });
+  for await (const page of auditPages(store, filter, opts.pageSize)) {
+    yield format === 'csv' ? stringify(page.map(csvRow), { record_delimiter: 'windows' }) : page.map(jsonLine).join('');
+  }
+}
+
 /** Writes the matching records to `out`; resolves with how many. */
 export async function exportAudit(
   store: Store,

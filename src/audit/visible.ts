@@ -12,4 +12,5 @@ const mark = (c: string): string => `<U+${c.codePointAt(0)!.toString(16).toUpper
 export const visible = (text: string): string => text.replace(HIDDEN, mark);
 
 /** Whether `text` has any such character. */
-export const hasHidden = (text: string): boolean => new RegExp(HIDDEN.source, 'u').test(text);
+const HIDDEN_ONE = new RegExp(HIDDEN.source, 'u');
+export const hasHidden = (text: string): boolean => HIDDEN_ONE.test(text);

@@ -204,7 +204,15 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   opened.push(() => auth.close());
   const ppap = unlockServiceFor({ vault: quarantine, audit, policy, spool, accepted: engine.accepted }, isolation);
   const workflow = createWorkflow(quarantine, undefined, releaseMarkingOf(policy));
-  await registerConsole(consoleServer, { auth, store, vault: quarantine, workflow, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, unlock: ppap });
+  // The auditor's verification, as `mugaika audit verify` runs it: the gateway's keys, its head file, two threads for a long log.
+  const auditor = {
+    audit,
+    verify: async () => {
+      const [{ verifyAudit }, { loadTrust }, { headFilePath }, { segmentsOnThreads }] = await Promise.all([import('../audit/verify.js'), import('../audit/signer.js'), import('../audit/head-file.js'), import('../audit/verify-parallel.js')]);
+      return verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir), parallel: segmentsOnThreads({ dataDir, databaseUrl: config.database.url }) });
+    },
+  };
+  await registerConsole(consoleServer, { auth, store, vault: quarantine, workflow, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, unlock: ppap, auditor });
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;

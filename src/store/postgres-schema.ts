@@ -133,6 +133,24 @@ const migrations: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN aliases text NOT NULL DEFAULT '[]';
   `,
+  // The auditor's search (issue 13) pages by time then seq within any one
+  // filter: each search index becomes (column, time, seq), so that "the
+  // newest 100 of this sender in November" is a walk down one index, not a
+  // sort of all of the sender's records. Equality lookups use their prefix.
+  `
+  CREATE INDEX audit_records_time_seq ON audit_records (time, seq);
+  CREATE INDEX audit_records_action_time ON audit_records (action, time, seq);
+  CREATE INDEX audit_records_actor_time ON audit_records (actor, time, seq);
+  CREATE INDEX audit_records_object_time ON audit_records (object, time, seq) WHERE object IS NOT NULL;
+  CREATE INDEX audit_records_sender_time ON audit_records (sender, time, seq) WHERE sender IS NOT NULL;
+  CREATE INDEX audit_records_verdict_time ON audit_records (verdict, time, seq) WHERE verdict IS NOT NULL;
+  DROP INDEX audit_records_time;
+  DROP INDEX audit_records_action;
+  DROP INDEX audit_records_actor;
+  DROP INDEX audit_records_object;
+  DROP INDEX audit_records_sender;
+  DROP INDEX audit_records_verdict;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = migrations.length;

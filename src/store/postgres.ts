@@ -169,7 +169,7 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
     },
     async searchAudit(filter) {
       const { where, params } = auditWhere(filter);
-      let sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`;
+      let sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${ORDERS[filter.order ?? 'seq']}`;
       if (filter.limit !== undefined) {
         params.push(filter.limit);
         sql += ` LIMIT $${params.length}`;
@@ -267,6 +267,8 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
   };
 }
 
+const ORDERS = { seq: 'seq', newest: 'time DESC, seq DESC', oldest: 'time, seq' } as const;
+
 function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -283,5 +285,8 @@ function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] }
   if (filter.actor !== undefined) where.push(`actor = ${p(filter.actor)}`);
   if (filter.objects) where.push(`object = ANY(${p([...filter.objects])}::text[])`);
   if (filter.afterSeq !== undefined) where.push(`seq > ${p(filter.afterSeq)}`);
+  if (filter.beforeSeq !== undefined) where.push(`seq < ${p(filter.beforeSeq)}`);
+  if (filter.beforeKey) where.push(`(time, seq) < (${p(filter.beforeKey.time)}::text COLLATE "C", ${p(filter.beforeKey.seq)}::bigint)`);
+  if (filter.afterKey) where.push(`(time, seq) > (${p(filter.afterKey.time)}::text COLLATE "C", ${p(filter.afterKey.seq)}::bigint)`);
   return { where, params };
 }

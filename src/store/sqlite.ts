@@ -214,7 +214,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     },
     async searchAudit(filter) {
       const { where, params } = auditWhere(filter);
-      const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
+      const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${ORDERS[filter.order ?? 'seq']}${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
       if (filter.limit !== undefined) params.push(filter.limit);
       return (prepared(sql).all(...params) as AuditRow[]).map(toRecord);
     },
@@ -305,6 +305,8 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   };
 }
 
+const ORDERS = { seq: 'seq', newest: 'time DESC, seq DESC', oldest: 'time, seq' } as const;
+
 function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -343,6 +345,19 @@ function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] }
   if (filter.afterSeq !== undefined) {
     where.push('seq > ?');
     params.push(filter.afterSeq);
+  }
+  if (filter.beforeSeq !== undefined) {
+    where.push('seq < ?');
+    params.push(filter.beforeSeq);
+  }
+  // Written so that the time index (or a (column, time) one) bounds the walk.
+  if (filter.beforeKey) {
+    where.push('time <= ? AND (time < ? OR seq < ?)');
+    params.push(filter.beforeKey.time, filter.beforeKey.time, filter.beforeKey.seq);
+  }
+  if (filter.afterKey) {
+    where.push('time >= ? AND (time > ? OR seq > ?)');
+    params.push(filter.afterKey.time, filter.afterKey.time, filter.afterKey.seq);
   }
   return { where, params };
 }

@@ -48,6 +48,9 @@ export const auditActions = [
   'policy-changed',
   'key-rotated',
   'audit-verified',
+  // the console's auditor: a verification started from the browser, a search exported
+  'audit-verify-started',
+  'audit-exported',
   'gateway-started',
   'gateway-stopped',
   // a recipient's attempt to open a password-protected attachment in the console
@@ -134,7 +137,24 @@ export interface AuditFilter {
   objects?: readonly string[];
   /** Records with seq greater than this (paging). */
   afterSeq?: number;
+  /** Records with seq less than this (an export fixed at the head it started from). */
+  beforeSeq?: number;
+  /**
+   * The order, and what `limit` keeps: by seq (the default), or by time then
+   * seq, newest first ('newest') or oldest first ('oldest'): the auditor's
+   * pages, which a time range walks in one index, whatever else is searched.
+   */
+  order?: 'seq' | 'newest' | 'oldest';
+  /** Keyset paging in (time, seq) order: records before this key, or after it. */
+  beforeKey?: AuditKey;
+  afterKey?: AuditKey;
   limit?: number;
+}
+
+/** A record's place in (time, seq) order. */
+export interface AuditKey {
+  time: string;
+  seq: number;
 }
 
 /** A signed statement "the record at `seq` has hash `hash`", made by a key kept outside the database. */
@@ -287,7 +307,7 @@ export interface Store {
    * is busy reading while it runs).
    */
   scanAuditIndexed(afterSeq: number, limit: number, visit: (row: IndexedAuditRow) => boolean): Promise<number>;
-  /** Records matching every given filter, in seq order. */
+  /** Records matching every given filter, in seq order (or by time, `filter.order`). */
   searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
   addCheckpoint(c: Checkpoint): Promise<void>;
   /**

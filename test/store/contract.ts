@@ -195,9 +195,38 @@ export function storeContract(backend: Backend): void {
       expect(await seqs({ actor: 'admin' })).toEqual([4]);
       expect(await seqs({ objects: ['Q2'] })).toEqual([3, 4, 5]);
       expect(await seqs({ afterSeq: 2, limit: 2 })).toEqual([3, 4]);
+      // Newest first by time, then seq, and keyset paging in that order (the auditor's search).
+      expect(await seqs({ order: 'newest' })).toEqual([5, 4, 3, 2, 1]);
+      expect(await seqs({ order: 'newest', limit: 2 })).toEqual([5, 4]);
+      expect(await seqs({ order: 'oldest', limit: 2 })).toEqual([1, 2]);
+      expect(await seqs({ beforeSeq: 4, afterSeq: 1 })).toEqual([2, 3]);
+      expect(await seqs({ beforeKey: { time: at(3).toISOString(), seq: 4 }, order: 'newest', limit: 2 })).toEqual([3, 2]);
+      expect(await seqs({ afterKey: { time: at(1).toISOString(), seq: 2 }, order: 'oldest', limit: 2 })).toEqual([3, 4]);
+      expect(await seqs({ objects: ['Q2'], beforeKey: { time: at(4).toISOString(), seq: 5 }, order: 'newest' })).toEqual([4, 3]);
+      expect(await seqs({ sender: 'a@ext.jp', actions: ['verdict'], order: 'newest' })).toEqual([2]);
       expect(await seqs({ objects: ['Q2'], actor: 'relay', recipient: 'boss@city.lg.jp', since: at(3) })).toEqual([5]);
       const [r3] = await store.searchAudit({ verdict: 'quarantined' });
       expect(r3).toEqual((await store.readAudit(2, 1))[0]);
+    });
+
+    it('pages by time then seq, exactly, when times repeat or go back (a clock stepped back, another gateway)', async () => {
+      const times = [at(5), at(5), at(2), at(5), at(1), at(9), at(5)];
+      await append(store, times.map((time, i) => entry({ time, object: `R${i + 1}` })));
+      const expected = (await store.readAudit(0, 100)).sort((a, b) => (a.time === b.time ? b.seq - a.seq : a.time < b.time ? 1 : -1)).map((r) => r.seq);
+      expect(expected).toEqual([6, 7, 4, 2, 1, 3, 5]);
+      // Page by two, down and then back up, each page continuing from the last record's key.
+      const down: number[][] = [];
+      let key: { time: string; seq: number } | undefined;
+      for (;;) {
+        const page = await store.searchAudit({ order: 'newest', limit: 2, ...(key ? { beforeKey: key } : {}) });
+        if (page.length === 0) break;
+        down.push(page.map((r) => r.seq));
+        key = { time: page.at(-1)!.time, seq: page.at(-1)!.seq };
+      }
+      expect(down.flat()).toEqual(expected);
+      const up = await store.searchAudit({ order: 'oldest', afterKey: key!, limit: 3 });
+      expect(up.map((r) => r.seq)).toEqual([3, 1, 2]);
+      expect((await store.searchAudit({ order: 'newest', since: at(2), until: at(6) })).map((r) => r.seq)).toEqual([7, 4, 2, 1, 3]);
     });
 
     it('keeps checkpoints, in seq order, ignoring an exact repeat', async () => {

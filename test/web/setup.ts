@@ -13,7 +13,7 @@ import { createUserDirectory, type UserDirectory } from '../../src/users/directo
 import type { Directory } from '../../src/users/ldap.js';
 import { startPasswordWorker, type PasswordHasher } from '../../src/users/password-worker.js';
 import { createConsoleAuth, type ConsoleAuth } from '../../src/users/sessions.js';
-import { registerConsole } from '../../src/web/console/routes.js';
+import { registerConsole, type ConsoleDeps } from '../../src/web/console/routes.js';
 import { createOpsServer } from '../../src/web/ops-routes.js';
 import type { WebServerOptions } from '../../src/web/server.js';
 import type { Backend, Opened } from '../store/backends.js';
@@ -63,6 +63,8 @@ export interface ConsoleOptions {
   loginRequestsPerMinute?: number;
   secureCookies?: boolean;
   failureAudit?: Parameters<typeof createConsoleAuth>[0]['failureAudit'];
+  /** More of the console's dependencies, made from the parts this harness opened. */
+  deps?: (parts: { o: Opened; audit: AuditLog; now: () => Date }) => Partial<ConsoleDeps>;
 }
 
 export async function startConsole(backend: Backend, opts: ConsoleOptions = {}): Promise<Console> {
@@ -87,7 +89,7 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
   const vault = await openVault({ dataDir: o.dataDir, store, audit, env: {}, now });
   const workflow = createWorkflow(vault, now);
   const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) }, opts.web);
-  await registerConsole(app, { auth, store, vault, workflow, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000 });
+  await registerConsole(app, { auth, store, vault, workflow, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000, ...opts.deps?.({ o, audit, now }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   return {

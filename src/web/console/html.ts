@@ -2,13 +2,22 @@
 // no script at all (the Content-Security-Policy forbids it). Characters that
 // hide or reorder text (U+202E, zero-width spaces, controls) are written out
 // as <U+202E>, and marked where a page shows data (tables).
-import { visible } from '../../audit/visible.js';
+import { hasHidden, visible } from '../../audit/visible.js';
 
-export const esc = (v: unknown): string =>
-  visible(String(v ?? '')).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export const esc = (v: unknown): string => {
+  let s = String(v ?? '');
+  // Tested first: most text has nothing to write out, and a page has thousands of cells.
+  if (hasHidden(s)) s = visible(s);
+  return /[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => ENTITIES[c] as string) : s;
+};
 
 /** An escaped value for the page's text, hidden characters marked so that they stand out. */
-export const shown = (v: unknown): string => esc(v).replace(/&lt;U\+([0-9A-F]{4,6})&gt;/g, '<span class="hidden-char">&lt;U+$1&gt;</span>');
+export const shown = (v: unknown): string => {
+  const e = esc(v);
+  return e.includes('&lt;U+') ? e.replace(/&lt;U\+([0-9A-F]{4,6})&gt;/g, '<span class="hidden-char">&lt;U+$1&gt;</span>') : e;
+};
 
 const clocks = {
   ja: new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'medium', timeStyle: 'medium' }),

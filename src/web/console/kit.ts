@@ -7,6 +7,7 @@ import type { Workflow } from '../../quarantine/workflow.js';
 import type { Role, Store } from '../../store/types.js';
 import type { UnlockService } from '../../unlock/service.js';
 import type { ConsoleAuth, Current, CurrentSession, RequestContext } from '../../users/sessions.js';
+import type { AuditorDeps } from './audit-verify-runner.js';
 import { addressKey } from '../../users/throttle.js';
 import { esc, page } from './html.js';
 import { messages, type Lang } from './messages.js';
@@ -25,6 +26,8 @@ export interface ConsoleDeps {
   loginRequestsPerMinute?: number;
   /** PPAP: opening password-protected attachments (the gateway's; absent, those pages answer 404). */
   unlock?: UnlockService;
+  /** The auditor's verification and exports (audit-routes.ts); without it they answer 503. */
+  auditor?: AuditorDeps;
 }
 
 export const SESSION_COOKIE = 'mugaika_session';

@@ -13,6 +13,7 @@ import type { Store } from '../../store/types.js';
 import type { CurrentSession } from '../../users/sessions.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { registerUnlockRoutes } from './unlock-routes.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { loginPage, registerAuthRoutes } from './auth-routes.js';
 import { esc, STYLESHEET, table, when } from './html.js';
 import { cookieOptions, createKit, LANG_COOKIE, type ConsoleDeps } from './kit.js';
@@ -44,6 +45,7 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     registerAccountRoutes(c, k, c.csrfProtection);
     registerUnlockRoutes(c, k, c.csrfProtection, d.unlock);
     registerStaffRoutes(c, k, c.csrfProtection);
+    const auditorStart = registerAuditRoutes(c, k, c.csrfProtection);
 
     c.get('/', async (req, reply) => {
       const lang = k.langOf(req, reply);
@@ -51,6 +53,7 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
       if (s.kind === 'directory-unavailable') return k.directoryDown(reply, lang);
       if (s.kind === 'none') return reply.redirect('/login', 303);
       if (s.session.user.role === 'staff') return staffListPage(k, req, reply, s.session, lang);
+      if (s.session.user.role === 'auditor') return auditorStart(req, reply, s.session, lang);
       const m = messages[lang];
       const header = `${k.header(reply, s.session, lang)}
 <p>${esc(m.sessionUntil)}: ${esc(when(s.session.expiresAt, lang))}</p>`;

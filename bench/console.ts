@@ -1,0 +1,312 @@
+// Console page benchmark:  npx tsx bench/console.ts [--quick]
+//
+// Fills a SQLite store with 1,000,000 audit records (a valid, signed chain:
+// mail through the relay over a year, a tenth of it quarantined) and the
+// 100,000 quarantined items they tell of, then measures each page's server
+// time (fastify inject, signed in as the role that uses it; median and p95
+// of repeated requests) beside a plain indexed SELECT of the same rows on the
+// same database. Targets: under 2x that SELECT, and under 300 ms.
+//
+// Each page is a row of `pages`: the staff list and the admin search are
+// further rows (a url, the role that reads it, and the SELECT of its rows).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { chainPrepared, prepareEntry } from '../src/audit/chain.js';
+import { openAuditLog } from '../src/audit/log.js';
+import { loadOrCreateSigner } from '../src/audit/signer.js';
+import { openKeyRing } from '../src/keys/key-ring.js';
+import { openVault } from '../src/quarantine/vault.js';
+import { createWorkflow } from '../src/quarantine/workflow.js';
+import { openStore } from '../src/store/open.js';
+import { SQLITE_FILE } from '../src/store/sqlite.js';
+import type { AuditEntry, ItemRow, Role, Store } from '../src/store/types.js';
+import { createUserDirectory } from '../src/users/directory.js';
+import { startPasswordWorker } from '../src/users/password-worker.js';
+import { createConsoleAuth } from '../src/users/sessions.js';
+import { totpCodeAt } from '../src/users/totp.js';
+import { monthOf, parseMonth } from '../src/web/console/audit-query.js';
+import { registerConsole } from '../src/web/console/routes.js';
+import { createOpsServer } from '../src/web/ops-routes.js';
+
+const quick = process.argv.includes('--quick');
+const RECORDS = quick ? 100_000 : 1_000_000;
+/** Every tenth record is a quarantine, with its item. */
+const ITEM_EVERY = 10;
+const REPEATS = quick ? 15 : 40;
+const START = Date.parse('2025-12-01T00:00:00Z');
+/** A year of records. */
+const STEP_MS = Math.floor((365 * 86_400_000) / RECORDS);
+const PASSWORD = 'correct horse battery';
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ms = (n: number): string => `${n.toFixed(1)} ms`;
+
+const sender = (i: number): string => `sender${i % 997}@example.co.jp`;
+const staff = (i: number): string => `staff${i % 211}@city.example.lg.jp`;
+
+/** Record i, as the relay (and now and then a person) writes it. */
+function entryFor(i: number): { entry: AuditEntry; item?: ItemRow } {
+  const time = new Date(START + i * STEP_MS);
+  const who = { from: sender(i), to: [staff(i), ...(i % 7 === 0 ? ['soumu@city.example.lg.jp'] : [])] };
+  const queueId = `Q${String(Math.floor(i / 4)).padStart(8, '0')}`;
+  if (i % ITEM_EVERY === 0) {
+    const id = `Q-${time.toISOString().slice(0, 10).replace(/-/g, '')}-${String(i).padStart(10, '0')}`;
+    const item: ItemRow = {
+      id,
+      gateway: 'bench',
+      receivedAt: time.toISOString(),
+      envelopeFrom: who.from,
+      recipients: who.to,
+      size: 20_000 + (i % 5000),
+      findings: ['attachment-removed'],
+      state: i % 50 === 0 ? 'release-requested' : 'held',
+      stateChangedAt: time.toISOString(),
+      stateChangedBy: 'bench',
+      keyId: 'bench-key',
+      wrappedKey: Buffer.alloc(40, 1),
+      sealedMeta: Buffer.alloc(200, 2),
+    };
+    return { entry: { actor: 'bench', action: 'quarantined', object: id, details: { ...who, findings: ['attachment-removed'] }, time }, item };
+  }
+  if (i % 997 === 1) return { entry: { actor: `console:staff${i % 211}`, action: 'login-succeeded', object: `staff${i % 211}`, details: { client: '192.0.2.10', role: 'staff' }, time } };
+  switch (i % 4) {
+    case 0:
+      return { entry: { actor: 'relay', action: 'received', object: queueId, details: { ...who, client: '198.51.100.7' }, time } };
+    case 1:
+      return { entry: { actor: 'relay', action: 'verdict', object: queueId, details: { ...who, verdict: i % 20 === 1 ? 'blocked' : 'sanitized', findings: ['html-converted'] }, time } };
+    default:
+      return { entry: { actor: 'relay', action: 'delivered', object: queueId, details: { ...who, verdict: 'sanitized' }, time } };
+  }
+}
+
+async function fill(store: Store, dataDir: string): Promise<void> {
+  const t0 = performance.now();
+  const BATCH = 10_000;
+  for (let i = 0; i < RECORDS; i += BATCH) {
+    const made = Array.from({ length: Math.min(BATCH, RECORDS - i) }, (_, k) => entryFor(i + k));
+    const entries = made.map((m) => prepareEntry(m.entry, new Date()));
+    const items = made.flatMap((m) => (m.item ? [m.item] : []));
+    await store.appendAudit((head) => chainPrepared(head, entries), { items });
+  }
+  const log = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir, autoCheckpoint: false });
+  await log.checkpoint();
+  await log.close();
+  console.log(`console    filled ${fmt(RECORDS)} audit records and ${fmt(RECORDS / ITEM_EVERY)} items in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** A signed-in visitor of the app through inject: a cookie jar and the CSRF token of the last page. */
+class Visitor {
+  readonly cookies = new Map<string, string>();
+  constructor(readonly app: FastifyInstance) {}
+  async request(method: 'GET' | 'POST', url: string, form?: Record<string, string>): Promise<{ status: number; body: string; location?: string }> {
+    const res = await this.app.inject({
+      method,
+      url,
+      headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      payload: form ? new URLSearchParams(form).toString() : undefined,
+    });
+    for (const c of res.cookies) if (c.value) this.cookies.set(c.name, c.value);
+    return { status: res.statusCode, body: res.body, location: res.headers.location as string | undefined };
+  }
+  async submit(url: string, action: string, fields: Record<string, string>): Promise<{ status: number; body: string; location?: string }> {
+    const page = await this.request('GET', url);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
+    if (!csrf) throw new Error(`no form on ${url}`);
+    const hidden = Object.fromEntries([...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+    return this.request('POST', action, { ...hidden, ...fields });
+  }
+}
+
+async function startConsole(store: Store, dataDir: string): Promise<{ app: FastifyInstance; as: (role: Role) => Promise<Visitor>; close: () => Promise<void> }> {
+  const audit = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir, autoCheckpoint: false });
+  const passwords = startPasswordWorker({ maxQueued: 8 });
+  const now = (): Date => new Date();
+  const auth = createConsoleAuth({
+    store,
+    audit,
+    passwords,
+    ring: await openKeyRing(dataDir, {}),
+    directory: null,
+    settings: { sessionHours: 8, idleMinutes: 30, lockoutAttempts: 5, lockoutMinutes: 15, accountLockoutAttempts: 20, trustedAddressDays: 30, addressFailures: 20, staffTotp: 'optional', totpIssuer: 'bench', passwordQueue: 8, directoryRecheckSeconds: 0 },
+    now,
+  });
+  const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) });
+  const vault = await openVault({ dataDir, store, audit, env: {}, gateway: 'bench', now });
+  await registerConsole(app, { auth, store, vault, workflow: createWorkflow(vault, now), secureCookies: false, loginRequestsPerMinute: 100_000, auditor: { audit } });
+  await app.ready();
+  const users = createUserDirectory(store, audit, now);
+  const names: Record<Role, string> = { staff: 'staff1', admin: 'kanri', auditor: 'kansa' };
+  return {
+    app,
+    async as(role) {
+      const name = names[role];
+      await users.add({ name, role, email: role === 'staff' ? staff(1) : null, password: PASSWORD }, 'bench');
+      const v = new Visitor(app);
+      const first = await v.submit('/login', '/login', { name, password: PASSWORD });
+      if (first.location === '/login/enrol') {
+        const enrol = await v.request('GET', '/login/enrol');
+        const secret = /<span class="secret">([A-Z2-7 ]+)<\/span>/.exec(enrol.body)![1]!.replace(/ /g, '');
+        const csrf = /name="_csrf" value="([^"]+)"/.exec(enrol.body)![1]!;
+        const hidden = Object.fromEntries([...enrol.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+        await v.request('POST', '/login/enrol', { ...hidden, _csrf: csrf, code: await totpCodeAt(secret, now()) });
+      }
+      if ((await v.request('GET', '/')).status !== 200) throw new Error(`${role} could not sign in`);
+      return v;
+    },
+    async close() {
+      await app.close();
+      await auth.close();
+      await passwords.close();
+      await audit.close();
+    },
+  };
+}
+
+/** A page and the plain query of the rows it shows. */
+export interface PageBench {
+  name: string;
+  role: Role;
+  url: string;
+  /** The same rows by a plain indexed SELECT (better-sqlite3, read-only). */
+  baseline: (db: Database.Database) => unknown[];
+}
+
+const PAGE = 101;
+const COLUMNS = 'seq, time, actor, action, object, details, prev_hash, hash';
+const jst = (t: number): string => new Date(t + 9 * 3_600_000).toISOString().slice(0, 16);
+
+const middleSeq = Math.floor(RECORDS / 2);
+const dayStart = START + 200 * 86_400_000;
+
+/** The pages measured. Others add theirs: the staff list, the admin search. */
+export const pages: PageBench[] = [
+  {
+    name: 'audit search: newest',
+    role: 'auditor',
+    url: '/audit',
+    baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records ORDER BY time DESC, seq DESC LIMIT ?`).all(PAGE),
+  },
+  {
+    name: 'audit search: page at seq 500,000',
+    role: 'auditor',
+    url: `/audit?before=${middleSeq}`,
+    baseline: (db) => {
+      const { time } = db.prepare('SELECT time FROM audit_records WHERE seq = ?').get(middleSeq) as { time: string };
+      return db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE time <= ? AND (time < ? OR seq < ?) ORDER BY time DESC, seq DESC LIMIT ?`).all(time, time, middleSeq, PAGE);
+    },
+  },
+  {
+    name: 'audit search: action',
+    role: 'auditor',
+    url: '/audit?action=verdict',
+    baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE action = ? ORDER BY time DESC, seq DESC LIMIT ?`).all('verdict', PAGE),
+  },
+  {
+    name: 'audit search: sender',
+    role: 'auditor',
+    url: `/audit?sender=${encodeURIComponent(sender(5))}`,
+    baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE sender = ? ORDER BY time DESC, seq DESC LIMIT ?`).all(sender(5), PAGE),
+  },
+  {
+    name: 'audit search: recipient',
+    role: 'auditor',
+    url: `/audit?recipient=${encodeURIComponent(staff(5))}`,
+    baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE seq IN (SELECT seq FROM audit_recipients WHERE address = ?) ORDER BY time DESC, seq DESC LIMIT ?`).all(staff(5), PAGE),
+  },
+  {
+    name: 'audit search: one day, months back',
+    role: 'auditor',
+    url: `/audit?since=${jst(dayStart)}&until=${jst(dayStart + 86_400_000)}`,
+    baseline: (db) =>
+      db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`).all(new Date(dayStart - 0).toISOString(), new Date(dayStart + 86_400_000).toISOString(), PAGE),
+  },
+  {
+    name: 'audit search: half a year',
+    role: 'auditor',
+    url: `/audit?since=${jst(START)}&until=${jst(START + 183 * 86_400_000)}`,
+    baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`).all(new Date(START).toISOString(), new Date(START + 183 * 86_400_000).toISOString(), PAGE),
+  },
+  {
+    name: 'audit search: a whole year, verdict',
+    role: 'auditor',
+    url: `/audit?since=${jst(START - 86_400_000)}&until=${jst(START + 366 * 86_400_000)}&verdict=blocked`,
+    baseline: (db) =>
+      db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE verdict = ? AND time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`).all('blocked', new Date(START - 86_400_000).toISOString(), new Date(START + 366 * 86_400_000).toISOString(), PAGE),
+  },
+  {
+    // The report reads a month of records in pages, counting: beside it, the plain read of that month's verdicts.
+    name: 'monthly report (one month)',
+    role: 'auditor',
+    url: `/audit/report?month=${monthOf(new Date(dayStart))}`,
+    baseline: (db) => {
+      const m = parseMonth(monthOf(new Date(dayStart)))!;
+      return db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE action = 'verdict' AND time >= ? AND time < ? ORDER BY time, seq`).all(m.since.toISOString(), m.until.toISOString());
+    },
+  },
+  {
+    name: 'audit search: actor and object',
+    role: 'auditor',
+    url: `/audit?actor=relay&object=Q00001234`,
+    baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE actor = ? AND object = ? ORDER BY time DESC, seq DESC LIMIT ?`).all('relay', 'Q00001234', PAGE),
+  },
+];
+
+const stats = (xs: number[]): { median: number; p95: number } => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)] as number, p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] as number };
+};
+
+async function measure(v: Visitor, db: Database.Database, p: PageBench): Promise<void> {
+  const page: number[] = [];
+  const base: number[] = [];
+  // A few of each first: caches and the JIT warm, the page checked.
+  const first = await v.request('GET', p.url);
+  if (first.status !== 200) throw new Error(`${p.url} answered ${first.status}`);
+  for (let i = 0; i < 5; i++) {
+    await v.request('GET', p.url);
+    p.baseline(db);
+  }
+  const rows = p.baseline(db).length;
+  for (let i = 0; i < REPEATS; i++) {
+    let t = performance.now();
+    await v.request('GET', p.url);
+    page.push(performance.now() - t);
+    t = performance.now();
+    p.baseline(db);
+    base.push(performance.now() - t);
+  }
+  const a = stats(page);
+  const b = stats(base);
+  const ratio = a.median / Math.max(b.median, 0.001);
+  const flags = [...(a.p95 >= 300 ? ['p95 OVER 300 ms'] : []), ...(ratio >= 2 ? ['over 2x'] : [])];
+  console.log(
+    `console    ${p.name.padEnd(36)} page ${ms(a.median).padStart(9)} (p95 ${ms(a.p95).padStart(9)})   SELECT of the same ${String(rows).padStart(5)} rows ${ms(b.median).padStart(8)} (p95 ${ms(b.p95).padStart(8)})   ratio ${ratio.toFixed(1)}x${flags.length ? `  (${flags.join(', ')})` : ''}`,
+  );
+}
+
+// --data DIR keeps the filled store in DIR and reuses it on the next run (for working on one page).
+const kept = process.argv.includes('--data') ? path.resolve(process.argv[process.argv.indexOf('--data') + 1] as string) : null;
+const dataDir = kept ?? mkdtempSync(path.join(tmpdir(), 'mugaika-bench-console-'));
+try {
+  const store = await openStore({ dataDir });
+  if ((await store.head()).seq === 0) await fill(store, dataDir);
+  else console.log(`console    reusing the ${fmt((await store.head()).seq)} records in ${dataDir}`);
+  const web = await startConsole(store, dataDir);
+  const db = new Database(path.join(dataDir, SQLITE_FILE), { readonly: true });
+  const visitors = new Map<Role, Visitor>();
+  for (const p of pages) {
+    const v = visitors.get(p.role) ?? (await web.as(p.role));
+    visitors.set(p.role, v);
+    await measure(v, db, p);
+  }
+  console.log(`console    targets: page median under 2x the plain SELECT of its rows, p95 under 300 ms (the page also checks the session and renders every row)`);
+  db.close();
+  await web.close();
+  await store.close();
+} finally {
+  if (!kept) rmSync(dataDir, { recursive: true, force: true });
+}
