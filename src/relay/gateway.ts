@@ -9,7 +9,9 @@ import { parseHostPort } from '../config/schema.js';
 import { openAuditLogThread } from '../audit/log-thread.js';
 import { openStore } from '../store/open.js';
 import { openVault } from '../quarantine/vault.js';
-import { createWorkflow } from '../quarantine/workflow.js';
+import { createSubjectIndex } from '../quarantine/subject-index.js';
+import { createWorkflow, releaseMarkingOf } from '../quarantine/workflow.js';
+import { createUserDirectory } from '../users/directory.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
 import { openFileLimit, webConnectionCap } from '../ops/descriptors.js';
@@ -199,7 +201,20 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     },
   });
   opened.push(() => auth.close());
-  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute });
+  // The administrator's pages release through the next hop, with the policy's marking; the subject index loads in the background.
+  const subjects = createSubjectIndex(quarantine, store);
+  subjects.load().catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'loading the quarantine search index failed; retried at the next search'));
+  const admin = {
+    vault: quarantine,
+    workflow: createWorkflow(quarantine, undefined, releaseMarkingOf(policy)),
+    carrier: nextHop,
+    policy,
+    users: createUserDirectory(store, audit),
+    dataDir,
+    subjects,
+    now: () => new Date(),
+  };
+  await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, admin });
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;

@@ -1,6 +1,13 @@
 // A console on real HTTP (127.0.0.1) over a fresh store, as the gateway
 // assembles it, with a clock the test moves and settings it may change.
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { defaultPolicy, type Policy } from '../../src/core/policy.js';
+import { createMaildirCarrier } from '../../src/delivery/maildir-carrier.js';
+import type { Carrier } from '../../src/delivery/types.js';
+import { createSubjectIndex } from '../../src/quarantine/subject-index.js';
+import { openVault, type Vault } from '../../src/quarantine/vault.js';
+import { createWorkflow, releaseMarkingOf } from '../../src/quarantine/workflow.js';
 import { Registry } from 'prom-client';
 import { openAuditLog, type AuditLog } from '../../src/audit/log.js';
 import { loadOrCreateSigner } from '../../src/audit/signer.js';
@@ -41,6 +48,8 @@ export interface Console {
   auth: ConsoleAuth;
   app: FastifyInstance;
   passwords: PasswordHasher;
+  /** The quarantine the administrator's pages read and release from. */
+  vault: Vault;
   port: number;
   /** The clock the console reads; move it with `clock.t += ms`. */
   clock: { t: number };
@@ -58,6 +67,10 @@ export interface ConsoleOptions {
   loginRequestsPerMinute?: number;
   secureCookies?: boolean;
   failureAudit?: Parameters<typeof createConsoleAuth>[0]['failureAudit'];
+  /** The policy the administrator's pages apply (release.approvals). */
+  policy?: Policy;
+  /** Where released originals go; by default the data dir's Maildir. */
+  carrier?: Carrier;
 }
 
 export async function startConsole(backend: Backend, opts: ConsoleOptions = {}): Promise<Console> {
@@ -80,7 +93,20 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     failureAudit: opts.failureAudit,
   });
   const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) }, opts.web);
-  await registerConsole(app, { auth, store, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000 });
+  const ring = await openKeyRing(o.dataDir, {});
+  const vault = await openVault({ dataDir: o.dataDir, store, audit, ring, gateway: 'test-gateway', now });
+  const policy = opts.policy ?? defaultPolicy;
+  const admin = {
+    vault,
+    workflow: createWorkflow(vault, now, releaseMarkingOf(policy)),
+    carrier: opts.carrier ?? createMaildirCarrier(path.join(o.dataDir, 'maildir')),
+    policy,
+    users,
+    dataDir: o.dataDir,
+    subjects: createSubjectIndex(vault, store),
+    now,
+  };
+  await registerConsole(app, { auth, store, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000, admin });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   return {
@@ -91,6 +117,7 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     auth,
     app,
     passwords,
+    vault,
     port,
     clock,
     now,
@@ -100,6 +127,7 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     },
     async close() {
       await app.close();
+      await admin.carrier.close();
       await auth.close();
       await passwords.close();
       await audit.close();

@@ -3,6 +3,7 @@
 // (throttled, busy, directory down).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, Store } from '../../store/types.js';
+import type { AdminDeps } from './admin-deps.js';
 import type { ConsoleAuth, Current, CurrentSession, RequestContext } from '../../users/sessions.js';
 import { addressKey } from '../../users/throttle.js';
 import { esc, page } from './html.js';
@@ -16,6 +17,8 @@ export interface ConsoleDeps {
   secureCookies: boolean;
   /** Login form posts per client address per minute (@fastify/rate-limit), whatever their outcome. */
   loginRequestsPerMinute?: number;
+  /** The administrator's pages (release queue, item review, search, delivery queue, users, policy); absent: not offered. */
+  admin?: AdminDeps;
 }
 
 export const SESSION_COOKIE = 'mugaika_session';

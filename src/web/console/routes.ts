@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/types.js';
 import type { CurrentSession } from '../../users/sessions.js';
 import { registerAccountRoutes } from './account-routes.js';
+import { adminStart, registerAdminRoutes } from './admin-routes.js';
 import { loginPage, registerAuthRoutes } from './auth-routes.js';
 import { esc, STYLESHEET, table, when } from './html.js';
 import { cookieOptions, createKit, LANG_COOKIE, type ConsoleDeps } from './kit.js';
@@ -40,6 +41,7 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     c.get('/console.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(STYLESHEET));
     registerAuthRoutes(c, k, c.csrfProtection);
     registerAccountRoutes(c, k, c.csrfProtection);
+    registerAdminRoutes(c, k, c.csrfProtection);
 
     c.get('/', async (req, reply) => {
       const lang = k.langOf(req, reply);
@@ -49,13 +51,14 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
       const m = messages[lang];
       const header = `${k.header(reply, s.session, lang)}
 <p>${esc(m.sessionUntil)}: ${esc(when(s.session.expiresAt, lang))}</p>`;
-      return k.html(reply, 200, lang, m.title, header + (await startPage(d.store, s.session, lang)));
+      return k.html(reply, 200, lang, m.title, header + (await startPage(d, s.session, lang)));
     });
   });
 }
 
 /** What each role sees first; nothing of another role's view. */
-async function startPage(store: Store, s: CurrentSession, lang: Lang): Promise<string> {
+async function startPage(d: ConsoleDeps, s: CurrentSession, lang: Lang): Promise<string> {
+  const { store } = d;
   const m = messages[lang];
   const itemRows = (items: Awaited<ReturnType<Store['listItems']>>): unknown[][] =>
     items.map((i) => [i.id, when(i.receivedAt, lang), i.envelopeFrom ?? '<>', i.recipients.join(', '), i.findings.join(' '), m.state[i.state]]);
@@ -67,6 +70,7 @@ async function startPage(store: Store, s: CurrentSession, lang: Lang): Promise<s
       return `<h2>${esc(m.myQuarantine)}</h2><p>${esc(m.myQuarantineHint)}</p>${table(itemCols, itemRows(items), m.none)}`;
     }
     case 'admin': {
+      if (d.admin) return adminStart(store, lang, d.admin.now());
       const items = await store.listItems({ states: ['release-requested', 'held'], newestFirst: true, limit: 100 });
       return `<h2>${esc(m.reviewQueue)}</h2>${table(itemCols, itemRows(items), m.none)}`;
     }
