@@ -67,7 +67,10 @@ export async function adminStart(store: Store, lang: Lang, now: Date): Promise<s
       i.envelopeFrom ?? '<>',
       i.recipients.join(', '),
     ]);
-  return `${adminNav(lang)}<h2>${esc(w.requestsHeading)}</h2><p>${esc(w.requestsHint)}</p>${table([m.col.id, w.waited, m.col.time, w.requestedBy, w.reason, m.col.from, m.col.to], rows, m.none)}`;
+  const held = await store.listItems({ states: ['held'], newestFirst: true, limit: 100 });
+  const heldRows = held.map((i) => [new Raw(`<a href="/admin/items/${esc(i.id)}">${esc(i.id)}</a>`), when(i.receivedAt, lang), i.envelopeFrom ?? '<>', i.recipients.join(', '), i.findings.join(' ')]);
+  return `${adminNav(lang)}<h2>${esc(w.requestsHeading)}</h2><p>${esc(w.requestsHint)}</p>${table([m.col.id, w.waited, m.col.time, w.requestedBy, w.reason, m.col.from, m.col.to], rows, m.none)}
+<section><h3>${esc(w.heldHeading)}</h3>${table([m.col.id, m.col.received, m.col.from, m.col.to, m.col.findings], heldRows, m.none)}</section>`;
 }
 
 export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: unknown): void {
