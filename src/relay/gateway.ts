@@ -9,6 +9,7 @@ import { parseHostPort } from '../config/schema.js';
 import { openAuditLogThread } from '../audit/log-thread.js';
 import { openStore } from '../store/open.js';
 import { openVault } from '../quarantine/vault.js';
+import { createReleaseMailer } from '../quarantine/release-mail.js';
 import { createSubjectIndex } from '../quarantine/subject-index.js';
 import { createWorkflow, releaseMarkingOf } from '../quarantine/workflow.js';
 import { createUserDirectory } from '../users/directory.js';
@@ -58,6 +59,8 @@ const withinMs = <T>(work: Promise<T>, ms: number): Promise<T> => {
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 };
 const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
+/** How often the release workflow's mails (requests to admins, decisions to requesters) are looked for. */
+const RELEASE_MAIL_TICK_MS = 5000;
 
 /**
  * The gateway's JSON log on stdout. Written asynchronously: a line per message
@@ -215,6 +218,18 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     now: () => new Date(),
   };
   await registerConsole(consoleServer, { auth, store, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, admin });
+  // Mails to people about release requests and decisions, through the next hop like every delivery.
+  const releaseMail = createReleaseMailer({
+    store,
+    audit,
+    carrier: nextHop,
+    from: web.notifyFrom ?? `postmaster@${config.smtp.hostname}`,
+    digestMinutes: web.notifyDigestMinutes,
+    language: policy.language,
+    actor,
+  });
+  releaseMail.start(RELEASE_MAIL_TICK_MS);
+  opened.push(() => releaseMail.stop());
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;
@@ -276,6 +291,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
       clearInterval(control);
       clearInterval(daily);
       await closeInbound(inbound);
+      await releaseMail.stop();
       // Fix: the carriers used to be closed only after engine.stop(), which waits for the
       // deliveries under way, so a next hop that never answered the final dot held SIGTERM
       // for the carrier's socket timeout (10 minutes). Closing them now gives those
