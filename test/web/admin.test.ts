@@ -244,6 +244,16 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(await spool.listControl()).toEqual([{ id: qid, kind: 'bounce' }]);
       expect(existsSync(path.join(spool.dir, 'rescan'))).toBe(true);
       expect((await cons.records('queue-controlled'))[0]).toMatchObject({ actor: 'console:sato', object: qid, details: { kind: 'bounce' } });
+      // An entry waiting for its next attempt: retry makes it due now, as `mugaika queue retry` does.
+      const out = 'OUTGOING0001' as typeof qid & string;
+      const at = cons.now().toISOString();
+      await spool.writeOutgoing(out as never, { version: 1, kind: 'sanitized', origin: out as never, envelopeFrom: 'sender@example.com', pending: [STAFF], delivered: [], failed: [], attempts: 3, receivedAt: at, nextAttemptAt: new Date(cons.clock.t + 3_600_000).toISOString(), lastError: '451 4.3.0 try later', verdict: 'sanitized', quarantineId: null }, Buffer.from('Subject: y\r\n\r\ny\r\n'));
+      const q2 = await admin.get('/admin/queue');
+      expect(q2.body).toContain('451 4.3.0 try later');
+      const retried = await admin.post('/admin/queue/retry', { _csrf: /action="\/admin\/queue\/retry"><input type="hidden" name="_csrf" value="([^"]+)"/.exec(q2.body)![1]!.replace(/&amp;/g, '&'), id: out });
+      expect(retried.location).toBe('/admin/queue?done=1');
+      expect(await spool.listControl()).toContainEqual({ id: out, kind: 'retry' });
+      expect((await cons.records('queue-controlled')).map((r) => [r.object, r.details.kind])).toEqual([[qid, 'bounce'], [out, 'retry']]);
       expect((await admin.submit(q, '/admin/queue/bounce', { id: 'NOSUCHID' })).location).toBe('/admin/queue?gone=1');
       expect((await admin.submit(q, '/admin/queue/bounce', { id: '../../etc' })).location).toBe('/admin/queue?gone=1');
       await spool.close();
@@ -280,6 +290,13 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(p.status).toBe(200);
       expect(p.body).toMatch(/<td>[0-9a-f]{64}<\/td>/);
       expect(p.body).toContain('approvals: 1');
+      expect(p.body).toContain('記録上、変更はありません');
+      const en = await admin.get('/admin/policy?lang=en');
+      expect(en.body).toContain('Policy in force (read-only)');
+      expect((await admin.get('/admin/search')).body).toContain('Search the quarantine');
+      await admin.get('/admin/policy?lang=ja');
+      await cons.audit.append({ actor: 'gateway:gw', action: 'policy-changed', object: 'gateway:gw', time: new Date('2026-11-25T03:04:00Z'), details: { before: 'a', after: 'b' } });
+      expect((await admin.get('/admin/policy')).body).toContain('2026/11/25 12:04:00 JST');
       expect(p.body).not.toContain('<form method="post" action="/admin/policy');
     });
 
@@ -299,6 +316,10 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       for (const g of gets) expect((await anon.get(g)).location).toBe('/login');
       const admin = await login('sato');
       expect((await admin.post(`/admin/items/${id}/approve`, { comment: 'no token' })).status).toBe(403);
+      // A 10 MB form is refused before anything reads it.
+      const page = await admin.get(`/admin/items/${id}`);
+      const big = await admin.submit(page, `/admin/items/${id}/reject`, { comment: 'x'.repeat(10 * 1024 * 1024) });
+      expect(big.status).toBe(413);
       expect((await cons.store.getItem(id))!.state).toBe('release-requested');
       expect(sink.messages).toHaveLength(0);
       expect(readdirSync(cons.o.dataDir)).not.toContain('maildir');
