@@ -137,6 +137,8 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
           const fresh = rows.filter((r) => !byId.has(r.id));
           for (const row of fresh) await add(row);
           if (fresh.length === 0) break;
+          // Decrypting a batch is CPU work: let SMTP sessions and deliveries run between batches.
+          await new Promise((resolve) => setImmediate(resolve));
           since = new Date(rows.at(-1)!.receivedAt);
         }
       })().catch((err: unknown) => {
