@@ -115,6 +115,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(page.body).toContain('application/x-msdownload');
       expect(page.body).not.toMatch(/<script/i);
 
+      expect((await cons.records('original-viewed')).map((r) => [r.actor, r.object, r.details.output])).toEqual([['console:sato', older, 'console']]);
       const html = await admin.get(`/admin/items/${newer}`);
       // The link's real target beside the text it shows; the HTML only as its escaped source.
       expect(html.body).toMatch(/<td>https:\/\/city\.example\.lg\.jp\/<\/td><td>https:\/\/evil\.example\/login<\/td>/);

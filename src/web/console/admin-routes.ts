@@ -78,7 +78,7 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
   if (!a) return;
   const pre = { preHandler: csrfProtection as never };
 
-  const itemPage = async (reply: FastifyReply, me: CurrentSession, lang: Lang, id: string, code: number, note?: { error?: string; info?: string }): Promise<FastifyReply> => {
+  const itemPage = async (reply: FastifyReply, me: CurrentSession, lang: Lang, id: string, code: number, note?: { error?: string; info?: string }, client = ''): Promise<FastifyReply> => {
     const w = adminMessages[lang];
     const m = messages[lang];
     let details;
@@ -111,6 +111,8 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     if (item.state !== 'expired') {
       try {
         const { raw } = await a.vault.get(id);
+        // Reading the original's headers and body is reading the original: recorded, as `quarantine show --raw` is.
+        await a.vault.audit.append({ actor: actorOf(me), action: 'original-viewed', object: id, details: { from: item.envelopeFrom, to: item.recipients, output: 'console', client } });
         const v = await viewOriginal(raw, a.policy.limits.maxMessageBytes);
         original = `${v.parseError ? `<p class="error">${esc(w.parseFailed)}: ${esc(v.parseError)}</p>` : ''}
 <section><h3>${esc(w.headersHeading)}</h3>${v.headersCut ? `<p>${esc(w.headersCut)}</p>` : ''}${table(['', ''], v.headers.map((h) => [h.name, h.value]), m.none)}</section>
@@ -149,7 +151,7 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     const q = req.query as { done?: string };
     const w = adminMessages[lang];
     const info = q.done === 'first' ? w.firstRecorded : q.done === 'rejected' ? w.rejected : q.done === 'released' ? w.released(Number((req.query as { n?: string }).n ?? 0)) : undefined;
-    return itemPage(reply, me, lang, (req.params as { id: string }).id, 200, info ? { info } : undefined);
+    return itemPage(reply, me, lang, (req.params as { id: string }).id, 200, info ? { info } : undefined, req.ip);
   });
 
   c.post('/admin/items/:id/approve', pre, async (req, reply) => {
