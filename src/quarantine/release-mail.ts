@@ -7,7 +7,8 @@
 // console, the CLI or another gateway is seen alike. Each mail goes through
 // the gateway's next hop (the same carrier as every delivery) and is then
 // audited as `notification-sent`, whose `upTo` is where the mailer resumes
-// after a restart: a mail the next hop did not take (4xx, no connection) is
+// after a restart (and where other gateways on the same database skip
+// ahead to, at each tick): a mail the next hop did not take (4xx, no connection) is
 // tried again at the next tick, with doubling pauses; a crash between the
 // delivery and its record sends it once more rather than never.
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -65,7 +66,7 @@ export function createReleaseMailer(o: ReleaseMailerOptions): ReleaseMailer {
   /** Where each kind resumes: the last `notification-sent` of that kind, or the head of the log at the very first start (history is not mailed). */
   async function resume(): Promise<Record<Kind, Cursor>> {
     const head = (await o.store.head()).seq;
-    const sent = await o.store.searchAudit({ actions: ['notification-sent'], actor: o.actor });
+    const sent = await o.store.searchAudit({ actions: ['notification-sent'] });
     const last = (kind: Kind): Cursor => {
       const r = sent.findLast((x) => (JSON.parse(x.details) as { kind?: string }).kind === kind);
       if (!r) return { upTo: head, lastSentAt: 0 };
@@ -147,8 +148,22 @@ export function createReleaseMailer(o: ReleaseMailerOptions): ReleaseMailer {
     return true;
   }
 
+  /** What other gateways on the same database mailed since: not mailed again (two may still race within one tick). */
+  async function catchUp(c: Record<Kind, Cursor>): Promise<void> {
+    const since = Math.min(c.request.upTo, c.decision.upTo);
+    for (const r of await o.store.searchAudit({ actions: ['notification-sent'], afterSeq: since })) {
+      const d = JSON.parse(r.details) as { kind?: Kind; upTo?: number };
+      const k = d.kind === 'request' || d.kind === 'decision' ? c[d.kind] : null;
+      if (k && typeof d.upTo === 'number' && d.upTo > k.upTo) {
+        k.upTo = d.upTo;
+        if (d.kind === 'request') k.lastSentAt = Math.max(k.lastSentAt, Date.parse(r.time));
+      }
+    }
+  }
+
   async function once(): Promise<void> {
     if (Date.now() < pausedUntil) return;
+    if (cursors) await catchUp(cursors);
     cursors ??= await resume();
     const ok = (await requests(cursors.request)) && (await decisions(cursors.decision));
     if (ok) {

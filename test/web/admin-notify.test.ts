@@ -75,6 +75,9 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       await start();
       const m = mailer();
       await m.tick(); // the first start: nothing before it is mailed
+      // Another gateway on the same database, running all along.
+      const other = mailer({ actor: 'gateway:other' });
+      await other.tick();
       const a = await quarantine('A');
       const b = await quarantine('B');
       await request(a, '取引先の確認のため\u202E');
@@ -97,6 +100,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
         [b, 'request', expect.arrayContaining(ADMINS)],
       ]);
       await m.tick();
+      await other.tick();
       await mailer().tick();
       await new Promise((r) => setTimeout(r, 300));
       expect(sink.messages).toHaveLength(2);
