@@ -90,6 +90,10 @@ const webSchema = z
      */
     maxConnections: z.number().int().positive().max(100_000).default(1024),
     ldap: ldapSchema.optional(),
+    /** Mail to administrators about new release requests: 0 sends one mail per request, more gathers them into a digest every this many minutes. */
+    notifyDigestMinutes: z.number().int().min(0).max(24 * 60).default(0),
+    /** The sender (envelope and From) of the console's mails to people; default postmaster@ the gateway's hostname. */
+    notifyFrom: z.string().email().optional(),
   })
   .strict()
   .refine((w) => !w.tlsKeyFile === !w.tlsCertFile, { message: 'web.tlsKeyFile and web.tlsCertFile go together', path: ['tlsCertFile'] })

@@ -131,6 +131,8 @@ export const policySchema = z
       .object({
         /** Put in front of a released original's subject; empty for none. */
         subjectPrefix: z.string().max(32).default('【原本】'),
+        /** Administrators who must approve a release: 2 means a second, different administrator releases it. */
+        approvals: z.union([z.literal(1), z.literal(2)]).default(1),
       })
       .strict()
       .prefault({}),

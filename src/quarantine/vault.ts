@@ -48,6 +48,8 @@ export interface Vault extends QuarantineStore {
   /** Metadata and the original, decrypted and authenticated whole. */
   get(id: string): Promise<ItemWithOriginal>;
   list(filter: ItemFilter): Promise<ItemSummary[]>;
+  /** The metadata of a row already read (the subject index reads rows in batches). */
+  metaOf(row: ItemRow): Promise<QuarantineMeta>;
   readonly store: Store;
   readonly blobs: BlobStore;
   readonly ring: KeyRing;
@@ -160,6 +162,9 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
       const blob = await blobs.get(id);
       if (!blob) throw new QuarantineReadError(`${id} の原本がありません(ファイルが削除されています)。バックアップから戻してください。/ the original of ${id} is missing from the blob store: restore it from backup`);
       return { ...details, raw: openBlob(dataKey, id, blob) };
+    },
+    async metaOf(row) {
+      return detailsOf(row, await dataKeyOf(row)).meta;
     },
     async list(filter) {
       return (await store.listItems(filter)).map(summaryOf);

@@ -43,7 +43,7 @@ export interface Workflow {
   request(id: string, actor: string, reason?: string): Promise<void>;
   reject(id: string, actor: string, reason?: string): Promise<void>;
   /** Re-delivers the original; resolves { ok: false } (audited, state unchanged) when the carrier did not accept it. */
-  release(id: string, actor: string, carrier: Carrier): Promise<ReleaseResult>;
+  release(id: string, actor: string, carrier: Carrier, details?: Record<string, unknown>): Promise<ReleaseResult>;
   /** Expires every item received more than `retentionDays` ago: deletes its blob, keeps its row. */
   purge(retentionDays: number, actor: string): Promise<PurgeResult>;
 }
@@ -94,7 +94,7 @@ export function createWorkflow(vault: Vault, now: () => Date = () => new Date(),
     request: (id, actor, reason) => transition(id, 'request', actor, reasonOf(reason)),
     reject: (id, actor, reason) => transition(id, 'reject', actor, reasonOf(reason)),
 
-    async release(id, actor, carrier) {
+    async release(id, actor, carrier, extra = {}) {
       const was = await stateAllows(id, 'release');
       let item;
       try {
@@ -109,7 +109,7 @@ export function createWorkflow(vault: Vault, now: () => Date = () => new Date(),
         await audit.append({ actor, action: 'release-failed', object: id, details: { carrier: carrier.name, reason: 'no recipients' } });
         throw new QuarantineWorkflowError(`${id} には宛先がありません。/ ${id} has no recipients to release it to`);
       }
-      await audit.append({ actor, action: 'release-approved', object: id, details: { from: meta.envelopeFrom, to, fromState: was } });
+      await audit.append({ actor, action: 'release-approved', object: id, details: { ...extra, from: meta.envelopeFrom, to, fromState: was } });
       const marked = markReleased(item.raw, { actor, at: now(), subjectPrefix: marking.subjectPrefix, language: marking.language });
       const result: AttemptResult = await carrier.send({ mailFrom: meta.envelopeFrom, rcptTo: to }, marked);
       const failed = [...result.temporary, ...result.permanent];

@@ -9,7 +9,10 @@ import { parseHostPort } from '../config/schema.js';
 import { openAuditLogThread } from '../audit/log-thread.js';
 import { openStore } from '../store/open.js';
 import { openVault } from '../quarantine/vault.js';
+import { createReleaseMailer } from '../quarantine/release-mail.js';
+import { createSubjectIndex } from '../quarantine/subject-index.js';
 import { createWorkflow, releaseMarkingOf } from '../quarantine/workflow.js';
+import { createUserDirectory } from '../users/directory.js';
 import { policyFingerprint, recordStart } from './lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
 import { decideIsolation } from '../converters/isolation.js';
@@ -57,6 +60,8 @@ const withinMs = <T>(work: Promise<T>, ms: number): Promise<T> => {
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 };
 const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
+/** How often the release workflow's mails (requests to admins, decisions to requesters) are looked for. */
+const RELEASE_MAIL_TICK_MS = 5000;
 
 /**
  * The gateway's JSON log on stdout. Written asynchronously: a line per message
@@ -203,6 +208,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   });
   opened.push(() => auth.close());
   const ppap = unlockServiceFor({ vault: quarantine, audit, policy, spool, accepted: engine.accepted }, isolation);
+  // One workflow for the staff's requests, the administrators' decisions and the daily purge.
   const workflow = createWorkflow(quarantine, undefined, releaseMarkingOf(policy));
   // The auditor's verification, as `mugaika audit verify` runs it: the gateway's keys, its head file, two threads for a long log.
   const auditor = {
@@ -212,7 +218,32 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
       return verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir), parallel: segmentsOnThreads({ dataDir, databaseUrl: config.database.url }) });
     },
   };
-  await registerConsole(consoleServer, { auth, store, vault: quarantine, workflow, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, unlock: ppap, auditor });
+  // The administrator's pages release through the next hop, with the policy's marking; the subject index loads in the background.
+  const subjects = createSubjectIndex(quarantine, store);
+  subjects.load().catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'loading the quarantine search index failed; retried at the next search'));
+  const admin = {
+    vault: quarantine,
+    workflow,
+    carrier: nextHop,
+    policy,
+    users: createUserDirectory(store, audit),
+    dataDir,
+    subjects,
+    now: () => new Date(),
+  };
+  await registerConsole(consoleServer, { auth, store, vault: quarantine, workflow, secureCookies: secure, loginRequestsPerMinute: web.loginRequestsPerMinute, unlock: ppap, auditor, admin });
+  // Mails to people about release requests and decisions, through the next hop like every delivery.
+  const releaseMail = createReleaseMailer({
+    store,
+    audit,
+    carrier: nextHop,
+    from: web.notifyFrom ?? `postmaster@${config.smtp.hostname}`,
+    digestMinutes: web.notifyDigestMinutes,
+    language: policy.language,
+    actor,
+  });
+  releaseMail.start(RELEASE_MAIL_TICK_MS);
+  opened.push(() => releaseMail.stop());
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;
@@ -270,6 +301,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
       control.stop();
       clearInterval(daily);
       await closeInbound(inbound);
+      await releaseMail.stop();
       // Fix: the carriers used to be closed only after engine.stop(), which waits for the
       // deliveries under way, so a next hop that never answered the final dot held SIGTERM
       // for the carrier's socket timeout (10 minutes). Closing them now gives those

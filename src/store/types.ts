@@ -29,6 +29,14 @@ export const auditActions = [
   'release-delivered',
   'release-failed',
   'purged',
+  // the first of two approvals (policy release.approvals: 2), recorded before the second releases
+  'release-approval-recorded',
+  // an original downloaded from the console by an administrator
+  'original-downloaded',
+  // a mail to people from the console's workflow (a new release request, a decision)
+  'notification-sent',
+  // `queue retry|bounce` asked from the console
+  'queue-controlled',
   // an original read out of the quarantine (`mugaika quarantine show --raw`)
   'original-viewed',
   // people and settings

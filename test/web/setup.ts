@@ -1,12 +1,17 @@
 // A console on real HTTP (127.0.0.1) over a fresh store, as the gateway
 // assembles it, with a clock the test moves and settings it may change.
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { defaultPolicy, type Policy } from '../../src/core/policy.js';
+import { createMaildirCarrier } from '../../src/delivery/maildir-carrier.js';
+import type { Carrier } from '../../src/delivery/types.js';
+import { createSubjectIndex } from '../../src/quarantine/subject-index.js';
+import { openVault, type Vault } from '../../src/quarantine/vault.js';
 import { Registry } from 'prom-client';
 import { openAuditLog, type AuditLog } from '../../src/audit/log.js';
 import { loadOrCreateSigner } from '../../src/audit/signer.js';
 import { openKeyRing } from '../../src/keys/key-ring.js';
-import { openVault, type Vault } from '../../src/quarantine/vault.js';
-import { createWorkflow, type Workflow } from '../../src/quarantine/workflow.js';
+import { createWorkflow, releaseMarkingOf, type Workflow } from '../../src/quarantine/workflow.js';
 import type { AuditAction, Store } from '../../src/store/types.js';
 import type { SignInSettings } from '../../src/users/auth-deps.js';
 import { createUserDirectory, type UserDirectory } from '../../src/users/directory.js';
@@ -41,7 +46,7 @@ export interface Console {
   audit: AuditLog;
   users: UserDirectory;
   auth: ConsoleAuth;
-  /** The quarantine on the same store and keys, and its release workflow. */
+  /** The quarantine on the same store and keys (the one the administrator's pages read and release from), and its release workflow. */
   vault: Vault;
   workflow: Workflow;
   app: FastifyInstance;
@@ -65,6 +70,10 @@ export interface ConsoleOptions {
   failureAudit?: Parameters<typeof createConsoleAuth>[0]['failureAudit'];
   /** More of the console's dependencies, made from the parts this harness opened. */
   deps?: (parts: { o: Opened; audit: AuditLog; now: () => Date }) => Partial<ConsoleDeps>;
+  /** The policy the administrator's pages apply (release.approvals). */
+  policy?: Policy;
+  /** Where released originals go; by default the data dir's Maildir. */
+  carrier?: Carrier;
 }
 
 export async function startConsole(backend: Backend, opts: ConsoleOptions = {}): Promise<Console> {
@@ -86,10 +95,21 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     failureFloorMs: opts.failureFloorMs ?? 30,
     failureAudit: opts.failureAudit,
   });
-  const vault = await openVault({ dataDir: o.dataDir, store, audit, env: {}, now });
-  const workflow = createWorkflow(vault, now);
+  const vault = await openVault({ dataDir: o.dataDir, store, audit, env: {}, gateway: 'test-gateway', now });
+  const policy = opts.policy ?? defaultPolicy;
+  const workflow = createWorkflow(vault, now, releaseMarkingOf(policy));
   const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) }, opts.web);
-  await registerConsole(app, { auth, store, vault, workflow, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000, ...opts.deps?.({ o, audit, now }) });
+  const admin = {
+    vault,
+    workflow,
+    carrier: opts.carrier ?? createMaildirCarrier(path.join(o.dataDir, 'maildir')),
+    policy,
+    users,
+    dataDir: o.dataDir,
+    subjects: createSubjectIndex(vault, store),
+    now,
+  };
+  await registerConsole(app, { auth, store, vault, workflow, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000, admin, ...opts.deps?.({ o, audit, now }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   return {
@@ -111,6 +131,7 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     },
     async close() {
       await app.close();
+      await admin.carrier.close();
       await auth.close();
       await passwords.close();
       await audit.close();

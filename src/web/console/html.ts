@@ -74,4 +74,5 @@ nav { display: flex; gap: 1rem; margin: .5rem 0; }
 .codes li { margin: .2rem 0; }
 form.inline { display: inline; }
 section { margin-top: 1.5rem; }
+pre.original, pre.policy { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; border: 1px solid #ccc; padding: .5rem; max-height: 40rem; overflow: auto; }
 `;

@@ -6,6 +6,7 @@ import type { Vault } from '../../quarantine/vault.js';
 import type { Workflow } from '../../quarantine/workflow.js';
 import type { Role, Store } from '../../store/types.js';
 import type { UnlockService } from '../../unlock/service.js';
+import type { AdminDeps } from './admin-deps.js';
 import type { ConsoleAuth, Current, CurrentSession, RequestContext } from '../../users/sessions.js';
 import type { AuditorDeps } from './audit-verify-runner.js';
 import { addressKey } from '../../users/throttle.js';
@@ -28,6 +29,8 @@ export interface ConsoleDeps {
   unlock?: UnlockService;
   /** The auditor's verification and exports (audit-routes.ts); without it they answer 503. */
   auditor?: AuditorDeps;
+  /** The administrator's pages (release queue, item review, search, delivery queue, users, policy); absent: not offered. */
+  admin?: AdminDeps;
 }
 
 export const SESSION_COOKIE = 'mugaika_session';

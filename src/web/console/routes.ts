@@ -14,6 +14,7 @@ import type { CurrentSession } from '../../users/sessions.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { registerUnlockRoutes } from './unlock-routes.js';
 import { registerAuditRoutes } from './audit-routes.js';
+import { adminStart, registerAdminRoutes } from './admin-routes.js';
 import { loginPage, registerAuthRoutes } from './auth-routes.js';
 import { esc, STYLESHEET, table, when } from './html.js';
 import { cookieOptions, createKit, LANG_COOKIE, type ConsoleDeps } from './kit.js';
@@ -46,6 +47,7 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     registerUnlockRoutes(c, k, c.csrfProtection, d.unlock);
     registerStaffRoutes(c, k, c.csrfProtection);
     const auditorStart = registerAuditRoutes(c, k, c.csrfProtection);
+    registerAdminRoutes(c, k, c.csrfProtection);
 
     c.get('/', async (req, reply) => {
       const lang = k.langOf(req, reply);
@@ -57,35 +59,26 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
       const m = messages[lang];
       const header = `${k.header(reply, s.session, lang)}
 <p>${esc(m.sessionUntil)}: ${esc(when(s.session.expiresAt, lang))}</p>`;
-      return k.html(reply, 200, lang, m.title, header + (await startPage(d.store, s.session, lang)));
+      return k.html(reply, 200, lang, m.title, header + (await startPage(d, s.session, lang)));
     });
   });
 }
 
 /** What each role sees first; nothing of another role's view. */
-async function startPage(store: Store, s: CurrentSession, lang: Lang): Promise<string> {
+async function startPage(d: ConsoleDeps, s: CurrentSession, lang: Lang): Promise<string> {
+  const { store } = d;
   const m = messages[lang];
   const itemRows = (items: Awaited<ReturnType<Store['listItems']>>): unknown[][] =>
     items.map((i) => [i.id, when(i.receivedAt, lang), i.envelopeFrom ?? '<>', i.recipients.join(', '), i.findings.join(' '), m.state[i.state]]);
   const itemCols = [m.col.id, m.col.received, m.col.from, m.col.to, m.col.findings, m.col.state];
   switch (s.user.role) {
-    case 'staff': {
-      if (!s.user.email) return `<p class="error">${esc(m.noEmail)}</p>`;
-      const items = await store.listItems({ recipient: s.user.email, newestFirst: true, limit: 100 });
-      return `<h2>${esc(m.myQuarantine)}</h2><p>${esc(m.myQuarantineHint)}</p>${table(itemCols, itemRows(items), m.none)}`;
-    }
     case 'admin': {
+      if (d.admin) return adminStart(store, lang, d.admin.now());
       const items = await store.listItems({ states: ['release-requested', 'held'], newestFirst: true, limit: 100 });
       return `<h2>${esc(m.reviewQueue)}</h2>${table(itemCols, itemRows(items), m.none)}`;
     }
-    case 'auditor': {
-      const head = await store.head();
-      const records = (await store.searchAudit({ afterSeq: Math.max(0, head.seq - 50) })).reverse();
-      return `<h2>${esc(m.auditRecent)}</h2>${table(
-        [m.col.seq, m.col.time, m.col.actor, m.col.action, m.col.object],
-        records.map((r) => [r.seq, when(r.time, lang), r.actor, r.action, r.object ?? '']),
-        m.none,
-      )}`;
-    }
+    default:
+      // Staff and auditors have pages of their own (staffListPage, the audit search).
+      return '';
   }
 }

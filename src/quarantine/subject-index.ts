@@ -1,0 +1,197 @@
+// The search index of the quarantine, in memory. The subject and the header
+// From are sealed in the database, so a search by subject cannot be a query:
+// the index decrypts every item's metadata once (at start, in batches), then
+// follows the audit log by seq: a `quarantined` record adds its item, a
+// workflow record moves its item's state, a `purged` record expires its items.
+// A search is a scan of plain values (100,000 items in a few milliseconds).
+import type { AuditRecord, ItemRow, ItemState, Store } from '../store/types.js';
+import type { Vault } from './vault.js';
+
+export interface IndexedItem {
+  id: string;
+  receivedAt: string;
+  envelopeFrom: string | null;
+  recipients: readonly string[];
+  findings: readonly string[];
+  state: ItemState;
+  /** Decrypted, as the sender wrote it. */
+  subject: string | null;
+  /** The header From, decrypted. */
+  from: string | null;
+  /** Lower-cased, NFKC: what a search compares. */
+  haystack: { subject: string; sender: string; recipients: string };
+}
+
+export interface ItemQuery {
+  /** Inclusive lower, exclusive upper bound on receivedAt. */
+  since?: Date;
+  until?: Date;
+  /** Part of the envelope sender or the header From. */
+  sender?: string;
+  /** Part of a recipient's address. */
+  recipient?: string;
+  /** Part of the subject. */
+  subject?: string;
+  finding?: string;
+  state?: ItemState;
+  offset?: number;
+  limit?: number;
+}
+
+export interface ItemPage {
+  total: number;
+  rows: IndexedItem[];
+}
+
+export interface SubjectIndex {
+  /** Loads every item (once; later calls wait for the same load). */
+  load(): Promise<void>;
+  /** Reads the audit log's new records into the index. */
+  refresh(): Promise<void>;
+  /** Newest first. Loads and refreshes first. */
+  search(q: ItemQuery): Promise<ItemPage>;
+  readonly size: number;
+}
+
+const BATCH = 1000;
+const FOLLOWED = ['quarantined', 'release-requested', 'release-rejected', 'release-delivered', 'purged'] as const;
+
+export const fold = (s: string | null | undefined): string => (s ?? '').normalize('NFKC').toLowerCase();
+
+export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): SubjectIndex {
+  const byId = new Map<string, IndexedItem>();
+  /** Oldest first (by receivedAt, then id); items added out of order set `unsorted`. */
+  let ordered: IndexedItem[] = [];
+  let unsorted = false;
+  let cursor = 0;
+  let loading: Promise<void> | null = null;
+  let following: Promise<void> | null = null;
+
+  const add = async (row: ItemRow): Promise<void> => {
+    if (byId.has(row.id)) return;
+    let subject: string | null = null;
+    let from: string | null = null;
+    try {
+      const meta = await vault.metaOf(row);
+      subject = meta.subject;
+      from = meta.from;
+    } catch {
+      // A key this gateway cannot unwrap: the item is still listed, by what the database holds in the clear.
+    }
+    const item: IndexedItem = {
+      id: row.id,
+      receivedAt: row.receivedAt,
+      envelopeFrom: row.envelopeFrom,
+      recipients: row.recipients,
+      findings: row.findings,
+      state: row.state,
+      subject,
+      from,
+      haystack: { subject: fold(subject), sender: `${fold(row.envelopeFrom)}\n${fold(from)}`, recipients: row.recipients.map(fold).join('\n') },
+    };
+    byId.set(row.id, item);
+    const last = ordered.at(-1);
+    if (last && (last.receivedAt > item.receivedAt || (last.receivedAt === item.receivedAt && last.id > item.id))) unsorted = true;
+    ordered.push(item);
+  };
+
+  const apply = async (r: AuditRecord): Promise<void> => {
+    const details = JSON.parse(r.details) as { toState?: ItemState; stateChanged?: boolean; ids?: string[] };
+    if (r.action === 'quarantined' && r.object) {
+      const row = await store.getItem(r.object);
+      if (row) await add(row);
+      return;
+    }
+    const move = (id: string | null, to: ItemState): void => {
+      const item = id ? byId.get(id) : undefined;
+      if (item) item.state = to;
+    };
+    if (r.action === 'purged') for (const id of details.ids ?? []) move(id, 'expired');
+    else if (r.action === 'release-delivered' && details.stateChanged) move(r.object, 'released');
+    else if (details.toState) move(r.object, details.toState);
+  };
+
+  const follow = async (): Promise<void> => {
+    for (;;) {
+      const records = await store.searchAudit({ actions: FOLLOWED, afterSeq: cursor, limit: BATCH });
+      for (const r of records) {
+        await apply(r);
+        cursor = r.seq;
+      }
+      if (records.length < BATCH) return;
+    }
+  };
+
+  const index: SubjectIndex = {
+    get size() {
+      return byId.size;
+    },
+    load() {
+      loading ??= (async () => {
+        // Records from here on are followed; the rows read below already show everything before.
+        cursor = (await store.head()).seq;
+        let since: Date | undefined;
+        for (;;) {
+          // Oldest first; the first rows of a batch may repeat the last time of the one before (add skips them).
+          const rows = await store.listItems({ ...(since ? { receivedSince: since } : {}), limit: BATCH + countAt(since) });
+          const fresh = rows.filter((r) => !byId.has(r.id));
+          for (const row of fresh) await add(row);
+          if (fresh.length === 0) break;
+          // Decrypting a batch is CPU work: let SMTP sessions and deliveries run between batches.
+          await new Promise((resolve) => setImmediate(resolve));
+          since = new Date(rows.at(-1)!.receivedAt);
+        }
+      })().catch((err: unknown) => {
+        loading = null;
+        throw err;
+      });
+      return loading;
+    },
+    refresh() {
+      // One follower at a time: two would apply the same records twice.
+      following ??= follow().finally(() => (following = null));
+      return following;
+    },
+    async search(q) {
+      await index.load();
+      await index.refresh();
+      if (unsorted) {
+        ordered = [...byId.values()].sort((a, b) => (a.receivedAt === b.receivedAt ? (a.id < b.id ? -1 : 1) : a.receivedAt < b.receivedAt ? -1 : 1));
+        unsorted = false;
+      }
+      const since = q.since?.toISOString();
+      const until = q.until?.toISOString();
+      const sender = q.sender ? fold(q.sender) : null;
+      const recipient = q.recipient ? fold(q.recipient) : null;
+      const subject = q.subject ? fold(q.subject) : null;
+      const offset = Math.max(0, q.offset ?? 0);
+      const limit = Math.max(1, Math.min(500, q.limit ?? 50));
+      const rows: IndexedItem[] = [];
+      let total = 0;
+      for (let i = ordered.length - 1; i >= 0; i--) {
+        const it = ordered[i]!;
+        if (until !== undefined && it.receivedAt >= until) continue;
+        if (since !== undefined && it.receivedAt < since) break;
+        if (q.state && it.state !== q.state) continue;
+        if (q.finding && !it.findings.includes(q.finding)) continue;
+        if (sender !== null && !it.haystack.sender.includes(sender)) continue;
+        if (recipient !== null && !it.haystack.recipients.includes(recipient)) continue;
+        if (subject !== null && !it.haystack.subject.includes(subject)) continue;
+        if (total >= offset && rows.length < limit) rows.push(it);
+        total++;
+      }
+      return { total, rows };
+    },
+  };
+
+  /** How many indexed items share the time `since`: the next batch is that much longer, so it always reaches past them. */
+  function countAt(since: Date | undefined): number {
+    if (!since) return 0;
+    const t = since.toISOString();
+    let n = 0;
+    for (let i = ordered.length - 1; i >= 0 && ordered[i]!.receivedAt === t; i--) n++;
+    return n;
+  }
+
+  return index;
+}
