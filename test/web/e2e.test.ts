@@ -71,7 +71,7 @@ describe('the console in Chromium', () => {
     await page.getByText('確認コードが違います').waitFor();
     await page.getByLabel('確認コード').fill(await totpCodeAt(secret, c.now()));
     await page.getByRole('button', { name: '確認する' }).click();
-    await page.getByText('解放の申請と保留中の原本').waitFor();
+    await page.getByText('解放申請（古い順）').waitFor();
     await chrome.screenshot('07-start-again');
 
     // Nothing but the answers' own status codes (the 401 of the wrong code, the favicon's 404): no CSP violation, no script error.
