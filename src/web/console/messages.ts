@@ -74,6 +74,13 @@ const ja = {
   col: { id: '隔離 ID', received: '受信日時', from: '差出人', to: '宛先', findings: '検出内容', state: '状態', seq: '連番', time: '日時', actor: '操作者', action: '操作', object: '対象' },
   noEmail: 'メールアドレスが登録されていません。管理者に登録を依頼してください。',
   forbidden: 'この操作の権限がありません。',
+  httpError: {
+    400: '送信された内容を読み取れませんでした。入力を確かめて、もう一度お試しください。',
+    413: '送信された内容が大きすぎるため、受け付けませんでした。',
+    415: 'この形式の送信は受け付けていません。',
+    other: 'この操作はできませんでした。',
+    500: '内部エラーのため、処理できませんでした。続くときは管理者に連絡してください。',
+  },
 };
 
 type Messages = typeof ja;
@@ -148,6 +155,13 @@ const en: Messages = {
   col: { id: 'Quarantine ID', received: 'Received', from: 'From', to: 'To', findings: 'Findings', state: 'State', seq: 'Seq', time: 'Time', actor: 'Actor', action: 'Action', object: 'Object' },
   noEmail: 'No mail address is registered for you: ask an administrator to add it.',
   forbidden: 'You are not allowed to do this.',
+  httpError: {
+    400: 'What was sent could not be read. Check your input and try again.',
+    413: 'What was sent is too large and was not accepted.',
+    415: 'This kind of request is not accepted.',
+    other: 'This could not be done.',
+    500: 'An internal error stopped this. If it goes on, contact the administrator.',
+  },
 };
 
 export const messages: Record<Lang, Messages> = { ja, en };

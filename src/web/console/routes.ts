@@ -38,7 +38,10 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
       if (err.statusCode === 429) return k.throttled(reply, lang, err.retryAfterSeconds ?? 60);
       const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
       if (code === 500) req.log.error({ err: err.message }, 'console error');
-      return k.html(reply, code, lang, messages[lang].title, `<p class="error">${esc(code === 500 ? 'Internal error / 内部エラー' : err.message)}</p>`);
+      // Words of our own, not the framework's English (which can echo what was sent).
+      const words = messages[lang].httpError;
+      const text = code === 500 ? words[500] : code === 400 || code === 413 || code === 415 ? words[code] : words.other;
+      return k.notice(reply, code, lang, text, { href: '/', label: messages[lang].back });
     });
 
     c.get('/console.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(STYLESHEET));
