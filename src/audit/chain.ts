@@ -8,7 +8,8 @@
 // for given values, whatever the JavaScript engine.
 import { hash } from 'node:crypto';
 import { GENESIS_HASH } from '../store/chain-order.js';
-import { auditActions, type AuditAction, type AuditEntry, type AuditRecord, type ChainHead } from '../store/types.js';
+import { auditActions, type AuditAction } from '../model/audit-actions.js';
+import type { AuditEntry, AuditRecord, ChainHead } from '../store/types.js';
 
 export { GENESIS_HASH };
 

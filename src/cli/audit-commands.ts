@@ -5,7 +5,8 @@
 // registering these costs `mugaika queue list` nothing.
 import { InvalidArgumentError, type Command } from 'commander';
 import { jstMidnight } from '../core/jst.js';
-import type { AuditAction, AuditFilter } from '../store/types.js';
+import type { AuditAction } from '../model/audit-actions.js';
+import type { AuditFilter } from '../store/types.js';
 
 const EXIT_TAMPERED = 1;
 
@@ -36,7 +37,7 @@ export function parseWhen(value: string): Date {
 }
 
 async function parseActions(value: string): Promise<AuditAction[]> {
-  const { auditActions } = await import('../store/types.js');
+  const { auditActions } = await import('../model/audit-actions.js');
   const known = new Set<string>(auditActions);
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = list.filter((a) => !known.has(a));

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { jstTable, jstTableOf } from '../core/jst.js';
-import { itemStates, type ItemState } from '../store/types.js';
+import { itemStates, type ItemState } from '../model/item-states.js';
 import type { VaultContext } from '../quarantine/open-context.js';
 import type { ItemSummary } from '../quarantine/vault.js';
 

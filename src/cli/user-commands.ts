@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Argument, Option, type Command } from 'commander';
 import { jstTableOf } from '../core/jst.js';
-import { roles, type Role } from '../store/types.js';
+import { roles, type Role } from '../model/users.js';
 import type { UserSummary } from '../users/directory.js';
 import { inContext, withCommonOptions } from './quarantine-commands.js';
 

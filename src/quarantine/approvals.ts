@@ -4,7 +4,7 @@
 // item is released by the approval of another administrator. The same
 // administrator never gives both.
 import type { Carrier } from '../delivery/types.js';
-import type { ItemState } from '../store/types.js';
+import type { ItemState } from '../model/item-states.js';
 import type { Vault } from './vault.js';
 import type { ReleaseResult, Workflow } from './workflow.js';
 

@@ -4,7 +4,8 @@
 // follows the audit log by seq: a `quarantined` record adds its item, a
 // workflow record moves its item's state, a `purged` record expires its items.
 // A search is a scan of plain values (100,000 items in a few milliseconds).
-import type { AuditRecord, ItemRow, ItemState, Store } from '../store/types.js';
+import type { AuditRecord, ItemRow, Store } from '../store/types.js';
+import type { ItemState } from '../model/item-states.js';
 import type { Vault } from './vault.js';
 
 export interface IndexedItem {

@@ -14,7 +14,7 @@
 // accepted it for every recipient. A failed delivery is audited and leaves
 // the state as it was.
 import type { AttemptResult, Carrier, RecipientFailure } from '../delivery/types.js';
-import type { ItemState } from '../store/types.js';
+import type { ItemState } from '../model/item-states.js';
 import { QuarantineReadError, QuarantineWorkflowError } from './errors.js';
 import { defaultPolicy, type Policy } from '../core/policy.js';
 import { markReleased } from './release-header.js';

@@ -5,7 +5,8 @@ import type { AuditLog } from '../audit/log.js';
 import type { QuarantineId } from '../core/ports.js';
 import { isQuarantineId } from '../quarantine/ids.js';
 import type { TransferRecord, TransferVerdict } from '../spool/types.js';
-import type { AuditAction, AuditEntry, Store } from '../store/types.js';
+import type { AuditAction } from '../model/audit-actions.js';
+import type { AuditEntry, Store } from '../store/types.js';
 
 export type { TransferEvent, TransferRecord } from '../spool/types.js';
 

@@ -2,7 +2,7 @@
 // chain (next seq, prevHash = the previous hash). The hashing itself lives in
 // src/audit/chain.ts; this only refuses records that would break the links.
 import type { AuditRecord, ChainHead } from './types.js';
-import { auditActions } from './types.js';
+import { auditActions } from '../model/audit-actions.js';
 
 /** prevHash of the first record: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);

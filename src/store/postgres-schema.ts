@@ -1,7 +1,8 @@
 // The PostgreSQL schema and its migrations. Gateways starting together
 // serialize on an advisory lock, so each migration is applied once.
 import type pg from 'pg';
-import { itemStates, roles } from './types.js';
+import { itemStates } from '../model/item-states.js';
+import { roles } from '../model/users.js';
 
 /** Advisory lock keys (two int4): 'muga' and what is locked. */
 const LOCK_CLASS = 0x6d756761;

@@ -1,7 +1,10 @@
 // The database rows both adapters read and write, and their mapping to the
 // port's types: the column sets are the same in SQLite and PostgreSQL (pg
 // returns bigint columns as strings, hence the Number()s).
-import type { AuditAction, AuditRecord, ItemRow, ItemState, LoginAddressRow, LoginAttempt, Role, SessionRow, SessionStage, UserRow, UserSource } from './types.js';
+import type { AuditAction } from '../model/audit-actions.js';
+import type { AuditRecord, ItemRow } from './types.js';
+import type { ItemState } from '../model/item-states.js';
+import type { LoginAddressRow, LoginAttempt, Role, SessionRow, SessionStage, UserRow, UserSource } from '../model/users.js';
 
 export const AUDIT_COLUMNS = 'seq, time, actor, action, object, details, prev_hash, hash';
 

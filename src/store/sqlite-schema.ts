@@ -2,7 +2,8 @@
 // the last migration applied; each migration runs once, in a write
 // transaction, so processes opening the database together apply it once.
 import type Database from 'better-sqlite3';
-import { itemStates, roles } from './types.js';
+import { itemStates } from '../model/item-states.js';
+import { roles } from '../model/users.js';
 
 const states = itemStates.map((s) => `'${s}'`).join(', ');
 const roleList = roles.map((r) => `'${r}'`).join(', ');

@@ -26,17 +26,7 @@ import {
 import { sqliteUsers } from './sqlite-users.js';
 import { toUnlockState, UNLOCK_LIST_SQL, UNLOCK_STATE_SQL, unlockAttemptSql, unlockResetSql, type UnlockDbRow } from './unlock-sql.js';
 import { migrate } from './sqlite-schema.js';
-import type {
-  AuditEffects,
-  AuditFilter,
-  AuditRecord,
-  ChainHead,
-  Checkpoint,
-  IndexedAuditRow,
-  ItemRow,
-  StateChange,
-  Store,
-} from './types.js';
+import type { AuditEffects, AuditFilter, AuditRecord, ChainHead, Checkpoint, IndexedAuditRow, ItemRow, StateChange, Store } from './types.js';
 import { StateConflictError } from './types.js';
 
 export const SQLITE_FILE = 'mugaika.db';

@@ -6,68 +6,10 @@
 // encryption and the release workflow live above them (src/audit,
 // src/quarantine) and are the same whichever database is underneath.
 
-import type { LoginAddressRow, LoginAttempt, SessionRow, TotpEnrolment, UserRow } from './user-types.js';
+import type { AuditAction } from '../model/audit-actions.js';
+import type { ItemState } from '../model/item-states.js';
+import type { LoginAddressRow, LoginAttempt, SessionRow, TotpEnrolment, UserRow } from '../model/users.js';
 
-export * from './user-types.js';
-
-/** Every action the audit log knows. Adding one is a code change, on purpose. */
-export const auditActions = [
-  // the relay and `mugaika sanitize`
-  'received',
-  'verdict',
-  'quarantined',
-  'delivered',
-  'deferred',
-  'bounced',
-  'rejected',
-  'bounce-delivered',
-  'bounce-failed',
-  // the release workflow
-  'release-requested',
-  'release-approved',
-  'release-rejected',
-  'release-delivered',
-  'release-failed',
-  'purged',
-  // the first of two approvals (policy release.approvals: 2), recorded before the second releases
-  'release-approval-recorded',
-  // an original downloaded from the console by an administrator
-  'original-downloaded',
-  // a mail to people from the console's workflow (a new release request, a decision)
-  'notification-sent',
-  // `queue retry|bounce` asked from the console
-  'queue-controlled',
-  // an original read out of the quarantine (`mugaika quarantine show --raw`)
-  'original-viewed',
-  // people and settings
-  'login-succeeded',
-  'login-failed',
-  // a password accepted, the second factor (or its enrolment) still due
-  'login-password-accepted',
-  // failed logins that changed nothing, counted per client address instead of written one by one
-  'login-failures-summarised',
-  'logout',
-  // a session ended by its user from another session, or by an administrator
-  'session-ended',
-  'user-changed',
-  // TOTP: enrolled (with new recovery codes), and reset (`mugaika user reset-2fa`)
-  'second-factor-enrolled',
-  'second-factor-reset',
-  'policy-changed',
-  'key-rotated',
-  'audit-verified',
-  // the console's auditor: a verification started from the browser, a search exported
-  'audit-verify-started',
-  'audit-exported',
-  'gateway-started',
-  'gateway-stopped',
-  // a recipient's attempt to open a password-protected attachment in the console
-  // (never with the password), and an administrator lifting the lock after too many failures
-  'unlock-succeeded',
-  'unlock-failed',
-  'unlock-reset',
-] as const;
-export type AuditAction = (typeof auditActions)[number];
 
 /** What a caller appends. `details` may carry `from`, `to` and `verdict`: they become searchable. */
 export interface AuditEntry {
@@ -176,8 +118,6 @@ export interface Checkpoint {
   signature: string;
 }
 
-export const itemStates = ['held', 'release-requested', 'released', 'rejected', 'expired'] as const;
-export type ItemState = (typeof itemStates)[number];
 
 /**
  * One quarantined original as the database keeps it. Nothing here is
@@ -383,4 +323,15 @@ export interface BlobStore {
   /** null when there is no such blob. */
   get(id: string): Promise<Buffer | null>;
   delete(id: string): Promise<void>;
+}
+
+/** A one-time credential was already used (a TOTP step, a recovery code) or a second enrolment raced the first: nothing was written. */
+export class CredentialConflictError extends Error {
+  override readonly name = 'CredentialConflictError';
+  constructor(
+    readonly user: string,
+    readonly what: 'totp-step' | 'recovery-code' | 'totp-enrolled',
+  ) {
+    super(`${what} of ${user} was already used or changed; nothing was written / ${user} の認証コードはすでに使われています。記録しませんでした`);
+  }
 }

@@ -1,7 +1,8 @@
 // Console accounts: created and changed by an administrator (`mugaika user ...`),
 // each change written together with its `user-changed` audit record.
 import type { AuditLog } from '../audit/log.js';
-import { roles, type Role, type Store, type UserRow } from '../store/types.js';
+import { roles, type Role, type UserRow } from '../model/users.js';
+import type { Store } from '../store/types.js';
 import { UserError } from './errors.js';
 import { hashPassword } from './passwords.js';
 

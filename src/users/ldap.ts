@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, Filter, InvalidCredentialsError, type Entry } from 'ldapts';
 import type { LdapConfig } from '../config/schema.js';
-import type { Role } from '../store/types.js';
+import type { Role } from '../model/users.js';
 
 export interface DirectoryProfile {
   dn: string;

@@ -10,7 +10,7 @@
 //
 // Every failure is answered after the same time (failure-timing.ts) and with
 // the same page; why it failed is the audit log's to tell.
-import type { LoginAddressRow, UserRow } from '../store/types.js';
+import type { LoginAddressRow, UserRow } from '../model/users.js';
 import {
   countedFailure,
   inTurn,

@@ -8,7 +8,7 @@
 // compare-and-set, so two requests racing with one code cannot both win). A
 // recovery code is spent by the same compare-and-set.
 import { open, OpenError, seal } from '../keys/aead.js';
-import type { SessionRow, UserRow } from '../store/types.js';
+import type { SessionRow, UserRow } from '../model/users.js';
 import {
   countedFailure,
   inTurn,

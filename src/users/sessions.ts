@@ -8,7 +8,7 @@
 // request), or changes their own password (the others end); and when its user
 // or an administrator ends it. Every opening and ending is one transaction
 // with its audit record.
-import type { SessionRow, UserRow } from '../store/types.js';
+import type { SessionRow, UserRow } from '../model/users.js';
 import { changePassword, type PasswordChange } from './account.js';
 import { plusMinutes, sessionId, type AuthDeps, type LoginOutcome, type RequestContext, type SignInSettings } from './auth-deps.js';
 import { summarize, type UserSummary } from './directory.js';

@@ -12,7 +12,7 @@ import QRCode from 'qrcode';
 import { open, OpenError, seal } from '../keys/aead.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { KeyError } from '../keys/master-key.js';
-import type { SealedTotp } from '../store/types.js';
+import type { SealedTotp } from '../model/users.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
 /** A code is accepted one step early or late (a phone's clock a little off). */

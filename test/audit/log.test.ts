@@ -9,7 +9,8 @@ import { headFilePath, readHeadFile } from '../../src/audit/head-file.js';
 import { AuditLogClosedError, openAuditLog } from '../../src/audit/log.js';
 import { loadOrCreateSigner, loadTrust } from '../../src/audit/signer.js';
 import { verifyAudit } from '../../src/audit/verify.js';
-import { StateConflictError, type AuditEffects, type AuditEntry, type ItemState, type Store } from '../../src/store/types.js';
+import { StateConflictError, type AuditEffects, type AuditEntry, type Store } from '../../src/store/types.js';
+import type { ItemState } from '../../src/model/item-states.js';
 import { item } from '../store/contract.js';
 import { postgresBackend, sqliteBackend, type Backend, type Opened } from '../store/backends.js';
 

@@ -7,7 +7,8 @@ import { openAuditLog, type AuditLog } from '../../src/audit/log.js';
 import { loadOrCreateSigner } from '../../src/audit/signer.js';
 import type { QuarantineMeta } from '../../src/core/ports.js';
 import { openVault, type Vault } from '../../src/quarantine/vault.js';
-import type { AuditAction, Store } from '../../src/store/types.js';
+import type { AuditAction } from '../../src/model/audit-actions.js';
+import type { Store } from '../../src/store/types.js';
 import type { Backend, Opened } from '../store/backends.js';
 
 export interface VaultFixture {

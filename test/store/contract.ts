@@ -5,19 +5,9 @@ import { PG_SCHEMA_VERSION } from '../../src/store/postgres-schema.js';
 import { SCHEMA_VERSION } from '../../src/store/sqlite-schema.js';
 import { canonicalText, sealRecords } from '../../src/audit/chain.js';
 import { GENESIS_HASH } from '../../src/store/chain-order.js';
-import {
-  CredentialConflictError,
-  StateConflictError,
-  type AuditEffects,
-  type AuditEntry,
-  type AuditRecord,
-  type IndexedAuditRow,
-  type ItemRow,
-  type ItemState,
-  type SessionRow,
-  type Store,
-  type UserRow,
-} from '../../src/store/types.js';
+import { CredentialConflictError, StateConflictError, type AuditEffects, type AuditEntry, type AuditRecord, type IndexedAuditRow, type ItemRow, type Store } from '../../src/store/types.js';
+import type { ItemState } from '../../src/model/item-states.js';
+import type { SessionRow, UserRow } from '../../src/model/users.js';
 import type { Backend, Opened } from './backends.js';
 
 const T0 = Date.parse('2026-04-01T00:00:00.000Z');

@@ -3,7 +3,8 @@
 // of every login, failed login and logout.
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditAction, Store } from '../../src/store/types.js';
+import type { AuditAction } from '../../src/model/audit-actions.js';
+import type { Store } from '../../src/store/types.js';
 import type { UserDirectory } from '../../src/users/directory.js';
 import { totpCodeAt } from '../../src/users/totp.js';
 import { SESSION_COOKIE } from '../../src/web/console/routes.js';

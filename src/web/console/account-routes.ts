@@ -2,7 +2,7 @@
 // their second factor (staff may enrol when it is optional), their password.
 // An administrator also sees everyone's sessions and can end any of them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Role } from '../../store/types.js';
+import type { Role } from '../../model/users.js';
 import type { CurrentSession, SessionView } from '../../users/sessions.js';
 import { enrolPage, recoveryCodesPage } from './auth-routes.js';
 import { esc, Raw, table, when } from './html.js';

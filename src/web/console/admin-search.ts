@@ -3,7 +3,7 @@
 // database: the search reads the in-memory index (src/quarantine/subject-index.ts).
 import type { FastifyInstance } from 'fastify';
 import { findingCodes } from '../../core/findings.js';
-import { itemStates, type ItemState } from '../../store/types.js';
+import { itemStates, type ItemState } from '../../model/item-states.js';
 import type { AdminDeps } from './admin-deps.js';
 import { adminMessages } from './admin-messages.js';
 import { adminPage } from './admin-routes.js';

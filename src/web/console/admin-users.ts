@@ -4,7 +4,7 @@
 // and ends the user's sessions. An administrator cannot disable themself or
 // change their own role (the console would lose its last administrator).
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { roles, type Role } from '../../store/types.js';
+import { roles, type Role } from '../../model/users.js';
 import { UserError } from '../../users/errors.js';
 import type { CurrentSession } from '../../users/sessions.js';
 import type { AdminDeps } from './admin-deps.js';

@@ -4,7 +4,8 @@
 // whatever the server's zone). A value that is no time, no action or too
 // long is an error the page names, never a search for something else.
 import { jstMidnight } from '../../core/jst.js';
-import { auditActions, type AuditAction, type AuditFilter } from '../../store/types.js';
+import { auditActions, type AuditAction } from '../../model/audit-actions.js';
+import type { AuditFilter } from '../../store/types.js';
 
 /** The fields of the search form, as the query string carries them. */
 export const searchFields = ['since', 'until', 'actor', 'action', 'sender', 'recipient', 'verdict', 'object'] as const;

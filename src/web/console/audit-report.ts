@@ -5,7 +5,8 @@
 // verifications. Records are read page by page and counted, never held all
 // at once: a month of a busy gateway is millions of records.
 import { auditPages } from '../../audit/export.js';
-import { auditActions, type AuditAction, type AuditRecord, type Store } from '../../store/types.js';
+import { auditActions, type AuditAction } from '../../model/audit-actions.js';
+import type { AuditRecord, Store } from '../../store/types.js';
 
 /** Mail flowing through the relay: not an administrator's action. */
 const MAIL_FLOW: ReadonlySet<AuditAction> = new Set<AuditAction>(['received', 'verdict', 'quarantined', 'delivered', 'deferred', 'bounced', 'rejected', 'bounce-delivered', 'bounce-failed']);

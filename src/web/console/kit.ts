@@ -4,7 +4,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Vault } from '../../quarantine/vault.js';
 import type { Workflow } from '../../quarantine/workflow.js';
-import type { Role, Store } from '../../store/types.js';
+import type { Role } from '../../model/users.js';
+import type { Store } from '../../store/types.js';
 import type { UnlockService } from '../../unlock/service.js';
 import type { AdminDeps } from './admin-deps.js';
 import type { ConsoleAuth, Current, CurrentSession, RequestContext } from '../../users/sessions.js';

@@ -1,5 +1,6 @@
 // The console's words, Japanese by default and English on request (?lang=en).
-import type { ItemState, Role } from '../../store/types.js';
+import type { ItemState } from '../../model/item-states.js';
+import type { Role } from '../../model/users.js';
 
 export const langs = ['ja', 'en'] as const;
 export type Lang = (typeof langs)[number];

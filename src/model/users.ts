@@ -1,5 +1,6 @@
-// The console's users, sessions and sign-in records as the store keeps them
-// (part of the storage port, types.ts, which re-exports all of this).
+// The console's users: their roles, where an account comes from, and the
+// user, session and sign-in records (kept by the store, src/store/, but
+// words of the whole gateway: the console, the CLI and the sign-in steps).
 
 /** The console's three kinds of user: 職員 (staff), 管理者 (admin), 監査者 (auditor). */
 export const roles = ['staff', 'admin', 'auditor'] as const;
@@ -98,15 +99,4 @@ export interface TotpEnrolment {
   sealed: Buffer;
   at: string;
   recoveryCodeHashes: readonly string[];
-}
-
-/** A one-time credential was already used (a TOTP step, a recovery code) or a second enrolment raced the first: nothing was written. */
-export class CredentialConflictError extends Error {
-  override readonly name = 'CredentialConflictError';
-  constructor(
-    readonly user: string,
-    readonly what: 'totp-step' | 'recovery-code' | 'totp-enrolled',
-  ) {
-    super(`${what} of ${user} was already used or changed; nothing was written / ${user} の認証コードはすでに使われています。記録しませんでした`);
-  }
 }
