@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { jstMidnight } from '../core/jst.js';
 import type { AuditAction } from '../model/audit-actions.js';
 import type { AuditFilter } from '../store/types.js';
+import { defaultActor } from '../app/cli-context.js';
 
 const EXIT_TAMPERED = 1;
 
@@ -96,8 +97,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (opts: { dataDir?: string; config?: string; json?: boolean }) => {
       const target = await targetOf(opts);
       const { dataDir } = target;
-      const [{ userInfo }, { verifyAudit }, { loadTrust, loadOrCreateSigner }, { headFilePath }, { openAuditLog }] = await Promise.all([
-        import('node:os'),
+      const [{ verifyAudit }, { loadTrust, loadOrCreateSigner }, { headFilePath }, { openAuditLog }] = await Promise.all([
         import('../audit/verify.js'),
         import('../audit/signer.js'),
         import('../audit/head-file.js'),
@@ -122,7 +122,7 @@ export function registerAuditCommands(program: Command): void {
         // The check itself is audited; a broken chain gets no new checkpoint from us.
         const log = openAuditLog(store, await loadOrCreateSigner(dataDir), { dataDir, autoCheckpoint: result.ok });
         await log.append({
-          actor: `cli:${userInfo().username}`,
+          actor: defaultActor(),
           action: 'audit-verified',
           object: null,
           details: result.ok

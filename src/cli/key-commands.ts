@@ -2,7 +2,7 @@
 // master key (the sealed originals are not rewritten). Safe to interrupt and
 // run again.
 import type { Command } from 'commander';
-import { inContext, withCommonOptions } from './quarantine-commands.js';
+import { inContext, withCommonOptions } from '../app/cli-context.js';
 
 export function registerKeyCommands(program: Command): void {
   const key = program.command('key').description('隔離用マスター鍵の管理 / manage the quarantine master key');

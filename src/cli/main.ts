@@ -6,13 +6,12 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { jstTableOf } from '../core/jst.js';
+import { EXIT, OperatorError } from '../model/operator-error.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerQuarantineCommands } from './quarantine-commands.js';
 
 const defaultDataDir = (): string => path.resolve(process.env.MUGAIKA_DATA_DIR ?? 'data');
 
-const EXIT_USAGE = 2;
-const EXIT_TEMPFAIL = 75;
 
 const program = new Command()
   .name('mugaika')
@@ -110,20 +109,17 @@ registerKeyCommands(program);
 try {
   await program.parseAsync();
 } catch (err) {
-  // By name: the classes live in modules only some commands load.
-  const name = err instanceof Error ? err.name : '';
-  if (err instanceof InvalidArgumentError || name === 'SettingsError' || name === 'SpoolError' || name === 'DataDirInUseError') {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exitCode = EXIT_USAGE;
-  } else if (name === 'GatewayStartError') {
-    process.stderr.write(`mugaika: ${(err as Error).message}\n`);
-    // Whatever a failed start left behind must not keep the process (a unit that never fails).
-    process.exit(1);
-  } else if (name === 'QuarantineUnavailableError') {
-    process.stderr.write(`mugaika: ${(err as Error).message}\n`);
-    process.exitCode = EXIT_TEMPFAIL;
+  if (err instanceof InvalidArgumentError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = EXIT.usage;
+  } else if (err instanceof OperatorError) {
+    // The message says what went wrong and what to do; a stack trace would only hide it.
+    process.stderr.write(`mugaika: ${err.message}\n`);
+    // A failed start closed what it had opened, but nothing it left may keep the process alive (a unit that never fails).
+    if (err.name === 'GatewayStartError') process.exit(err.exitCode);
+    process.exitCode = err.exitCode;
   } else {
     process.stderr.write(`mugaika: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT.failed;
   }
 }

@@ -2,59 +2,16 @@
 // quarantined originals. Every change is audited with the actor (--by).
 // Heavy modules are imported when a command runs (see main.ts).
 import { createWriteStream } from 'node:fs';
-import os from 'node:os';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { jstTable, jstTableOf } from '../core/jst.js';
 import { itemStates, type ItemState } from '../model/item-states.js';
-import type { VaultContext } from '../quarantine/open-context.js';
+import { inContext, withCommonOptions, type CommonOptions } from '../app/cli-context.js';
+import { EXIT } from '../model/operator-error.js';
 import type { ItemSummary } from '../quarantine/vault.js';
 
-interface CommonOptions {
-  dataDir?: string;
-  config?: string;
-  by?: string;
-}
-
-const EXIT_FAILED = 1;
-const EXIT_TEMPFAIL = 75;
-
-/** Errors that are the operator's to fix: their message is the whole story, no stack trace. */
-const OPERATOR_ERRORS = new Set(['QuarantineReadError', 'QuarantineWorkflowError', 'KeyError', 'UserError']);
-
-export const defaultActor = (): string => {
-  let name: string;
-  try {
-    name = os.userInfo().username;
-  } catch {
-    name = String(process.getuid?.() ?? 'unknown');
-  }
-  return `cli:${name}`;
-};
-
-export function withCommonOptions(cmd: Command): Command {
-  return cmd
-    .option('--data-dir <dir>', 'データフォルダ / data folder; default $MUGAIKA_DATA_DIR, the config\'s dataDir, or ./data')
-    .option('-c, --config <file>', 'ゲートウェイ設定 / gateway configuration (YAML): next hop, retention, database')
-    .option('--by <name>', '操作者 / who acts, for the audit log; default cli:<OS user>');
-}
-
-/** Opens the vault for a command, runs it, closes everything; operator errors become one line on stderr and exit 1. */
-export async function inContext(opts: CommonOptions, run: (ctx: VaultContext, actor: string) => Promise<void>): Promise<void> {
-  const { openVaultContext } = await import('../quarantine/open-context.js');
-  try {
-    const ctx = await openVaultContext({ configFile: opts.config, dataDir: opts.dataDir, env: process.env });
-    try {
-      await run(ctx, opts.by ?? defaultActor());
-    } finally {
-      await ctx.close();
-    }
-  } catch (err) {
-    if (!(err instanceof Error) || !OPERATOR_ERRORS.has(err.name)) throw err;
-    process.stderr.write(`mugaika: ${err.message}\n`);
-    process.exitCode = EXIT_FAILED;
-  }
-}
+const EXIT_FAILED = EXIT.failed;
+const EXIT_TEMPFAIL = EXIT.tempfail;
 
 const positiveInt = (value: string): number => {
   const n = Number(value);

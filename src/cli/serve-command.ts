@@ -1,7 +1,7 @@
 // `mugaika serve`: run the gateway until SIGTERM or SIGINT, or until a part it
 // cannot work without dies (then it stops and exits 1, to be restarted).
 import { loadConfig } from '../config/load.js';
-import { startGateway } from '../relay/gateway.js';
+import { startGateway } from '../app/gateway.js';
 
 export async function serve(configFile: string | undefined, dataDir?: string): Promise<void> {
   const loaded = await loadConfig(configFile, process.env);

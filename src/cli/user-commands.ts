@@ -5,7 +5,7 @@ import { Argument, Option, type Command } from 'commander';
 import { jstTableOf } from '../core/jst.js';
 import { roles, type Role } from '../model/users.js';
 import type { UserSummary } from '../users/directory.js';
-import { inContext, withCommonOptions } from './quarantine-commands.js';
+import { inContext, withCommonOptions } from '../app/cli-context.js';
 
 interface Common {
   dataDir?: string;

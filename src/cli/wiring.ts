@@ -15,6 +15,7 @@ import { decideIsolation } from '../converters/isolation.js';
 import { openVault } from '../quarantine/vault.js';
 import { createSanitizer, type Sanitizer } from '../relay/sanitizer.js';
 import { openStore } from '../store/open.js';
+import { defaultActor } from '../app/cli-context.js';
 
 export interface CliDeps {
   /** One worker thread, one message at a time. */
@@ -28,7 +29,7 @@ export interface CliDeps {
 
 export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliDeps> {
   const dir = path.resolve(dataDir);
-  const actor = `cli:${os.userInfo().username}`;
+  const actor = defaultActor();
   let closing: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
     const steps = closing.reverse();

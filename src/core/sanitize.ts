@@ -20,6 +20,7 @@ import { fitText, outputBudget } from './output-budget.js';
 import { structureView, type StructureView } from './structure.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 import type { Envelope } from '../model/envelope.js';
+import { EXIT, OperatorError } from '../model/operator-error.js';
 
 export type { Envelope };
 
@@ -40,10 +41,10 @@ export type SanitizeResult =
   | { action: 'reject'; verdict: 'rejected'; message: null; quarantineId: null; findings: Finding[] };
 
 /** The original could not be kept, so nothing may be decided or delivered. */
-export class QuarantineUnavailableError extends Error {
+export class QuarantineUnavailableError extends OperatorError {
   override readonly name = 'QuarantineUnavailableError';
   constructor(cause: unknown) {
-    super(`the quarantine could not keep the original: ${cause instanceof Error ? cause.message : String(cause)}; nothing was delivered, retry once the quarantine store works`, { cause });
+    super(`the quarantine could not keep the original: ${cause instanceof Error ? cause.message : String(cause)}; nothing was delivered, retry once the quarantine store works`, EXIT.tempfail, { cause });
   }
 }
 

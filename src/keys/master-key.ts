@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, writeDurably } from '../durable/files.js';
 import { KEY_BYTES } from './aead.js';
+import { EXIT, OperatorError } from '../model/operator-error.js';
 
 export type KeyId = string & { readonly __brand: 'KeyId' };
 
@@ -16,8 +17,11 @@ export interface MasterKey {
 /** First 16 hex digits of the key's SHA-256: names a key without revealing it. */
 export const keyIdOf = (bytes: Buffer): KeyId => createHash('sha256').update(bytes).digest('hex').slice(0, 16) as KeyId;
 
-export class KeyError extends Error {
+export class KeyError extends OperatorError {
   override readonly name = 'KeyError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT.failed, options);
+  }
 }
 
 export function masterKey(bytes: Buffer, source: string): MasterKey {

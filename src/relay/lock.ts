@@ -3,9 +3,13 @@
 // died (SIGKILL, power loss) names a process that no longer runs, and is taken over.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { EXIT, OperatorError } from '../model/operator-error.js';
 
-export class DataDirInUseError extends Error {
+export class DataDirInUseError extends OperatorError {
   override readonly name = 'DataDirInUseError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT.usage, options);
+  }
 }
 
 const running = (pid: number): boolean => {

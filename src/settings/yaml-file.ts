@@ -5,9 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { EXIT, OperatorError } from '../model/operator-error.js';
 
-export class SettingsError extends Error {
+export class SettingsError extends OperatorError {
   override readonly name = 'SettingsError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT.usage, options);
+  }
 }
 
 /** What kind of file it is, for messages: ["ポリシーファイル", "policy file"]. */

@@ -21,6 +21,7 @@ import type { ReceivedEnvelope } from '../model/envelope.js';
 import type { DeliveryState, QueueId, Receipt } from './types.js';
 import { envelopeFromDisk, stateFromDisk } from './legacy.js';
 import { openReceiptJournal, type ReceiptJournal } from './receipt-journal.js';
+import { EXIT, OperatorError } from '../model/operator-error.js';
 
 const MAGIC = 'MGSPOOL1';
 // In-memory copies of just-accepted messages: at most this many, each at most this big.
@@ -34,8 +35,11 @@ const unlinkIfThere = (file: string): Promise<void> =>
   });
 const ID = /^[0-9A-Z]{8,20}$/;
 
-export class SpoolError extends Error {
+export class SpoolError extends OperatorError {
   override readonly name = 'SpoolError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT.usage, options);
+  }
 }
 
 /** Time-ordered, unique, safe as a file name. */

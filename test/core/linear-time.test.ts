@@ -5,7 +5,7 @@
 // sanitized at n and at 8n. Linear work takes about 8 times as long; the
 // regular expressions and stacks this test was written against took 64 times
 // as long (an ESC and 250,000 letters in a Subject: 67 s). The bound, 20, leaves room for a busy machine; each size is
-// timed three times and the fastest counts.
+// timed three times and the fastest counts, and a ratio over the bound is measured again.
 //
 // FC_RUNS sets the runs (default 14, on top of the fixed cases), FC_SEED replays one.
 import fc from 'fast-check';
@@ -77,9 +77,17 @@ async function fastest(raw: Buffer): Promise<number> {
 
 async function growth(build: (n: number) => Buffer, n: number): Promise<{ small: number; large: number; ratio: number }> {
   await sanitize({ raw: build(1) }, policy, h.deps);
-  const small = await fastest(build(n));
-  const large = await fastest(build(GROWTH * n));
-  return { small, large, ratio: large / Math.max(small, FLOOR_MS) };
+  // A ratio over the bound is measured again (up to three rounds, the best counts): a
+  // stall of a machine shared with another CPU-heavy process passes, a quadratic pass
+  // (64 times the time, every round) does not.
+  let best = { small: 0, large: 0, ratio: Infinity };
+  for (let round = 0; round < 3 && best.ratio >= MAX_RATIO; round++) {
+    const small = await fastest(build(n));
+    const large = await fastest(build(GROWTH * n));
+    const ratio = large / Math.max(small, FLOOR_MS);
+    if (ratio < best.ratio) best = { small, large, ratio };
+  }
+  return best;
 }
 
 const repeated = (place: string, unit: string) => (n: number) => PLACES[place]!(unit.repeat(n));

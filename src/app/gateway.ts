@@ -13,7 +13,7 @@ import { createReleaseMailer } from '../quarantine/release-mail.js';
 import { createSubjectIndex } from '../quarantine/subject-index.js';
 import { createWorkflow, releaseMarkingOf } from '../quarantine/workflow.js';
 import { createUserDirectory } from '../users/directory.js';
-import { policyFingerprint, recordStart } from './lifecycle.js';
+import { policyFingerprint, recordStart } from '../relay/lifecycle.js';
 import { bounceCarrier as bounceCarrierFor, nextHopCarrier } from '../delivery/from-config.js';
 import { decideIsolation } from '../converters/isolation.js';
 import { openFileLimit, webConnectionCap } from '../ops/descriptors.js';
@@ -28,11 +28,12 @@ import { openKeyRing } from '../keys/key-ring.js';
 import { createLdapDirectory, ldapBindPassword } from '../users/ldap.js';
 import { startPasswordWorker } from '../users/password-worker.js';
 import { createConsoleAuth } from '../users/sessions.js';
-import { createEngine } from './engine.js';
-import { lockDataDir } from './lock.js';
+import { createEngine } from '../relay/engine.js';
+import { lockDataDir } from '../relay/lock.js';
 import { unlockServiceFor } from '../unlock/wiring.js';
-import { createSanitizer } from './sanitizer.js';
-import { createTransferLog, recoveredFromLog } from './transfer-log.js';
+import { createSanitizer } from '../relay/sanitizer.js';
+import { createTransferLog, recoveredFromLog } from '../relay/transfer-log.js';
+import { EXIT, OperatorError } from '../model/operator-error.js';
 
 export interface Gateway {
   smtpPort: number;
@@ -72,8 +73,11 @@ const RELEASE_MAIL_TICK_MS = 5000;
 export const gatewayLogger = (): Logger => pino({ base: { service: 'mugaika' } }, pino.destination({ dest: 1, sync: false }));
 
 /** The gateway could not start; what it had opened is closed again. */
-export class GatewayStartError extends Error {
+export class GatewayStartError extends OperatorError {
   override readonly name = 'GatewayStartError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT.failed, options);
+  }
 }
 
 /** Listens, or fails with a message a person can act on. */
