@@ -2,11 +2,11 @@
 // tests: no browser download, the flags this machine needs (no sandbox as
 // root, no GPU, and nothing that reaches for the network, which is closed
 // here), a fresh profile per launch. Screenshots go to test-output/screenshots/
-// (not committed), one file per screen.
+// (not committed) unless a test names another folder, one file per screen.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -28,12 +28,19 @@ export interface Chromium {
   page: Page;
   /** Messages the page logged as errors (a CSP violation among them). */
   errors: string[];
-  /** Saves the page as test-output/screenshots/NAME.png. */
-  screenshot(name: string): Promise<string>;
+  /** Saves the page as NAME.png in the screenshot folder (test-output/screenshots/ unless another was given), hiding what `mask` finds. */
+  screenshot(name: string, mask?: Locator[]): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function launchChromium(o: { lang?: string } = {}): Promise<Chromium> {
+export interface ChromiumOptions {
+  lang?: string;
+  /** Where screenshots go (e.g. docs/screens/ for the README's); test-output/screenshots/ by default. */
+  screenshots?: string;
+}
+
+export async function launchChromium(o: ChromiumOptions = {}): Promise<Chromium> {
+  const screenshots = o.screenshots ?? SCREENSHOTS;
   const profile = mkdtempSync(path.join(tmpdir(), 'mugaika-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -48,14 +55,14 @@ export async function launchChromium(o: { lang?: string } = {}): Promise<Chromiu
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(e.message));
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  mkdirSync(screenshots, { recursive: true });
   return {
     context,
     page,
     errors,
-    async screenshot(name) {
-      const file = path.join(SCREENSHOTS, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+    async screenshot(name, mask) {
+      const file = path.join(screenshots, `${name}.png`);
+      await page.screenshot({ path: file, fullPage: true, animations: 'disabled', caret: 'hide', ...(mask ? { mask, maskColor: '#c8c8c8' } : {}) });
       return file;
     },
     async close() {
