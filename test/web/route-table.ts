@@ -49,9 +49,13 @@ export const OTHER_PASSWORD = 'another long passphrase';
 export const NEW_PASSWORD = 'a brand new passphrase 42';
 export const PPAP_PASSWORD = 'ppap-Secret-1234';
 
-/** The console's own routes (not the ops endpoints): read down by page, each row's refusals asked before its successes. */
+/**
+ * Every route of the console's listener, in the order the test asks them
+ * (what one row changes, a later row may need). Columns: route, then what
+ * anonymous, staff (職員), admin (管理者) and auditor (監査者) get.
+ */
 export const consoleRoutes: readonly Row[] = [
-  //  route                                       anonymous          staff                        admin                                      auditor
+  // The ops endpoints share the console's listener unless web.opsListen moves them.
   row('GET /healthz', 200, 200, 200, 200),
   row('GET /metrics', 200, 200, 200, 200),
   row('GET /console.css', 200, 200, 200, 200),
