@@ -1,7 +1,7 @@
 // A console on real HTTP (127.0.0.1) over a fresh store, as the gateway
 // assembles it, with a clock the test moves and settings it may change.
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { defaultPolicy, type Policy } from '../../src/core/policy.js';
 import { createMaildirCarrier } from '../../src/delivery/maildir-carrier.js';
 import type { Carrier } from '../../src/delivery/types.js';
@@ -20,8 +20,8 @@ import type { Directory } from '../../src/users/ldap.js';
 import { startPasswordWorker, type PasswordHasher } from '../../src/users/password-worker.js';
 import { createConsoleAuth, type ConsoleAuth } from '../../src/users/sessions.js';
 import { registerConsole, type ConsoleDeps } from '../../src/web/console/routes.js';
-import { createOpsServer } from '../../src/web/ops-routes.js';
-import type { WebServerOptions } from '../../src/web/server.js';
+import { registerOpsRoutes } from '../../src/web/ops-routes.js';
+import { createWebServer, type WebServerOptions } from '../../src/web/server.js';
 import type { Backend, Opened } from '../store/backends.js';
 import { Browser } from './browser.js';
 
@@ -75,6 +75,8 @@ export interface ConsoleOptions {
   policy?: Policy;
   /** Where released originals go; by default the data dir's Maildir. */
   carrier?: Carrier;
+  /** Told of every route the server registers (fastify's onRoute hook, added before the first one). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 export async function startConsole(backend: Backend, opts: ConsoleOptions = {}): Promise<Console> {
@@ -99,7 +101,10 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
   const vault = await openVault({ dataDir: o.dataDir, store, audit, env: {}, gateway: 'test-gateway', now });
   const policy = opts.policy ?? defaultPolicy;
   const workflow = createWorkflow(vault, now, releaseMarkingOf(policy));
-  const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) }, opts.web);
+  // As the gateway assembles it: the ops endpoints on the console's listener (no web.opsListen).
+  const app = createWebServer(opts.web);
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
+  registerOpsRoutes(app, { registry: new Registry(), health: async () => ({ ok: true, detail: {} }) });
   const admin = {
     vault,
     workflow,

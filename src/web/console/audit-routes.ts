@@ -6,8 +6,8 @@
 // a time, start and result recorded) and the monthly 自己点検 report.
 //
 // Read-only: every route here is a GET but starting a verification, which
-// changes nothing in the log but is recorded. `auditRouteRoles` says what
-// each role gets from each route, for a test that walks every route.
+// changes nothing in the log but is recorded. What each role gets from each
+// route is in the console's route table (test/web/route-table.ts).
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { exportChunks, type ExportFormat } from '../../audit/export.js';
@@ -25,33 +25,6 @@ import type { Kit } from './kit.js';
 import type { Lang } from './messages.js';
 
 export type { AuditorDeps } from './audit-verify-runner.js';
-
-/** What a request from each kind of visitor gets: a status, or 'login' (303 to /login). */
-export interface RouteExpectation {
-  method: 'GET' | 'POST';
-  url: string;
-  anonymous: number | 'login';
-  staff: number;
-  admin: number;
-  auditor: number;
-}
-
-/**
- * Every route this module registers, with the answer each role gets to a
- * plain request (a POST without its form's CSRF token is refused with 403
- * before anything else). The auditor's GETs answer 200; starting a
- * verification answers 303 back to the verification page.
- */
-export const auditRouteRoles: readonly RouteExpectation[] = [
-  { method: 'GET', url: '/audit', anonymous: 'login', staff: 403, admin: 403, auditor: 200 },
-  { method: 'GET', url: '/audit/export.csv', anonymous: 'login', staff: 403, admin: 403, auditor: 200 },
-  { method: 'GET', url: '/audit/export.jsonl', anonymous: 'login', staff: 403, admin: 403, auditor: 200 },
-  { method: 'GET', url: '/audit/verify', anonymous: 'login', staff: 403, admin: 403, auditor: 200 },
-  { method: 'POST', url: '/audit/verify', anonymous: 403, staff: 403, admin: 403, auditor: 403 },
-  { method: 'GET', url: '/audit/report', anonymous: 'login', staff: 403, admin: 403, auditor: 200 },
-  { method: 'GET', url: '/audit/report.csv', anonymous: 'login', staff: 403, admin: 403, auditor: 200 },
-  { method: 'GET', url: '/audit/print.css', anonymous: 200, staff: 200, admin: 200, auditor: 200 },
-];
 
 export const AUDITOR: readonly Role[] = ['auditor'];
 

@@ -5,6 +5,7 @@
 // item sees its page; anyone else gets the same 404 as for an id that does
 // not exist. The password is never echoed, logged or kept.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isQuarantineId } from '../../quarantine/ids.js';
 import type { UnlockService, UnlockView } from '../../unlock/service.js';
 import type { CurrentSession } from '../../users/sessions.js';
 import { esc, Raw, table, when } from './html.js';
@@ -112,7 +113,10 @@ ${table([u.col.user, u.col.failures, u.col.locked, u.col.last, u.col.action], ro
     const lang = k.langOf(req, reply);
     const me = await k.signedIn(req, reply, lang, ['admin']);
     if (!('user' in me)) return me;
-    return locksPage(reply, lang, me, idOf(req), 200);
+    const id = idOf(req);
+    // An id that names no item is not a page with an empty list (and the id echoed): the same 404 as for staff.
+    if (!isQuarantineId(id) || !(await k.d.store.getItem(id))) return notFound(reply, lang, me);
+    return locksPage(reply, lang, me, id, 200);
   });
 
   c.post('/admin/items/:id/unlock-reset', pre, async (req, reply) => {
