@@ -33,7 +33,9 @@ export interface WebServerOptions {
 export function createWebServer(o: WebServerOptions = {}): FastifyInstance {
   const https = o.tlsKeyFile && o.tlsCertFile ? { key: readFileSync(o.tlsKeyFile), cert: readFileSync(o.tlsCertFile), minVersion: 'TLSv1.2' as const } : null;
   const trustProxy = o.trustProxy && o.trustProxy.length > 0 ? [...o.trustProxy] : false;
-  const app = (https ? Fastify({ logger: false, https, trustProxy }) : Fastify({ logger: false, trustProxy })) as unknown as FastifyInstance;
+  // No HEAD twin of every GET route: fastify runs the GET handler for it, and a HEAD on a
+  // download or an export wrote its audit record for bytes never sent. /healthz has its own.
+  const app = (https ? Fastify({ logger: false, https, trustProxy, exposeHeadRoutes: false }) : Fastify({ logger: false, trustProxy, exposeHeadRoutes: false })) as unknown as FastifyInstance;
   const headers = o.hsts || https ? { ...SECURITY_HEADERS, 'strict-transport-security': HSTS } : SECURITY_HEADERS;
   app.addHook('onSend', async (_req, reply) => {
     reply.headers(headers);

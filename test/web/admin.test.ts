@@ -196,6 +196,9 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${id}.eml"`);
       expect(res.body).toBe(raw.toString('utf8'));
       expect((await cons.records('original-downloaded'))[0]).toMatchObject({ actor: 'console:sato', object: id });
+      // A HEAD sends nothing, so it records nothing (fastify ran the GET handler for it once).
+      expect((await admin.head(`/admin/items/${id}/original`)).status).toBe(404);
+      expect(await cons.records('original-downloaded')).toHaveLength(1);
       const staff = await login('tanaka');
       expect((await staff.get(`/admin/items/${id}/original`)).status).toBe(403);
       expect((await cons.records('original-downloaded'))).toHaveLength(1);

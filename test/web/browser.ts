@@ -14,7 +14,7 @@ export class Browser {
   readonly headers: Record<string, string> = {};
   constructor(readonly port: number) {}
 
-  private async request(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<Page> {
+  private async request(method: 'GET' | 'HEAD' | 'POST', path: string, form?: Record<string, string>): Promise<Page> {
     const headers: Record<string, string> = { ...this.headers };
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -29,6 +29,11 @@ export class Browser {
       else this.cookies.set(name, value);
     }
     return { status: res.status, location: res.headers.get('location'), body: await res.text(), headers: res.headers };
+  }
+
+  /** A HEAD request (downloads must not be audited for it: nothing is sent). */
+  head(path: string): Promise<Page> {
+    return this.request('HEAD', path);
   }
 
   get(path: string): Promise<Page> {

@@ -3,8 +3,9 @@
 // row). A request is made as a browser makes it: a GET plain, a POST with the
 // form's CSRF token of that visitor's own session and a body its form would
 // send. `→ /x` is a 303 to /x; `:id` and `:name` in a URL or a redirect are
-// the row's real item id and user name. HEAD (fastify adds one for every
-// GET) answers as the GET does.
+// the row's real item id and user name. HEAD is answered for /healthz only
+// (as its GET); every other HEAD is a 404, since fastify's HEAD twin of a GET
+// ran the GET handler (and audited a download that sent nothing).
 
 /** A status, or a 303 to this address. */
 export type Want = number | `→ ${string}`;
