@@ -51,6 +51,38 @@ const csrfOn = (body: string): string => /name="_csrf" value="([^"]+)"/.exec(bod
 
 for (const backend of [sqliteBackend, postgresBackend]) {
   describe(`staff pages on ${backend.kind}`, () => {
+    it('takes a clerk who opens the notice\'s link before signing in to that item once signed in, and nowhere but this console', async () => {
+      cons = await startConsole(backend);
+      const c = cons;
+      c.clock.t = Date.now();
+      await c.users.add({ name: 'tanaka', role: 'staff', email: TANAKA, password: PASSWORD }, 'cli:root');
+      const id = await arrive(c, withAttachments('見積書です。', [{ type: 'application/octet-stream', filename: 'a.exe', body: exe }], [`Subject: ${encodedWord('見積書')}`]), 'vendor@example.co.jp', [TANAKA]);
+      const br = c.browser();
+      const asked = await br.get(`/items/${id}`);
+      expect(asked.status).toBe(303);
+      expect(asked.location).toBe('/login');
+      const signedIn = await br.login('tanaka', PASSWORD);
+      expect(signedIn.status).toBe(303);
+      expect(signedIn.location).toBe(`/items/${id}`);
+      const item = await br.follow(signedIn);
+      expect(item.body).toContain('見積書');
+      // The exe was removed: the page says so under 変更した内容, not that nothing changed.
+      expect(item.body).not.toContain('変更した箇所はありません');
+      expect(item.body).toMatch(/変更した内容<\/h3><ul>(<li>[^<]*<\/li>)*<li>この種類のファイルは受け取れないため、削除しました。<\/li>/);
+      // Said once in the attachment's row, not followed by a bare 削除しました。
+      expect(item.body).toContain('<td>この種類のファイルは受け取れないため、削除しました。</td>');
+      // Taken up once: the next login goes to the start page.
+      await br.submit(await br.get('/'), '/logout');
+      expect((await br.login('tanaka', PASSWORD)).location).toBe('/');
+      // A remembered address that leaves the console is not followed.
+      await br.submit(await br.get('/'), '/logout');
+      for (const away of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', '/login?x=1']) {
+        const other = c.browser();
+        (other as unknown as { cookies: Map<string, string> }).cookies.set('mugaika_next', encodeURIComponent(away));
+        expect((await other.login('tanaka', PASSWORD)).location, away).toBe('/');
+      }
+    });
+
     it('lists a clerk\'s own items by address and alias, shows one in plain words, and nothing of anyone else', async () => {
       cons = await startConsole(backend);
       const c = cons;

@@ -115,7 +115,7 @@ export function registerAuthRoutes(c: FastifyInstance, k: Kit, csrfProtection: u
     switch (r.kind) {
       case 'signed-in':
         k.setSession(req, reply, r.token, r.expiresAt, true);
-        return reply.redirect('/', 303);
+        return k.afterLogin(req, reply);
       case 'second-factor':
       case 'enrol':
         k.setSession(req, reply, r.token, new Date(Date.now() + PENDING_MINUTES * 60_000).toISOString(), false);
@@ -148,7 +148,7 @@ export function registerAuthRoutes(c: FastifyInstance, k: Kit, csrfProtection: u
     switch (r.kind) {
       case 'signed-in':
         k.setSession(req, reply, r.token, r.expiresAt, true);
-        return reply.redirect('/', 303);
+        return k.afterLogin(req, reply);
       case 'throttled':
         return k.throttled(reply, lang, r.retryAfterSeconds);
       case 'busy':

@@ -37,6 +37,12 @@ export interface ConsoleDeps {
 export const SESSION_COOKIE = 'mugaika_session';
 export const LANG_COOKIE = 'mugaika_lang';
 export const CSRF_COOKIE = '_csrf';
+/** Where a visitor sent to the login page was going (the link in a notice): taken up once the login completes. */
+export const NEXT_COOKIE = 'mugaika_next';
+
+/** A path of this console (never another site: no scheme, no `//`, no backslash, no control character), or null. */
+export const localPath = (p: string | undefined): string | null =>
+  p && p.length <= 512 && /^\/(?![/\\])[\x21-\x7e]*$/.test(p) && !p.includes('\\') ? p : null;
 
 type Query = { lang?: string };
 
@@ -59,6 +65,10 @@ export interface Kit {
   header(reply: FastifyReply, s: CurrentSession, lang: Lang): string;
   /** Route options for the login forms: CSRF, then the per-address request limit. */
   loginRoute: Record<string, unknown>;
+  /** To the login page, remembering the page asked for (a GET of this console), to return to it after login. */
+  toLogin(req: FastifyRequest, reply: FastifyReply): FastifyReply;
+  /** Once a login completes: to the page remembered by toLogin, or the start page. */
+  afterLogin(req: FastifyRequest, reply: FastifyReply): FastifyReply;
   /**
    * The signed-in session if its role is one of `roles`; otherwise the reply
    * already sent: to /login (303) without a session, a 403 page for another
@@ -135,11 +145,21 @@ export function createKit(d: ConsoleDeps, csrfProtection: unknown): Kit {
     async signedIn(req, reply, lang, roles) {
       const s = await kit.sessionOf(req);
       if (s.kind === 'directory-unavailable') return kit.directoryDown(reply, lang);
-      if (s.kind === 'none') return reply.redirect('/login', 303);
+      if (s.kind === 'none') return kit.toLogin(req, reply);
       if (roles && !roles.includes(s.session.user.role)) {
         return html(reply, 403, lang, messages[lang].title, `${kit.header(reply, s.session, lang)}<p class="error">${esc(messages[lang].forbidden)}</p>`);
       }
       return s.session;
+    },
+    toLogin(req, reply) {
+      const next = req.method === 'GET' ? localPath(req.url) : null;
+      if (next && next !== '/') reply.setCookie(NEXT_COOKIE, next, { ...cookieOpts, maxAge: 30 * 60 });
+      return reply.redirect('/login', 303);
+    },
+    afterLogin(req, reply) {
+      const next = localPath(req.cookies[NEXT_COOKIE]);
+      if (req.cookies[NEXT_COOKIE] !== undefined) reply.clearCookie(NEXT_COOKIE, { path: '/' });
+      return reply.redirect(next && !next.startsWith('/login') && !next.startsWith('/logout') ? next : '/', 303);
     },
     loginRoute: {
       preHandler: csrfProtection,

@@ -56,7 +56,7 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
       const lang = k.langOf(req, reply);
       const s = await k.sessionOf(req);
       if (s.kind === 'directory-unavailable') return k.directoryDown(reply, lang);
-      if (s.kind === 'none') return reply.redirect('/login', 303);
+      if (s.kind === 'none') return k.toLogin(req, reply);
       if (s.session.user.role === 'staff') return staffListPage(k, req, reply, s.session, lang);
       if (s.session.user.role === 'auditor') return auditorStart(req, reply, s.session, lang);
       const m = messages[lang];

@@ -100,8 +100,9 @@ export function registerStaffRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     const labels = labelsFor(lang);
     const id = it.item.id;
     const say = (code: FindingCode, inAttachment: boolean): string => (inAttachment ? labels.findingInAttachment[code] : undefined) ?? labels.finding[code] ?? code;
-    const messageFindings = [...new Map(it.findings.filter((f) => f.attachment === undefined).map((f) => [f.code, f])).values()];
-    const changes = messageFindings.length > 0 ? `<ul>${messageFindings.map((f) => `<li>${esc(say(f.code, false))}</li>`).join('')}</ul>` : `<p>${esc(w.noChanges)}</p>`;
+    // What was done to the message and to its attachments, each sentence once (the table below says which file).
+    const said = [...new Set(it.findings.map((f) => say(f.code, f.attachment !== undefined)))];
+    const changes = said.length > 0 ? `<ul>${said.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>` : `<p>${esc(w.noChanges)}</p>`;
     const attachments = attachmentTable(lang, it.attachments, it);
     const codes = new Set(it.findings.map((f) => f.code));
     const unlock = CHANGE_CODES_TO_UNLOCK.some((c) => codes.has(c))
@@ -154,7 +155,9 @@ ${unlock}
       );
       const fate = a.outcome === 'delivered' ? (a.deliveredAs ? w.outcome.delivered.replace('{name}', a.deliveredAs) : w.outcome.deliveredPlain) : w.outcome[a.outcome];
       const name = `${a.parent !== null ? `${w.att.inside.replace('{n}', String(a.parent))} ` : ''}${shorten(a.name, 200)}`;
-      return [`${a.index}. ${name}`, labels.kind[a.fileKind as FileKind] ?? a.fileKind, sizeOf(a.size), new Raw(`<code>${esc(a.sha256)}</code>`), [...said, fate].join(' ')];
+      // The finding's sentence already says what was done ("…削除しました。"): the bare fate is added only when it says more.
+      const outcome = said.some((line) => line.endsWith(fate)) ? said : [...said, fate];
+      return [`${a.index}. ${name}`, labels.kind[a.fileKind as FileKind] ?? a.fileKind, sizeOf(a.size), new Raw(`<code>${esc(a.sha256)}</code>`), outcome.join(' ')];
     });
     return table([w.att.name, w.att.kind, w.att.size, w.att.sha256, w.att.outcome], rows, w.noAttachments);
   }
