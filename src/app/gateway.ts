@@ -133,7 +133,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   const nextHop = nextHopCarrier(config, dataDir);
   const bounceCarrier = bounceCarrierFor(config, dataDir);
   opened.push(() => nextHop.close(), () => bounceCarrier.close());
-  // Fix: the engine assumed 2 threads when work.workers is unset, while the pool starts one per core.
+  // One thread per core unless work.workers says otherwise; the engine's concurrency is counted from the same number.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
   // Decided once (one bubblewrap probe) for every converter: the sanitizer's workers and the PPAP unlock.
   const isolation = await decideIsolation(policy.documents);
@@ -306,12 +306,11 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
       clearInterval(daily);
       await closeInbound(inbound);
       await releaseMail.stop();
-      // Fix: the carriers used to be closed only after engine.stop(), which waits for the
-      // deliveries under way, so a next hop that never answered the final dot held SIGTERM
-      // for the carrier's socket timeout (10 minutes). Closing them now gives those
-      // deliveries a grace period, then cuts them off: they come back as temporary
-      // failures and stay in the spool. (The sanitizer is closed only afterwards: cutting
-      // a sanitization off would block the message instead of leaving it in incoming/.)
+      // The carriers close together with engine.stop(), which waits for the deliveries
+      // under way: a next hop that never answers the final dot must not hold SIGTERM for
+      // the socket timeout. Those deliveries get a grace period, then come back as
+      // temporary failures and stay in the spool. The sanitizer closes only afterwards:
+      // cutting a sanitization off would block the message instead of leaving it in incoming/.
       await Promise.allSettled([engine.stop(), nextHop.close(), bounceCarrier.close()]);
       await Promise.allSettled([sanitizer.close(), consoleServer.close(), opsServer === consoleServer ? undefined : opsServer.close(), spool.close()]);
       await Promise.allSettled([auth.close(), passwords.close()]);
