@@ -176,13 +176,8 @@ describe('request, unlock, approve, audit: the whole workflow in Chromium', () =
     await page.waitForURL(`${base}/login`);
     await chrome.screenshot('01-login');
     await signIn('tanaka');
-    await page.getByRole('heading', { name: 'あなた宛ての隔離メール' }).waitFor();
-    expect(await page.getByRole('link', { name: /予算要求書の送付/ }).count()).toBe(1);
-    expect(await page.getByRole('link', { name: /お見積りの送付/ }).count()).toBe(1);
-    await chrome.screenshot('02-staff-list');
-
-    // The link again, now signed in: what was changed, and the request form.
-    await page.goto(macro.link);
+    // Signed in, the page the link asked for: what was changed, and the request form.
+    await page.waitForURL(macro.link);
     await page.getByRole('heading', { name: '隔離メールの詳細' }).waitFor();
     expect(await page.getByText('予算要求書.docm').first().isVisible()).toBe(true);
     await chrome.screenshot('03-staff-item');
@@ -194,6 +189,12 @@ describe('request, unlock, approve, audit: the whole workflow in Chromium', () =
     await page.getByText('原本を申請しました。管理者の確認をお待ちください。').waitFor();
     expect(await page.getByRole('cell', { name: REASON }).isVisible()).toBe(true);
     await chrome.screenshot('04-staff-requested');
+    // The clerk's own list: both mails, newest first.
+    await page.goto(`${base}/`);
+    await page.getByRole('heading', { name: 'あなた宛ての隔離メール' }).waitFor();
+    expect(await page.getByRole('link', { name: /予算要求書の送付/ }).count()).toBe(1);
+    expect(await page.getByRole('link', { name: /お見積りの送付/ }).count()).toBe(1);
+    await chrome.screenshot('02-staff-list');
 
     // 3. The zip: its item page offers the password form.
     await page.goto(ppap.link);
