@@ -18,7 +18,14 @@ import { Registry } from 'prom-client';
 import { chainPrepared, prepareEntry } from '../src/audit/chain.js';
 import { openAuditLog } from '../src/audit/log.js';
 import { loadOrCreateSigner } from '../src/audit/signer.js';
+import { newDataKey, wrapDataKey } from '../src/keys/data-key.js';
 import { openKeyRing } from '../src/keys/key-ring.js';
+import type { MasterKey } from '../src/keys/master-key.js';
+import { defaultPolicy } from '../src/core/policy.js';
+import { finding } from '../src/core/findings.js';
+import { createMaildirCarrier } from '../src/delivery/maildir-carrier.js';
+import { sealMeta } from '../src/quarantine/sealed-item.js';
+import { createSubjectIndex } from '../src/quarantine/subject-index.js';
 import { openVault } from '../src/quarantine/vault.js';
 import { createWorkflow } from '../src/quarantine/workflow.js';
 import { openStore } from '../src/store/open.js';
@@ -48,29 +55,78 @@ const ms = (n: number): string => `${n.toFixed(1)} ms`;
 const sender = (i: number): string => `sender${i % 997}@example.co.jp`;
 const staff = (i: number): string => `staff${i % 211}@city.example.lg.jp`;
 
+const SOUMU = 'soumu@city.example.lg.jp';
+const KINDS = ['請求書の送付', '会議資料', '見積書', '議事録の確認', '申請書の提出'];
+/** A word in one subject of 37: what the subject searches look for. */
+const RARE = '予算';
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+const isItem = (i: number): boolean => i % ITEM_EVERY === 0;
+const timeOf = (i: number): Date => new Date(START + i * STEP_MS);
+const recipientsOf = (i: number): string[] => [staff(i), ...(i % 7 === 0 ? [SOUMU] : [])];
+const subjectOf = (i: number): string => {
+  const n = i / ITEM_EVERY;
+  return `${n % 37 === 0 ? `【${RARE}】` : ''}${KINDS[n % KINDS.length]}（${(n % 12) + 1}月分）No.${n}`;
+};
+/** A real quarantine id (Q-YYYYMMDD-XXXXXXXXXX, the JST day), unique per record. */
+const idOf = (i: number): string => {
+  let rest = i;
+  let tail = '';
+  for (let k = 0; k < 10; k++) {
+    tail = BASE32[rest % 32] + tail;
+    rest = Math.floor(rest / 32);
+  }
+  return `Q-${new Date(timeOf(i).getTime() + 9 * 3_600_000).toISOString().slice(0, 10).replace(/-/g, '')}-${tail}`;
+};
+
+/** A sealed item as the vault's put makes it (a fresh data key wrapped under the master key, the metadata sealed with it); no blob: no page here reads an original. */
+function sealedItem(i: number, master: MasterKey): ItemRow {
+  const id = idOf(i);
+  const receivedAt = timeOf(i);
+  const to = recipientsOf(i);
+  const findings = i % 3 === 0 ? [finding('attachment-removed', { attachment: 1 }), finding('html-converted')] : [finding('document-macro', { attachment: 1 })];
+  const dataKey = newDataKey();
+  return {
+    id,
+    gateway: 'bench',
+    receivedAt: receivedAt.toISOString(),
+    envelopeFrom: sender(i),
+    recipients: to,
+    size: 20_000 + (i % 5000),
+    findings: [...new Set(findings.map((f) => f.code))],
+    state: i % 50 === 0 ? 'release-requested' : 'held',
+    stateChangedAt: receivedAt.toISOString(),
+    stateChangedBy: 'bench',
+    keyId: master.id,
+    wrappedKey: wrapDataKey(master, id, dataKey),
+    sealedMeta: sealMeta(dataKey, id, {
+      receivedAt,
+      envelopeFrom: sender(i),
+      envelopeTo: to,
+      from: `"送信者 ${i % 997}" <${sender(i)}>`,
+      to,
+      subject: subjectOf(i),
+      findings,
+      attachments: [{ index: 1, parent: null, name: `資料${i}.docx`, fileKind: 'word', sniffedType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', size: 18_000, sha256: '0'.repeat(64), outcome: 'removed', deliveredAs: null }],
+    }),
+  };
+}
+
+/** The items (record numbers) matching `keep`, newest first, the first `n`. */
+function newestItems(keep: (i: number) => boolean, n: number, from = RECORDS - 1): number[] {
+  const out: number[] = [];
+  for (let i = from - (from % ITEM_EVERY); i >= 0 && out.length < n; i -= ITEM_EVERY) if (keep(i)) out.push(i);
+  return out;
+}
+
 /** Record i, as the relay (and now and then a person) writes it. */
-function entryFor(i: number): { entry: AuditEntry; item?: ItemRow } {
-  const time = new Date(START + i * STEP_MS);
-  const who = { from: sender(i), to: [staff(i), ...(i % 7 === 0 ? ['soumu@city.example.lg.jp'] : [])] };
+function entryFor(i: number, master: MasterKey): { entry: AuditEntry; item?: ItemRow } {
+  const time = timeOf(i);
+  const who = { from: sender(i), to: recipientsOf(i) };
   const queueId = `Q${String(Math.floor(i / 4)).padStart(8, '0')}`;
-  if (i % ITEM_EVERY === 0) {
-    const id = `Q-${time.toISOString().slice(0, 10).replace(/-/g, '')}-${String(i).padStart(10, '0')}`;
-    const item: ItemRow = {
-      id,
-      gateway: 'bench',
-      receivedAt: time.toISOString(),
-      envelopeFrom: who.from,
-      recipients: who.to,
-      size: 20_000 + (i % 5000),
-      findings: ['attachment-removed'],
-      state: i % 50 === 0 ? 'release-requested' : 'held',
-      stateChangedAt: time.toISOString(),
-      stateChangedBy: 'bench',
-      keyId: 'bench-key',
-      wrappedKey: Buffer.alloc(40, 1),
-      sealedMeta: Buffer.alloc(200, 2),
-    };
-    return { entry: { actor: 'bench', action: 'quarantined', object: id, details: { ...who, findings: ['attachment-removed'] }, time }, item };
+  if (isItem(i)) {
+    const item = sealedItem(i, master);
+    return { entry: { actor: 'bench', action: 'quarantined', object: item.id, details: { ...who, findings: item.findings, size: item.size }, time }, item };
   }
   if (i % 997 === 1) return { entry: { actor: `console:staff${i % 211}`, action: 'login-succeeded', object: `staff${i % 211}`, details: { client: '192.0.2.10', role: 'staff' }, time } };
   switch (i % 4) {
@@ -85,9 +141,10 @@ function entryFor(i: number): { entry: AuditEntry; item?: ItemRow } {
 
 async function fill(store: Store, dataDir: string): Promise<void> {
   const t0 = performance.now();
+  const master = (await openKeyRing(dataDir, {})).wrapping();
   const BATCH = 10_000;
   for (let i = 0; i < RECORDS; i += BATCH) {
-    const made = Array.from({ length: Math.min(BATCH, RECORDS - i) }, (_, k) => entryFor(i + k));
+    const made = Array.from({ length: Math.min(BATCH, RECORDS - i) }, (_, k) => entryFor(i + k, master));
     const entries = made.map((m) => prepareEntry(m.entry, new Date()));
     const items = made.flatMap((m) => (m.item ? [m.item] : []));
     await store.appendAudit((head) => chainPrepared(head, entries), { items });
@@ -136,15 +193,27 @@ async function startConsole(store: Store, dataDir: string): Promise<{ app: Fasti
   });
   const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) });
   const vault = await openVault({ dataDir, store, audit, env: {}, gateway: 'bench', now });
-  await registerConsole(app, { auth, store, vault, workflow: createWorkflow(vault, now), secureCookies: false, loginRequestsPerMinute: 100_000, auditor: { audit } });
-  await app.ready();
+  const workflow = createWorkflow(vault, now);
   const users = createUserDirectory(store, audit, now);
+  // The administrator's pages as the gateway assembles them; the search's index is loaded before anything is timed.
+  const subjects = createSubjectIndex(vault, store);
+  const t0 = performance.now();
+  await subjects.load();
+  console.log(`console    loaded the search index (${fmt(subjects.size)} items decrypted) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const carrier = createMaildirCarrier(path.join(dataDir, 'maildir'));
+  const admin = { vault, workflow, carrier, policy: defaultPolicy, users, dataDir, subjects, now };
+  // The console's error page says nothing of the cause: say it here (a 500 stops the bench).
+  app.addHook('onError', async (req, _reply, err) => console.error(`console    ${req.method} ${req.url}: ${err.stack ?? err.message}`));
+  await registerConsole(app, { auth, store, vault, workflow, secureCookies: false, loginRequestsPerMinute: 100_000, auditor: { audit }, admin });
+  await app.ready();
   const names: Record<Role, string> = { staff: 'staff1', admin: 'kanri', auditor: 'kansa' };
   return {
     app,
     async as(role) {
       const name = names[role];
-      await users.add({ name, role, email: role === 'staff' ? staff(1) : null, password: PASSWORD }, 'bench');
+      // The staff member also reads the 総務 mailbox (an alias): one item in 7 is theirs.
+      // With --data the users may be there from an earlier run.
+      if (!(await users.list()).some((u) => u.name === name)) await users.add({ name, role, email: role === 'staff' ? staff(1) : null, aliases: role === 'staff' ? [SOUMU] : [], password: PASSWORD }, 'bench');
       const v = new Visitor(app);
       const first = await v.submit('/login', '/login', { name, password: PASSWORD });
       if (first.location === '/login/enrol') {
@@ -154,11 +223,13 @@ async function startConsole(store: Store, dataDir: string): Promise<{ app: Fasti
         const hidden = Object.fromEntries([...enrol.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
         await v.request('POST', '/login/enrol', { ...hidden, _csrf: csrf, code: await totpCodeAt(secret, now()) });
       }
-      if ((await v.request('GET', '/')).status !== 200) throw new Error(`${role} could not sign in`);
+      const start = await v.request('GET', '/');
+      if (start.status !== 200) throw new Error(`${role} could not sign in: ${start.status} ${start.location ?? start.body.slice(0, 300)}`);
       return v;
     },
     async close() {
       await app.close();
+      await carrier.close();
       await auth.close();
       await passwords.close();
       await audit.close();
@@ -182,7 +253,7 @@ const jst = (t: number): string => new Date(t + 9 * 3_600_000).toISOString().sli
 const middleSeq = Math.floor(RECORDS / 2);
 const dayStart = START + 200 * 86_400_000;
 
-/** The pages measured. Others add theirs: the staff list, the admin search. */
+/** The pages measured: the audit search here, the staff list and the admin search below. */
 export const pages: PageBench[] = [
   {
     name: 'audit search: newest',
@@ -254,6 +325,89 @@ export const pages: PageBench[] = [
     baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE actor = ? AND object = ? ORDER BY time DESC, seq DESC LIMIT ?`).all('relay', 'Q00001234', PAGE),
   },
 ];
+
+// The staff member's own addresses (bench `as('staff')`): their mail address and the 総務 alias.
+const OWN = [staff(1), SOUMU];
+const isOwn = (i: number): boolean => recipientsOf(i).some((r) => OWN.includes(r));
+const ITEM_COLUMNS = '*';
+const ITEMS_PAGE = 50;
+const STAFF_WINDOW = 1000;
+const byIds = (db: Database.Database, ids: string[]): unknown[] =>
+  ids.length === 0 ? [] : db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE id IN (${ids.map(() => '?').join(', ')}) ORDER BY received_at DESC, id DESC`).all(...ids);
+const hasRare = (i: number): boolean => subjectOf(i).includes(RARE);
+/** The rows a subject search of the staff list shows: the matches among their newest STAFF_WINDOW items. */
+const staffSubjectIds = newestItems(isOwn, STAFF_WINDOW).filter(hasRare).slice(0, ITEMS_PAGE).map(idOf);
+const adminSubjectIds = newestItems(hasRare, ITEMS_PAGE).map(idOf);
+const jstDate = (t: number): string => new Date(t + 9 * 3_600_000).toISOString().slice(0, 10);
+const dayJst = jstDate(dayStart);
+const dayJstStart = Date.parse(`${dayJst}T00:00:00+09:00`);
+
+pages.push(
+  {
+    name: 'staff list: newest',
+    role: 'staff',
+    url: '/items',
+    baseline: (db) =>
+      db
+        .prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) IN (?, ?)) ORDER BY received_at DESC, id DESC LIMIT ?`)
+        .all(...OWN, ITEMS_PAGE),
+  },
+  {
+    // The subject is sealed: no SELECT can match it. Beside it, the shown rows by their ids.
+    name: 'staff list: subject',
+    role: 'staff',
+    url: `/items?subject=${encodeURIComponent(RARE)}`,
+    baseline: (db) => byIds(db, staffSubjectIds),
+  },
+  {
+    name: 'admin search: newest',
+    role: 'admin',
+    url: '/admin/search',
+    baseline: (db) => db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items ORDER BY received_at DESC, id DESC LIMIT ?`).all(ITEMS_PAGE),
+  },
+  {
+    name: 'admin search: sender',
+    role: 'admin',
+    url: `/admin/search?sender=${encodeURIComponent(sender(5))}`,
+    baseline: (db) => db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE lower(envelope_from) = ? ORDER BY received_at DESC, id DESC LIMIT ?`).all(sender(5), ITEMS_PAGE),
+  },
+  {
+    name: 'admin search: recipient',
+    role: 'admin',
+    url: `/admin/search?recipient=${encodeURIComponent(staff(5))}`,
+    baseline: (db) =>
+      db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) = ?) ORDER BY received_at DESC, id DESC LIMIT ?`).all(staff(5), ITEMS_PAGE),
+  },
+  {
+    // The subject is sealed: no SELECT can match it. Beside it, the shown rows by their ids.
+    name: 'admin search: subject',
+    role: 'admin',
+    url: `/admin/search?subject=${encodeURIComponent(RARE)}`,
+    baseline: (db) => byIds(db, adminSubjectIds),
+  },
+  {
+    name: 'admin search: finding',
+    role: 'admin',
+    url: '/admin/search?finding=document-macro',
+    baseline: (db) =>
+      db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(findings) WHERE value = ?) ORDER BY received_at DESC, id DESC LIMIT ?`).all('document-macro', ITEMS_PAGE),
+  },
+  {
+    name: 'admin search: state',
+    role: 'admin',
+    url: '/admin/search?state=release-requested',
+    baseline: (db) => db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE state = ? ORDER BY received_at DESC, id DESC LIMIT ?`).all('release-requested', ITEMS_PAGE),
+  },
+  {
+    name: 'admin search: one day, months back',
+    role: 'admin',
+    url: `/admin/search?since=${dayJst}&until=${dayJst}`,
+    baseline: (db) =>
+      db
+        .prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE received_at >= ? AND received_at < ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+        .all(new Date(dayJstStart).toISOString(), new Date(dayJstStart + 86_400_000).toISOString(), ITEMS_PAGE),
+  },
+);
 
 const stats = (xs: number[]): { median: number; p95: number } => {
   const s = [...xs].sort((a, b) => a - b);
