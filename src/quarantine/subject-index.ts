@@ -22,6 +22,8 @@ export interface IndexedItem {
   readable: boolean;
   /** Lower-cased, NFKC: what a search compares. */
   haystack: { subject: string; sender: string; recipients: string };
+  /** The recipients lower-cased (only): what `recipientAny` matches whole, as the staff pages match an item's recipients. */
+  addressees: readonly string[];
 }
 
 export interface ItemQuery {
@@ -98,6 +100,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       from,
       readable,
       haystack: { subject: fold(subject), sender: `${fold(row.envelopeFrom)}\n${fold(from)}`, recipients: row.recipients.map(fold).join('\n') },
+      addressees: row.recipients.map((r) => r.toLowerCase()),
     };
     byId.set(row.id, item);
     const last = ordered.at(-1);
@@ -194,7 +197,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
         if (q.finding && !it.findings.includes(q.finding)) continue;
         if (sender !== null && !it.haystack.sender.includes(sender)) continue;
         if (recipient !== null && !it.haystack.recipients.includes(recipient)) continue;
-        if (own !== null && !it.recipients.some((r) => own.has(r.toLowerCase()))) continue;
+        if (own !== null && !addressedTo(it, own)) continue;
         if (subject !== null && !it.haystack.subject.includes(subject)) continue;
         if (total >= offset && rows.length < limit) rows.push(it);
         total++;
@@ -202,6 +205,12 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       return { total, rows };
     },
   };
+
+  /** One of the item's recipients is in `own` (a plain loop: this runs for every item of a search). */
+  function addressedTo(it: IndexedItem, own: ReadonlySet<string>): boolean {
+    for (const a of it.addressees) if (own.has(a)) return true;
+    return false;
+  }
 
   /** How many indexed items share the time `since`: the next batch is that much longer, so it always reaches past them. */
   function countAt(since: Date | undefined): number {
