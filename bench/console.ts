@@ -267,7 +267,7 @@ export const pages: PageBench[] = [
     baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records ORDER BY time DESC, seq DESC LIMIT ?`).all(PAGE),
   },
   {
-    name: 'audit search: page at seq 500,000',
+    name: `audit search: page at seq ${fmt(middleSeq)}`,
     role: 'auditor',
     url: `/audit?before=${middleSeq}`,
     baseline: (db) => {
