@@ -18,7 +18,14 @@ import { Registry } from 'prom-client';
 import { chainPrepared, prepareEntry } from '../src/audit/chain.js';
 import { openAuditLog } from '../src/audit/log.js';
 import { loadOrCreateSigner } from '../src/audit/signer.js';
+import { newDataKey, wrapDataKey } from '../src/keys/data-key.js';
 import { openKeyRing } from '../src/keys/key-ring.js';
+import type { MasterKey } from '../src/keys/master-key.js';
+import { defaultPolicy } from '../src/core/policy.js';
+import { finding } from '../src/core/findings.js';
+import { createMaildirCarrier } from '../src/delivery/maildir-carrier.js';
+import { sealMeta } from '../src/quarantine/sealed-item.js';
+import { createSubjectIndex } from '../src/quarantine/subject-index.js';
 import { openVault } from '../src/quarantine/vault.js';
 import { createWorkflow } from '../src/quarantine/workflow.js';
 import { openStore } from '../src/store/open.js';
@@ -49,29 +56,78 @@ const ms = (n: number): string => `${n.toFixed(1)} ms`;
 const sender = (i: number): string => `sender${i % 997}@example.co.jp`;
 const staff = (i: number): string => `staff${i % 211}@city.example.lg.jp`;
 
+const SOUMU = 'soumu@city.example.lg.jp';
+const KINDS = ['請求書の送付', '会議資料', '見積書', '議事録の確認', '申請書の提出'];
+/** A word in one subject of 37: what the subject searches look for. */
+const RARE = '予算';
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+const isItem = (i: number): boolean => i % ITEM_EVERY === 0;
+const timeOf = (i: number): Date => new Date(START + i * STEP_MS);
+const recipientsOf = (i: number): string[] => [staff(i), ...(i % 7 === 0 ? [SOUMU] : [])];
+const subjectOf = (i: number): string => {
+  const n = i / ITEM_EVERY;
+  return `${n % 37 === 0 ? `【${RARE}】` : ''}${KINDS[n % KINDS.length]}（${(n % 12) + 1}月分）No.${n}`;
+};
+/** A real quarantine id (Q-YYYYMMDD-XXXXXXXXXX, the JST day), unique per record. */
+const idOf = (i: number): string => {
+  let rest = i;
+  let tail = '';
+  for (let k = 0; k < 10; k++) {
+    tail = BASE32[rest % 32] + tail;
+    rest = Math.floor(rest / 32);
+  }
+  return `Q-${new Date(timeOf(i).getTime() + 9 * 3_600_000).toISOString().slice(0, 10).replace(/-/g, '')}-${tail}`;
+};
+
+/** A sealed item as the vault's put makes it (a fresh data key wrapped under the master key, the metadata sealed with it); no blob: no page here reads an original. */
+function sealedItem(i: number, master: MasterKey): ItemRow {
+  const id = idOf(i);
+  const receivedAt = timeOf(i);
+  const to = recipientsOf(i);
+  const findings = i % 3 === 0 ? [finding('attachment-removed', { attachment: 1 }), finding('html-converted')] : [finding('document-macro', { attachment: 1 })];
+  const dataKey = newDataKey();
+  return {
+    id,
+    gateway: 'bench',
+    receivedAt: receivedAt.toISOString(),
+    envelopeFrom: sender(i),
+    recipients: to,
+    size: 20_000 + (i % 5000),
+    findings: [...new Set(findings.map((f) => f.code))],
+    state: i % 50 === 0 ? 'release-requested' : 'held',
+    stateChangedAt: receivedAt.toISOString(),
+    stateChangedBy: 'bench',
+    keyId: master.id,
+    wrappedKey: wrapDataKey(master, id, dataKey),
+    sealedMeta: sealMeta(dataKey, id, {
+      receivedAt,
+      envelopeFrom: sender(i),
+      envelopeTo: to,
+      from: `"送信者 ${i % 997}" <${sender(i)}>`,
+      to,
+      subject: subjectOf(i),
+      findings,
+      attachments: [{ index: 1, parent: null, name: `資料${i}.docx`, fileKind: 'word', sniffedType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', size: 18_000, sha256: '0'.repeat(64), outcome: 'removed', deliveredAs: null }],
+    }),
+  };
+}
+
+/** The items (record numbers) matching `keep`, newest first, the first `n`. */
+function newestItems(keep: (i: number) => boolean, n: number, from = RECORDS - 1): number[] {
+  const out: number[] = [];
+  for (let i = from - (from % ITEM_EVERY); i >= 0 && out.length < n; i -= ITEM_EVERY) if (keep(i)) out.push(i);
+  return out;
+}
+
 /** Record i, as the relay (and now and then a person) writes it. */
-function entryFor(i: number): { entry: AuditEntry; item?: ItemRow } {
-  const time = new Date(START + i * STEP_MS);
-  const who = { from: sender(i), to: [staff(i), ...(i % 7 === 0 ? ['soumu@city.example.lg.jp'] : [])] };
+function entryFor(i: number, master: MasterKey): { entry: AuditEntry; item?: ItemRow } {
+  const time = timeOf(i);
+  const who = { from: sender(i), to: recipientsOf(i) };
   const queueId = `Q${String(Math.floor(i / 4)).padStart(8, '0')}`;
-  if (i % ITEM_EVERY === 0) {
-    const id = `Q-${time.toISOString().slice(0, 10).replace(/-/g, '')}-${String(i).padStart(10, '0')}`;
-    const item: ItemRow = {
-      id,
-      gateway: 'bench',
-      receivedAt: time.toISOString(),
-      envelopeFrom: who.from,
-      recipients: who.to,
-      size: 20_000 + (i % 5000),
-      findings: ['attachment-removed'],
-      state: i % 50 === 0 ? 'release-requested' : 'held',
-      stateChangedAt: time.toISOString(),
-      stateChangedBy: 'bench',
-      keyId: 'bench-key',
-      wrappedKey: Buffer.alloc(40, 1),
-      sealedMeta: Buffer.alloc(200, 2),
-    };
-    return { entry: { actor: 'bench', action: 'quarantined', object: id, details: { ...who, findings: ['attachment-removed'] }, time }, item };
+  if (isItem(i)) {
+    const item = sealedItem(i, master);
+    return { entry: { actor: 'bench', action: 'quarantined', object: item.id, details: { ...who, findings: item.findings, size: item.size }, time }, item };
   }
   if (i % 997 === 1) return { entry: { actor: `console:staff${i % 211}`, action: 'login-succeeded', object: `staff${i % 211}`, details: { client: '192.0.2.10', role: 'staff' }, time } };
   switch (i % 4) {
@@ -86,9 +142,10 @@ function entryFor(i: number): { entry: AuditEntry; item?: ItemRow } {
 
 async function fill(store: Store, dataDir: string): Promise<void> {
   const t0 = performance.now();
+  const master = (await openKeyRing(dataDir, {})).wrapping();
   const BATCH = 10_000;
   for (let i = 0; i < RECORDS; i += BATCH) {
-    const made = Array.from({ length: Math.min(BATCH, RECORDS - i) }, (_, k) => entryFor(i + k));
+    const made = Array.from({ length: Math.min(BATCH, RECORDS - i) }, (_, k) => entryFor(i + k, master));
     const entries = made.map((m) => prepareEntry(m.entry, new Date()));
     const items = made.flatMap((m) => (m.item ? [m.item] : []));
     await store.appendAudit((head) => chainPrepared(head, entries), { items });
@@ -137,15 +194,30 @@ async function startConsole(store: Store, dataDir: string): Promise<{ app: Fasti
   });
   const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) });
   const vault = await openVault({ dataDir, store, audit, env: {}, gateway: 'bench', now });
-  await registerConsole(app, { auth, store, vault, workflow: createWorkflow(vault, now), secureCookies: false, loginRequestsPerMinute: 100_000, auditor: { audit } });
-  await app.ready();
+  const workflow = createWorkflow(vault, now);
   const users = createUserDirectory(store, audit, now);
+  // The administrator's pages as the gateway assembles them; the search's index is loaded before anything is timed.
+  const subjects = createSubjectIndex(vault, store);
+  const t0 = performance.now();
+  await subjects.load();
+  console.log(`console    loaded the search index (${fmt(subjects.size)} items decrypted) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const carrier = createMaildirCarrier(path.join(dataDir, 'maildir'));
+  const admin = { vault, workflow, carrier, policy: defaultPolicy, users, dataDir, subjects, now };
+  // The console's error page says nothing of the cause: say it here (a 500 stops the bench).
+  app.addHook('onError', async (req, _reply, err) => console.error(`console    ${req.method} ${req.url}: ${err.stack ?? err.message}`));
+  await registerConsole(app, { auth, store, vault, workflow, secureCookies: false, loginRequestsPerMinute: 100_000, auditor: { audit }, admin });
+  await app.ready();
   const names: Record<Role, string> = { staff: 'staff1', admin: 'kanri', auditor: 'kansa' };
   return {
     app,
     async as(role) {
       const name = names[role];
-      await users.add({ name, role, email: role === 'staff' ? staff(1) : null, password: PASSWORD }, 'bench');
+      // The staff member also reads the 総務 mailbox (an alias): one item in 7 is theirs.
+      // With --data the users may be there from an earlier run.
+      // (Their second factor is reset: its secret was not kept.)
+      const earlier = (await users.list()).find((u) => u.name === name);
+      if (earlier?.secondFactor) await users.resetSecondFactor(name, 'bench');
+      if (!earlier) await users.add({ name, role, email: role === 'staff' ? staff(1) : null, aliases: role === 'staff' ? [SOUMU] : [], password: PASSWORD }, 'bench');
       const v = new Visitor(app);
       const first = await v.submit('/login', '/login', { name, password: PASSWORD });
       if (first.location === '/login/enrol') {
@@ -155,11 +227,13 @@ async function startConsole(store: Store, dataDir: string): Promise<{ app: Fasti
         const hidden = Object.fromEntries([...enrol.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
         await v.request('POST', '/login/enrol', { ...hidden, _csrf: csrf, code: await totpCodeAt(secret, now()) });
       }
-      if ((await v.request('GET', '/')).status !== 200) throw new Error(`${role} could not sign in`);
+      const start = await v.request('GET', '/');
+      if (start.status !== 200) throw new Error(`${role} could not sign in: ${start.status} ${start.location ?? start.body.slice(0, 300)}`);
       return v;
     },
     async close() {
       await app.close();
+      await carrier.close();
       await auth.close();
       await passwords.close();
       await audit.close();
@@ -174,6 +248,8 @@ export interface PageBench {
   url: string;
   /** The same rows by a plain indexed SELECT (better-sqlite3, read-only). */
   baseline: (db: Database.Database) => unknown[];
+  /** How many rows the page shows, when it lists items: checked against the SELECT's. */
+  shown?: (body: string) => number;
 }
 
 const PAGE = 101;
@@ -183,7 +259,7 @@ const jst = (t: number): string => new Date(t + 9 * 3_600_000).toISOString().sli
 const middleSeq = Math.floor(RECORDS / 2);
 const dayStart = START + 200 * 86_400_000;
 
-/** The pages measured. Others add theirs: the staff list, the admin search. */
+/** The pages measured: the audit search here, the staff list and the admin search below. */
 export const pages: PageBench[] = [
   {
     name: 'audit search: newest',
@@ -192,7 +268,7 @@ export const pages: PageBench[] = [
     baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records ORDER BY time DESC, seq DESC LIMIT ?`).all(PAGE),
   },
   {
-    name: 'audit search: page at seq 500,000',
+    name: `audit search: page at seq ${fmt(middleSeq)}`,
     role: 'auditor',
     url: `/audit?before=${middleSeq}`,
     baseline: (db) => {
@@ -256,6 +332,97 @@ export const pages: PageBench[] = [
   },
 ];
 
+// The staff member's own addresses (bench `as('staff')`): their mail address and the 総務 alias.
+const OWN = [staff(1), SOUMU];
+const isOwn = (i: number): boolean => recipientsOf(i).some((r) => OWN.includes(r));
+const ITEM_COLUMNS = '*';
+const ITEMS_PAGE = 50;
+const byIds = (db: Database.Database, ids: string[]): unknown[] =>
+  ids.length === 0 ? [] : db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE id IN (${ids.map(() => '?').join(', ')}) ORDER BY received_at DESC, id DESC`).all(...ids);
+const hasRare = (i: number): boolean => subjectOf(i).includes(RARE);
+/** The rows a subject search of the staff list shows (from the loaded index: among all their items). */
+const staffSubjectIds = newestItems((i) => isOwn(i) && hasRare(i), ITEMS_PAGE).map(idOf);
+const adminSubjectIds = newestItems(hasRare, ITEMS_PAGE).map(idOf);
+const jstDate = (t: number): string => new Date(t + 9 * 3_600_000).toISOString().slice(0, 10);
+const dayJst = jstDate(dayStart);
+const dayJstStart = Date.parse(`${dayJst}T00:00:00+09:00`);
+
+pages.push(
+  {
+    name: 'staff list: newest',
+    role: 'staff',
+    shown: (body) => body.match(/href="\/items\/Q-/g)?.length ?? 0,
+    url: '/items',
+    baseline: (db) =>
+      db
+        .prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) IN (?, ?)) ORDER BY received_at DESC, id DESC LIMIT ?`)
+        .all(...OWN, ITEMS_PAGE),
+  },
+  {
+    // The subject is sealed: no SELECT can match it. Beside it, the shown rows by their ids.
+    name: 'staff list: subject',
+    role: 'staff',
+    shown: (body) => body.match(/href="\/items\/Q-/g)?.length ?? 0,
+    url: `/items?subject=${encodeURIComponent(RARE)}`,
+    baseline: (db) => byIds(db, staffSubjectIds),
+  },
+  {
+    name: 'admin search: newest',
+    role: 'admin',
+    shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
+    url: '/admin/search',
+    baseline: (db) => db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items ORDER BY received_at DESC, id DESC LIMIT ?`).all(ITEMS_PAGE),
+  },
+  {
+    name: 'admin search: sender',
+    role: 'admin',
+    shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
+    url: `/admin/search?sender=${encodeURIComponent(sender(5))}`,
+    baseline: (db) => db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE lower(envelope_from) = ? ORDER BY received_at DESC, id DESC LIMIT ?`).all(sender(5), ITEMS_PAGE),
+  },
+  {
+    name: 'admin search: recipient',
+    role: 'admin',
+    shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
+    url: `/admin/search?recipient=${encodeURIComponent(staff(5))}`,
+    baseline: (db) =>
+      db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) = ?) ORDER BY received_at DESC, id DESC LIMIT ?`).all(staff(5), ITEMS_PAGE),
+  },
+  {
+    // The subject is sealed: no SELECT can match it. Beside it, the shown rows by their ids.
+    name: 'admin search: subject',
+    role: 'admin',
+    shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
+    url: `/admin/search?subject=${encodeURIComponent(RARE)}`,
+    baseline: (db) => byIds(db, adminSubjectIds),
+  },
+  {
+    name: 'admin search: finding',
+    role: 'admin',
+    shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
+    url: '/admin/search?finding=document-macro',
+    baseline: (db) =>
+      db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(findings) WHERE value = ?) ORDER BY received_at DESC, id DESC LIMIT ?`).all('document-macro', ITEMS_PAGE),
+  },
+  {
+    name: 'admin search: state',
+    role: 'admin',
+    shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
+    url: '/admin/search?state=release-requested',
+    baseline: (db) => db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE state = ? ORDER BY received_at DESC, id DESC LIMIT ?`).all('release-requested', ITEMS_PAGE),
+  },
+  {
+    name: 'admin search: one day, months back',
+    role: 'admin',
+    shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
+    url: `/admin/search?since=${dayJst}&until=${dayJst}`,
+    baseline: (db) =>
+      db
+        .prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE received_at >= ? AND received_at < ? ORDER BY received_at DESC, id DESC LIMIT ?`)
+        .all(new Date(dayJstStart).toISOString(), new Date(dayJstStart + 86_400_000).toISOString(), ITEMS_PAGE),
+  },
+);
+
 const stats = (xs: number[]): { median: number; p95: number } => {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[Math.floor(s.length / 2)] as number, p95: s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] as number };
@@ -267,6 +434,7 @@ async function measure(v: Visitor, db: Database.Database, p: PageBench): Promise
   // A few of each first: caches and the JIT warm, the page checked.
   const first = await v.request('GET', p.url);
   if (first.status !== 200) throw new Error(`${p.url} answered ${first.status}`);
+  if (p.shown && p.shown(first.body) !== p.baseline(db).length) throw new Error(`${p.url} shows ${p.shown(first.body)} rows, the SELECT ${p.baseline(db).length}`);
   for (let i = 0; i < 5; i++) {
     await v.request('GET', p.url);
     p.baseline(db);
@@ -292,6 +460,15 @@ async function measure(v: Visitor, db: Database.Database, p: PageBench): Promise
 // --data DIR keeps the filled store in DIR and reuses it on the next run (for working on one page).
 const kept = process.argv.includes('--data') ? path.resolve(process.argv[process.argv.indexOf('--data') + 1] as string) : null;
 const dataDir = kept ?? mkdtempSync(path.join(tmpdir(), 'mugaika-bench-console-'));
+// Interrupted (Ctrl-C, a CI timeout): the temp dir (a million records, 100,000 items) goes too.
+if (!kept) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
 try {
   const store = await openStore({ dataDir });
   if ((await store.head()).seq === 0) await fill(store, dataDir);

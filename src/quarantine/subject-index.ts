@@ -19,8 +19,12 @@ export interface IndexedItem {
   subject: string | null;
   /** The header From, decrypted. */
   from: string | null;
+  /** False when the metadata could not be opened (a key this gateway cannot unwrap). */
+  readable: boolean;
   /** Lower-cased, NFKC: what a search compares. */
   haystack: { subject: string; sender: string; recipients: string };
+  /** The recipients lower-cased (only): what `recipientAny` matches whole, as the staff pages match an item's recipients. */
+  addressees: readonly string[];
 }
 
 export interface ItemQuery {
@@ -31,6 +35,8 @@ export interface ItemQuery {
   sender?: string;
   /** Part of a recipient's address. */
   recipient?: string;
+  /** Addressed to one of these, exactly (lower-case; a staff member's own addresses): none matches nothing. */
+  recipientAny?: readonly string[];
   /** Part of the subject. */
   subject?: string;
   finding?: string;
@@ -52,6 +58,8 @@ export interface SubjectIndex {
   /** Newest first. Loads and refreshes first. */
   search(q: ItemQuery): Promise<ItemPage>;
   readonly size: number;
+  /** The load has finished: a search answers without waiting for it. */
+  readonly ready: boolean;
 }
 
 const BATCH = 1000;
@@ -66,16 +74,19 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
   let unsorted = false;
   let cursor = 0;
   let loading: Promise<void> | null = null;
+  let loaded = false;
   let following: Promise<void> | null = null;
 
   const add = async (row: ItemRow): Promise<void> => {
     if (byId.has(row.id)) return;
     let subject: string | null = null;
     let from: string | null = null;
+    let readable = false;
     try {
       const meta = await vault.metaOf(row);
       subject = meta.subject;
       from = meta.from;
+      readable = true;
     } catch {
       // A key this gateway cannot unwrap: the item is still listed, by what the database holds in the clear.
     }
@@ -88,7 +99,9 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       state: row.state,
       subject,
       from,
+      readable,
       haystack: { subject: fold(subject), sender: `${fold(row.envelopeFrom)}\n${fold(from)}`, recipients: row.recipients.map(fold).join('\n') },
+      addressees: row.recipients.map((r) => r.toLowerCase()),
     };
     byId.set(row.id, item);
     const last = ordered.at(-1);
@@ -112,11 +125,14 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
     else if (details.toState) move(r.object, details.toState);
   };
 
+  const followed = new Set<string>(FOLLOWED);
+  // Every record after the cursor, by seq (the primary key), the ones followed picked here: a query
+  // by action and seq walked the action index through every item ever quarantined, at each search.
   const follow = async (): Promise<void> => {
     for (;;) {
-      const records = await store.searchAudit({ actions: FOLLOWED, afterSeq: cursor, limit: BATCH });
+      const records = await store.readAudit(cursor, BATCH);
       for (const r of records) {
-        await apply(r);
+        if (followed.has(r.action)) await apply(r);
         cursor = r.seq;
       }
       if (records.length < BATCH) return;
@@ -126,6 +142,9 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
   const index: SubjectIndex = {
     get size() {
       return byId.size;
+    },
+    get ready() {
+      return loaded;
     },
     load() {
       loading ??= (async () => {
@@ -142,6 +161,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
           await new Promise((resolve) => setImmediate(resolve));
           since = new Date(rows.at(-1)!.receivedAt);
         }
+        loaded = true;
       })().catch((err: unknown) => {
         loading = null;
         throw err;
@@ -165,6 +185,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       const sender = q.sender ? fold(q.sender) : null;
       const recipient = q.recipient ? fold(q.recipient) : null;
       const subject = q.subject ? fold(q.subject) : null;
+      const own = q.recipientAny ? new Set(q.recipientAny.map((a) => a.toLowerCase())) : null;
       const offset = Math.max(0, q.offset ?? 0);
       const limit = Math.max(1, Math.min(500, q.limit ?? 50));
       const rows: IndexedItem[] = [];
@@ -177,6 +198,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
         if (q.finding && !it.findings.includes(q.finding)) continue;
         if (sender !== null && !it.haystack.sender.includes(sender)) continue;
         if (recipient !== null && !it.haystack.recipients.includes(recipient)) continue;
+        if (own !== null && !addressedTo(it, own)) continue;
         if (subject !== null && !it.haystack.subject.includes(subject)) continue;
         if (total >= offset && rows.length < limit) rows.push(it);
         total++;
@@ -184,6 +206,12 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       return { total, rows };
     },
   };
+
+  /** One of the item's recipients is in `own` (a plain loop: this runs for every item of a search). */
+  function addressedTo(it: IndexedItem, own: ReadonlySet<string>): boolean {
+    for (const a of it.addressees) if (own.has(a)) return true;
+    return false;
+  }
 
   /** How many indexed items share the time `since`: the next batch is that much longer, so it always reaches past them. */
   function countAt(since: Date | undefined): number {

@@ -5,7 +5,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { defaultPolicy, type Policy } from '../../src/core/policy.js';
 import { createMaildirCarrier } from '../../src/delivery/maildir-carrier.js';
 import type { Carrier } from '../../src/delivery/types.js';
-import { createSubjectIndex } from '../../src/quarantine/subject-index.js';
+import { createSubjectIndex, type SubjectIndex } from '../../src/quarantine/subject-index.js';
 import { openVault, type Vault } from '../../src/quarantine/vault.js';
 import { Registry } from 'prom-client';
 import { openAuditLog, type AuditLog } from '../../src/audit/log.js';
@@ -50,6 +50,8 @@ export interface Console {
   /** The quarantine on the same store and keys (the one the administrator's pages read and release from), and its release workflow. */
   vault: Vault;
   workflow: Workflow;
+  /** The quarantine index the administrator's search reads (and the staff list, once loaded); not loaded until asked. */
+  subjects: SubjectIndex;
   app: FastifyInstance;
   passwords: PasswordHasher;
   port: number;
@@ -126,6 +128,7 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     auth,
     vault,
     workflow,
+    subjects: admin.subjects,
     app,
     passwords,
     port,

@@ -5,23 +5,28 @@
 import type { AttachmentRecord } from '../../core/ports.js';
 import type { Finding } from '../../core/findings.js';
 import { isQuarantineId } from '../../quarantine/ids.js';
+import type { SubjectIndex } from '../../quarantine/subject-index.js';
 import type { ItemSummary, Vault } from '../../quarantine/vault.js';
 import type { AuditRecord, ItemRow, Store } from '../../store/types.js';
 
 /**
- * How many of a staff member's newest items a search looks through. The
- * subject is sealed in each item's metadata, so a search by subject or header
- * sender opens the metadata of every item it looks at; bounded here so that a
- * page stays fast. A search over everything (for administrators) needs an
- * index built at quarantine time, which this does not have.
+ * How many of a staff member's newest items a search looks through when the
+ * gateway's quarantine index (subject-index.ts) is not there or still loading.
+ * The subject is sealed in each item's metadata, so such a search by subject
+ * or header sender opens the metadata of every item it looks at; bounded here
+ * so that a page stays fast. With the index loaded, the list and every search
+ * read it: everything, with nothing to open or scan in the database.
  */
 export const SEARCH_WINDOW = 1000;
 export const PAGE_SIZE = 50;
 
 export { ownAddresses } from '../../users/own-addresses.js';
 
+/** What a list shows of an item: not its recipients (some may have been Bcc; `mine` has the viewer's own). */
+export type ListedItem = Pick<ItemSummary, 'id' | 'receivedAt' | 'envelopeFrom' | 'findings' | 'state'>;
+
 export interface OwnItem {
-  item: ItemSummary;
+  item: ListedItem;
   /** Null when the metadata could not be opened (a key missing): the row is still listed. */
   subject: string | null;
   from: string | null;
@@ -31,6 +36,7 @@ export interface OwnItem {
 }
 
 export interface OwnItemDetails extends OwnItem {
+  item: ItemSummary;
   envelopeFrom: string | null;
   findings: readonly Finding[];
   /** Absent on items kept before attachments were recorded. */
@@ -58,12 +64,31 @@ async function opened(vault: Vault, row: ItemRow, own: readonly string[]): Promi
 }
 
 /**
- * One page of the user's items matching `search`, newest first, among their
- * newest SEARCH_WINDOW in the date range. Without a sender or subject to
- * match, only the page's rows are opened.
+ * One page of the user's items matching `search`, newest first: from the
+ * quarantine index when it is loaded (all of them), otherwise among their
+ * newest SEARCH_WINDOW in the date range, read from the store (without a
+ * sender or subject to match, only the page's rows are opened).
  */
-export async function searchOwnItems(vault: Vault, own: readonly string[], search: Search, page: number): Promise<{ items: OwnItem[]; total: number; bounded: boolean }> {
+export async function searchOwnItems(
+  vault: Vault,
+  own: readonly string[],
+  search: Search,
+  page: number,
+  index?: Pick<SubjectIndex, 'ready' | 'search'>,
+): Promise<{ items: OwnItem[]; total: number; bounded: boolean }> {
   if (own.length === 0) return { items: [], total: 0, bounded: false };
+  // Not while it loads: a list must not wait for every item of the quarantine to be decrypted.
+  if (index?.ready) {
+    const found = await index.search({ recipientAny: own, since: search.since, until: search.before, sender: search.sender, subject: search.subject, offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
+    const items = found.rows.map(({ id, receivedAt, envelopeFrom, recipients, findings, state, subject, from, readable }) => ({
+      item: { id, receivedAt, envelopeFrom, findings: [...findings], state },
+      subject,
+      from: from ?? envelopeFrom,
+      readable,
+      mine: recipients.filter((r) => own.includes(r.toLowerCase())),
+    }));
+    return { items, total: found.total, bounded: false };
+  }
   const rows = await vault.store.listItems({ recipientAny: own, receivedSince: search.since, receivedBefore: search.before, newestFirst: true, limit: SEARCH_WINDOW });
   const bounded = rows.length >= SEARCH_WINDOW;
   const sender = search.sender ? fold(search.sender) : null;

@@ -28,6 +28,8 @@ const MAX_REASON = 1000;
 const LIST_CHARS = 80;
 const MAX_SHOWN = 2000;
 const DAY_MS = 86_400_000;
+/** The last page a list offers: a million items (the index lists everything; the store's window ends sooner). */
+const MAX_PAGE = Math.ceil(1_000_000 / PAGE_SIZE);
 
 /** At most `n` characters (code points, so no surrogate is split), with an ellipsis when cut. */
 export const shorten = (s: string, n: number): string => {
@@ -190,10 +192,10 @@ export async function staffListPage(k: Kit, req: FastifyRequest, reply: FastifyR
   const form = { since: one(q.since).trim(), until: one(q.until).trim(), sender: shorten(one(q.sender).trim(), 200), subject: shorten(one(q.subject).trim(), 200) };
   const since = jstDay(form.since, false);
   const before = jstDay(form.until, true);
-  const pageNo = Math.max(1, Math.min(Math.floor(Number(one(q.page)) || 1), Math.ceil(SEARCH_WINDOW / PAGE_SIZE)));
+  const pageNo = Math.max(1, Math.min(Math.floor(Number(one(q.page)) || 1), MAX_PAGE));
   const search: Search = { since: since ?? undefined, before: before ?? undefined, sender: form.sender || undefined, subject: form.subject || undefined };
   const bad = since === null || before === null;
-  const { items: shownItems, total, bounded } = bad ? { items: [], total: 0, bounded: false } : await searchOwnItems(k.d.vault, own, search, pageNo);
+  const { items: shownItems, total, bounded } = bad ? { items: [], total: 0, bounded: false } : await searchOwnItems(k.d.vault, own, search, pageNo, k.d.admin?.subjects);
   const labels = labelsFor(lang);
   const rows = shownItems.map((i) => {
     const subject = i.readable ? (i.subject ? shorten(i.subject, LIST_CHARS) : w.noSubject) : w.unreadable;
