@@ -12,7 +12,30 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', performance: 'readonly', fetch: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', URLSearchParams: 'readonly', NodeJS: 'readonly', globalThis: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+        fetch: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        URLSearchParams: 'readonly',
+        NodeJS: 'readonly',
+        globalThis: 'readonly',
+      },
+    },
     rules: {
       // A sanitizer matches control characters on purpose (NUL, ESC, C0 in headers and text).
       'no-control-regex': 'off',
@@ -24,7 +47,15 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: IMPURE.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'src/core is pure: file system, network, processes and the environment belong to adapters, handed in through ports.' })) }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: IMPURE.flatMap((m) => [m, `node:${m}`]).map((name) => ({
+            name,
+            message: 'src/core is pure: file system, network, processes and the environment belong to adapters, handed in through ports.',
+          })),
+        },
+      ],
       'no-restricted-globals': ['error', { name: 'process', message: 'src/core is pure: read configuration at the edge and pass it in.' }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'src/core is pure: read the environment at the edge and pass it in.' }],
     },

@@ -67,9 +67,7 @@ async function plainAppends(store: Store, n: number, batch: number): Promise<num
   const now = new Date();
   for (let i = 0; i < n; i += batch) {
     const entries = Array.from({ length: Math.min(batch, n - i) }, (_, k) => prepareEntry(entryFor(i + k), now));
-    await store.appendAudit((head) =>
-      entries.map((e, k): AuditRecord => ({ seq: head.seq + k + 1, ...e, prevHash: GENESIS_HASH, hash: GENESIS_HASH })),
-    );
+    await store.appendAudit((head) => entries.map((e, k): AuditRecord => ({ seq: head.seq + k + 1, ...e, prevHash: GENESIS_HASH, hash: GENESIS_HASH })));
   }
   return n / ((performance.now() - t0) / 1000);
 }
@@ -114,7 +112,7 @@ function plainRead(dataDir: string): number {
     )
     .raw(true);
   let rows = 0;
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const got = page.all(after, 500) as [number][];
     if (got.length === 0) break;
     rows += got.length;

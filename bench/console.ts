@@ -108,7 +108,19 @@ function sealedItem(i: number, master: MasterKey): ItemRow {
       to,
       subject: subjectOf(i),
       findings,
-      attachments: [{ index: 1, parent: null, name: `資料${i}.docx`, fileKind: 'word', sniffedType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', size: 18_000, sha256: '0'.repeat(64), outcome: 'removed', deliveredAs: null }],
+      attachments: [
+        {
+          index: 1,
+          parent: null,
+          name: `資料${i}.docx`,
+          fileKind: 'word',
+          sniffedType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+          size: 18_000,
+          sha256: '0'.repeat(64),
+          outcome: 'removed',
+          deliveredAs: null,
+        },
+      ],
     }),
   };
 }
@@ -189,7 +201,19 @@ async function startConsole(store: Store, dataDir: string): Promise<{ app: Fasti
     passwords,
     ring: await openKeyRing(dataDir, {}),
     directory: null,
-    settings: { sessionHours: 8, idleMinutes: 30, lockoutAttempts: 5, lockoutMinutes: 15, accountLockoutAttempts: 20, trustedAddressDays: 30, addressFailures: 20, staffTotp: 'optional', totpIssuer: 'bench', passwordQueue: 8, directoryRecheckSeconds: 0 },
+    settings: {
+      sessionHours: 8,
+      idleMinutes: 30,
+      lockoutAttempts: 5,
+      lockoutMinutes: 15,
+      accountLockoutAttempts: 20,
+      trustedAddressDays: 30,
+      addressFailures: 20,
+      staffTotp: 'optional',
+      totpIssuer: 'bench',
+      passwordQueue: 8,
+      directoryRecheckSeconds: 0,
+    },
     now,
   });
   const app = createOpsServer({ registry: new Registry(), health: async () => ({ ok: true, detail: {} }) });
@@ -299,20 +323,27 @@ export const pages: PageBench[] = [
     role: 'auditor',
     url: `/audit?since=${jst(dayStart)}&until=${jst(dayStart + 86_400_000)}`,
     baseline: (db) =>
-      db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`).all(new Date(dayStart - 0).toISOString(), new Date(dayStart + 86_400_000).toISOString(), PAGE),
+      db
+        .prepare(`SELECT ${COLUMNS} FROM audit_records WHERE time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`)
+        .all(new Date(dayStart - 0).toISOString(), new Date(dayStart + 86_400_000).toISOString(), PAGE),
   },
   {
     name: 'audit search: half a year',
     role: 'auditor',
     url: `/audit?since=${jst(START)}&until=${jst(START + 183 * 86_400_000)}`,
-    baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`).all(new Date(START).toISOString(), new Date(START + 183 * 86_400_000).toISOString(), PAGE),
+    baseline: (db) =>
+      db
+        .prepare(`SELECT ${COLUMNS} FROM audit_records WHERE time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`)
+        .all(new Date(START).toISOString(), new Date(START + 183 * 86_400_000).toISOString(), PAGE),
   },
   {
     name: 'audit search: a whole year, verdict',
     role: 'auditor',
     url: `/audit?since=${jst(START - 86_400_000)}&until=${jst(START + 366 * 86_400_000)}&verdict=blocked`,
     baseline: (db) =>
-      db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE verdict = ? AND time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`).all('blocked', new Date(START - 86_400_000).toISOString(), new Date(START + 366 * 86_400_000).toISOString(), PAGE),
+      db
+        .prepare(`SELECT ${COLUMNS} FROM audit_records WHERE verdict = ? AND time >= ? AND time < ? ORDER BY time DESC, seq DESC LIMIT ?`)
+        .all('blocked', new Date(START - 86_400_000).toISOString(), new Date(START + 366 * 86_400_000).toISOString(), PAGE),
   },
   {
     // The report reads a month of records in pages, counting: beside it, the plain read of that month's verdicts.
@@ -386,7 +417,9 @@ pages.push(
     shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
     url: `/admin/search?recipient=${encodeURIComponent(staff(5))}`,
     baseline: (db) =>
-      db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) = ?) ORDER BY received_at DESC, id DESC LIMIT ?`).all(staff(5), ITEMS_PAGE),
+      db
+        .prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) = ?) ORDER BY received_at DESC, id DESC LIMIT ?`)
+        .all(staff(5), ITEMS_PAGE),
   },
   {
     // The subject is sealed: no SELECT can match it. Beside it, the shown rows by their ids.
@@ -402,7 +435,9 @@ pages.push(
     shown: (body) => body.match(/href="\/admin\/items\/Q-/g)?.length ?? 0,
     url: '/admin/search?finding=document-macro',
     baseline: (db) =>
-      db.prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(findings) WHERE value = ?) ORDER BY received_at DESC, id DESC LIMIT ?`).all('document-macro', ITEMS_PAGE),
+      db
+        .prepare(`SELECT ${ITEM_COLUMNS} FROM quarantine_items WHERE EXISTS (SELECT 1 FROM json_each(findings) WHERE value = ?) ORDER BY received_at DESC, id DESC LIMIT ?`)
+        .all('document-macro', ITEMS_PAGE),
   },
   {
     name: 'admin search: state',

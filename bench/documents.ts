@@ -83,7 +83,10 @@ function baseline(file: string, pages: number, dir: string): Figures {
   const prefix = path.join(dir, 'page');
   const started = performance.now();
   const a = peakOf('pdftoppm', ['-r', String(DPI), '-jpeg', '-jpegopt', 'quality=85', file, prefix]);
-  const jpegs = readdirSync(dir).filter((f) => f.startsWith('page') && f.endsWith('.jpg')).sort().map((f) => path.join(dir, f));
+  const jpegs = readdirSync(dir)
+    .filter((f) => f.startsWith('page') && f.endsWith('.jpg'))
+    .sort()
+    .map((f) => path.join(dir, f));
   const b = peakOf('img2pdf', [...jpegs, '-o', path.join(dir, 'out.pdf')]);
   const seconds = (performance.now() - started) / 1000;
   for (const j of jpegs) rmSync(j);

@@ -16,5 +16,4 @@ export function prng(seed: number): () => number {
 export const pick = <T>(rnd: () => number, list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
 
 /** Base64 in 76-character CRLF lines, as in a MIME body. */
-export const b64lines = (data: Buffer | string): string =>
-  (typeof data === 'string' ? Buffer.from(data, 'utf8') : data).toString('base64').replace(/.{76}/g, '$&\r\n');
+export const b64lines = (data: Buffer | string): string => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data).toString('base64').replace(/.{76}/g, '$&\r\n');

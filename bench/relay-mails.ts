@@ -10,7 +10,6 @@ import { b64lines, pick, prng } from './inputs.js';
 /** The one recipient every bench mail is addressed to. */
 export const RCPT = 'soumu@city.example.lg.jp';
 
-
 const utf8Word = (text: string): string => `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 const jisWord = (text: string): string => `=?ISO-2022-JP?B?${Buffer.from(Encoding.convert(Encoding.stringToCode(text), { to: 'JIS', from: 'UNICODE' })).toString('base64')}?=`;
 
@@ -37,17 +36,7 @@ export interface Mail {
 }
 
 const head = (key: string, from: string, subject: string, type: string[]): string =>
-  [
-    `From: ${from}`,
-    `To: ${RCPT}`,
-    `Subject: ${subject}`,
-    'Date: Thu, 26 Nov 2026 10:00:00 +0900',
-    `Message-ID: <${key}>`,
-    'MIME-Version: 1.0',
-    ...type,
-    '',
-    '',
-  ].join('\r\n');
+  [`From: ${from}`, `To: ${RCPT}`, `Subject: ${subject}`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', `Message-ID: <${key}>`, 'MIME-Version: 1.0', ...type, '', ''].join('\r\n');
 
 function textMail(seq: number, key: string): Mail {
   const rnd = prng(0xbe4c + seq * 7919);
@@ -67,10 +56,22 @@ function textMail(seq: number, key: string): Mail {
   const from = (word: (t: string) => string): string => `${word(`${company} 山田太郎`)} <yamada@example.co.jp>`;
   if (jis) {
     const body = Buffer.from(Encoding.convert(Encoding.stringToCode(lines.join('\r\n')), { to: 'JIS', from: 'UNICODE' }));
-    return { key, kind: 'text', raw: Buffer.concat([Buffer.from(head(key, from(jisWord), jisWord(subject), ['Content-Type: text/plain; charset=ISO-2022-JP', 'Content-Transfer-Encoding: 7bit']), 'latin1'), body, Buffer.from('\r\n')]) };
+    return {
+      key,
+      kind: 'text',
+      raw: Buffer.concat([
+        Buffer.from(head(key, from(jisWord), jisWord(subject), ['Content-Type: text/plain; charset=ISO-2022-JP', 'Content-Transfer-Encoding: 7bit']), 'latin1'),
+        body,
+        Buffer.from('\r\n'),
+      ]),
+    };
   }
   const body = b64lines(Buffer.from(lines.join('\r\n'), 'utf8'));
-  return { key, kind: 'text', raw: Buffer.from(head(key, from(utf8Word), utf8Word(subject), ['Content-Type: text/plain; charset=UTF-8', 'Content-Transfer-Encoding: base64']) + body + '\r\n', 'latin1') };
+  return {
+    key,
+    kind: 'text',
+    raw: Buffer.from(head(key, from(utf8Word), utf8Word(subject), ['Content-Type: text/plain; charset=UTF-8', 'Content-Transfer-Encoding: base64']) + body + '\r\n', 'latin1'),
+  };
 }
 
 function htmlMail(seq: number, key: string): Mail {
@@ -101,7 +102,14 @@ function htmlMail(seq: number, key: string): Mail {
     `--${boundary}--`,
     '',
   ].join('\r\n');
-  return { key, kind: 'html', raw: Buffer.from(head(key, `${utf8Word('例示メール通信')} <news@mail.example.com>`, utf8Word(`例示メール通信 第${seq}号`), [`Content-Type: multipart/alternative; boundary="${boundary}"`]) + body, 'latin1') };
+  return {
+    key,
+    kind: 'html',
+    raw: Buffer.from(
+      head(key, `${utf8Word('例示メール通信')} <news@mail.example.com>`, utf8Word(`例示メール通信 第${seq}号`), [`Content-Type: multipart/alternative; boundary="${boundary}"`]) + body,
+      'latin1',
+    ),
+  };
 }
 
 /** `count` mails for one phase of one target; every key is unique in the run. */

@@ -167,7 +167,11 @@ async function smtpSource(port: number, files: MailFile[], total: number, sessio
   const worker = async (): Promise<void> => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       const code = await new Promise<number>((resolve) => {
-        const child = spawn(SMTP_SOURCE, ['-4', '-d', '-s', '1', '-m', String(job.count), '-F', job.f.file, '-f', 'yamada@example.co.jp', '-t', RCPT, '-M', 'bench-driver.example.jp', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(
+          SMTP_SOURCE,
+          ['-4', '-d', '-s', '1', '-m', String(job.count), '-F', job.f.file, '-f', 'yamada@example.co.jp', '-t', RCPT, '-M', 'bench-driver.example.jp', `127.0.0.1:${port}`],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
         child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
         child.once('exit', (c) => resolve(c ?? 1));
@@ -419,7 +423,11 @@ async function main(): Promise<void> {
   }
 
   const ratio = mugaika.burst.perSecond / postfix.burst.perSecond;
-  const rows: Array<[string, TargetResult]> = [['direct (harness)', direct], ['postfix', postfix], ['mugaika', mugaika]];
+  const rows: Array<[string, TargetResult]> = [
+    ['direct (harness)', direct],
+    ['postfix', postfix],
+    ['mugaika', mugaika],
+  ];
   const lines = [
     `relay benchmark: ${PLAN.burst} mails per burst after ${PLAN.burstWarmup} to warm up (1 in 20 HTML), ${PLAN.sessions} client sessions, ${PLAN.paced} paced; ${os.availableParallelism()} CPUs, ${os.cpus()[0]?.model ?? ''}`,
     `mail size on the wire: text ${(textBytes / 1024).toFixed(1)} KB, html ${(htmlBytes / 1024).toFixed(1)} KB`,
@@ -443,7 +451,8 @@ async function main(): Promise<void> {
     `took ${((performance.now() - started) / 1000).toFixed(0)} s`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  const short = [direct.burst, postfix.burst, mugaika.burst].some((b) => b.arrived < b.messages || b.failedClients > 0) || [postfix.paced!, mugaika.paced!].some((p) => p.arrived < p.messages || p.refused > 0);
+  const short =
+    [direct.burst, postfix.burst, mugaika.burst].some((b) => b.arrived < b.messages || b.failedClients > 0) || [postfix.paced!, mugaika.paced!].some((p) => p.arrived < p.messages || p.refused > 0);
   if (short) process.stdout.write('WARNING: some messages were refused or did not arrive within the time limit (see .bench/relay.json)\n');
 
   mkdirSync(OUT_DIR, { recursive: true });

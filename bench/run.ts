@@ -62,7 +62,6 @@ const OUT_FILE = path.join(OUT_DIR, 'core.json');
 // Deterministic inputs
 // ---------------------------------------------------------------------------
 
-
 const encodedWord = (text: string): string => `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 
 const CITY = 'https://www.city.example.lg.jp';
@@ -204,7 +203,9 @@ async function photoJpeg(): Promise<Buffer> {
       for (let c = 0; c < 3; c++) px[i + c] = Math.max(0, Math.min(255, base[c]! + (rnd() - 0.5) * 70));
     }
   }
-  return sharp(px, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: PHOTO.quality }).toBuffer();
+  return sharp(px, { raw: { width: W, height: H, channels: 3 } })
+    .jpeg({ quality: PHOTO.quality })
+    .toBuffer();
 }
 
 function photoMail(jpeg: Buffer): Buffer {
@@ -253,17 +254,12 @@ const PHASES = ['html-sanitize', 'html-parse', 'photo-sanitize', 'photo-sharp', 
 type Phase = (typeof PHASES)[number];
 
 type PhaseResult =
-  | { phase: Phase; figures: Figures; info: Record<string, number | string> }
-  | { phase: 'html-stages'; stages: Record<string, number>; sanitizeMeanMs: number; info: Record<string, number | string> };
+  { phase: Phase; figures: Figures; info: Record<string, number | string> } | { phase: 'html-stages'; stages: Record<string, number>; sanitizeMeanMs: number; info: Record<string, number | string> };
 
 const percentile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
 
-async function measure(
-  inputs: readonly Buffer[],
-  plan: { warmup: number; count: number; maxSeconds: number; concurrency: number },
-  one: (raw: Buffer) => Promise<unknown>,
-): Promise<Figures> {
+async function measure(inputs: readonly Buffer[], plan: { warmup: number; count: number; maxSeconds: number; concurrency: number }, one: (raw: Buffer) => Promise<unknown>): Promise<Figures> {
   for (let i = 0; i < plan.warmup; i++) await one(inputs[i % inputs.length]!);
   const times: number[] = [];
   const start = performance.now();
@@ -354,7 +350,14 @@ async function stageBreakdown(mails: readonly Buffer[], deps: SanitizeDeps): Pro
       return buildNotice({ messageFindings: findings[i]!, attachments: [], quarantineId: 'Q-20261126-AAAAAAAAAA', blocked: false, notice: policy.notice }, labels);
     },
     composeMessage: (i) =>
-      composeMessage({ headers: headers[i]!.headers, body: `${notices[i]}\n${bodies[i]!.text}\n`, parts: [], verdict: 'sanitized', quarantineId: 'Q-20261126-AAAAAAAAAA', messageId: `<${randomUUID()}@bench.invalid>` }),
+      composeMessage({
+        headers: headers[i]!.headers,
+        body: `${notices[i]}\n${bodies[i]!.text}\n`,
+        parts: [],
+        verdict: 'sanitized',
+        quarantineId: 'Q-20261126-AAAAAAAAAA',
+        messageId: `<${randomUUID()}@bench.invalid>`,
+      }),
     'quarantine.put': (i) => deps.quarantine.put(mails[i]!, meta(i)),
   };
   const out: Record<string, number> = {};
@@ -408,7 +411,12 @@ function table(title: string, baselineName: string, s: Figures, b: Figures): str
 async function main(): Promise<void> {
   const started = performance.now();
   const cpu = os.cpus();
-  console.log(`mugaika core bench${QUICK ? ' (quick)' : ''}: node ${process.version}, ${cpu.length} CPU(s) ${cpu[0]?.model ?? ''}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `mugaika core bench${QUICK ? ' (quick)' : ''}: node ${process.version}, ${cpu.length} CPU(s) ${cpu[0]?.model ?? ''}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`each phase runs in a fresh process (one thread); ${PLAN.html.concurrency} HTML / ${PLAN.photo.concurrency} photo messages in flight at once, baselines alike\n`);
 
   const htmlS = await inChild('html-sanitize');
@@ -468,13 +476,23 @@ async function main(): Promise<void> {
           input: htmlS.info,
           sanitize: htmlS.figures,
           baseline: { name: 'mailparser simpleParser', ...htmlB.figures },
-          ratio: { perSecond: htmlS.figures.perSecond / htmlB.figures.perSecond, p50: htmlS.figures.p50ms / htmlB.figures.p50ms, p99: htmlS.figures.p99ms / htmlB.figures.p99ms, peakRss: htmlS.figures.peakRssMiB / htmlB.figures.peakRssMiB },
+          ratio: {
+            perSecond: htmlS.figures.perSecond / htmlB.figures.perSecond,
+            p50: htmlS.figures.p50ms / htmlB.figures.p50ms,
+            p99: htmlS.figures.p99ms / htmlB.figures.p99ms,
+            peakRss: htmlS.figures.peakRssMiB / htmlB.figures.peakRssMiB,
+          },
         },
         photo: {
           input: photoS.info,
           sanitize: photoS.figures,
           baseline: { name: 'sharp decode + re-encode', ...photoB.figures },
-          ratio: { perSecond: photoS.figures.perSecond / photoB.figures.perSecond, p50: photoS.figures.p50ms / photoB.figures.p50ms, p99: photoS.figures.p99ms / photoB.figures.p99ms, peakRss: photoS.figures.peakRssMiB / photoB.figures.peakRssMiB },
+          ratio: {
+            perSecond: photoS.figures.perSecond / photoB.figures.perSecond,
+            p50: photoS.figures.p50ms / photoB.figures.p50ms,
+            p99: photoS.figures.p99ms / photoB.figures.p99ms,
+            peakRss: photoS.figures.peakRssMiB / photoB.figures.peakRssMiB,
+          },
         },
         htmlStages: stages && 'stages' in stages ? { meanMs: stages.stages, sanitizeMeanMs: stages.sanitizeMeanMs } : null,
         seconds,

@@ -449,10 +449,7 @@ function makeReportDocx(): Buffer {
   ];
   const body = paragraphs
     .map(({ text, bold, size }) => {
-      const rPr =
-        bold || size
-          ? `<w:rPr>${bold ? '<w:b/>' : ''}${size ? `<w:sz w:val="${size}"/><w:szCs w:val="${size}"/>` : ''}</w:rPr>`
-          : '';
+      const rPr = bold || size ? `<w:rPr>${bold ? '<w:b/>' : ''}${size ? `<w:sz w:val="${size}"/><w:szCs w:val="${size}"/>` : ''}</w:rPr>` : '';
       return text ? `<w:p><w:r>${rPr}<w:t xml:space="preserve">${xmlEscape(text)}</w:t></w:r></w:p>` : '<w:p/>';
     })
     .join('');
@@ -509,7 +506,9 @@ async function makeSmallPng(): Promise<Buffer> {
       px[i + 2] = pin ? 40 : road ? 240 : 190;
     }
   }
-  return sharp(px, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+  return sharp(px, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Minimal CSV writer: quotes a cell when it contains a comma, quote or newline. */
@@ -552,7 +551,11 @@ const CHAIN = {
   answer2: '<TY3P286MB0002.tanaka.doboku@mail.city.example.lg.jp>',
 };
 
-const quoted = (s: string): string => s.split('\n').map((l) => `> ${l}`).join('\n');
+const quoted = (s: string): string =>
+  s
+    .split('\n')
+    .map((l) => `> ${l}`)
+    .join('\n');
 
 const GMAIL_TABLE_TEXT = `土木課 御中
 
@@ -575,7 +578,9 @@ const GMAIL_TABLE_HTML = `<div dir="ltr">土木課 御中<div><br></div><div>道
   ['気づいた日', '12月5日（土）の朝'],
 ]
   .map(([k, v]) => `<tr style="height:21px"><td style="${GMAIL_CELL}">${k}</td><td style="${GMAIL_CELL}">${v}</td></tr>`)
-  .join('')}</tbody></table><div><br></div><div>よろしくお願いいたします。</div><div><br></div><span class="gmail_signature_prefix">-- </span><br><div dir="ltr" class="gmail_signature">山田 花子</div></div>
+  .join(
+    '',
+  )}</tbody></table><div><br></div><div>よろしくお願いいたします。</div><div><br></div><span class="gmail_signature_prefix">-- </span><br><div dir="ltr" class="gmail_signature">山田 花子</div></div>
 `;
 
 const PREF_KIKAKU = '見本県 企画部 企画調整課';
@@ -827,11 +832,7 @@ TEL 090-0000-1234
         headers(['Content-Type: text/plain; charset="Shift_JIS"', 'Content-Transfer-Encoding: 8bit']),
         sjisBody,
         Buffer.from(`${CRLF}--${boundary}${CRLF}`, 'latin1'),
-        headers([
-          `Content-Type: text/csv; charset=Shift_JIS;${CRLF}\tname="${fileWord}"`,
-          'Content-Transfer-Encoding: base64',
-          `Content-Disposition: attachment;${CRLF}\tfilename="${fileWord}"`,
-        ]),
+        headers([`Content-Type: text/csv; charset=Shift_JIS;${CRLF}\tname="${fileWord}"`, 'Content-Transfer-Encoding: base64', `Content-Disposition: attachment;${CRLF}\tfilename="${fileWord}"`]),
         Buffer.from(base64Lines(toCp932(csv)), 'latin1'),
         Buffer.from(`${CRLF}--${boundary}--${CRLF}`, 'latin1'),
       ]);
@@ -1029,9 +1030,7 @@ TEL 090-0000-1234
 見本県市町村会 事務局
 佐藤
 `,
-        attachments: [
-          { filename: `${innerSubject}.eml`, content: inner, contentType: 'message/rfc822', contentDisposition: 'attachment' },
-        ],
+        attachments: [{ filename: `${innerSubject}.eml`, content: inner, contentType: 'message/rfc822', contentDisposition: 'attachment' }],
       });
     },
   },
@@ -1055,9 +1054,7 @@ TEL 090-0000-1234
         '市道北町線の路面のひび割れが進行しているため、舗装の打ち換えを要望します',
       ];
       // Repeat the list twice with numbering so the single line exceeds 1000 characters.
-      const longLine = [...items, ...items.map((s) => `${s}（再掲）`)]
-        .map((s, i) => `【要望${i + 1}】${s}。`)
-        .join('');
+      const longLine = [...items, ...items.map((s) => `${s}（再掲）`)].map((s, i) => `【要望${i + 1}】${s}。`).join('');
       if (longLine.length <= 1000) throw new Error(`10: long line only ${longLine.length} chars`);
       const body = `例示市 市民協働課 御中
 
@@ -1110,9 +1107,7 @@ ${longLine}
 
 見本運輸株式会社 総務部
 `,
-        attachments: [
-          { filename: '議事録\u202Efdp.scr', content: makeFakeExe(), contentType: 'application/octet-stream' },
-        ],
+        attachments: [{ filename: '議事録\u202Efdp.scr', content: makeFakeExe(), contentType: 'application/octet-stream' }],
       });
     },
   },
@@ -1124,9 +1119,7 @@ ${longLine}
         .gif()
         .toBuffer();
       const boundary = '=_broken_boundary_12';
-      const text =
-        '例示市 総務課 御中\n\n先日の防災訓練の写真を送ります。\n' +
-        '（前回は文字化けしていたようなので再送します）\0\n\n見本写真館\n';
+      const text = '例示市 総務課 御中\n\n先日の防災訓練の写真を送ります。\n' + '（前回は文字化けしていたようなので再送します）\0\n\n見本写真館\n';
       return Buffer.concat([
         headers([
           'Return-Path: <photo@example.com>',
@@ -1143,12 +1136,7 @@ ${longLine}
         Buffer.from('Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n', 'latin1'),
         Buffer.from(text, 'utf8'),
         Buffer.from(`--${boundary}\n`, 'latin1'),
-        Buffer.from(
-          'Content-Type: image/gif; name=kunren photo.gif\n' +
-            'Content-Disposition: attachment; filename="kunren.gif"\n' +
-            'Content-Transfer-Encoding: base64\n\n',
-          'latin1',
-        ),
+        Buffer.from('Content-Type: image/gif; name=kunren photo.gif\n' + 'Content-Disposition: attachment; filename="kunren.gif"\n' + 'Content-Transfer-Encoding: base64\n\n', 'latin1'),
         Buffer.from(base64Lines(gif, '\n'), 'latin1'),
         // Deliberately no closing "--boundary--".
       ]);
@@ -1158,46 +1146,47 @@ ${longLine}
     // Calendar invitation (METHOD:REQUEST) as text/calendar alternative + invite.ics.
     file: '13-calendar-invite.eml',
     build: async () => {
-      const ics = [
-        'BEGIN:VCALENDAR',
-        'PRODID:-//Example//Groupware 5.2//JA',
-        'VERSION:2.0',
-        'CALSCALE:GREGORIAN',
-        'METHOD:REQUEST',
-        'BEGIN:VTIMEZONE',
-        'TZID:Asia/Tokyo',
-        'BEGIN:STANDARD',
-        'DTSTART:19700101T000000',
-        'TZOFFSETFROM:+0900',
-        'TZOFFSETTO:+0900',
-        'TZNAME:JST',
-        'END:STANDARD',
-        'END:VTIMEZONE',
-        'BEGIN:VEVENT',
-        'UID:20260422T090000-bousai-uchiawase-01@pref.example.jp',
-        'DTSTAMP:20260422T000000Z',
-        'DTSTART;TZID=Asia/Tokyo:20260522T100000',
-        'DTEND;TZID=Asia/Tokyo:20260522T120000',
-        'SUMMARY:【会議】令和8年度 県・市町村合同防災訓練 第1回打合せ',
-        'LOCATION:見本県庁 本館3階 防災センター会議室（Web併用）',
-        'DESCRIPTION:各市町村 防災担当課 御中\\n\\n令和8年度 県・市町村合同防災訓練の第1回打合せを開催します。' +
-          '\\n出欠を返信してください。\\n\\nWeb参加：https://meet.example.com/j/8812345678?pwd=abc123' +
-          '\\n資料：https://bousai.pref.example.jp/kunren/2026/shiryo.html',
-        'ORGANIZER;CN="見本県 危機管理課":mailto:kikikanri@pref.example.jp',
-        'ATTENDEE;CN="例示市 危機管理課";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:bousai@city.example.lg.jp',
-        'SEQUENCE:0',
-        'STATUS:CONFIRMED',
-        'TRANSP:OPAQUE',
-        'BEGIN:VALARM',
-        'ACTION:DISPLAY',
-        'DESCRIPTION:防災訓練 打合せ',
-        'TRIGGER:-PT30M',
-        'END:VALARM',
-        'END:VEVENT',
-        'END:VCALENDAR',
-      ]
-        .map(icsFold)
-        .join(CRLF) + CRLF;
+      const ics =
+        [
+          'BEGIN:VCALENDAR',
+          'PRODID:-//Example//Groupware 5.2//JA',
+          'VERSION:2.0',
+          'CALSCALE:GREGORIAN',
+          'METHOD:REQUEST',
+          'BEGIN:VTIMEZONE',
+          'TZID:Asia/Tokyo',
+          'BEGIN:STANDARD',
+          'DTSTART:19700101T000000',
+          'TZOFFSETFROM:+0900',
+          'TZOFFSETTO:+0900',
+          'TZNAME:JST',
+          'END:STANDARD',
+          'END:VTIMEZONE',
+          'BEGIN:VEVENT',
+          'UID:20260422T090000-bousai-uchiawase-01@pref.example.jp',
+          'DTSTAMP:20260422T000000Z',
+          'DTSTART;TZID=Asia/Tokyo:20260522T100000',
+          'DTEND;TZID=Asia/Tokyo:20260522T120000',
+          'SUMMARY:【会議】令和8年度 県・市町村合同防災訓練 第1回打合せ',
+          'LOCATION:見本県庁 本館3階 防災センター会議室（Web併用）',
+          'DESCRIPTION:各市町村 防災担当課 御中\\n\\n令和8年度 県・市町村合同防災訓練の第1回打合せを開催します。' +
+            '\\n出欠を返信してください。\\n\\nWeb参加：https://meet.example.com/j/8812345678?pwd=abc123' +
+            '\\n資料：https://bousai.pref.example.jp/kunren/2026/shiryo.html',
+          'ORGANIZER;CN="見本県 危機管理課":mailto:kikikanri@pref.example.jp',
+          'ATTENDEE;CN="例示市 危機管理課";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:bousai@city.example.lg.jp',
+          'SEQUENCE:0',
+          'STATUS:CONFIRMED',
+          'TRANSP:OPAQUE',
+          'BEGIN:VALARM',
+          'ACTION:DISPLAY',
+          'DESCRIPTION:防災訓練 打合せ',
+          'TRIGGER:-PT30M',
+          'END:VALARM',
+          'END:VEVENT',
+          'END:VCALENDAR',
+        ]
+          .map(icsFold)
+          .join(CRLF) + CRLF;
       return compose('13ics', {
         from: { name: '見本県 危機管理課', address: 'kikikanri@pref.example.jp' },
         to: { name: '例示市 危機管理課', address: 'bousai@city.example.lg.jp' },

@@ -26,7 +26,7 @@ export const defaultActor = (): string => {
 
 export function withCommonOptions(cmd: Command): Command {
   return cmd
-    .option('--data-dir <dir>', 'データフォルダ / data folder; default $MUGAIKA_DATA_DIR, the config\'s dataDir, or ./data')
+    .option('--data-dir <dir>', "データフォルダ / data folder; default $MUGAIKA_DATA_DIR, the config's dataDir, or ./data")
     .option('-c, --config <file>', 'ゲートウェイ設定 / gateway configuration (YAML): next hop, retention, database')
     .option('--by <name>', '操作者 / who acts, for the audit log; default cli:<OS user>');
 }

@@ -132,17 +132,37 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   opened.push(() => audit.append({ actor, action: 'gateway-stopped', object: actor, details: { reason: 'start failed' } }));
   const nextHop = nextHopCarrier(config, dataDir);
   const bounceCarrier = bounceCarrierFor(config, dataDir);
-  opened.push(() => nextHop.close(), () => bounceCarrier.close());
+  opened.push(
+    () => nextHop.close(),
+    () => bounceCarrier.close(),
+  );
   // One thread per core unless work.workers says otherwise; the engine's concurrency is counted from the same number.
   const workers = config.work.workers ?? Math.max(1, availableParallelism());
   // Decided once (one bubblewrap probe) for every converter: the sanitizer's workers and the PPAP unlock.
   const isolation = await decideIsolation(policy.documents);
-  const sanitizer = createSanitizer({ dataDir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway: config.smtp.hostname, policy, isolation, workers, quarantine, consoleUrl: config.web.publicUrl });
+  const sanitizer = createSanitizer({
+    dataDir,
+    databaseUrl: config.database.url,
+    auditChannel: audit.channel!,
+    gateway: config.smtp.hostname,
+    policy,
+    isolation,
+    workers,
+    quarantine,
+    consoleUrl: config.web.publicUrl,
+  });
   opened.push(() => sanitizer.close());
   let snapshot = () => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 });
   const metrics = createMetrics(() => snapshot());
   const engine = createEngine({
-    spool, sanitizer, nextHop, bounceCarrier, transfers, metrics, log, policy,
+    spool,
+    sanitizer,
+    nextHop,
+    bounceCarrier,
+    transfers,
+    metrics,
+    log,
+    policy,
     retry: config.delivery,
     hostname: config.smtp.hostname,
     sanitizeConcurrency: workers * 2,
@@ -218,7 +238,12 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   const auditor = {
     audit,
     verify: async () => {
-      const [{ verifyAudit }, { loadTrust }, { headFilePath }, { segmentsOnThreads }] = await Promise.all([import('../audit/verify.js'), import('../audit/signer.js'), import('../audit/head-file.js'), import('../audit/verify-parallel.js')]);
+      const [{ verifyAudit }, { loadTrust }, { headFilePath }, { segmentsOnThreads }] = await Promise.all([
+        import('../audit/verify.js'),
+        import('../audit/signer.js'),
+        import('../audit/head-file.js'),
+        import('../audit/verify-parallel.js'),
+      ]);
       return verifyAudit(store, await loadTrust(dataDir), { headFile: headFilePath(dataDir), parallel: segmentsOnThreads({ dataDir, databaseUrl: config.database.url }) });
     },
   };

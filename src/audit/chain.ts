@@ -50,8 +50,7 @@ export function prepareEntry(entry: AuditEntry, now: Date): PreparedEntry {
   return { time: time.toISOString(), actor: storable(entry.actor), action: entry.action, object: entry.object == null ? null : storable(entry.object), details };
 }
 
-export const canonicalText = (r: Pick<AuditRecord, 'seq' | 'time' | 'actor' | 'action' | 'object' | 'details'>): string =>
-  JSON.stringify([r.seq, r.time, r.actor, r.action, r.object, r.details]);
+export const canonicalText = (r: Pick<AuditRecord, 'seq' | 'time' | 'actor' | 'action' | 'object' | 'details'>): string => JSON.stringify([r.seq, r.time, r.actor, r.action, r.object, r.details]);
 
 export const recordHash = (prevHash: string, r: Pick<AuditRecord, 'seq' | 'time' | 'actor' | 'action' | 'object' | 'details'>): string =>
   // crypto.hash: one call, several times faster than createHash for short texts (verify hashes millions).

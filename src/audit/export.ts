@@ -75,7 +75,8 @@ export const csvRow = (r: AuditRecord): string[] => {
 };
 
 /** Hidden and reordering characters as JSON escapes: the same text once parsed, plain to see before. */
-const escapeHidden = (json: string): string => json.replace(/[\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\u00ad\u061c\ufff9-\ufffb]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const escapeHidden = (json: string): string =>
+  json.replace(/[\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\u00ad\u061c\ufff9-\ufffb]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export const jsonLine = (r: AuditRecord): string => {
   let details: unknown = r.details;
@@ -111,13 +112,7 @@ export async function* exportChunks(store: Store, filter: AuditFilter, format: E
 }
 
 /** Writes the matching records to `out`; resolves with how many. */
-export async function exportAudit(
-  store: Store,
-  filter: AuditFilter,
-  format: ExportFormat,
-  out: NodeJS.WritableStream,
-  opts: { headers?: HeaderLanguage } = {},
-): Promise<number> {
+export async function exportAudit(store: Store, filter: AuditFilter, format: ExportFormat, out: NodeJS.WritableStream, opts: { headers?: HeaderLanguage } = {}): Promise<number> {
   let n = 0;
   if (format === 'csv') await write(out, BOM + stringify([HEADERS[opts.headers ?? 'ja']], { record_delimiter: 'windows' }));
   for await (const page of auditPages(store, filter)) {

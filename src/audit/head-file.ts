@@ -28,14 +28,7 @@ export async function readHeadFile(file: string): Promise<Checkpoint | null> {
   } catch {
     throw new HeadFileError(`${file} is not JSON / ${file} が JSON ではありません`);
   }
-  if (
-    typeof c.seq !== 'number' ||
-    !Number.isSafeInteger(c.seq) ||
-    typeof c.hash !== 'string' ||
-    typeof c.time !== 'string' ||
-    typeof c.keyId !== 'string' ||
-    typeof c.signature !== 'string'
-  ) {
+  if (typeof c.seq !== 'number' || !Number.isSafeInteger(c.seq) || typeof c.hash !== 'string' || typeof c.time !== 'string' || typeof c.keyId !== 'string' || typeof c.signature !== 'string') {
     throw new HeadFileError(`${file} is not a checkpoint (seq, hash, time, keyId, signature) / ${file} の形式が正しくありません`);
   }
   return { seq: c.seq, hash: c.hash, time: c.time, keyId: c.keyId, signature: c.signature };

@@ -43,7 +43,11 @@ const withBuffers = (e: AuditEffects): AuditEffects => ({
 parentPort!.on('message', (req: LogRequest) => {
   if (req.op === 'append') answer(req.id, log.appendMany(req.entries, req.effects && withBuffers(req.effects)));
   else if (req.op === 'checkpoint') answer(req.id, log.checkpoint());
-  else answer(req.id, log.close().finally(() => store.close()));
+  else
+    answer(
+      req.id,
+      log.close().finally(() => store.close()),
+    );
 });
 if (setup.channel) {
   // Every thread of the gateway appends through this one log: one writer, one
@@ -54,7 +58,13 @@ if (setup.channel) {
     log.appendMany(req.entries, req.effects && withBuffers(req.effects)).then(
       (value) => channel.postMessage({ client: req.client, id: req.id, ok: true, value } satisfies ChannelReply),
       (err: unknown) =>
-        channel.postMessage({ client: req.client, id: req.id, ok: false, error: err instanceof Error ? err.message : String(err), name: err instanceof Error ? err.name : 'Error' } satisfies ChannelReply),
+        channel.postMessage({
+          client: req.client,
+          id: req.id,
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+          name: err instanceof Error ? err.name : 'Error',
+        } satisfies ChannelReply),
     );
   };
   // Let the thread end once the parent terminates it; the channel alone must not keep it alive.

@@ -34,11 +34,13 @@ export interface AuditTrust {
 }
 
 export const keyIdOf = (publicKey: KeyObject): string =>
-  createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 32);
+  createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 32);
 
 /** The text a checkpoint signature covers. */
-export const checkpointText = (c: Pick<Checkpoint, 'seq' | 'hash' | 'time' | 'keyId'>): string =>
-  JSON.stringify(['mugaika-audit-checkpoint-v1', c.seq, c.hash, c.time, c.keyId]);
+export const checkpointText = (c: Pick<Checkpoint, 'seq' | 'hash' | 'time' | 'keyId'>): string => JSON.stringify(['mugaika-audit-checkpoint-v1', c.seq, c.hash, c.time, c.keyId]);
 
 const keysDir = (dataDir: string): string => path.join(dataDir, 'keys');
 

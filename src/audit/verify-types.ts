@@ -60,7 +60,6 @@ export interface VerifyOptions {
 
 /** How many recent hashes are kept to tell inserted records from edited ones. */
 
-
 export interface SegmentStart {
   /** The record before the segment: verified, or as the store holds it (checked when chunks are joined). */
   prev: ChainHead;

@@ -124,7 +124,12 @@ export async function checkSegment(ctx: SegmentContext, start: SegmentStart, unt
     const seq = r[0];
     const done = prevSeq;
     if (seq !== prevSeq + 1) {
-      return fail(prevSeq + 1, 'missing-record', `連番 ${prevSeq + 1} の記録がありません (削除されています)。次の記録は連番 ${seq} です / record ${prevSeq + 1} is missing (deleted); the next record is ${seq}`, done);
+      return fail(
+        prevSeq + 1,
+        'missing-record',
+        `連番 ${prevSeq + 1} の記録がありません (削除されています)。次の記録は連番 ${seq} です / record ${prevSeq + 1} is missing (deleted); the next record is ${seq}`,
+        done,
+      );
     }
     const canonical = r[1];
     const linked = r[3];
@@ -154,14 +159,24 @@ export async function checkSegment(ctx: SegmentContext, start: SegmentStart, unt
           done - 1,
         );
       }
-      return fail(seq, 'broken-link', `連番 ${seq} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${seq} does not link to record ${prevSeq}: it was changed, inserted or moved`, done);
+      return fail(
+        seq,
+        'broken-link',
+        `連番 ${seq} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${seq} does not link to record ${prevSeq}: it was changed, inserted or moved`,
+        done,
+      );
     }
     if (selfHash !== hash) {
       return fail(seq, 'edited-record', `連番 ${seq} の記録が変更されています (ハッシュ不一致) / record ${seq} was altered: its hash does not match its content`, done);
     }
     const idx = deriveIndexFromText(r[2]);
     if (idx.sender !== r[5] || idx.verdict !== r[6] || !sameRecipients(idx.recipients, r[7])) {
-      return fail(seq, 'index-mismatch', `連番 ${seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`, done);
+      return fail(
+        seq,
+        'index-mismatch',
+        `連番 ${seq} の検索用の列 (差出人・宛先・判定) が詳細と一致しません / record ${seq}: the search columns (sender, recipients, verdict) were altered and no longer match its details`,
+        done,
+      );
     }
     // A checkpoint counts only when a trusted key made it. One at a seq that is
     // no record's (only a tampered table has one) gets its signature checked too.
@@ -219,7 +234,7 @@ export async function checkChunks(ctx: SegmentContext, job: ChunkJob): Promise<C
     const result = await checkSegment(ctx, { prev: { seq: afterSeq, hash }, lastGoodCheckpoint, checked: 0 }, job.bounds[chunk + 1] as number, recent);
     out.push({ chunk, startHash: hash, result });
     if (!result.ok) {
-      for (let bad = Atomics.load(claims, 1); chunk < bad; ) {
+      for (let bad = Atomics.load(claims, 1); chunk < bad;) {
         const was = Atomics.compareExchange(claims, 1, bad, chunk);
         if (was === bad) break;
         bad = was;
@@ -285,7 +300,12 @@ export async function verifyAudit(store: Store, trust: AuditTrust, opts: VerifyO
       if (!c) throw new Error(`audit verify: chunk ${i} of ${count} was not checked`);
       if (c.startHash !== start.prev.hash) {
         const at = bounds[i] as number;
-        return fail(at + 1, 'broken-link', `連番 ${at + 1} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${at + 1} does not link to record ${at}: it was changed, inserted or moved`, at);
+        return fail(
+          at + 1,
+          'broken-link',
+          `連番 ${at + 1} の記録が前の記録とつながっていません (変更・挿入・並べ替え) / record ${at + 1} does not link to record ${at}: it was changed, inserted or moved`,
+          at,
+        );
       }
       if (!c.result.ok) return { ...c.result, checkpoints: start.checked + c.result.checkpoints };
       start = { prev: c.result.prev, lastGoodCheckpoint: c.result.lastGoodCheckpoint, checked: start.checked + c.result.checked };

@@ -40,7 +40,10 @@ export function parseWhen(value: string): Date {
 async function parseActions(value: string): Promise<AuditAction[]> {
   const { auditActions } = await import('../model/audit-actions.js');
   const known = new Set<string>(auditActions);
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.filter((a) => !known.has(a));
   if (bad.length > 0 || list.length === 0) {
     throw new InvalidArgumentError(`unknown action ${bad.join(', ') || '(empty)'}; one of: ${auditActions.join(', ')} / 不明な操作です`);
@@ -175,11 +178,7 @@ export function registerAuditCommands(program: Command): void {
       if (opts.format !== 'csv' && opts.format !== 'jsonl') throw new InvalidArgumentError(`--format must be csv or jsonl, not ${opts.format} / --format は csv か jsonl です`);
       if (opts.headers !== 'ja' && opts.headers !== 'en') throw new InvalidArgumentError(`--headers must be ja or en, not ${opts.headers} / --headers は ja か en です`);
       const actions = opts.action === undefined ? undefined : await parseActions(opts.action);
-      const [{ exportAudit }, { createWriteStream }, { finished }] = await Promise.all([
-        import('../audit/export.js'),
-        import('node:fs'),
-        import('node:stream/promises'),
-      ]);
+      const [{ exportAudit }, { createWriteStream }, { finished }] = await Promise.all([import('../audit/export.js'), import('node:fs'), import('node:stream/promises')]);
       const store = await openFor(await targetOf(opts));
       try {
         const out = opts.output ? createWriteStream(opts.output, { mode: 0o600 }) : process.stdout;

@@ -12,11 +12,7 @@ import { registerQuarantineCommands } from './quarantine-commands.js';
 
 const defaultDataDir = (): string => path.resolve(process.env.MUGAIKA_DATA_DIR ?? 'data');
 
-
-const program = new Command()
-  .name('mugaika')
-  .description('無害化ゲートウェイ / Email sanitization gateway for the LGWAN zone')
-  .showHelpAfterError();
+const program = new Command().name('mugaika').description('無害化ゲートウェイ / Email sanitization gateway for the LGWAN zone').showHelpAfterError();
 
 program
   .command('sanitize')
@@ -29,11 +25,7 @@ program
   .option('--policy <file>', 'policy file (YAML); default: the embedded defaults')
   .action(async (input: string | undefined, opts: { output: string; report?: string; batch?: string; dataDir?: string; policy?: string }) => {
     if (!input === !opts.batch) throw new InvalidArgumentError('give either INPUT or --batch DIR / INPUT か --batch DIR のどちらかを指定してください');
-    const [{ loadPolicy }, { openCliDeps }, { sanitizeFile, sanitizeFolder }] = await Promise.all([
-      import('../policy/load.js'),
-      import('./wiring.js'),
-      import('./sanitize-command.js'),
-    ]);
+    const [{ loadPolicy }, { openCliDeps }, { sanitizeFile, sanitizeFolder }] = await Promise.all([import('../policy/load.js'), import('./wiring.js'), import('./sanitize-command.js')]);
     const policy = await loadPolicy(opts.policy);
     const deps = await openCliDeps(opts.dataDir ?? defaultDataDir(), policy);
     try {
@@ -119,7 +111,7 @@ try {
     if (err.name === 'GatewayStartError') process.exit(err.exitCode);
     process.exitCode = err.exitCode;
   } else {
-    process.stderr.write(`mugaika: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`mugaika: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = EXIT.failed;
   }
 }

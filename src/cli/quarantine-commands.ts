@@ -22,8 +22,7 @@ const positiveInt = (value: string): number => {
 // Times in JST, as people read them; --json keeps ISO 8601.
 const jst = jstTableOf;
 
-const line = (i: ItemSummary): string =>
-  `${i.id}  ${i.state.padEnd(17)} ${jst(i.receivedAt)}  ${i.envelopeFrom ?? '<>'} -> ${i.recipients.join(',')}  ${i.size}B  ${i.findings.join(' ')}`;
+const line = (i: ItemSummary): string => `${i.id}  ${i.state.padEnd(17)} ${jst(i.receivedAt)}  ${i.envelopeFrom ?? '<>'} -> ${i.recipients.join(',')}  ${i.size}B  ${i.findings.join(' ')}`;
 
 export function registerQuarantineCommands(program: Command): void {
   const q = program.command('quarantine').description('隔離メッセージの確認と解放 / inspect, release and purge quarantined originals');
@@ -88,32 +87,31 @@ export function registerQuarantineCommands(program: Command): void {
       }),
     );
 
-  withCommonOptions(q.command('release').description('原本を宛先に配送する(承認)/ approve: deliver the original to its recipients').argument('<id>'))
-    .action((id: string, opts: CommonOptions) =>
-      inContext(opts, async ({ vault, config, dataDir }, actor) => {
-        const [{ createWorkflow, releaseMarkingOf }, { nextHopCarrier }, { loadPolicy }] = await Promise.all([
-          import('../quarantine/workflow.js'),
-          import('../delivery/from-config.js'),
-          import('../policy/load.js'),
-        ]);
-        // The gateway's policy says how a released original is marked (release.subjectPrefix, language).
-        const marking = releaseMarkingOf(await loadPolicy(config.policyFile));
-        const carrier = nextHopCarrier(config, dataDir, 1);
-        try {
-          const r = await createWorkflow(vault, undefined, marking).release(id, actor, carrier);
-          if (r.ok) {
-            process.stdout.write(`${id} を解放し、${r.carrier} に配送しました / released ${id} to ${r.accepted.join(', ')} via ${r.carrier}\n`);
-            return;
-          }
-          process.stderr.write(`mugaika: ${id} を配送できませんでした(状態は変わっていません)/ could not deliver ${id} via ${r.carrier}; its state is unchanged\n`);
-          for (const f of r.failed) process.stderr.write(`  ${f.rcpt}: ${f.code ?? '-'} ${f.reason}\n`);
-          const temporary = r.failed.every((f) => f.code === null || f.code < 500);
-          process.exitCode = temporary ? EXIT_TEMPFAIL : EXIT_FAILED;
-        } finally {
-          await carrier.close();
+  withCommonOptions(q.command('release').description('原本を宛先に配送する(承認)/ approve: deliver the original to its recipients').argument('<id>')).action((id: string, opts: CommonOptions) =>
+    inContext(opts, async ({ vault, config, dataDir }, actor) => {
+      const [{ createWorkflow, releaseMarkingOf }, { nextHopCarrier }, { loadPolicy }] = await Promise.all([
+        import('../quarantine/workflow.js'),
+        import('../delivery/from-config.js'),
+        import('../policy/load.js'),
+      ]);
+      // The gateway's policy says how a released original is marked (release.subjectPrefix, language).
+      const marking = releaseMarkingOf(await loadPolicy(config.policyFile));
+      const carrier = nextHopCarrier(config, dataDir, 1);
+      try {
+        const r = await createWorkflow(vault, undefined, marking).release(id, actor, carrier);
+        if (r.ok) {
+          process.stdout.write(`${id} を解放し、${r.carrier} に配送しました / released ${id} to ${r.accepted.join(', ')} via ${r.carrier}\n`);
+          return;
         }
-      }),
-    );
+        process.stderr.write(`mugaika: ${id} を配送できませんでした(状態は変わっていません)/ could not deliver ${id} via ${r.carrier}; its state is unchanged\n`);
+        for (const f of r.failed) process.stderr.write(`  ${f.rcpt}: ${f.code ?? '-'} ${f.reason}\n`);
+        const temporary = r.failed.every((f) => f.code === null || f.code < 500);
+        process.exitCode = temporary ? EXIT_TEMPFAIL : EXIT_FAILED;
+      } finally {
+        await carrier.close();
+      }
+    }),
+  );
 
   withCommonOptions(q.command('reject').description('解放しない(却下)/ reject: the original stays quarantined until purged').argument('<id>'))
     .option('--reason <text>', '理由 / why')
@@ -126,7 +124,7 @@ export function registerQuarantineCommands(program: Command): void {
     );
 
   withCommonOptions(q.command('purge').description('保存期間を過ぎた原本を削除する / delete originals past the retention period (rows are kept as expired)'))
-    .option('--older-than-days <n>', '保存日数 / retention in days; default the config\'s quarantine.retentionDays (90)', positiveInt)
+    .option('--older-than-days <n>', "保存日数 / retention in days; default the config's quarantine.retentionDays (90)", positiveInt)
     .action((opts: CommonOptions & { olderThanDays?: number }) =>
       inContext(opts, async ({ vault, config }, actor) => {
         const { createWorkflow } = await import('../quarantine/workflow.js');

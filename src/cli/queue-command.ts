@@ -35,12 +35,32 @@ export async function listQueue(dataDir: string): Promise<QueueLine[]> {
     const entry = await spool.readIncoming(id).catch(gone);
     if (!entry) continue;
     const { envelope } = entry;
-    lines.push({ id, stage: 'incoming', kind: 'awaiting sanitization', from: envelope.mailFrom ?? '', pending: envelope.rcptTo.length, attempts: 0, receivedAt: envelope.receivedAt, nextAttemptAt: null, lastError: null });
+    lines.push({
+      id,
+      stage: 'incoming',
+      kind: 'awaiting sanitization',
+      from: envelope.mailFrom ?? '',
+      pending: envelope.rcptTo.length,
+      attempts: 0,
+      receivedAt: envelope.receivedAt,
+      nextAttemptAt: null,
+      lastError: null,
+    });
   }
   for (const id of await spool.listOutgoing()) {
     const s = await spool.readState(id);
     if (!s) continue;
-    lines.push({ id, stage: 'outgoing', kind: s.kind, from: s.envelopeFrom ?? '', pending: s.pending.length, attempts: s.attempts, receivedAt: s.receivedAt, nextAttemptAt: s.nextAttemptAt, lastError: s.lastError });
+    lines.push({
+      id,
+      stage: 'outgoing',
+      kind: s.kind,
+      from: s.envelopeFrom ?? '',
+      pending: s.pending.length,
+      attempts: s.attempts,
+      receivedAt: s.receivedAt,
+      nextAttemptAt: s.nextAttemptAt,
+      lastError: s.lastError,
+    });
   }
   return lines;
 }

@@ -37,7 +37,12 @@ export async function sanitizeFile(input: string, output: string, report: string
   const codes = [...new Set(result.findings.map((f) => f.code))];
   await cli.audit.appendMany([
     { actor: cli.actor, action: 'received', object, details: { file: object, size: raw.length, receivedAt: receivedAt.toISOString() } },
-    { actor: cli.actor, action: 'verdict', object, details: { verdict: result.verdict, quarantineId: result.quarantineId, findings: codes, output: result.action === 'deliver' ? path.resolve(output) : null } },
+    {
+      actor: cli.actor,
+      action: 'verdict',
+      object,
+      details: { verdict: result.verdict, quarantineId: result.quarantineId, findings: codes, output: result.action === 'deliver' ? path.resolve(output) : null },
+    },
   ]);
   if (result.action === 'deliver') await writeAtomically(output, result.message);
   else await fs.rm(output, { force: true });
@@ -54,10 +59,7 @@ export interface BatchLine {
 export async function sanitizeFolder(inDir: string, outDir: string, deps: CliDeps, showProgress: boolean): Promise<BatchLine[]> {
   const files = (await fs.readdir(inDir)).filter((f) => f.toLowerCase().endsWith('.eml')).sort();
   await fs.mkdir(outDir, { recursive: true });
-  const bar = new cliProgress.SingleBar(
-    { format: '{bar} {value}/{total} {file}', hideCursor: true, noTTYOutput: false, stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = new cliProgress.SingleBar({ format: '{bar} {value}/{total} {file}', hideCursor: true, noTTYOutput: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
   if (showProgress) bar.start(files.length, 0, { file: '' });
   const lines: BatchLine[] = [];
   for (const file of files) {

@@ -19,7 +19,9 @@ export async function serve(configFile: string | undefined, dataDir?: string): P
   });
   if (failure) {
     gateway.log.fatal({ err: failure.message }, 'a part the gateway cannot work without has stopped: stopping; every message stays in the spool');
-    process.stderr.write(`mugaika: 監査ログの書き込みが止まったため、ゲートウェイを停止します。メッセージはスプールに残っています。/ the audit log stopped (${failure.message}): the gateway stops; every message stays in the spool\n`);
+    process.stderr.write(
+      `mugaika: 監査ログの書き込みが止まったため、ゲートウェイを停止します。メッセージはスプールに残っています。/ the audit log stopped (${failure.message}): the gateway stops; every message stays in the spool\n`,
+    );
   }
   await gateway.stop().catch((err: unknown) => gateway.log.error({ err: err instanceof Error ? err.message : String(err) }, 'shutdown failed'));
   if (failure) process.exit(1);

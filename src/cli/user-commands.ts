@@ -17,7 +17,7 @@ interface Common {
 async function passwordFromStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return (Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '');
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
 /** A password to hand over once: 20 characters from a 120-bit random value. */
@@ -71,28 +71,28 @@ export function registerUserCommands(program: Command): void {
       }),
     );
 
-  withCommonOptions(user.command('role').description('役割を変える / change a user\'s role').argument('<name>').addArgument(new Argument('<role>', '役割 / role').choices(roles)))
-    .action((name: string, role: Role, opts: Common) =>
+  withCommonOptions(user.command('role').description("役割を変える / change a user's role").argument('<name>').addArgument(new Argument('<role>', '役割 / role').choices(roles))).action(
+    (name: string, role: Role, opts: Common) =>
       inContext(opts, async ({ store, audit }, actor) => {
         const { createUserDirectory } = await import('../users/directory.js');
         const u = await createUserDirectory(store, audit).setRole(name, role, actor);
         process.stdout.write(`${u.name} の役割を ${u.role} にしました(ログイン中のセッションは終了)/ ${u.name} is now ${u.role}; their sessions have ended\n`);
       }),
-    );
+  );
 
-  withCommonOptions(user.command('email').description('メールアドレスを変える / change a user\'s mail address').argument('<name>').argument('<address>'))
-    .action((name: string, address: string, opts: Common) =>
+  withCommonOptions(user.command('email').description("メールアドレスを変える / change a user's mail address").argument('<name>').argument('<address>')).action(
+    (name: string, address: string, opts: Common) =>
       inContext(opts, async ({ store, audit }, actor) => {
         const { createUserDirectory } = await import('../users/directory.js');
         const u = await createUserDirectory(store, audit).setEmail(name, address, actor);
         process.stdout.write(`${u.name} のメールアドレスを ${u.email ?? '-'} にしました / ${u.name}'s address is now ${u.email ?? '-'}\n`);
       }),
-    );
+  );
 
   withCommonOptions(
     user
       .command('aliases')
-      .description('別名のアドレスを設定する(指定しなければすべて削除)/ set a user\'s other addresses (none removes them all)')
+      .description("別名のアドレスを設定する(指定しなければすべて削除)/ set a user's other addresses (none removes them all)")
       .argument('<name>')
       .argument('[address...]', '別名のアドレス / addresses'),
   ).action((name: string, addresses: string[], opts: Common) =>
@@ -116,17 +116,19 @@ export function registerUserCommands(program: Command): void {
       }),
     );
 
-  withCommonOptions(user.command('disable').description('利用を止める(ログイン不可、セッション終了)/ disable: no logins, sessions end').argument('<name>'))
-    .action((name: string, opts: Common) =>
-      inContext(opts, async ({ store, audit }, actor) => {
-        const { createUserDirectory } = await import('../users/directory.js');
-        const u = await createUserDirectory(store, audit).disable(name, actor);
-        process.stdout.write(`${u.name} を無効にしました / disabled ${u.name}\n`);
-      }),
-    );
+  withCommonOptions(user.command('disable').description('利用を止める(ログイン不可、セッション終了)/ disable: no logins, sessions end').argument('<name>')).action((name: string, opts: Common) =>
+    inContext(opts, async ({ store, audit }, actor) => {
+      const { createUserDirectory } = await import('../users/directory.js');
+      const u = await createUserDirectory(store, audit).disable(name, actor);
+      process.stdout.write(`${u.name} を無効にしました / disabled ${u.name}\n`);
+    }),
+  );
 
   withCommonOptions(
-    user.command('reset-2fa').description('二要素認証を解除する(スマートフォンの紛失時。次のログインで再設定)/ remove the second factor (a lost phone): they enrol again at their next login').argument('<name>'),
+    user
+      .command('reset-2fa')
+      .description('二要素認証を解除する(スマートフォンの紛失時。次のログインで再設定)/ remove the second factor (a lost phone): they enrol again at their next login')
+      .argument('<name>'),
   ).action((name: string, opts: Common) =>
     inContext(opts, async ({ store, audit }, actor) => {
       const { createUserDirectory } = await import('../users/directory.js');
@@ -137,12 +139,11 @@ export function registerUserCommands(program: Command): void {
     }),
   );
 
-  withCommonOptions(user.command('enable').description('利用を再開する(ロックも解除)/ enable again, and lift a lockout').argument('<name>'))
-    .action((name: string, opts: Common) =>
-      inContext(opts, async ({ store, audit }, actor) => {
-        const { createUserDirectory } = await import('../users/directory.js');
-        const u = await createUserDirectory(store, audit).enable(name, actor);
-        process.stdout.write(`${u.name} を有効にしました / enabled ${u.name}\n`);
-      }),
-    );
+  withCommonOptions(user.command('enable').description('利用を再開する(ロックも解除)/ enable again, and lift a lockout').argument('<name>')).action((name: string, opts: Common) =>
+    inContext(opts, async ({ store, audit }, actor) => {
+      const { createUserDirectory } = await import('../users/directory.js');
+      const u = await createUserDirectory(store, audit).enable(name, actor);
+      process.stdout.write(`${u.name} を有効にしました / enabled ${u.name}\n`);
+    }),
+  );
 }

@@ -45,7 +45,16 @@ export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliD
     // Items are recorded as kept by this host, as the gateway records its own.
     const gateway = os.hostname();
     const quarantine = await openVault({ dataDir: dir, store, audit, gateway, env: process.env });
-    const sanitizer = createSanitizer({ dataDir: dir, databaseUrl: config.database.url, auditChannel: audit.channel!, gateway, policy, isolation: await decideIsolation(policy.documents), workers: 1, quarantine });
+    const sanitizer = createSanitizer({
+      dataDir: dir,
+      databaseUrl: config.database.url,
+      auditChannel: audit.channel!,
+      gateway,
+      policy,
+      isolation: await decideIsolation(policy.documents),
+      workers: 1,
+      quarantine,
+    });
     closing.push(() => sanitizer.close());
     return { sanitizer, audit, actor, now: () => new Date(), close };
   } catch (err) {

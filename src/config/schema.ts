@@ -3,9 +3,7 @@
 // environment variables override the file.
 import { z } from 'zod';
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:2525 or [::1]:2525');
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:2525 or [::1]:2525');
 
 /** The municipality's directory (LDAP / Active Directory), when console users come from it. */
 const ldapSchema = z
@@ -65,13 +63,25 @@ const webSchema = z
     /** Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client; nobody else's is believed. */
     trustProxy: z.array(z.string().min(1)).default([]),
     /** A console session ends this many hours after login (one working day by default)... */
-    sessionHours: z.number().positive().max(24 * 7).default(8),
+    sessionHours: z
+      .number()
+      .positive()
+      .max(24 * 7)
+      .default(8),
     /** ...or after this many minutes without a request. */
-    idleMinutes: z.number().positive().max(24 * 60).default(30),
+    idleMinutes: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(30),
     /** Failed logins in a row for one account from one address that lock it for that address... */
     lockoutAttempts: z.number().int().positive().max(100).default(5),
     /** ...for this many minutes (an admin can unlock it earlier with `mugaika user enable`). */
-    lockoutMinutes: z.number().positive().max(24 * 60).default(15),
+    lockoutMinutes: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(15),
     /** Failed logins in a row for one account from addresses it has not logged in from, that lock it for all such addresses. */
     accountLockoutAttempts: z.number().int().positive().max(10_000).default(20),
     /** An address an account logged in from stays its own this many days: the account-wide lock does not apply to it. */
@@ -91,7 +101,12 @@ const webSchema = z
     maxConnections: z.number().int().positive().max(100_000).default(1024),
     ldap: ldapSchema.optional(),
     /** Mail to administrators about new release requests: 0 sends one mail per request, more gathers them into a digest every this many minutes. */
-    notifyDigestMinutes: z.number().int().min(0).max(24 * 60).default(0),
+    notifyDigestMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 60)
+      .default(0),
     /** The sender (envelope and From) of the console's mails to people; default postmaster@ the gateway's hostname. */
     notifyFrom: z.string().email().optional(),
   })
@@ -110,9 +125,15 @@ export const configSchema = z
       .object({
         listen: hostPort.default('127.0.0.1:2525'),
         /** Our name in the greeting and in Received-less bounces. */
-        hostname: z.string().regex(/^[A-Za-z0-9.-]+$/).default('mugaika.localdomain'),
+        hostname: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+$/)
+          .default('mugaika.localdomain'),
         /** RCPT TO is accepted only for these domains and their subdomains: never an open relay. */
-        relayDomains: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/)).min(1).default(['city.example.lg.jp']),
+        relayDomains: z
+          .array(z.string().regex(/^[A-Za-z0-9.-]+$/))
+          .min(1)
+          .default(['city.example.lg.jp']),
         /** Client addresses allowed to connect (exact IPs or IPv4/IPv6 CIDR); empty allows any. */
         allowedClients: z.array(z.string()).default(['127.0.0.1/8', '::1/128']),
         maxRecipients: z.number().int().positive().max(100_000).default(1000),
@@ -124,7 +145,12 @@ export const configSchema = z
         /** A session (however busy) ends after this long; the client reconnects for more, seconds. */
         maxSessionSeconds: z.number().int().positive().max(86_400).default(600),
         /** A message whose data arrives slower than this on average is cut off (after dataRateGraceSeconds), bytes per second. */
-        minDataBytesPerSecond: z.number().int().nonnegative().max(100 * 1024 * 1024).default(1024),
+        minDataBytesPerSecond: z
+          .number()
+          .int()
+          .nonnegative()
+          .max(100 * 1024 * 1024)
+          .default(1024),
         dataRateGraceSeconds: z.number().int().positive().max(3600).default(30),
         /** STARTTLS is offered only when both are set (PEM files). */
         tlsKeyFile: z.string().optional(),
@@ -138,7 +164,11 @@ export const configSchema = z
         nextHop: hostPort.optional(),
         maxConnections: z.number().int().positive().max(100).default(4),
         /** Give up and bounce after this long, hours (RFC 5321 suggests 4-5 days). */
-        maxAgeHours: z.number().positive().max(24 * 30).default(120),
+        maxAgeHours: z
+          .number()
+          .positive()
+          .max(24 * 30)
+          .default(120),
         /** First retry after this many seconds; each later one waits twice as long, at most an hour. */
         retryBaseSeconds: z.number().positive().max(3600).default(60),
         /** Internet-side MTA that carries bounces (DSNs) back to senders; without it they go to the Maildir's .bounces folder. */
@@ -157,7 +187,10 @@ export const configSchema = z
     database: z
       .object({
         /** PostgreSQL shared by several gateways (postgres://...); without it, SQLite under the data dir. */
-        url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional(),
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL')
+          .optional(),
       })
       .strict()
       .prefault({}),

@@ -158,8 +158,7 @@ const listEntries = (zip: ZipFile, max: number): Promise<Entry[] | 'too-many'> =
     zip.readEntry();
   });
 
-const streamOf = (zip: ZipFile, entry: Entry): Promise<Readable> =>
-  new Promise((resolve, reject) => zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))));
+const streamOf = (zip: ZipFile, entry: Entry): Promise<Readable> => new Promise((resolve, reject) => zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))));
 
 /** The inflated bytes, never more than `cap` of them held. */
 async function inflate(zip: ZipFile, entry: Entry, cap: number): Promise<Buffer> {

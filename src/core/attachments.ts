@@ -131,10 +131,9 @@ async function convertImage(att: UntrustedAttachment, format: NonNullable<Classi
     return removed(finding(code, { detail: result.detail }));
   }
   const ext = result.format === 'jpeg' ? 'jpg' : 'png';
-  return delivered(
-    { filename: deliveredName(name, ext), contentType: `image/${result.format}`, bytes: result.bytes },
-    [finding('image-reencoded', { detail: `${format} -> ${result.format}, ${result.width}x${result.height}` })],
-  );
+  return delivered({ filename: deliveredName(name, ext), contentType: `image/${result.format}`, bytes: result.bytes }, [
+    finding('image-reencoded', { detail: `${format} -> ${result.format}, ${result.width}x${result.height}` }),
+  ]);
 }
 
 function convertText(att: UntrustedAttachment, csv: boolean, name: SafeName, ctx: AttachmentContext): Conversion {
@@ -192,7 +191,10 @@ async function convertDoc(att: UntrustedAttachment, what: Classified, name: Safe
   // Macros never run (the document becomes pixels), but a document that carries them is what a
   // macro attack looks like, and the notice warns about it first.
   const macro = (what.format && MACRO_FORMATS.has(what.format)) || (what.format === 'cfb' && cfbHasMacros(att.bytes));
-  const before = [...(doc.lie ? [finding('type-mismatch', { detail: doc.lie })] : []), ...(macro ? [finding('document-macro', { detail: what.format === 'cfb' ? `${doc.format} with VBA` : (what.format ?? '') })] : [])];
+  const before = [
+    ...(doc.lie ? [finding('type-mismatch', { detail: doc.lie })] : []),
+    ...(macro ? [finding('document-macro', { detail: what.format === 'cfb' ? `${doc.format} with VBA` : (what.format ?? '') })] : []),
+  ];
   const out = await convertDocument(att.bytes, doc.format, ctx.documents, ctx.policy, ctx.deadline, rawBytesLeft(ctx.output));
   if (!out.ok) return { ...removed(...before, ...out.findings), format: doc.format };
   return { ...delivered({ filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: out.pdf }, [...before, ...out.findings]), format: doc.format };
@@ -272,7 +274,11 @@ async function openTnef(att: UntrustedAttachment, name: SafeName, ctx: Attachmen
   } catch (err) {
     return removed(finding('tnef-corrupt', { detail: err instanceof TnefError ? err.message : String(err).slice(0, 200) }));
   }
-  const members = await children(tnef.files.map((f) => member(f.name, f.bytes)), ctx, { ...where, messageDepth: where.messageDepth + 1 });
+  const members = await children(
+    tnef.files.map((f) => member(f.name, f.bytes)),
+    ctx,
+    { ...where, messageDepth: where.messageDepth + 1 },
+  );
   const findings = [finding('tnef-opened', { detail: `${tnef.files.length} files` })];
   let part: DeliveredPart | null = null;
   if (tnef.html !== null || (tnef.text !== null && tnef.text.trim() !== '')) {

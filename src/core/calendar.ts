@@ -13,7 +13,11 @@ const MAX_EVENTS = 50;
 const MAX_VALUE_CHARS = 20_000;
 
 /** Content lines, unfolded (a line starting with a space or tab continues the previous one). */
-const contentLines = (ics: string): string[] => ics.replace(/\r\n|\r/g, '\n').replace(/\n[ \t]/g, '').split('\n');
+const contentLines = (ics: string): string[] =>
+  ics
+    .replace(/\r\n|\r/g, '\n')
+    .replace(/\n[ \t]/g, '')
+    .split('\n');
 
 function parseLine(line: string): Property | null {
   // The name and parameters end at the first ":" outside a quoted parameter value.

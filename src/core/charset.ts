@@ -12,8 +12,16 @@ export interface Decoded {
 // Microsoft's supersets are what Japanese PCs really write: CP932 has the NEC
 // and IBM extensions (①, ㈱, 髙) that strict Shift_JIS lacks.
 const ALIASES: Record<string, string> = {
-  shift_jis: 'cp932', 'shift-jis': 'cp932', sjis: 'cp932', 'x-sjis': 'cp932', ms_kanji: 'cp932', 'windows-31j': 'cp932', cp932: 'cp932',
-  'euc-jp': 'eucjp', eucjp: 'eucjp', 'x-euc-jp': 'eucjp',
+  shift_jis: 'cp932',
+  'shift-jis': 'cp932',
+  sjis: 'cp932',
+  'x-sjis': 'cp932',
+  ms_kanji: 'cp932',
+  'windows-31j': 'cp932',
+  cp932: 'cp932',
+  'euc-jp': 'eucjp',
+  eucjp: 'eucjp',
+  'x-euc-jp': 'eucjp',
 };
 
 // The WHATWG ISO-2022-JP decoder (ICU, native) covers JIS X 0208 with the NEC
@@ -29,8 +37,7 @@ const nativeJis = ((): InstanceType<typeof TextDecoder> | null => {
   }
 })();
 
-const decodeJisSlowly = (bytes: Uint8Array): string =>
-  Encoding.codeToString(Encoding.convert(Array.from(bytes), { to: 'UNICODE', from: 'JIS' }) as number[]);
+const decodeJisSlowly = (bytes: Uint8Array): string => Encoding.codeToString(Encoding.convert(Array.from(bytes), { to: 'UNICODE', from: 'JIS' }) as number[]);
 
 const decodeJis = (bytes: Uint8Array): string => {
   if (nativeJis) {

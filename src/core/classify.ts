@@ -15,7 +15,12 @@ export interface Classified {
 }
 
 const IMAGE_FORMATS: Record<string, ImageFormat> = {
-  png: 'png', jpg: 'jpeg', gif: 'gif', webp: 'webp', bmp: 'bmp', tif: 'tiff',
+  png: 'png',
+  jpg: 'jpeg',
+  gif: 'gif',
+  webp: 'webp',
+  bmp: 'bmp',
+  tif: 'tiff',
   // An animated PNG is a PNG whose default image every decoder shows; it was
   // removed as "unknown". libvips decodes that default image only.
   apng: 'png',
@@ -28,24 +33,128 @@ const startsWith = (bytes: Uint8Array, sig: readonly number[], at = 0): boolean 
 // file-type's extension -> our kind, for everything but images.
 const SNIFFED_KINDS: Record<string, AttachmentKind> = {
   pdf: 'pdf',
-  docx: 'office', xlsx: 'office', pptx: 'office', odt: 'office', ods: 'office', odp: 'office', cfb: 'office', rtf: 'office',
+  docx: 'office',
+  xlsx: 'office',
+  pptx: 'office',
+  odt: 'office',
+  ods: 'office',
+  odp: 'office',
+  cfb: 'office',
+  rtf: 'office',
   // Templates, slide shows and the macro-enabled variants: rendered to pixels like the others (macros never run).
-  docm: 'office', dotx: 'office', dotm: 'office', xlsm: 'office', xltx: 'office', xltm: 'office',
-  pptm: 'office', potx: 'office', potm: 'office', ppsx: 'office', ppsm: 'office', ott: 'office', ots: 'office', otp: 'office',
-  ace: 'archive', lz4: 'archive', bz: 'archive', zstd: 'archive',
-  chm: 'executable', reg: 'script',
-  zip: 'archive', rar: 'archive', '7z': 'archive', gz: 'archive', bz2: 'archive', xz: 'archive', tar: 'archive',
-  lzh: 'archive', cab: 'archive', zst: 'archive', lz: 'archive', arj: 'archive', cpio: 'archive', ar: 'archive', rpm: 'archive', deb: 'archive',
-  exe: 'executable', elf: 'executable', macho: 'executable', msi: 'executable', apk: 'executable', dex: 'executable',
-  class: 'executable', wasm: 'executable', swf: 'executable', jar: 'executable', crx: 'executable', xpi: 'executable',
+  docm: 'office',
+  dotx: 'office',
+  dotm: 'office',
+  xlsm: 'office',
+  xltx: 'office',
+  xltm: 'office',
+  pptm: 'office',
+  potx: 'office',
+  potm: 'office',
+  ppsx: 'office',
+  ppsm: 'office',
+  ott: 'office',
+  ots: 'office',
+  otp: 'office',
+  ace: 'archive',
+  lz4: 'archive',
+  bz: 'archive',
+  zstd: 'archive',
+  chm: 'executable',
+  reg: 'script',
+  zip: 'archive',
+  rar: 'archive',
+  '7z': 'archive',
+  gz: 'archive',
+  bz2: 'archive',
+  xz: 'archive',
+  tar: 'archive',
+  lzh: 'archive',
+  cab: 'archive',
+  zst: 'archive',
+  lz: 'archive',
+  arj: 'archive',
+  cpio: 'archive',
+  ar: 'archive',
+  rpm: 'archive',
+  deb: 'archive',
+  exe: 'executable',
+  elf: 'executable',
+  macho: 'executable',
+  msi: 'executable',
+  apk: 'executable',
+  dex: 'executable',
+  class: 'executable',
+  wasm: 'executable',
+  swf: 'executable',
+  jar: 'executable',
+  crx: 'executable',
+  xpi: 'executable',
   lnk: 'shortcut',
-  iso: 'disk-image', dmg: 'disk-image', vhd: 'disk-image', vhdx: 'disk-image', vmdk: 'disk-image', vdi: 'disk-image', qcow2: 'disk-image',
+  iso: 'disk-image',
+  dmg: 'disk-image',
+  vhd: 'disk-image',
+  vhdx: 'disk-image',
+  vmdk: 'disk-image',
+  vdi: 'disk-image',
+  qcow2: 'disk-image',
   ics: 'calendar',
   eml: 'message',
 };
 
 // Names that say "this runs" even when the bytes are plain text.
-const SCRIPT_EXTS = new Set(['js', 'jse', 'vbs', 'vbe', 'wsf', 'wsh', 'ps1', 'psm1', 'bat', 'cmd', 'hta', 'sh', 'py', 'pl', 'rb', 'php', 'jar', 'scr', 'reg', 'inf', 'scf', 'sct', 'msc', 'cpl', 'com', 'pif', 'exe', 'dll', 'msi', 'lnk', 'url', 'one', 'iqy', 'slk', 'xll', 'appref-ms', 'settingcontent-ms', 'library-ms', 'search-ms', 'mht', 'mhtml', 'svg', 'svgz', 'xml', 'xsl', 'chm', 'iso', 'img', 'vhd', 'vhdx']);
+const SCRIPT_EXTS = new Set([
+  'js',
+  'jse',
+  'vbs',
+  'vbe',
+  'wsf',
+  'wsh',
+  'ps1',
+  'psm1',
+  'bat',
+  'cmd',
+  'hta',
+  'sh',
+  'py',
+  'pl',
+  'rb',
+  'php',
+  'jar',
+  'scr',
+  'reg',
+  'inf',
+  'scf',
+  'sct',
+  'msc',
+  'cpl',
+  'com',
+  'pif',
+  'exe',
+  'dll',
+  'msi',
+  'lnk',
+  'url',
+  'one',
+  'iqy',
+  'slk',
+  'xll',
+  'appref-ms',
+  'settingcontent-ms',
+  'library-ms',
+  'search-ms',
+  'mht',
+  'mhtml',
+  'svg',
+  'svgz',
+  'xml',
+  'xsl',
+  'chm',
+  'iso',
+  'img',
+  'vhd',
+  'vhdx',
+]);
 
 /** The first markup of a text, past any comments, XML declarations and whitespace (within its first KiB). */
 const pastProlog = (start: string): string => {
@@ -62,7 +171,11 @@ const pastProlog = (start: string): string => {
 const HTML_START = /^<(!doctype\s+html|html|head|body|script|iframe|meta|a\s|div|table|p[\s>])/;
 
 const textKind = (head: string, ext: string | null, declaredType: string): AttachmentKind => {
-  const start = head.replace(/^\uFEFF/, '').trimStart().slice(0, 1024).toLowerCase();
+  const start = head
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .slice(0, 1024)
+    .toLowerCase();
   // An HTML page that draws an inline <svg> in its first KiB is HTML (it was
   // removed as SVG, "declared text/html, actually text/plain"). An SVG file is
   // XML: its first markup is <svg or its doctype; an XML document that names
@@ -178,7 +291,36 @@ const claimedKindOfType = (type: string): AttachmentKind | null => {
   return null;
 };
 
-const OFFICE_EXTS = new Set(['doc', 'docx', 'docm', 'dot', 'dotx', 'dotm', 'xls', 'xlsx', 'xlsm', 'xlt', 'xltx', 'xltm', 'ppt', 'pptx', 'pptm', 'pot', 'potx', 'potm', 'pps', 'ppsx', 'ppsm', 'odt', 'ods', 'odp', 'ott', 'ots', 'otp', 'rtf']);
+const OFFICE_EXTS = new Set([
+  'doc',
+  'docx',
+  'docm',
+  'dot',
+  'dotx',
+  'dotm',
+  'xls',
+  'xlsx',
+  'xlsm',
+  'xlt',
+  'xltx',
+  'xltm',
+  'ppt',
+  'pptx',
+  'pptm',
+  'pot',
+  'potx',
+  'potm',
+  'pps',
+  'ppsx',
+  'ppsm',
+  'odt',
+  'ods',
+  'odp',
+  'ott',
+  'ots',
+  'otp',
+  'rtf',
+]);
 
 const claimedKindOfExt = (ext: string): AttachmentKind | null => {
   if (['jpg', 'jpeg', 'png', 'gif', 'webp', 'bmp', 'tif', 'tiff'].includes(ext)) return 'image';
@@ -192,7 +334,9 @@ const claimedKindOfExt = (ext: string): AttachmentKind | null => {
 };
 
 const compatible = (claimed: AttachmentKind, actual: AttachmentKind): boolean =>
-  claimed === actual || (claimed === 'text' && actual === 'csv') || (claimed === 'csv' && actual === 'text') ||
+  claimed === actual ||
+  (claimed === 'text' && actual === 'csv') ||
+  (claimed === 'csv' && actual === 'text') ||
   // Office files are zip containers; an old .doc may be sniffed as a CFB container.
   (claimed === 'archive' && actual === 'office');
 

@@ -150,7 +150,10 @@ export function csvForExcel(text: string): ExcelCsv | null {
   const cells = cellFixer(',');
   // A line break in a cell must be quoted: csv-stringify quotes only the record delimiter (CRLF), and a
   // lone LF left bare would split the row for Excel.
-  const out = stringify(rows.map((row) => row.map(cells.fix)), { delimiter: ',', record_delimiter: '\r\n', quoted_match: /[\r\n]/ });
+  const out = stringify(
+    rows.map((row) => row.map(cells.fix)),
+    { delimiter: ',', record_delimiter: '\r\n', quoted_match: /[\r\n]/ },
+  );
   return { bytes: Buffer.from(`\uFEFF${out}`, 'utf8'), neutralised: cells.neutralised(), links: cells.links() };
 }
 
@@ -159,7 +162,10 @@ export function neutraliseCsv(text: string): NeutralisedCsv {
   let { fix, neutralised, links } = cellFixer(separator);
   try {
     const rows = parse(text, { delimiter: separator, relax_quotes: true, relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
-    const out = stringify(rows.map((row) => row.map(fix)), { delimiter: separator, record_delimiter: '\n' });
+    const out = stringify(
+      rows.map((row) => row.map(fix)),
+      { delimiter: separator, record_delimiter: '\n' },
+    );
     return { text: out, neutralised: neutralised(), links: links(), separator };
   } catch {
     // Counted afresh: the cells fixed before the parser gave up are fixed again below.

@@ -13,14 +13,90 @@
 
 /** Schemes that Windows, a browser or a mail client opens without any slash after the colon. */
 const OPAQUE = new Set([
-  'http', 'https', 'ftp',
-  'javascript', 'vbscript', 'livescript', 'data', 'file', 'blob', 'view-source', 'jar', 'mhtml', 'mk', 'its', 'ms-its', 'hcp', 'shell',
-  'ms-msdt', 'search-ms', 'search', 'ms-search', 'ms-officecmd', 'ms-word', 'ms-excel', 'ms-powerpoint', 'ms-access', 'ms-visio',
-  'ms-project', 'ms-publisher', 'ms-infopath', 'ms-spd', 'ms-settings', 'ms-appinstaller', 'ms-cxh', 'ms-cxh-full', 'ms-windows-store',
-  'ms-appx', 'ms-appx-web', 'ms-gamingoverlay', 'ms-rd', 'ms-remotedesktop', 'ms-teams', 'msteams', 'microsoft-edge', 'ms-browser-extension',
-  'telnet', 'rlogin', 'tn3270', 'news', 'nntp', 'snews', 'gopher', 'wais', 'prospero', 'ldap', 'ldaps',
-  'smb', 'cifs', 'nfs', 'afp', 'webdav', 'dav', 'ssh', 'sftp', 'ftps', 'scp', 'irc', 'ircs', 'sip', 'sips', 'callto', 'skype',
-  'zoommtg', 'zoomus', 'itms-services', 'itms', 'itms-apps', 'rdp', 'vnc', 'feed', 'webcal', 'onenote', 'outlook', 'notes',
+  'http',
+  'https',
+  'ftp',
+  'javascript',
+  'vbscript',
+  'livescript',
+  'data',
+  'file',
+  'blob',
+  'view-source',
+  'jar',
+  'mhtml',
+  'mk',
+  'its',
+  'ms-its',
+  'hcp',
+  'shell',
+  'ms-msdt',
+  'search-ms',
+  'search',
+  'ms-search',
+  'ms-officecmd',
+  'ms-word',
+  'ms-excel',
+  'ms-powerpoint',
+  'ms-access',
+  'ms-visio',
+  'ms-project',
+  'ms-publisher',
+  'ms-infopath',
+  'ms-spd',
+  'ms-settings',
+  'ms-appinstaller',
+  'ms-cxh',
+  'ms-cxh-full',
+  'ms-windows-store',
+  'ms-appx',
+  'ms-appx-web',
+  'ms-gamingoverlay',
+  'ms-rd',
+  'ms-remotedesktop',
+  'ms-teams',
+  'msteams',
+  'microsoft-edge',
+  'ms-browser-extension',
+  'telnet',
+  'rlogin',
+  'tn3270',
+  'news',
+  'nntp',
+  'snews',
+  'gopher',
+  'wais',
+  'prospero',
+  'ldap',
+  'ldaps',
+  'smb',
+  'cifs',
+  'nfs',
+  'afp',
+  'webdav',
+  'dav',
+  'ssh',
+  'sftp',
+  'ftps',
+  'scp',
+  'irc',
+  'ircs',
+  'sip',
+  'sips',
+  'callto',
+  'skype',
+  'zoommtg',
+  'zoomus',
+  'itms-services',
+  'itms',
+  'itms-apps',
+  'rdp',
+  'vnc',
+  'feed',
+  'webcal',
+  'onenote',
+  'outlook',
+  'notes',
 ]);
 
 /** Our own defanged spellings: already inert, only their host's dots may need brackets. */
@@ -47,8 +123,7 @@ const isSpace = (c: number): boolean =>
 
 /** Where a link ends in running text: whitespace, quotes, angle brackets, Japanese punctuation and brackets (NaN: past the end). */
 const endsLink = (c: number): boolean =>
-  !(c >= 0) || isSpace(c) || c === 0x22 || c === 0x27 || c === 0x60 || c === 0x3c || c === 0x3e ||
-  (c >= 0x3000 && c <= 0x303f) || c === 0xff08 || c === 0xff09 || c === 0xff3b || c === 0xff3d;
+  !(c >= 0) || isSpace(c) || c === 0x22 || c === 0x27 || c === 0x60 || c === 0x3c || c === 0x3e || (c >= 0x3000 && c <= 0x303f) || c === 0xff08 || c === 0xff09 || c === 0xff3b || c === 0xff3d;
 /** Where a host ends: the path (/ or \\), query or fragment, or the end of the link. */
 const endsHostAt = (c: number): boolean => endsLink(c) || c === 0x2f || c === 0x5c || c === 0x3f || c === 0x23;
 const isSchemeCode = (c: number): boolean => isAsciiLetter(c) || isDigit(c) || c === 0x2b || c === 0x2e || c === 0x2d;
@@ -192,10 +267,13 @@ export function defangText(text: string): DefangedText {
     const at = m.index;
     const c = text[at];
     const found =
-      c === ':' ? (atColon(text, at, done, hostUntil) ?? { skipTo: at + 1 })
-      : c === '\\' ? atBackslashes(text, at)
-      : at < hostUntil ? { skipTo: at + 4 } // www. within a host already being bracketed
-      : atHostPrefix(text, at);
+      c === ':'
+        ? (atColon(text, at, done, hostUntil) ?? { skipTo: at + 1 })
+        : c === '\\'
+          ? atBackslashes(text, at)
+          : at < hostUntil
+            ? { skipTo: at + 4 } // www. within a host already being bracketed
+            : atHostPrefix(text, at);
     if ('skipTo' in found) {
       anchors.lastIndex = found.skipTo;
       continue;

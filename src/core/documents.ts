@@ -7,26 +7,66 @@ import { finding, type Finding, type FindingCode } from './findings.js';
 import type { Policy } from './policy.js';
 import type { DocumentConverter, DocumentFailure, DocumentFormat } from './ports.js';
 
-export type DocumentKind =
-  | { ok: true; format: DocumentFormat; /** A name extension that contradicts the bytes, if any. */ lie: string | null }
-  | { ok: false; code: FindingCode; detail: string };
+export type DocumentKind = { ok: true; format: DocumentFormat; /** A name extension that contradicts the bytes, if any. */ lie: string | null } | { ok: false; code: FindingCode; detail: string };
 
 // file-type's names -> the converter's formats. Templates, slide shows and
 // macro-enabled files render like their plain relatives; macros never run.
 const FORMATS: Record<string, DocumentFormat> = {
-  pdf: 'pdf', rtf: 'rtf',
-  docx: 'docx', docm: 'docx', dotx: 'docx', dotm: 'docx',
-  xlsx: 'xlsx', xlsm: 'xlsx', xltx: 'xlsx', xltm: 'xlsx',
-  pptx: 'pptx', pptm: 'pptx', potx: 'pptx', potm: 'pptx', ppsx: 'pptx', ppsm: 'pptx',
-  odt: 'odt', ott: 'odt', ods: 'ods', ots: 'ods', odp: 'odp', otp: 'odp',
+  pdf: 'pdf',
+  rtf: 'rtf',
+  docx: 'docx',
+  docm: 'docx',
+  dotx: 'docx',
+  dotm: 'docx',
+  xlsx: 'xlsx',
+  xlsm: 'xlsx',
+  xltx: 'xlsx',
+  xltm: 'xlsx',
+  pptx: 'pptx',
+  pptm: 'pptx',
+  potx: 'pptx',
+  potm: 'pptx',
+  ppsx: 'pptx',
+  ppsm: 'pptx',
+  odt: 'odt',
+  ott: 'odt',
+  ods: 'ods',
+  ots: 'ods',
+  odp: 'odp',
+  otp: 'odp',
 };
 
 // The formats a name's extension claims; a word processor file named .xls is a lie worth reporting.
 const FAMILY: Record<string, 'text' | 'sheet' | 'slides' | 'pdf'> = {
   pdf: 'pdf',
-  doc: 'text', docx: 'text', docm: 'text', dot: 'text', dotx: 'text', dotm: 'text', rtf: 'text', odt: 'text', ott: 'text',
-  xls: 'sheet', xlsx: 'sheet', xlsm: 'sheet', xlt: 'sheet', xltx: 'sheet', xltm: 'sheet', ods: 'sheet', ots: 'sheet',
-  ppt: 'slides', pptx: 'slides', pptm: 'slides', pot: 'slides', potx: 'slides', potm: 'slides', pps: 'slides', ppsx: 'slides', ppsm: 'slides', odp: 'slides', otp: 'slides',
+  doc: 'text',
+  docx: 'text',
+  docm: 'text',
+  dot: 'text',
+  dotx: 'text',
+  dotm: 'text',
+  rtf: 'text',
+  odt: 'text',
+  ott: 'text',
+  xls: 'sheet',
+  xlsx: 'sheet',
+  xlsm: 'sheet',
+  xlt: 'sheet',
+  xltx: 'sheet',
+  xltm: 'sheet',
+  ods: 'sheet',
+  ots: 'sheet',
+  ppt: 'slides',
+  pptx: 'slides',
+  pptm: 'slides',
+  pot: 'slides',
+  potx: 'slides',
+  potm: 'slides',
+  pps: 'slides',
+  ppsx: 'slides',
+  ppsm: 'slides',
+  odp: 'slides',
+  otp: 'slides',
 };
 
 /** What document the bytes are, from file-type's format and, for CFB, the stream names. */
@@ -57,14 +97,7 @@ const CODES: Record<DocumentFailure, FindingCode> = {
 export type DocumentOutcome = { ok: true; pdf: Uint8Array; findings: Finding[] } | { ok: false; findings: Finding[] };
 
 /** Asks the converter for an image-only PDF; any failure, thrown or answered, removes the document. */
-export async function convertDocument(
-  bytes: Uint8Array,
-  format: DocumentFormat,
-  converter: DocumentConverter,
-  policy: Policy,
-  deadline: number,
-  maxOutputBytes: number,
-): Promise<DocumentOutcome> {
+export async function convertDocument(bytes: Uint8Array, format: DocumentFormat, converter: DocumentConverter, policy: Policy, deadline: number, maxOutputBytes: number): Promise<DocumentOutcome> {
   try {
     const r = await converter.toImagePdf(bytes, format, {
       maxPages: policy.documents.maxPages,

@@ -167,7 +167,10 @@ export class EncodedFileBlocked extends Error {
 export type EncodedFilesAction = 'remove' | 'quarantine';
 
 const describe = (files: readonly EncodedFile[]): string =>
-  files.map((f) => (f.name ? `${f.kind} ${f.name}` : f.kind)).join(', ').slice(0, 200);
+  files
+    .map((f) => (f.name ? `${f.kind} ${f.name}` : f.kind))
+    .join(', ')
+    .slice(0, 200);
 
 /**
  * Removes every encoded file from a text we are about to deliver, each

@@ -74,22 +74,7 @@ export type FindingCode = (typeof findingCodes)[number];
 
 /** What kind of thing an attachment turned out to be, from its bytes. */
 export type AttachmentKind =
-  | 'image'
-  | 'text'
-  | 'csv'
-  | 'pdf'
-  | 'office'
-  | 'archive'
-  | 'executable'
-  | 'script'
-  | 'html'
-  | 'svg'
-  | 'calendar'
-  | 'message'
-  | 'tnef'
-  | 'shortcut'
-  | 'disk-image'
-  | 'unknown';
+  'image' | 'text' | 'csv' | 'pdf' | 'office' | 'archive' | 'executable' | 'script' | 'html' | 'svg' | 'calendar' | 'message' | 'tnef' | 'shortcut' | 'disk-image' | 'unknown';
 
 /**
  * One thing the sanitizer noticed or did. `attachment` is the 1-based index in
@@ -108,7 +93,6 @@ export const finding = (code: FindingCode, extra: Omit<Finding, 'code'> = {}): F
   code,
   ...extra,
 });
-
 
 /**
  * Changes after which the original holds nothing the recipient lacks: links

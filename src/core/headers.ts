@@ -129,12 +129,7 @@ export function taggedSubject(subject: string, tag: string): string {
   return [tag, ...kept, rest.trim()].filter(Boolean).join(' ');
 }
 
-export function buildHeaders(
-  parsed: ShownFields,
-  policy: Policy,
-  labels: Labels,
-  receivedAt: Date,
-): { headers: NewHeaders; findings: Finding[] } {
+export function buildHeaders(parsed: ShownFields, policy: Policy, labels: Labels, receivedAt: Date): { headers: NewHeaders; findings: Finding[] } {
   const findings: Finding[] = [];
   let from = checkedMailboxes(parsed.from.slice(0, 1), findings)[0];
   if (!from) {

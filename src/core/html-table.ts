@@ -107,7 +107,7 @@ function aligned(rows: readonly Placed[][], w: readonly number[]): string {
     const at = new Map(row.map((p) => [p.col, p]));
     for (let i = 0; i < height; i++) {
       const parts: string[] = [];
-      for (let c = 0; c < w.length; ) {
+      for (let c = 0; c < w.length;) {
         const p = at.get(c);
         const n = p ? p.cell.colspan : 1;
         let width = COLUMN_GAP * (n - 1);

@@ -17,8 +17,7 @@ export interface HtmlText {
   mismatchedLinks: string[];
 }
 
-const textContent = (node: DomNode): string =>
-  node.type === 'text' ? (node.data ?? '') : (node.children ?? []).map(textContent).join('');
+const textContent = (node: DomNode): string => (node.type === 'text' ? (node.data ?? '') : (node.children ?? []).map(textContent).join(''));
 
 const attr = (node: DomNode, name: string): string => {
   const v = (node as DomNode & { attribs?: Record<string, string> }).attribs?.[name];

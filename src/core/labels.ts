@@ -118,8 +118,7 @@ const bracketed = (host: string): string => host.replace(/\./g, '[.]');
 
 const ja: Labels = {
   image: (alt) => `[画像: ${alt}]`,
-  linkMismatch: (claimed, actual) =>
-    `[警告] このリンクは表示上「${bracketed(claimed)}」ですが、実際のリンク先は「${bracketed(actual)}」です（フィッシングのおそれがあります）。`,
+  linkMismatch: (claimed, actual) => `[警告] このリンクは表示上「${bracketed(claimed)}」ですが、実際のリンク先は「${bracketed(actual)}」です（フィッシングのおそれがあります）。`,
   encodedFileRemoved: (name) => (name ? `[ここにあった埋め込みファイル（${name}）を削除しました]` : '[ここにあった埋め込みファイルを削除しました]'),
 
   noticeClean: '【無害化通知】インターネットから届いたメールです。変更した箇所はありません。',
@@ -159,7 +158,7 @@ const ja: Labels = {
     'image-too-large': '画像が大きすぎるため、削除しました。',
     'image-undecodable': '画像として読み取れないため、削除しました。',
     'text-reencoded': 'テキストとして作り直しました（文字コードは UTF-8）。',
-    'csv-formula-neutralised': '数式として動くおそれのあるセルは、先頭に \' を付けて文字にしました。',
+    'csv-formula-neutralised': "数式として動くおそれのあるセルは、先頭に ' を付けて文字にしました。",
     'text-undecodable': '文字コードを判別できないため、削除しました。',
     'type-mismatch': '名前や申告された種類と、実際の中身が違います。',
     'name-bidi-control': '名前に、文字の向きを変えて拡張子を偽装する制御文字がありました（取り除いて表示しています）。',
@@ -239,8 +238,7 @@ const ja: Labels = {
   shownInBody: '内容を本文の最後に表示しました。',
   removed: '削除しました。',
   quarantinedAsk: (id, contact) => `原本は隔離しています。元の本文や添付ファイルが必要なときは、隔離ID（${id}）を添えて、${contact}へ申請してください。`,
-  quarantinedAskOthers: (id, contact) =>
-    `原本は隔離しています（隔離ID: ${id}）。【注意】のもの以外で元の本文や添付ファイルが必要なときは、隔離IDを添えて、${contact}へ申請してください。`,
+  quarantinedAskOthers: (id, contact) => `原本は隔離しています（隔離ID: ${id}）。【注意】のもの以外で元の本文や添付ファイルが必要なときは、隔離IDを添えて、${contact}へ申請してください。`,
   quarantinedOnly: (id, dangers) => `原本は隔離しています（隔離ID: ${id}）。${dangers ? 'ご相談の際にお伝えください。' : ''}`,
   notKept: '変更はリンクの無効化などに限られるため、原本は保管していません。',
   itemPage: '変更した内容の確認と原本の申請は、次のページでできます。',
@@ -441,7 +439,8 @@ const en: Labels = {
     return reach.length > 0 ? `${name.trim()} (${reach.join(', ')})` : name.trim();
   },
   releasedNote: (actor, at) => `[Original] This is the quarantined original, released by ${actor || 'an administrator'} on ${jstLongEn(at)}. It was not sanitized.`,
-  unlockedContents: (id) => `[Password-protected attachment] These are the contents of the password-protected attachment of the mail with quarantine ID ${id}, opened with the password its recipient entered, and sanitized.`,
+  unlockedContents: (id) =>
+    `[Password-protected attachment] These are the contents of the password-protected attachment of the mail with quarantine ID ${id}, opened with the password its recipient entered, and sanitized.`,
 
   forwardedMessageName: 'forwarded-message',
   messageFields: { from: 'From', to: 'To', cc: 'Cc', date: 'Date', subject: 'Subject' },

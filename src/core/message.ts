@@ -12,12 +12,9 @@ import { scanShape } from './shape.js';
 import { structureView } from './structure.js';
 import { cleanHeaderText } from './text-clean.js';
 
-export type OpenedMessage =
-  | { ok: true; text: string; findings: Finding[]; attachments: UntrustedAttachment[] }
-  | { ok: false; code: FindingCode; detail: string };
+export type OpenedMessage = { ok: true; text: string; findings: Finding[]; attachments: UntrustedAttachment[] } | { ok: false; code: FindingCode; detail: string };
 
-const boxes = (list: Mailbox[]): string =>
-  list.map((m) => cleanHeaderText(m.name ? `${m.name} <${m.address}>` : m.address, 300)).join(', ');
+const boxes = (list: Mailbox[]): string => list.map((m) => cleanHeaderText(m.name ? `${m.name} <${m.address}>` : m.address, 300)).join(', ');
 
 export async function openMessage(bytes: Uint8Array, policy: Policy, labels: Labels): Promise<OpenedMessage> {
   const view = await structureView(bytes, await scanShape(bytes, policy.limits), policy.limits);

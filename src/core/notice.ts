@@ -40,10 +40,26 @@ const firstOfEach = (findings: readonly Finding[]): Finding[] => {
 
 // Codes whose sentence already says the file was removed: no "削除しました。" after it.
 const SAYS_REMOVED: ReadonlySet<FindingCode> = new Set<FindingCode>([
-  'attachment-removed', 'image-too-large', 'image-undecodable', 'text-undecodable', 'output-limit', 'timeout',
-  'document-encrypted', 'document-too-large', 'document-unconvertible', 'archive-encrypted', 'archive-limit',
-  'archive-corrupt', 'archive-unsupported', 'nesting-too-deep', 'tnef-corrupt', 'mime-too-deep', 'too-many-parts',
-  'header-too-large', 'parse-error', 'internal-error',
+  'attachment-removed',
+  'image-too-large',
+  'image-undecodable',
+  'text-undecodable',
+  'output-limit',
+  'timeout',
+  'document-encrypted',
+  'document-too-large',
+  'document-unconvertible',
+  'archive-encrypted',
+  'archive-limit',
+  'archive-corrupt',
+  'archive-unsupported',
+  'nesting-too-deep',
+  'tnef-corrupt',
+  'mime-too-deep',
+  'too-many-parts',
+  'header-too-large',
+  'parse-error',
+  'internal-error',
 ]);
 
 class Words {
@@ -55,12 +71,7 @@ class Words {
   /** The sentence of a finding: the policy's own, else its count's, else the attachment's, else the general one. */
   of(f: Finding, inAttachment: boolean): string {
     const l = this.labels;
-    return (
-      this.own[f.code] ??
-      (f.count !== undefined ? l.counted[f.code]?.(f.count) : undefined) ??
-      (inAttachment ? l.findingInAttachment[f.code] : undefined) ??
-      l.finding[f.code]
-    );
+    return this.own[f.code] ?? (f.count !== undefined ? l.counted[f.code]?.(f.count) : undefined) ?? (inAttachment ? l.findingInAttachment[f.code] : undefined) ?? l.finding[f.code];
   }
 }
 

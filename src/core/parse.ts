@@ -100,7 +100,7 @@ export function unJis(s: string): string {
   if (!s.includes('\x1b')) return s;
   let out = '';
   let from = 0;
-  for (let start = 0; start < s.length; ) {
+  for (let start = 0; start < s.length;) {
     let end = start;
     while (end < s.length && s.charCodeAt(end) < 0x80) end++;
     if (end > start) {
@@ -121,8 +121,7 @@ export function unJis(s: string): string {
 // mailparser (3.14.2) never settles when the input ends inside the header
 // block of an inline message/rfc822 part. A final blank line ends any such
 // block; it only adds empty lines to the end of that (empty) part.
-const endEmbeddedHeaders = (buf: Buffer): Buffer =>
-  /message\/(rfc822|global)/i.test(buf.toString('latin1')) ? Buffer.concat([buf, Buffer.from('\r\n\r\n')]) : buf;
+const endEmbeddedHeaders = (buf: Buffer): Buffer => (/message\/(rfc822|global)/i.test(buf.toString('latin1')) ? Buffer.concat([buf, Buffer.from('\r\n\r\n')]) : buf);
 
 export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
   const input = endEmbeddedHeaders(utf8Headers(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)));
@@ -137,7 +136,16 @@ export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
   // mailparser puts the parse time in place of a Date it cannot read; that is
   // no sending date, so it counts as missing.
   const dateLine = mail.headerLines.find((l) => l.key === 'date')?.line;
-  const dateReadable = dateLine !== undefined && !Number.isNaN(new Date(dateLine.slice(dateLine.indexOf(':') + 1).replace(/\r?\n[ \t]/g, ' ').trim()).getTime());
+  const dateReadable =
+    dateLine !== undefined &&
+    !Number.isNaN(
+      new Date(
+        dateLine
+          .slice(dateLine.indexOf(':') + 1)
+          .replace(/\r?\n[ \t]/g, ' ')
+          .trim(),
+      ).getTime(),
+    );
   const date = mail.date && !Number.isNaN(mail.date.getTime()) && dateReadable ? mail.date : null;
   const text = typeof mail.text === 'string' ? unJis(mail.text) : null;
   const html = typeof mail.html === 'string' ? unJis(mail.html) : null;

@@ -56,8 +56,7 @@ export interface ImageLimits {
 }
 
 export type ImageResult =
-  | { ok: true; format: 'png' | 'jpeg'; bytes: Uint8Array; width: number; height: number; frames: number }
-  | { ok: false; reason: 'too-many-pixels' | 'undecodable' | 'timeout'; detail: string };
+  { ok: true; format: 'png' | 'jpeg'; bytes: Uint8Array; width: number; height: number; frames: number } | { ok: false; reason: 'too-many-pixels' | 'undecodable' | 'timeout'; detail: string };
 
 /**
  * Decodes an image of the sniffed `format` to pixels and encodes new PNG or
@@ -93,9 +92,7 @@ export type DocumentFailure =
   | 'converter-failed' // crashed, killed for memory, or answered with garbage
   | 'output-too-large'; // the new PDF would not fit in what the delivered message may still carry
 
-export type DocumentResult =
-  | { ok: true; pdf: Uint8Array; pages: number }
-  | { ok: false; reason: DocumentFailure; detail: string };
+export type DocumentResult = { ok: true; pdf: Uint8Array; pages: number } | { ok: false; reason: DocumentFailure; detail: string };
 
 /**
  * Renders an untrusted document to pixels in an isolated process and builds a

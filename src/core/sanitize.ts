@@ -44,7 +44,9 @@ export type SanitizeResult =
 export class QuarantineUnavailableError extends OperatorError {
   override readonly name = 'QuarantineUnavailableError';
   constructor(cause: unknown) {
-    super(`the quarantine could not keep the original: ${cause instanceof Error ? cause.message : String(cause)}; nothing was delivered, retry once the quarantine store works`, EXIT.tempfail, { cause });
+    super(`the quarantine could not keep the original: ${cause instanceof Error ? cause.message : String(cause)}; nothing was delivered, retry once the quarantine store works`, EXIT.tempfail, {
+      cause,
+    });
   }
 }
 
@@ -56,7 +58,15 @@ class MessageUnparseable extends Error {
 }
 
 const EMPTY_HEADERS: ShownFields = {
-  from: [], to: [], cc: [], subject: null, date: null, messageId: null, inReplyTo: null, references: null, replyTo: [],
+  from: [],
+  to: [],
+  cc: [],
+  subject: null,
+  date: null,
+  messageId: null,
+  inReplyTo: null,
+  references: null,
+  replyTo: [],
 };
 
 /**
@@ -128,14 +138,19 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   const shownAs = new Map<string, SanitizedAttachment>();
   for (const n of sanitized) if (n.disposition.as === 'in-body' && (!shownAs.has(n.disposition.text) || (n.named && !shownAs.get(n.disposition.text)!.named))) shownAs.set(n.disposition.text, n);
   const outcomes = numbered(sanitized.filter((n) => n.disposition.as !== 'in-body' || shownAs.get(n.disposition.text) === n));
-  const calendars = outcomes.flatMap((o) => (o.disposition.as === 'in-body' ? [`${labels.calendarHeading(o.named ? defangText(o.shownName).text : labels.kind.calendar)}\n${o.disposition.text}`] : []));
+  const calendars = outcomes.flatMap((o) =>
+    o.disposition.as === 'in-body' ? [`${labels.calendarHeading(o.named ? defangText(o.shownName).text : labels.kind.calendar)}\n${o.disposition.text}`] : [],
+  );
   const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
   const messageFindings = [...view.findings, ...headerFindings, ...body.findings];
   const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
   // policy quarantine.keepOriginals: content-changed keeps no original whose changes lose nothing.
   const kept = findings.length > 0 && (policy.quarantine.keepOriginals === 'always' || changesContent(findings));
   const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt, outcomes)) : null;
-  const notice = buildNotice({ messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null }, labels);
+  const notice = buildNotice(
+    { messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
+    labels,
+  );
   const message = await composeMessage({
     headers,
     body: `${notice}\n${[shown.text, ...calendars].join('\n\n')}\n`,
@@ -153,7 +168,10 @@ export async function blockMessage(input: SanitizeInput, policy: Policy, deps: S
   const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
   const findings = [cause, ...headerFindings];
   const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt, []));
-  const notice = buildNotice({ messageFindings: findings, attachments: [], quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: true, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null }, labels);
+  const notice = buildNotice(
+    { messageFindings: findings, attachments: [], quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: true, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
+    labels,
+  );
   const compose = (h: NewHeaders): Promise<Buffer> =>
     composeMessage({
       headers: h,
@@ -191,8 +209,7 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
     if (err instanceof QuarantineUnavailableError) throw err;
     // policy text.encodedFiles: quarantine, and a text carried an encoded file.
     if (err instanceof EncodedFileBlocked) return blockMessage(input, policy, deps, receivedAt, err.finding);
-    const code: FindingCode =
-      err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
+    const code: FindingCode = err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
     return blockMessage(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));
   }
 }

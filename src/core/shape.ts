@@ -11,9 +11,7 @@ import type { Policy } from './policy.js';
 import type { FindingCode } from './findings.js';
 
 /** `ambiguous` names what some part gives twice (see ambiguity.ts), or is null. */
-export type ShapeVerdict =
-  | { ok: true; parts: number; depth: number; ambiguous: string | null }
-  | { ok: false; code: ShapeCode; detail: string };
+export type ShapeVerdict = { ok: true; parts: number; depth: number; ambiguous: string | null } | { ok: false; code: ShapeCode; detail: string };
 
 export type ShapeCode = Extract<FindingCode, 'message-too-large' | 'mime-too-deep' | 'too-many-parts' | 'header-too-large' | 'parse-error'>;
 
@@ -80,11 +78,7 @@ export function scanShape(raw: Uint8Array, limits: Policy['limits']): Promise<Sh
       }
     });
     stream.on('end', () =>
-      finish(
-        rootHasFields
-          ? { ok: true, parts, depth: maxDepth, ambiguous: ambiguous.detail() }
-          : { ok: false, code: 'parse-error', detail: 'no header fields: this is not an Internet message' },
-      ),
+      finish(rootHasFields ? { ok: true, parts, depth: maxDepth, ambiguous: ambiguous.detail() } : { ok: false, code: 'parse-error', detail: 'no header fields: this is not an Internet message' }),
     );
     splitter.end(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
   });

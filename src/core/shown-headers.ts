@@ -53,7 +53,10 @@ export function shownHeaderBlock(raw: Uint8Array, maxBytes: number): Buffer {
     }
     const colon = b.indexOf(0x3a, at);
     if (colon > at && colon < stop) {
-      const name = b.toString('latin1', at, Math.min(colon, at + 32)).trim().toLowerCase();
+      const name = b
+        .toString('latin1', at, Math.min(colon, at + 32))
+        .trim()
+        .toLowerCase();
       if (SHOWN.has(name) && !kept.has(name)) kept.set(name, cut(b.subarray(at, fieldStop), name));
     }
     at = end;

@@ -53,8 +53,7 @@ interface SplitterInternals {
 
 // mailsplit nests an inline message/rfc822 part (7bit, 8bit or binary) as a
 // message of its own; mailparser runs the splitter with these defaults.
-const nestsMessage = (n: SplitterNode): boolean =>
-  n.contentType === 'message/rfc822' && (!n.encoding || ['7bit', '8bit', 'binary'].includes(n.encoding)) && n.disposition === 'inline';
+const nestsMessage = (n: SplitterNode): boolean => n.contentType === 'message/rfc822' && (!n.encoding || ['7bit', '8bit', 'binary'].includes(n.encoding)) && n.disposition === 'inline';
 
 type Fate = 'keep' | 'parts' | 'deep';
 

@@ -52,7 +52,10 @@ const MAX_PROPERTIES = 10_000;
 
 /** A bounds-checked little-endian reader. */
 class Reader {
-  constructor(private readonly b: Buffer, public at = 0) {}
+  constructor(
+    private readonly b: Buffer,
+    public at = 0,
+  ) {}
   get left(): number {
     return this.b.length - this.at;
   }
@@ -189,7 +192,8 @@ export function readTnef(bytes: Uint8Array): Tnef {
       const data = f.data ?? (p.get(PID_ATTACH_DATA)?.type === PT_BINARY ? p.get(PID_ATTACH_DATA)?.value : null);
       // An attachment without data (an embedded message, an OLE object) has nothing to sanitize as a file.
       if (!data) return [];
-      const name = decodeString(p.get(PID_ATTACH_LONG_FILENAME), codepage) ?? decodeString(p.get(PID_ATTACH_FILENAME), codepage) ?? (f.title ? withoutTrailingNuls(iconv.decode(f.title, codepage)) : null);
+      const name =
+        decodeString(p.get(PID_ATTACH_LONG_FILENAME), codepage) ?? decodeString(p.get(PID_ATTACH_FILENAME), codepage) ?? (f.title ? withoutTrailingNuls(iconv.decode(f.title, codepage)) : null);
       return [{ name, bytes: Buffer.from(data) }];
     }),
   };

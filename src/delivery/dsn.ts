@@ -43,8 +43,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const two = (n: number): string => String(n).padStart(2, '0');
 /** RFC 5322 date-time in UTC. */
 export const rfc5322Date = (d: Date): string =>
-  `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-  `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+  `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` + `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
 
 /** One line, no controls (no header injection), single spaces. */
 const clean = (s: string): string => s.replace(/[\x00-\x20\x7f\s]+/g, ' ').trim();
@@ -56,7 +55,8 @@ function field(name: string, value: string): string {
   const lines = [`${name}:`];
   for (const w of value.split(' ').flatMap((word) => word.match(/.{1,900}/g) ?? [])) {
     const last = lines[lines.length - 1]!;
-    if (last.length + 1 + w.length > 78 && last !== `${name}:`) lines.push(` ${w}`); // never fold right after the name
+    if (last.length + 1 + w.length > 78 && last !== `${name}:`)
+      lines.push(` ${w}`); // never fold right after the name
     else lines[lines.length - 1] = `${last} ${w}`;
   }
   return lines.join(CRLF);
@@ -150,7 +150,8 @@ export function buildDsn(input: DsnInput): Buffer {
   const sevenBit = /^[\x01-\x7f]*$/.test(headers) && headers.split(CRLF).every((l) => l.length <= 998);
   const parts = [
     `Content-Type: text/plain; charset=UTF-8${CRLF}Content-Transfer-Encoding: base64${CRLF}Content-Description: Notification${CRLF}${CRLF}` +
-      base64Lines(Buffer.from(humanText(input, mta), 'utf8')) + CRLF,
+      base64Lines(Buffer.from(humanText(input, mta), 'utf8')) +
+      CRLF,
     `Content-Type: message/delivery-status${CRLF}Content-Description: Delivery report${CRLF}${CRLF}${deliveryStatus(input, mta)}`,
     `Content-Type: text/rfc822-headers${CRLF}Content-Transfer-Encoding: ${sevenBit ? '7bit' : 'base64'}${CRLF}Content-Description: Undelivered message headers${CRLF}${CRLF}` +
       (sevenBit ? headers : base64Lines(Buffer.from(headers, 'latin1')) + (headers ? CRLF : '')),

@@ -29,5 +29,4 @@ const maildirOf = (dataDir: string): string => path.join(dataDir, 'maildir');
 export const nextHopCarrier = (config: Config, dataDir: string, maxConnections = config.delivery.maxConnections): Carrier =>
   carrierFor(config.delivery.nextHop, maildirOf(dataDir), config, maxConnections);
 
-export const bounceCarrier = (config: Config, dataDir: string): Carrier =>
-  carrierFor(config.delivery.bounceRelay, path.join(maildirOf(dataDir), '.bounces'), config, config.delivery.maxConnections);
+export const bounceCarrier = (config: Config, dataDir: string): Carrier => carrierFor(config.delivery.bounceRelay, path.join(maildirOf(dataDir), '.bounces'), config, config.delivery.maxConnections);

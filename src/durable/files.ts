@@ -65,7 +65,7 @@ export async function writeDurably(
   const fd = await open(tmp, 'wx', mode);
   try {
     for (const chunk of Array.isArray(data) ? data : [data]) {
-      for (let at = 0; at < chunk.byteLength; ) at += (await write(fd, chunk, at, chunk.byteLength - at, null)).bytesWritten;
+      for (let at = 0; at < chunk.byteLength;) at += (await write(fd, chunk, at, chunk.byteLength - at, null)).bytesWritten;
     }
     await fsync(fd);
   } catch (err) {

@@ -115,7 +115,14 @@ export async function rotateMasterKey(o: RotationOptions): Promise<RotationRepor
     actor: o.actor,
     action: 'key-rotated',
     object: null,
-    details: { fromKeyId: report.from, toKeyId: report.to, count: report.rewrapped, source: report.source, resumed: report.resumed, ...(report.secondFactors > 0 ? { secondFactors: report.secondFactors } : {}) },
+    details: {
+      fromKeyId: report.from,
+      toKeyId: report.to,
+      count: report.rewrapped,
+      source: report.source,
+      resumed: report.resumed,
+      ...(report.secondFactors > 0 ? { secondFactors: report.secondFactors } : {}),
+    },
   });
   return report;
 }

@@ -15,7 +15,8 @@ export interface FileBlobStore extends BlobStore {
 export async function openFileBlobStore(dir: string): Promise<FileBlobStore> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const fileOf = (id: string): string => {
-    if (!isQuarantineId(id)) throw new QuarantineReadError(`隔離IDではありません: ${JSON.stringify(id.slice(0, 40))} / not a quarantine id: ${JSON.stringify(id.slice(0, 40))} (expected Q-YYYYMMDD-XXXXXXXXXX)`);
+    if (!isQuarantineId(id))
+      throw new QuarantineReadError(`隔離IDではありません: ${JSON.stringify(id.slice(0, 40))} / not a quarantine id: ${JSON.stringify(id.slice(0, 40))} (expected Q-YYYYMMDD-XXXXXXXXXX)`);
     return path.join(dir, `${id}.mgq`);
   };
   // Concurrent puts share the folder's fsync.

@@ -39,7 +39,11 @@ export interface ReleaseMark {
 
 type Eol = '\r\n' | '\n';
 
-const safeActor = (actor: string): string => actor.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim().slice(0, 200) || 'unknown';
+const safeActor = (actor: string): string =>
+  actor
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .trim()
+    .slice(0, 200) || 'unknown';
 
 const word = (text: string): string => (/^[\x20-\x7e]*$/.test(text) && !text.includes('=?') ? text : encodeWord(text, 'B', 0));
 
@@ -166,7 +170,17 @@ function textLeaves(text: string, e: Entity, depth: number, found: Leaf[]): void
   });
 }
 
-const ALIASES: Record<string, string> = { shift_jis: 'cp932', 'shift-jis': 'cp932', sjis: 'cp932', 'x-sjis': 'cp932', 'windows-31j': 'cp932', 'euc-jp': 'eucjp', 'x-euc-jp': 'eucjp', 'us-ascii': 'ascii', ascii: 'ascii' };
+const ALIASES: Record<string, string> = {
+  shift_jis: 'cp932',
+  'shift-jis': 'cp932',
+  sjis: 'cp932',
+  'x-sjis': 'cp932',
+  'windows-31j': 'cp932',
+  'euc-jp': 'eucjp',
+  'x-euc-jp': 'eucjp',
+  'us-ascii': 'ascii',
+  ascii: 'ascii',
+};
 const JIS = new Set(['iso-2022-jp', 'cp50220', 'cp50221', 'csiso2022jp']);
 
 /** The text in the charset, or null when the charset is unknown, cannot carry it, or is not ASCII-compatible. */

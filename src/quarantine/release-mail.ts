@@ -52,7 +52,10 @@ interface Cursor {
 const BATCH = 200;
 const MAX_PAUSE_MS = 10 * 60_000;
 /** Control characters out, length bounded: a reason is written by a person, still only text. */
-const clean = (s: unknown, max = 1000): string => String(s ?? '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').slice(0, max);
+const clean = (s: unknown, max = 1000): string =>
+  String(s ?? '')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+    .slice(0, max);
 const userOf = (actor: string): string | null => (actor.startsWith('console:') ? actor.slice('console:'.length) : null);
 
 export function createReleaseMailer(o: ReleaseMailerOptions): ReleaseMailer {
@@ -89,7 +92,12 @@ export function createReleaseMailer(o: ReleaseMailerOptions): ReleaseMailer {
       accepted = result.accepted;
       failed = result.permanent;
     }
-    await o.audit.append({ actor: o.actor, action: 'notification-sent', object: typeof about.item === 'string' ? about.item : null, details: { kind, upTo, to: accepted, failed, mailed: accepted.length > 0, ...about } });
+    await o.audit.append({
+      actor: o.actor,
+      action: 'notification-sent',
+      object: typeof about.item === 'string' ? about.item : null,
+      details: { kind, upTo, to: accepted, failed, mailed: accepted.length > 0, ...about },
+    });
     return true;
   }
 
@@ -102,11 +110,20 @@ export function createReleaseMailer(o: ReleaseMailerOptions): ReleaseMailer {
     if (records.length === 0) return true;
     const t = now().getTime();
     if (o.digestMinutes > 0 && t - c.lastSentAt < o.digestMinutes * 60_000) return true;
-    const lines: RequestLine[] = records.map((r) => ({ id: r.object ?? '', requester: userOf(r.actor) ?? r.actor, reason: clean((JSON.parse(r.details) as { reason?: unknown }).reason), requestedAt: new Date(r.time) }));
+    const lines: RequestLine[] = records.map((r) => ({
+      id: r.object ?? '',
+      requester: userOf(r.actor) ?? r.actor,
+      reason: clean((JSON.parse(r.details) as { reason?: unknown }).reason),
+      requestedAt: new Date(r.time),
+    }));
     const to = await adminAddresses();
     const groups: { upTo: number; lines: RequestLine[] }[] = o.digestMinutes > 0 ? [{ upTo: records.at(-1)!.seq, lines }] : records.map((r, i) => ({ upTo: r.seq, lines: [lines[i]!] }));
     for (const g of groups) {
-      const ok = await send('request', g.upTo, to, requestMail(g.lines, o.language), { items: g.lines.map((l) => l.id), ...(g.lines.length === 1 ? { item: g.lines[0]!.id } : {}), ...(to.length === 0 ? { skipped: 'no enabled administrator has a mail address' } : {}) });
+      const ok = await send('request', g.upTo, to, requestMail(g.lines, o.language), {
+        items: g.lines.map((l) => l.id),
+        ...(g.lines.length === 1 ? { item: g.lines[0]!.id } : {}),
+        ...(to.length === 0 ? { skipped: 'no enabled administrator has a mail address' } : {}),
+      });
       if (!ok) return false;
       c.upTo = g.upTo;
       c.lastSentAt = t;
@@ -140,7 +157,11 @@ export function createReleaseMailer(o: ReleaseMailerOptions): ReleaseMailer {
       const m = await decision(r);
       const who = m && r.object ? await requesterOf(r.object) : null;
       if (m) {
-        const ok = await send('decision', r.seq, who ? [who.email] : [], who ? m : null, { item: r.object, decision: r.action, ...(who ? { requester: who.name } : { skipped: 'the requester has no mail address (or there was no request)' }) });
+        const ok = await send('decision', r.seq, who ? [who.email] : [], who ? m : null, {
+          item: r.object,
+          decision: r.action,
+          ...(who ? { requester: who.name } : { skipped: 'the requester has no mail address (or there was no request)' }),
+        });
         if (!ok) return false;
       }
       c.upTo = r.seq;

@@ -79,7 +79,8 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
   const { store, audit } = o;
 
   async function rowOf(id: string): Promise<ItemRow> {
-    if (!isQuarantineId(id)) throw new QuarantineReadError(`隔離IDではありません: ${JSON.stringify(id.slice(0, 40))} / not a quarantine id: ${JSON.stringify(id.slice(0, 40))} (expected Q-YYYYMMDD-XXXXXXXXXX)`);
+    if (!isQuarantineId(id))
+      throw new QuarantineReadError(`隔離IDではありません: ${JSON.stringify(id.slice(0, 40))} / not a quarantine id: ${JSON.stringify(id.slice(0, 40))} (expected Q-YYYYMMDD-XXXXXXXXXX)`);
     const row = await store.getItem(id);
     if (!row) throw new QuarantineReadError(`隔離メッセージ ${id} はありません。/ no quarantined message ${id}`);
     return row;
@@ -160,7 +161,10 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
       const dataKey = await dataKeyOf(row);
       const details = detailsOf(row, dataKey);
       const blob = await blobs.get(id);
-      if (!blob) throw new QuarantineReadError(`${id} の原本がありません(ファイルが削除されています)。バックアップから戻してください。/ the original of ${id} is missing from the blob store: restore it from backup`);
+      if (!blob)
+        throw new QuarantineReadError(
+          `${id} の原本がありません(ファイルが削除されています)。バックアップから戻してください。/ the original of ${id} is missing from the blob store: restore it from backup`,
+        );
       return { ...details, raw: openBlob(dataKey, id, blob) };
     },
     async metaOf(row) {

@@ -29,9 +29,7 @@ type Step = keyof typeof STEPS;
 
 const PURGEABLE: readonly ItemState[] = ['held', 'release-requested', 'released', 'rejected'];
 
-export type ReleaseResult =
-  | { ok: true; id: string; accepted: string[]; carrier: string }
-  | { ok: false; id: string; accepted: string[]; failed: RecipientFailure[]; carrier: string };
+export type ReleaseResult = { ok: true; id: string; accepted: string[]; carrier: string } | { ok: false; id: string; accepted: string[]; failed: RecipientFailure[]; carrier: string };
 
 export interface PurgeResult {
   count: number;

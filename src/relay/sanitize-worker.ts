@@ -38,9 +38,7 @@ export interface WorkerTask {
   quarantineId: QuarantineId | null;
 }
 
-export type WorkerReply =
-  | { ok: true; result: SanitizeResult }
-  | { ok: false; quarantineUnavailable: boolean; message: string };
+export type WorkerReply = { ok: true; result: SanitizeResult } | { ok: false; quarantineUnavailable: boolean; message: string };
 
 const setup = workerData as WorkerSetup;
 let deps: Promise<{ deps: SanitizeDeps; store: Store }> | undefined;

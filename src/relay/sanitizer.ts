@@ -31,7 +31,6 @@ export interface Sanitizer {
   close(): Promise<void>;
 }
 
-
 // The blocked path converts nothing: it must never reach for a converter.
 const noImages: ImageTranscoder = {
   reencode: () => Promise.resolve({ ok: false, reason: 'undecodable', detail: 'no converter on the blocked path' }),
@@ -95,7 +94,15 @@ function budgetClock(budget: number): { started: Float64Array; signal: AbortSign
 }
 
 export function createSanitizer(opts: SanitizerOptions): Sanitizer {
-  const setup: WorkerSetup = { dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, auditChannel: opts.auditChannel, gateway: opts.gateway, policy: opts.policy, isolation: opts.isolation, consoleUrl: opts.consoleUrl };
+  const setup: WorkerSetup = {
+    dataDir: opts.dataDir,
+    databaseUrl: opts.databaseUrl,
+    auditChannel: opts.auditChannel,
+    gateway: opts.gateway,
+    policy: opts.policy,
+    isolation: opts.isolation,
+    consoleUrl: opts.consoleUrl,
+  };
   const threads = opts.workers ?? Math.max(1, availableParallelism());
   const pool = new Piscina<WorkerTask, WorkerReply>({
     filename: runtimeUrl('relay/sanitize-worker.js').href,

@@ -131,7 +131,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       const id = queue.shift()!;
       sanitizing++;
       track(
-        guarded('sanitizing', id, () => o.sanitize(id), () => later.set(id, o.clock.now() + o.retrySanitizeMs)).finally(() => {
+        guarded(
+          'sanitizing',
+          id,
+          () => o.sanitize(id),
+          () => later.set(id, o.clock.now() + o.retrySanitizeMs),
+        ).finally(() => {
           sanitizing--;
         }),
       );

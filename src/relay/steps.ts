@@ -139,7 +139,11 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
     const started = performance.now();
     let result;
     try {
-      result = await d.sanitizer.run(raw, { mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, unlockedFrom: envelope.unlockOf?.quarantineId ?? null }, { quarantineId: recorded?.quarantineId ?? null });
+      result = await d.sanitizer.run(
+        raw,
+        { mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, unlockedFrom: envelope.unlockOf?.quarantineId ?? null },
+        { quarantineId: recorded?.quarantineId ?? null },
+      );
     } catch (err) {
       if (!(err instanceof QuarantineUnavailableError)) throw err;
       log.error({ err: err.message }, 'quarantine unavailable: message kept in the spool, retrying');
@@ -154,14 +158,30 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
     if (result.action === 'deliver') {
       const now = new Date(d.now()).toISOString();
       const state: DeliveryState = {
-        version: 1, kind: 'sanitized', origin: id, envelopeFrom: envelope.mailFrom, pending: envelope.rcptTo.filter((r) => !done?.has(r)),
-        delivered: [], failed: [], attempts: 0, receivedAt: envelope.receivedAt, nextAttemptAt: now, lastError: null,
-        verdict: result.verdict, quarantineId: result.quarantineId,
+        version: 1,
+        kind: 'sanitized',
+        origin: id,
+        envelopeFrom: envelope.mailFrom,
+        pending: envelope.rcptTo.filter((r) => !done?.has(r)),
+        delivered: [],
+        failed: [],
+        attempts: 0,
+        receivedAt: envelope.receivedAt,
+        nextAttemptAt: now,
+        lastError: null,
+        verdict: result.verdict,
+        quarantineId: result.quarantineId,
       };
       const message = result.message;
       // Receipt and verdict: once, even for a message sanitized again after a crash.
       if (!recorded) {
-        const sanitized: TransferRecord = { event: 'sanitized', ...base, client: envelope.clientAddress, receivedAt: envelope.receivedAt, ...(envelope.unlockOf ? { detail: `unlocked from ${envelope.unlockOf.quarantineId} by ${envelope.unlockOf.user}` } : {}) };
+        const sanitized: TransferRecord = {
+          event: 'sanitized',
+          ...base,
+          client: envelope.clientAddress,
+          receivedAt: envelope.receivedAt,
+          ...(envelope.unlockOf ? { detail: `unlocked from ${envelope.unlockOf.quarantineId} by ${envelope.unlockOf.user}` } : {}),
+        };
         try {
           await d.transfers.record(sanitized);
         } catch (err) {
@@ -180,7 +200,15 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
       // The first attempt goes out from memory: the incoming file keeps the message
       // durable until the outcome is recorded, so most messages never need an
       // outgoing entry.
-      if (!nextHopDown() && scheduler.tryDeliverNow(id, () => attemptAndRecord(id, state, message, 'incoming'), () => scheduler.sanitize(id))) return;
+      if (
+        !nextHopDown() &&
+        scheduler.tryDeliverNow(
+          id,
+          () => attemptAndRecord(id, state, message, 'incoming'),
+          () => scheduler.sanitize(id),
+        )
+      )
+        return;
       // Not worth a connection attempt now, or enough under way: into outgoing/ for the scheduler.
       await d.spool.writeOutgoing(id, state, message);
       await d.spool.removeIncoming(id);
@@ -191,7 +219,13 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
       const failures: RecipientFailure[] = envelope.rcptTo.map((rcpt) => ({ rcpt, code: 554, status, reason: `rejected by policy: ${codes.join(', ')}` }));
       const bounceId = await spoolBounce(bounceCtx, id, envelope.mailFrom, failures, raw, new Date(envelope.receivedAt), false);
       if (bounceId) scheduler.deliver(bounceId, d.now());
-      const rejected: TransferRecord = { event: 'rejected', ...base, client: envelope.clientAddress, receivedAt: envelope.receivedAt, detail: bounceId ? `bounce ${bounceId}` : 'null sender: no bounce' };
+      const rejected: TransferRecord = {
+        event: 'rejected',
+        ...base,
+        client: envelope.clientAddress,
+        receivedAt: envelope.receivedAt,
+        detail: bounceId ? `bounce ${bounceId}` : 'null sender: no bounce',
+      };
       try {
         await d.transfers.record(rejected);
       } catch (err) {
@@ -279,7 +313,10 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
     const records: TransferRecord[] = [];
     if (result.accepted.length > 0) records.push({ event: state.kind === 'bounce' ? 'bounce-delivered' : 'delivered', ...base, to: result.accepted });
     if (failures.length > 0) {
-      let detail = failures.map((f) => `${f.rcpt}: ${f.code ?? ''} ${f.reason}`.trim()).join('; ').slice(0, 2000);
+      let detail = failures
+        .map((f) => `${f.rcpt}: ${f.code ?? ''} ${f.reason}`.trim())
+        .join('; ')
+        .slice(0, 2000);
       if (state.kind === 'sanitized') {
         const bounceId = await spoolBounce(bounceCtx, id, state.envelopeFrom, failures, message, receivedAt, gaveUp);
         detail = `${detail} (${bounceId ? `bounce ${bounceId}` : 'null sender: no bounce'})`;

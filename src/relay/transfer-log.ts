@@ -35,8 +35,7 @@ export function auditEntries(r: TransferRecord, actor: string): AuditEntry[] {
 
 /** The audit action that tells whether a record is in the log. */
 const witness = (r: TransferRecord): AuditAction => (r.event === 'sanitized' ? 'verdict' : r.event);
-const sameRecipients = (a: readonly string[] | undefined, b: unknown): boolean =>
-  Array.isArray(b) && (a ?? []).length === b.length && (a ?? []).every((x) => b.includes(x));
+const sameRecipients = (a: readonly string[] | undefined, b: unknown): boolean => Array.isArray(b) && (a ?? []).length === b.length && (a ?? []).every((x) => b.includes(x));
 
 export function createTransferLog(audit: AuditLog, actor: string, store: Pick<Store, 'searchAudit'>): TransferLog {
   return {

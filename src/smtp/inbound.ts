@@ -99,7 +99,10 @@ export function createInbound(d: InboundDeps): SMTPServer {
       }
       perClient.set(session.remoteAddress, held + 1);
       counted.add(session.id);
-      deadlines.set(session.id, setTimeout(() => cut(session.id, 421, '4.4.2 session time limit reached; reconnect to go on', 'session-deadline'), smtp.maxSessionSeconds * 1000));
+      deadlines.set(
+        session.id,
+        setTimeout(() => cut(session.id, 421, '4.4.2 session time limit reached; reconnect to go on', 'session-deadline'), smtp.maxSessionSeconds * 1000),
+      );
       cb();
     },
     onClose(session: SMTPServerSession) {

@@ -72,7 +72,7 @@ export async function openReceiptJournal(dir: string, tmpDir: string): Promise<R
     queue = [];
     try {
       const bytes = Buffer.concat(batch.map((b) => b.bytes));
-      for (let at = 0; at < bytes.length; ) at += (await write(fd, bytes, at, bytes.length - at, null)).bytesWritten;
+      for (let at = 0; at < bytes.length;) at += (await write(fd, bytes, at, bytes.length - at, null)).bytesWritten;
       if (batch.some((b) => b.durable)) await fdatasync(fd);
       lines += batch.length;
       for (const b of batch) b.resolve();

@@ -250,7 +250,11 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       return { envelope, raw: buf.subarray(nl + 1 + length + 1) };
     },
     listIncoming: () => idsIn(incoming, '.msg'),
-    hasIncoming: (id) => fs.access(inFile(id)).then(() => true, () => false),
+    hasIncoming: (id) =>
+      fs.access(inFile(id)).then(
+        () => true,
+        () => false,
+      ),
     // No folder fsync: an incoming file that a power loss brings back is found
     // already sanitized (its outgoing state exists) and removed again.
     removeIncoming: (id) => {

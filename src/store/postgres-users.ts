@@ -97,10 +97,9 @@ export function postgresUserReads(pool: pg.Pool, inTransaction: <T>(fn: (client:
       return rows[0] ? toLoginAddress(rows[0]) : null;
     },
     async deleteStaleLoginAddresses(before) {
-      const r = await pool.query(
-        `DELETE FROM login_addresses WHERE coalesce(locked_until, '') < $1 AND coalesce(last_failure_at, '') < $1 AND coalesce(last_success_at, '') < $1`,
-        [before.toISOString()],
-      );
+      const r = await pool.query(`DELETE FROM login_addresses WHERE coalesce(locked_until, '') < $1 AND coalesce(last_failure_at, '') < $1 AND coalesce(last_success_at, '') < $1`, [
+        before.toISOString(),
+      ]);
       return r.rowCount ?? 0;
     },
     async recoveryCodesLeft(user) {

@@ -9,15 +9,7 @@ import pg from 'pg';
 import { assertContinues, EMPTY_HEAD } from './chain-order.js';
 import { deriveIndexFromText, normalizeAddress } from './derive.js';
 import { AUDIT_LOCK, migratePostgres } from './postgres-schema.js';
-import {
-  AUDIT_COLUMNS,
-  ITEM_COLUMNS,
-  itemValues,
-  toItem,
-  toRecord,
-  type AuditRow,
-  type ItemDbRow,
-} from './rows.js';
+import { AUDIT_COLUMNS, ITEM_COLUMNS, itemValues, toItem, toRecord, type AuditRow, type ItemDbRow } from './rows.js';
 import type { AuditEffects, AuditFilter, BlobStore, ChainHead, Checkpoint, ItemRow, StateChange, Store } from './types.js';
 import { StateConflictError } from './types.js';
 import { applyUserEffects, postgresUserReads } from './postgres-users.js';
@@ -32,10 +24,13 @@ async function insertItemRow(db: Pick<pg.Pool | pg.PoolClient, 'query'>, row: It
 
 /** Compare-and-set: true when the item was in an allowed state and now is in the new one. */
 async function applyStateChange(db: Pick<pg.Pool | pg.PoolClient, 'query'>, change: StateChange): Promise<boolean> {
-  const r = await db.query(
-    'UPDATE quarantine_items SET state = $1, state_changed_at = $2, state_changed_by = $3 WHERE id = $4 AND state = ANY($5::text[])',
-    [change.to, change.at.toISOString(), change.by, change.id, [...change.from]],
-  );
+  const r = await db.query('UPDATE quarantine_items SET state = $1, state_changed_at = $2, state_changed_by = $3 WHERE id = $4 AND state = ANY($5::text[])', [
+    change.to,
+    change.at.toISOString(),
+    change.by,
+    change.id,
+    [...change.from],
+  ]);
   return r.rowCount === 1;
 }
 
@@ -64,10 +59,9 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
   } catch (err) {
     await pool.end().catch(() => undefined);
     const e = err as Error & { code?: string };
-    throw new Error(
-      `cannot open the PostgreSQL store ${redactUrl(url)}: ${e.message} / PostgreSQL に接続できません。database.url (MUGAIKA_DATABASE_URL) とサーバーの状態を確認してください`,
-      { cause: err },
-    );
+    throw new Error(`cannot open the PostgreSQL store ${redactUrl(url)}: ${e.message} / PostgreSQL に接続できません。database.url (MUGAIKA_DATABASE_URL) とサーバーの状態を確認してください`, {
+      cause: err,
+    });
   }
 
   const inTransaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
@@ -178,10 +172,13 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       return rows.map(toRecord);
     },
     async addCheckpoint(c) {
-      await pool.query(
-        'INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq, key_id) DO NOTHING',
-        [c.seq, c.hash, c.time, c.keyId, c.signature],
-      );
+      await pool.query('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq, key_id) DO NOTHING', [
+        c.seq,
+        c.hash,
+        c.time,
+        c.keyId,
+        c.signature,
+      ]);
     },
     async checkpoints(range = {}): Promise<Checkpoint[]> {
       const where: string[] = [];
@@ -242,20 +239,26 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       });
     },
     async itemsNotUnder(keyId, limit) {
-      const { rows } = await pool.query<{ id: string; key_id: string; wrapped_key: Buffer }>(
-        'SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> $1 ORDER BY id LIMIT $2',
-        [keyId, limit],
-      );
+      const { rows } = await pool.query<{ id: string; key_id: string; wrapped_key: Buffer }>('SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> $1 ORDER BY id LIMIT $2', [
+        keyId,
+        limit,
+      ]);
       return rows.map((r) => ({ id: r.id, keyId: r.key_id, wrappedKey: r.wrapped_key }));
     },
 
     ...postgresUserReads(pool, inTransaction),
     async getUnlockState(item, user) {
-      const { rows } = await pool.query<UnlockDbRow>(UNLOCK_STATE_SQL((i) => `$${i}`), [item, user]);
+      const { rows } = await pool.query<UnlockDbRow>(
+        UNLOCK_STATE_SQL((i) => `$${i}`),
+        [item, user],
+      );
       return rows[0] ? toUnlockState(rows[0]) : null;
     },
     async listUnlockStates(item) {
-      const { rows } = await pool.query<UnlockDbRow>(UNLOCK_LIST_SQL((i) => `$${i}`), [item]);
+      const { rows } = await pool.query<UnlockDbRow>(
+        UNLOCK_LIST_SQL((i) => `$${i}`),
+        [item],
+      );
       return rows.map(toUnlockState);
     },
 

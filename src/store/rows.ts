@@ -62,8 +62,7 @@ export const toItem = (r: ItemDbRow): ItemRow => ({
   sealedMeta: Buffer.from(r.sealed_meta),
 });
 
-export const ITEM_COLUMNS =
-  'id, gateway, received_at, envelope_from, recipients, size, findings, state, state_changed_at, state_changed_by, key_id, wrapped_key, sealed_meta';
+export const ITEM_COLUMNS = 'id, gateway, received_at, envelope_from, recipients, size, findings, state, state_changed_at, state_changed_by, key_id, wrapped_key, sealed_meta';
 
 /** An item's values in ITEM_COLUMNS order. */
 export const itemValues = (row: ItemRow): unknown[] => [
@@ -111,7 +110,9 @@ export const USER_COLUMNS = `${USER_WRITTEN.join(', ')}, totp_key_id, totp_seale
 export const userUpsertSql = (ph: (i: number) => string): string => {
   const keep = new Set(['name', 'created_at']);
   return `INSERT INTO users (${USER_WRITTEN.join(', ')}) VALUES (${USER_WRITTEN.map((_, i) => ph(i + 1)).join(', ')})
-    ON CONFLICT (name) DO UPDATE SET ${USER_WRITTEN.filter((c) => !keep.has(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`;
+    ON CONFLICT (name) DO UPDATE SET ${USER_WRITTEN.filter((c) => !keep.has(c))
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', ')}`;
 };
 
 const parseAliases = (json: string): string[] => {

@@ -48,9 +48,7 @@ export function sqliteUsers(db: Database.Database): { applyEffects(effects: Audi
   const touchSessionStmt = db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?');
   const deleteExpiredStmt = db.prepare('DELETE FROM console_sessions WHERE expires_at < ? OR last_seen_at < ?');
   const getLoginAddressStmt = db.prepare<[string, string], LoginAddressDbRow>('SELECT * FROM login_addresses WHERE user_name = ? AND address = ?');
-  const deleteStaleAddressesStmt = db.prepare(
-    `DELETE FROM login_addresses WHERE coalesce(locked_until, '') < @p1 AND coalesce(last_failure_at, '') < @p1 AND coalesce(last_success_at, '') < @p1`,
-  );
+  const deleteStaleAddressesStmt = db.prepare(`DELETE FROM login_addresses WHERE coalesce(locked_until, '') < @p1 AND coalesce(last_failure_at, '') < @p1 AND coalesce(last_success_at, '') < @p1`);
   const codesLeftStmt = db.prepare<[string], number>('SELECT count(*) FROM recovery_codes WHERE user_name = ? AND used_at IS NULL').pluck();
   const totpNotUnderStmt = db.prepare<[string, number], { name: string; totp_key_id: string; totp_sealed: Buffer }>(
     'SELECT name, totp_key_id, totp_sealed FROM users WHERE totp_key_id IS NOT NULL AND totp_key_id <> ? ORDER BY name LIMIT ?',

@@ -14,15 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { assertContinues, EMPTY_HEAD } from './chain-order.js';
 import { deriveIndexFromText, normalizeAddress } from './derive.js';
-import {
-  AUDIT_COLUMNS,
-  ITEM_COLUMNS,
-  itemValues,
-  toItem,
-  toRecord,
-  type AuditRow,
-  type ItemDbRow,
-} from './rows.js';
+import { AUDIT_COLUMNS, ITEM_COLUMNS, itemValues, toItem, toRecord, type AuditRow, type ItemDbRow } from './rows.js';
 import { sqliteUsers } from './sqlite-users.js';
 import { toUnlockState, UNLOCK_LIST_SQL, UNLOCK_STATE_SQL, unlockAttemptSql, unlockResetSql, type UnlockDbRow } from './unlock-sql.js';
 import { migrate } from './sqlite-schema.js';
@@ -74,9 +66,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   }
 
   const headStmt = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
-  const insertAudit = db.prepare(
-    'INSERT INTO audit_records (seq, time, actor, action, object, details, prev_hash, hash, sender, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
+  const insertAudit = db.prepare('INSERT INTO audit_records (seq, time, actor, action, object, details, prev_hash, hash, sender, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const insertRecipient = db.prepare('INSERT INTO audit_recipients (seq, address) VALUES (?, ?)');
   const readStmt = db.prepare<[number, number], AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`);
   // What verify reads of each record (IndexedAuditRow). SQLite writes its
@@ -101,14 +91,10 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   const canonicalFieldsStmt = db.prepare<[number], unknown[]>('SELECT seq, time, actor, action, object, details FROM audit_records WHERE seq = ?').raw(true);
   const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)');
   const lastCheckpointStmt = db.prepare<[number], number | null>('SELECT max(seq) FROM audit_checkpoints WHERE seq <= ?').pluck();
-  const insertItemStmt = db.prepare(
-    `INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const insertItemStmt = db.prepare(`INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const getItemStmt = db.prepare<[string], ItemDbRow>('SELECT * FROM quarantine_items WHERE id = ?');
   const rewrapStmt = db.prepare('UPDATE quarantine_items SET key_id = ?, wrapped_key = ? WHERE id = ?');
-  const notUnderStmt = db.prepare<[string, number], { id: string; key_id: string; wrapped_key: Buffer }>(
-    'SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> ? ORDER BY id LIMIT ?',
-  );
+  const notUnderStmt = db.prepare<[string, number], { id: string; key_id: string; wrapped_key: Buffer }>('SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> ? ORDER BY id LIMIT ?');
 
   const users = sqliteUsers(db);
   const unlockStateStmt = db.prepare<[string, string], UnlockDbRow>(UNLOCK_STATE_SQL(() => '?'));
@@ -166,7 +152,6 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     }
   });
 
-
   let closed = false;
 
   return {
@@ -188,7 +173,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
       // garbage before V8's young generation fills, where thousands held at
       // once live long enough to be copied.
       let n = 0;
-      for (let after = afterSeq; n < limit; ) {
+      for (let after = afterSeq; n < limit;) {
         const batch = Math.min(SCAN_BATCH, limit - n);
         const rows = scanIndexedStmt.all(after, batch) as IndexedAuditRow[];
         for (const row of rows) {

@@ -10,7 +10,6 @@ import type { AuditAction } from '../model/audit-actions.js';
 import type { ItemState } from '../model/item-states.js';
 import type { LoginAddressRow, LoginAttempt, SessionRow, TotpEnrolment, UserRow } from '../model/users.js';
 
-
 /** What a caller appends. `details` may carry `from`, `to` and `verdict`: they become searchable. */
 export interface AuditEntry {
   actor: string;
@@ -57,16 +56,7 @@ export interface AuditRecord {
  * recipients as a JSON array text. A tampered database may hold other types
  * than these (a BLOB where text belongs): compare, do not assume.
  */
-export type IndexedAuditRow = [
-  seq: number,
-  canonical: string,
-  details: string,
-  prevHash: string,
-  hash: string,
-  sender: string | null,
-  verdict: string | null,
-  recipients: string,
-];
+export type IndexedAuditRow = [seq: number, canonical: string, details: string, prevHash: string, hash: string, sender: string | null, verdict: string | null, recipients: string];
 
 /** The last record of the chain; seq 0 and the genesis hash when the log is empty. */
 export interface ChainHead {
@@ -117,7 +107,6 @@ export interface Checkpoint {
   /** Base64 Ed25519 signature over the checkpoint's canonical text. */
   signature: string;
 }
-
 
 /**
  * One quarantined original as the database keeps it. Nothing here is

@@ -51,10 +51,7 @@ export interface EncryptedPart {
   bytes: Buffer;
 }
 
-export type UnlockView =
-  | { kind: 'not-found' }
-  | { kind: 'expired' }
-  | { kind: 'ok'; parts: { kind: 'zip' | 'pdf'; untrustedName: string | null }[]; failures: number; locked: boolean };
+export type UnlockView = { kind: 'not-found' } | { kind: 'expired' } | { kind: 'ok'; parts: { kind: 'zip' | 'pdf'; untrustedName: string | null }[]; failures: number; locked: boolean };
 
 export type UnlockOutcome =
   | { kind: 'not-found' }

@@ -10,9 +10,7 @@ import yauzl, { type Entry } from 'yauzl';
 import { memberName, nameEncoding } from '../core/archive.js';
 import type { Policy } from '../core/policy.js';
 
-export type ZipDecryptResult =
-  | { ok: true; zip: Buffer; files: number }
-  | { ok: false; reason: 'wrong-password' | 'limit' | 'failed'; detail: string };
+export type ZipDecryptResult = { ok: true; zip: Buffer; files: number } | { ok: false; reason: 'wrong-password' | 'limit' | 'failed'; detail: string };
 
 const listDirectory = (bytes: Buffer, max: number): Promise<Entry[]> =>
   new Promise((resolve, reject) => {

@@ -124,7 +124,15 @@ export function lockOf(d: AuthDeps, user: UserRow, addr: LoginAddressRow | null,
 }
 
 /** A failure that counts towards this account's locks: its record and its count in one transaction. */
-export async function countedFailure(d: AuthDeps, user: UserRow, addr: LoginAddressRow | null, reason: string, ctx: RequestContext, t: Date, extra: Record<string, unknown> = {}): Promise<LoginOutcome> {
+export async function countedFailure(
+  d: AuthDeps,
+  user: UserRow,
+  addr: LoginAddressRow | null,
+  reason: string,
+  ctx: RequestContext,
+  t: Date,
+  extra: Record<string, unknown> = {},
+): Promise<LoginOutcome> {
   const trusted = trustedAddress(d, addr, t);
   const failures = (addr?.failures ?? 0) + 1;
   const accountFailures = user.failedLogins + 1;

@@ -155,10 +155,7 @@ export function createUserDirectory(store: Store, audit: Pick<AuditLog, 'append'
     async resetSecondFactor(name, actor) {
       const u = await existing(name);
       if (!u.totp) throw new UserError(`${name} には二要素認証が設定されていません / ${name} has no second factor to reset`);
-      await audit.append(
-        { actor, action: 'second-factor-reset', object: name, details: { role: u.role, enrolledAt: u.totp.enrolledAt } },
-        { totpReset: [name], userSessionsEnded: [{ user: name }] },
-      );
+      await audit.append({ actor, action: 'second-factor-reset', object: name, details: { role: u.role, enrolledAt: u.totp.enrolledAt } }, { totpReset: [name], userSessionsEnded: [{ user: name }] });
       return summarize({ ...u, totp: null });
     },
   };

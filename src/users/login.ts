@@ -132,7 +132,21 @@ function fromDirectory(user: UserRow | null, name: string, p: DirectoryProfile, 
   const at = t.toISOString();
   if (!user) {
     return {
-      row: { name, displayName: p.displayName || name, role: p.role, email: p.email, aliases: [], passwordHash: '', disabled: false, failedLogins: 0, lockedUntil: null, createdAt: at, updatedAt: at, source: 'ldap', totp: null },
+      row: {
+        name,
+        displayName: p.displayName || name,
+        role: p.role,
+        email: p.email,
+        aliases: [],
+        passwordHash: '',
+        disabled: false,
+        failedLogins: 0,
+        lockedUntil: null,
+        createdAt: at,
+        updatedAt: at,
+        source: 'ldap',
+        totp: null,
+      },
       changes: { created: true },
     };
   }
@@ -147,9 +161,7 @@ function fromDirectory(user: UserRow | null, name: string, p: DirectoryProfile, 
 /** The password was right: a session, or the step that opens one (a code, or enrolling a phone first). */
 async function passwordAccepted(d: AuthDeps, user: UserRow, ctx: RequestContext, t: Date, directoryChanges: Record<string, unknown>): Promise<LoginOutcome> {
   const fromDirectory = user.source === 'ldap';
-  const effects = fromDirectory
-    ? { users: [user], ...('fromRole' in directoryChanges ? { userSessionsEnded: [{ user: user.name }] } : {}) }
-    : {};
+  const effects = fromDirectory ? { users: [user], ...('fromRole' in directoryChanges ? { userSessionsEnded: [{ user: user.name }] } : {}) } : {};
   const directory = fromDirectory ? { directory: directoryChanges } : {};
   if (!needsSecondFactor(d, user)) return openSession(d, user, ctx, t, { factors: ['password'], ...directory }, effects);
   const stage = user.totp ? 'second-factor' : 'enrol';

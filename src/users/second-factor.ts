@@ -9,29 +9,8 @@
 // recovery code is spent by the same compare-and-set.
 import { open, OpenError, seal } from '../keys/aead.js';
 import type { SessionRow, UserRow } from '../model/users.js';
-import {
-  countedFailure,
-  inTurn,
-  isCredentialConflict,
-  lockOf,
-  openSession,
-  sessionId,
-  uncountedFailure,
-  type AuthDeps,
-  type LoginOutcome,
-  type RequestContext,
-} from './auth-deps.js';
-import {
-  checkTotpCode,
-  newRecoveryCodes,
-  newTotpSecret,
-  normalizeRecoveryCode,
-  openTotpSecret,
-  otpauthUri,
-  qrSvg,
-  recoveryCodeHash,
-  sealTotpSecret,
-} from './totp.js';
+import { countedFailure, inTurn, isCredentialConflict, lockOf, openSession, sessionId, uncountedFailure, type AuthDeps, type LoginOutcome, type RequestContext } from './auth-deps.js';
+import { checkTotpCode, newRecoveryCodes, newTotpSecret, normalizeRecoveryCode, openTotpSecret, otpauthUri, qrSvg, recoveryCodeHash, sealTotpSecret } from './totp.js';
 
 /** The live session (any stage) a token opens, with its user. */
 export async function liveSession(d: AuthDeps, token: string): Promise<{ session: SessionRow; user: UserRow } | null> {
@@ -60,10 +39,17 @@ export async function secondFactor(d: AuthDeps, token: string, code: string, ctx
     if (recovery) {
       const left = await d.store.recoveryCodesLeft(user.name);
       try {
-        return await openSession(d, user, ctx, t, { factors: ['password', 'recovery-code'], recoveryCodesLeft: Math.max(0, left - 1) }, {
-          recoveryCodesUsed: [{ name: user.name, codeHash: recoveryCodeHash(user.name, recovery), at: t.toISOString() }],
-          sessionsEnded: [session.id],
-        });
+        return await openSession(
+          d,
+          user,
+          ctx,
+          t,
+          { factors: ['password', 'recovery-code'], recoveryCodesLeft: Math.max(0, left - 1) },
+          {
+            recoveryCodesUsed: [{ name: user.name, codeHash: recoveryCodeHash(user.name, recovery), at: t.toISOString() }],
+            sessionsEnded: [session.id],
+          },
+        );
       } catch (err) {
         if (!isCredentialConflict(err)) throw err;
         return countedFailure(d, user, addr, 'recovery-code-rejected', ctx, t);
@@ -149,7 +135,9 @@ export async function finishEnrolment(d: AuthDeps, token: string, ticket: string
     time: t,
   };
   const effects = {
-    totpEnrolled: [{ name: user.name, keyId: sealed.keyId, sealed: sealed.sealed, at: t.toISOString(), recoveryCodeHashes: recoveryCodes.map((c) => recoveryCodeHash(user.name, normalizeRecoveryCode(c)!)) }],
+    totpEnrolled: [
+      { name: user.name, keyId: sealed.keyId, sealed: sealed.sealed, at: t.toISOString(), recoveryCodeHashes: recoveryCodes.map((c) => recoveryCodeHash(user.name, normalizeRecoveryCode(c)!)) },
+    ],
     totpStepsUsed: [{ name: user.name, step: check.step }],
   };
   try {

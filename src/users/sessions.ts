@@ -91,7 +91,13 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
       const reason = answer.kind === 'ok' ? 'role-changed' : answer.kind === 'unknown' ? 'not-in-directory' : answer.kind;
       const effects = answer.kind === 'ok' ? { users: [{ ...user, role: answer.profile.role, email: answer.profile.email, updatedAt: t.toISOString() }] } : {};
       await d.audit.append(
-        { actor: 'directory', action: 'session-ended', object: user.name, details: { reason, client: ctx.client, ...(answer.kind === 'ok' ? { fromRole: user.role, role: answer.profile.role } : {}) }, time: t },
+        {
+          actor: 'directory',
+          action: 'session-ended',
+          object: user.name,
+          details: { reason, client: ctx.client, ...(answer.kind === 'ok' ? { fromRole: user.role, role: answer.profile.role } : {}) },
+          time: t,
+        },
         { ...effects, userSessionsEnded: [{ user: user.name }] },
       );
       return { kind: 'none' };
@@ -156,7 +162,12 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
       if (!s) return false;
       if (s.user !== by.user.name && by.user.role !== 'admin') return false;
       await d.audit.append(
-        { actor: `console:${by.user.name}`, action: 'session-ended', object: s.user, details: { reason: s.user === by.user.name ? 'by-user' : 'by-admin', client: ctx.client, session: s.id.slice(0, 12), sessionClient: s.client } },
+        {
+          actor: `console:${by.user.name}`,
+          action: 'session-ended',
+          object: s.user,
+          details: { reason: s.user === by.user.name ? 'by-user' : 'by-admin', client: ctx.client, session: s.id.slice(0, 12), sessionClient: s.client },
+        },
         { sessionsEnded: [id] },
       );
       return true;

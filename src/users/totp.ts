@@ -111,5 +111,4 @@ export function normalizeRecoveryCode(input: string): string | null {
 }
 
 /** How a code is kept: SHA-256 over the user and the code. 80 random bits need no slow hash. */
-export const recoveryCodeHash = (user: string, normalized: string): string =>
-  createHash('sha256').update(`mugaika/recovery/v1\0${user}\0${normalized}`, 'utf8').digest('hex');
+export const recoveryCodeHash = (user: string, normalized: string): string => createHash('sha256').update(`mugaika/recovery/v1\0${user}\0${normalized}`, 'utf8').digest('hex');

@@ -13,10 +13,14 @@ export interface OpsDeps {
 
 export function registerOpsRoutes(app: FastifyInstance, d: OpsDeps): void {
   // GET and HEAD: monitors that only look at the status ask with HEAD.
-  app.route({ method: ['GET', 'HEAD'], url: '/healthz', handler: async (_req, res) => {
-    const h = await d.health().catch((err: unknown) => ({ ok: false, detail: { error: err instanceof Error ? err.message : String(err) } }));
-    return res.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'unhealthy', ...h.detail });
-  } });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/healthz',
+    handler: async (_req, res) => {
+      const h = await d.health().catch((err: unknown) => ({ ok: false, detail: { error: err instanceof Error ? err.message : String(err) } }));
+      return res.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'unhealthy', ...h.detail });
+    },
+  });
   app.get('/metrics', async (_req, res) => res.type(d.registry.contentType).send(await d.registry.metrics()));
 }
 

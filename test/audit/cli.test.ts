@@ -16,7 +16,13 @@ const mugaika = (args: string[], env: Record<string, string> = {}) => {
 const entries: AuditEntry[] = [
   { actor: 'relay', action: 'received', object: 'Q1', time: new Date('2026-04-01T01:00:00Z'), details: { from: 'taro@ext.example.jp', to: ['soumu@city.example.lg.jp'] } },
   { actor: 'relay', action: 'verdict', object: 'Q1', time: new Date('2026-04-01T01:00:01Z'), details: { from: 'taro@ext.example.jp', to: ['soumu@city.example.lg.jp'], verdict: 'quarantined' } },
-  { actor: 'relay', action: 'received', object: 'Q2', time: new Date('2026-04-02T01:00:00Z'), details: { from: '=HYPERLINK("http://evil")@x.jp', to: ['kikaku@city.example.lg.jp'], note: '件名: 請求書, "至急"' } },
+  {
+    actor: 'relay',
+    action: 'received',
+    object: 'Q2',
+    time: new Date('2026-04-02T01:00:00Z'),
+    details: { from: '=HYPERLINK("http://evil")@x.jp', to: ['kikaku@city.example.lg.jp'], note: '件名: 請求書, "至急"' },
+  },
   { actor: 'admin', action: 'release-approved', object: 'Q1', time: new Date('2026-04-03T01:00:00Z'), details: {} },
 ];
 
@@ -63,7 +69,11 @@ describe('mugaika audit (SQLite in the data dir)', () => {
       const seqs = (args: string[], env: Record<string, string> = {}): number[] => {
         const r = mugaika(['audit', 'search', '--json', '--data-dir', o.dataDir, ...args], env);
         expect(r.stderr).toBe('');
-        return r.stdout.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq);
+        return r.stdout
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { seq: number }).seq);
       };
       expect(seqs([])).toEqual([1, 2, 3, 4]);
       expect(seqs(['--since', '2026-04-02T00:00:00Z', '--until', '2026-04-03T00:00:00Z'])).toEqual([3]);
@@ -101,9 +111,12 @@ describe('mugaika audit (SQLite in the data dir)', () => {
       const en = mugaika(['audit', 'export', '--data-dir', o.dataDir, '--headers', 'en', '--verdict', 'quarantined']);
       expect(en.stdout.split('\r\n')[0]).toBe('\uFEFFseq,time (JST),actor,action,object,from,to,verdict,details,hash');
       const jsonl = mugaika(['audit', 'export', '--data-dir', o.dataDir, '--format', 'jsonl', '--actor', 'admin']);
-      expect(jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
-        expect.objectContaining({ seq: 4, time: '2026-04-03T01:00:00.000Z', action: 'release-approved', object: 'Q1', details: {}, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }),
-      ]);
+      expect(
+        jsonl.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      ).toEqual([expect.objectContaining({ seq: 4, time: '2026-04-03T01:00:00.000Z', action: 'release-approved', object: 'Q1', details: {}, hash: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
       expect(mugaika(['audit', 'export', '--data-dir', o.dataDir, '--format', 'xml']).code).toBe(2);
     } finally {
       await o.close();
@@ -122,13 +135,23 @@ describe('mugaika audit (PostgreSQL via MUGAIKA_DATABASE_URL)', () => {
       expect(ok.code).toBe(0);
       expect((await o.store.head()).seq).toBe(5);
       const r = mugaika(['audit', 'search', '--json', '--recipient', 'soumu@city.example.lg.jp', '--data-dir', o.dataDir], env);
-      expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2]);
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { seq: number }).seq),
+      ).toEqual([1, 2]);
       // The gateway's configuration names the database and the data dir just as well.
       const config = path.join(o.dataDir, 'gateway.yaml');
       writeFileSync(config, `dataDir: ${o.dataDir}\ndatabase:\n  url: ${o.databaseUrl}\n`);
       const viaConfig = mugaika(['audit', 'search', '--json', '--recipient', 'soumu@city.example.lg.jp', '-c', config]);
       expect(viaConfig.stderr).toBe('');
-      expect(viaConfig.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2]);
+      expect(
+        viaConfig.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { seq: number }).seq),
+      ).toEqual([1, 2]);
       await o.sql('DELETE FROM audit_records WHERE seq = 3');
       const bad = mugaika(['audit', 'verify', '--data-dir', o.dataDir], env);
       expect(bad.code).toBe(1);

@@ -67,7 +67,10 @@ for (const backend of [sqliteBackend, postgresBackend] as Backend[]) {
       expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StateConflictError);
       // One transaction for the batch, which failed; then one each.
       expect(c.commits()).toBe(4);
-      expect((await o.store.readAudit(0, 10)).map((r) => [r.seq, r.object])).toEqual([[1, 'Q-1'], [2, 'Q-3']]);
+      expect((await o.store.readAudit(0, 10)).map((r) => [r.seq, r.object])).toEqual([
+        [1, 'Q-1'],
+        [2, 'Q-3'],
+      ]);
       expect((await o.store.getItem('Q-1'))?.state).toBe('release-requested');
       await log.close();
       expect(await verifyAudit(o.store, await loadTrust(o.dataDir), { headFile: headFilePath(o.dataDir) })).toMatchObject({ ok: true, records: 2 });
@@ -111,12 +114,7 @@ for (const backend of [sqliteBackend, postgresBackend] as Backend[]) {
       const log = openAuditLog(o.store, await loadOrCreateSigner(o.dataDir), { dataDir: o.dataDir });
       const circular: Record<string, unknown> = {};
       circular.self = circular;
-      const results = await Promise.allSettled([
-        log.append(e(1)),
-        log.append({ ...e(2), action: 'hacked' as never }),
-        log.append({ ...e(3), details: circular }),
-        log.append(e(4)),
-      ]);
+      const results = await Promise.allSettled([log.append(e(1)), log.append({ ...e(2), action: 'hacked' as never }), log.append({ ...e(3), details: circular }), log.append(e(4))]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
       expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AuditEntryError);
       expect((await o.store.readAudit(0, 10)).map((r) => JSON.parse(r.details).i)).toEqual([1, 4]);

@@ -32,9 +32,7 @@ export function verifyContract(backend: Backend): void {
       verifyAudit(o.store, await loadTrust(o.dataDir), {
         headFile: headFilePath(o.dataDir),
         pageSize,
-        ...(chunkRecords > 0
-          ? { parallel: segmentsOnThreads({ dataDir: o.dataDir, databaseUrl: o.databaseUrl, pageSize }), parallelMinRecords: 2, chunkRecords }
-          : {}),
+        ...(chunkRecords > 0 ? { parallel: segmentsOnThreads({ dataDir: o.dataDir, databaseUrl: o.databaseUrl, pageSize }), parallelMinRecords: 2, chunkRecords } : {}),
       });
 
     const records = async (): Promise<AuditRecord[]> => o.store.readAudit(0, 1000);

@@ -24,9 +24,7 @@ describe('mugaika sanitize (the CLI contract)', () => {
     expect(Object.keys(json).sort()).toEqual(['action', 'findings', 'quarantineId', 'verdict']);
     expect(json.action).toBe('deliver');
     expect(json.quarantineId).toMatch(/^Q-\d{8}-[A-Z2-7]{10}$/);
-    expect(json.findings).toEqual(
-      expect.arrayContaining([{ code: 'attachment-removed', attachment: 1, detail: 'executable' }, expect.objectContaining({ code: 'type-mismatch' })]),
-    );
+    expect(json.findings).toEqual(expect.arrayContaining([{ code: 'attachment-removed', attachment: 1, detail: 'executable' }, expect.objectContaining({ code: 'type-mismatch' })]));
     expect(readdirSync(path.join(data, 'quarantine'))).toEqual([`${json.quarantineId as string}.mgq`]);
     const delivered = readFileSync(out);
     expect(await violations(delivered)).toEqual([]);
@@ -111,7 +109,15 @@ describe('mugaika sanitize (the CLI contract)', () => {
     const dir = tempDir();
     const input = path.join(dir, 'slow.eml');
     const raw = Buffer.from(
-      ['From: sender@example.jp', 'To: staff@city.example.lg.jp', 'Subject: slow', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'Content-Type: text/plain', '', 'para\r\n'.repeat(Math.ceil((96 * 1024 * 1024) / 6))].join('\r\n'),
+      [
+        'From: sender@example.jp',
+        'To: staff@city.example.lg.jp',
+        'Subject: slow',
+        'Date: Thu, 26 Nov 2026 10:00:00 +0900',
+        'Content-Type: text/plain',
+        '',
+        'para\r\n'.repeat(Math.ceil((96 * 1024 * 1024) / 6)),
+      ].join('\r\n'),
     );
     writeFileSync(input, raw);
     const policy = path.join(dir, 'p.yaml');

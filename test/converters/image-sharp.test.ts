@@ -15,8 +15,7 @@ const limits = (over: Partial<ImageLimits> = {}): ImageLimits => ({ maxPixels: 5
 const RED = { r: 220, g: 20, b: 20 };
 const BLUE = { r: 20, g: 20, b: 220 };
 
-const solid = (width: number, height: number, background: { r: number; g: number; b: number } = RED) =>
-  sharp({ create: { width, height, channels: 3, background } });
+const solid = (width: number, height: number, background: { r: number; g: number; b: number } = RED) => sharp({ create: { width, height, channels: 3, background } });
 
 const bmpOf = (width: number, height: number, rgb: [number, number, number] = [220, 20, 20]): Uint8Array => {
   const data = new Uint8Array(width * height * 3);
@@ -50,7 +49,6 @@ const paletteBmp = (bits: 1 | 8, width: number, height: number, palette: Array<[
   }
   return b;
 };
-
 
 const ok = (r: ImageResult): Extract<ImageResult, { ok: true }> => {
   if (!r.ok) throw new Error(`expected success, got ${r.reason}: ${r.detail}`);
@@ -92,7 +90,9 @@ describe('every accepted format is rebuilt from pixels', () => {
   }
 
   it('keeps an alpha channel of a PNG', async () => {
-    const input = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0.5 } } }).png().toBuffer();
+    const input = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     const r = ok(await transcoder.reencode(input, 'png', limits()));
     const m = await sharp(r.bytes).metadata();
     expect(m.hasAlpha).toBe(true);
@@ -135,7 +135,17 @@ describe('palette BMPs keep their colours', () => {
 
   it('looks up the colours of an 8-bit (256-colour) BMP in its colour table', async () => {
     // Left half index 1 (red), right half index 2 (green); index 0 is blue.
-    const bmp = paletteBmp(8, 6, 3, [[0, 0, 255], [255, 0, 0], [0, 255, 0]], (x) => (x < 3 ? 1 : 2));
+    const bmp = paletteBmp(
+      8,
+      6,
+      3,
+      [
+        [0, 0, 255],
+        [255, 0, 0],
+        [0, 255, 0],
+      ],
+      (x) => (x < 3 ? 1 : 2),
+    );
     const r = ok(await transcoder.reencode(bmp, 'bmp', limits()));
     expect([r.format, r.width, r.height]).toEqual(['png', 6, 3]);
     const { at } = await pixels(r.bytes);
@@ -146,7 +156,16 @@ describe('palette BMPs keep their colours', () => {
   });
 
   it('honours the colour table of a 1-bit BMP, even one that puts white first', async () => {
-    const bmp = paletteBmp(1, 9, 2, [[255, 255, 255], [0, 0, 0]], (x, y) => (y === 0 && x === 8 ? 1 : 0));
+    const bmp = paletteBmp(
+      1,
+      9,
+      2,
+      [
+        [255, 255, 255],
+        [0, 0, 0],
+      ],
+      (x, y) => (y === 0 && x === 8 ? 1 : 0),
+    );
     const r = ok(await transcoder.reencode(bmp, 'bmp', limits()));
     const { at } = await pixels(r.bytes);
     expect(at(0, 0)).toEqual([255, 255, 255]);
@@ -155,7 +174,16 @@ describe('palette BMPs keep their colours', () => {
   });
 
   it('refuses a palette BMP whose colour table is cut off', async () => {
-    const bmp = paletteBmp(8, 2, 2, [[0, 0, 255], [255, 0, 0]], () => 1);
+    const bmp = paletteBmp(
+      8,
+      2,
+      2,
+      [
+        [0, 0, 255],
+        [255, 0, 0],
+      ],
+      () => 1,
+    );
     bmp.writeUInt32LE(256, 46); // claims 256 entries, has 2
     bmp.writeUInt32LE(14 + 40 + 256 * 4, 10);
     const r = await transcoder.reencode(bmp, 'bmp', limits());
@@ -207,7 +235,12 @@ describe('metadata does not survive', () => {
   });
 
   it('drops eXIf, iTXt/XMP, iCCP and tEXt chunks from a PNG', async () => {
-    const png = await solid(16, 16).withExif({ IFD0: { Make: 'SecretCamMaker' } }).withIccProfile('p3').withXmp(XMP).png().toBuffer();
+    const png = await solid(16, 16)
+      .withExif({ IFD0: { Make: 'SecretCamMaker' } })
+      .withIccProfile('p3')
+      .withXmp(XMP)
+      .png()
+      .toBuffer();
     const text = pngChunk('tEXt', Buffer.from('Comment\0TEXT-CHUNK-SECRET', 'latin1'));
     const input = Buffer.concat([png.subarray(0, 33), text, png.subarray(33)]);
     const before = await sharp(input).metadata();
@@ -242,7 +275,9 @@ describe('only the first frame or page crosses', () => {
   const frame = (background: typeof RED) => solid(30, 10, background).png().toBuffer();
 
   it('animated GIF -> one PNG frame of the first frame', async () => {
-    const gif = await sharp([await frame(RED), await frame(BLUE)], { join: { animated: true } }).gif().toBuffer();
+    const gif = await sharp([await frame(RED), await frame(BLUE)], { join: { animated: true } })
+      .gif()
+      .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBe(2);
     const r = ok(await transcoder.reencode(gif, 'gif', limits()));
     expect([r.format, r.width, r.height, r.frames]).toEqual(['png', 30, 10, 1]);
@@ -255,7 +290,9 @@ describe('only the first frame or page crosses', () => {
   });
 
   it('animated WebP -> one PNG frame of the first frame', async () => {
-    const webp = await sharp([await frame(RED), await frame(BLUE)], { join: { animated: true } }).webp({ lossless: true }).toBuffer();
+    const webp = await sharp([await frame(RED), await frame(BLUE)], { join: { animated: true } })
+      .webp({ lossless: true })
+      .toBuffer();
     expect((await sharp(webp).metadata()).pages).toBe(2);
     const r = ok(await transcoder.reencode(webp, 'webp', limits()));
     expect([r.format, r.width, r.height]).toEqual(['png', 30, 10]);
@@ -265,7 +302,9 @@ describe('only the first frame or page crosses', () => {
   });
 
   it('multi-page TIFF -> the first page only', async () => {
-    const tiff = await sharp([await frame(RED), await frame(BLUE)], { join: { animated: true } }).tiff().toBuffer();
+    const tiff = await sharp([await frame(RED), await frame(BLUE)], { join: { animated: true } })
+      .tiff()
+      .toBuffer();
     expect((await sharp(tiff).metadata()).pages).toBe(2);
     const r = ok(await transcoder.reencode(tiff, 'tiff', limits()));
     expect([r.format, r.width, r.height]).toEqual(['png', 30, 10]);

@@ -38,7 +38,10 @@ function expectLooksLike(input: Uint8Array, output: Uint8Array): void {
   for (let i = 0; i < pageSizes(input).length; i++) {
     const before = thumbnail(input, i);
     const after = thumbnail(output, i);
-    expect(before.grey.some((v) => v < 128), `page ${i + 1} of the input has dark pixels`).toBe(true);
+    expect(
+      before.grey.some((v) => v < 128),
+      `page ${i + 1} of the input has dark pixels`,
+    ).toBe(true);
     expect(meanDifference(before, after), `page ${i + 1} looks like the input`).toBeLessThan(6);
   }
 }

@@ -54,7 +54,12 @@ describe('the rasterizer process', () => {
       const result = await converter.toImagePdf(slow, limits({ deadline: started + 1500 }));
       expect(result).toMatchObject({ ok: false, reason: 'timeout' });
       expect(Date.now() - started).toBeLessThan(2500);
-      expect(await until(() => rasterizers(tag), (p) => p.length === 0)).toEqual([]);
+      expect(
+        await until(
+          () => rasterizers(tag),
+          (p) => p.length === 0,
+        ),
+      ).toEqual([]);
       // The same converter carries on.
       expect(await converter.toImagePdf(await textPdf(1), limits())).toMatchObject({ ok: true, pages: 1 });
     } finally {
@@ -79,11 +84,20 @@ describe('the rasterizer process', () => {
   it('keeps one-shot processes warm, refills, and leaves none behind when closed', async () => {
     const tag = `t-${randomUUID()}`;
     const converter = createPdfConverter({ isolation, warm: 2, tag });
-    const warm = await until(() => rasterizers(tag), (p) => p.length === 2);
+    const warm = await until(
+      () => rasterizers(tag),
+      (p) => p.length === 2,
+    );
     expect(warm).toHaveLength(2);
     expect(await converter.toImagePdf(await textPdf(1), limits())).toMatchObject({ ok: true });
-    const after = await until(() => rasterizers(tag), (p) => p.length === 2 && p.filter((pid) => warm.includes(pid)).length === 1);
-    expect(after.filter((pid) => warm.includes(pid)), 'the used process is gone, the other still waits').toHaveLength(1);
+    const after = await until(
+      () => rasterizers(tag),
+      (p) => p.length === 2 && p.filter((pid) => warm.includes(pid)).length === 1,
+    );
+    expect(
+      after.filter((pid) => warm.includes(pid)),
+      'the used process is gone, the other still waits',
+    ).toHaveLength(1);
     expect(after).toHaveLength(2);
     await converter.close();
     expect(rasterizers(tag)).toEqual([]);
@@ -92,13 +106,32 @@ describe('the rasterizer process', () => {
   it('dies with its parent', async () => {
     const tag = `t-${randomUUID()}`;
     const module = new URL('../../dist/converters/pdf/pdf-converter.js', import.meta.url).href;
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', `import { createPdfConverter } from '${module}'; createPdfConverter({ isolation: ${JSON.stringify(isolation)}, warm: 2, tag: '${tag}' }); setInterval(() => {}, 1000);`], { stdio: 'ignore' });
+    const parent = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createPdfConverter } from '${module}'; createPdfConverter({ isolation: ${JSON.stringify(isolation)}, warm: 2, tag: '${tag}' }); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: 'ignore' },
+    );
     try {
-      expect(await until(() => rasterizers(tag), (p) => p.length === 2)).toHaveLength(2);
+      expect(
+        await until(
+          () => rasterizers(tag),
+          (p) => p.length === 2,
+        ),
+      ).toHaveLength(2);
     } finally {
       parent.kill('SIGKILL');
     }
-    expect(await until(() => rasterizers(tag), (p) => p.length === 0, 3000)).toEqual([]);
+    expect(
+      await until(
+        () => rasterizers(tag),
+        (p) => p.length === 0,
+        3000,
+      ),
+    ).toEqual([]);
   });
 });
 

@@ -42,7 +42,7 @@ describe('frames from the rasterizer', () => {
     ['a zero-width page', [encodeStart(1), encodePageHeader(0, 0, 10, 1, 10)], /0x10 pixels/],
     ['a page over the pixel limit', [encodeStart(1), encodePageHeader(0, 200, 200, 200, 200)], /over the limit of 10000/],
     ['a NaN page side', [encodeStart(1), encodePageHeader(0, 10, 10, Number.NaN, 10)], /page side of NaN points/],
-    ['a page side beyond PDF\'s 14,400', [encodeStart(1), encodePageHeader(0, 10, 10, 20_000, 10)], /page side of 20000 points/],
+    ["a page side beyond PDF's 14,400", [encodeStart(1), encodePageHeader(0, 10, 10, 20_000, 10)], /page side of 20000 points/],
     ['pixels that do not fit the page size', [encodeStart(1), encodePageHeader(0, 10, 10, 90, 10)], /10x10 pixels for a page of 90x10 pt/],
     ['an unknown frame', [encodeStart(1), Buffer.from([0x58])], /frame 88 where page 1 was due/],
     ['no end mark', [encodeStart(1), page(0, 10, 10), page(1, 10, 10)], /frame 80 where the end mark was due/],
@@ -52,7 +52,7 @@ describe('frames from the rasterizer', () => {
     expect(await read(...frames)).toMatchObject(failedWith('converter-failed', detail));
   });
 
-  it('passes on the child\'s refusals, and reports its running out of memory as converter-failed', async () => {
+  it("passes on the child's refusals, and reports its running out of memory as converter-failed", async () => {
     expect(await read(encodeFailure('encrypted', 'needs a password'))).toMatchObject(failedWith('encrypted', /^needs a password$/));
     expect(await read(encodeStart(2), page(0, 10, 10), encodeFailure('out-of-memory', 'malloc failed'))).toMatchObject({
       pages: [0],

@@ -9,7 +9,10 @@ import { zip } from '../helpers/bytes.js';
 import { policyWith, run, withAttachments, type Outcome } from '../helpers/run.js';
 import type { Policy } from '../../src/core/policy.js';
 
-const png = (): Promise<Buffer> => sharp({ create: { width: 8, height: 8, channels: 3, background: '#036' } }).png().toBuffer();
+const png = (): Promise<Buffer> =>
+  sharp({ create: { width: 8, height: 8, channels: 3, background: '#036' } })
+    .png()
+    .toBuffer();
 const exe = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([0x40, 0, 0, 0]), Buffer.from('PE\0\0'), Buffer.alloc(200)]);
 
 async function send(body: Buffer, name = '資料一式.zip', policy?: Policy): Promise<Outcome> {
@@ -36,7 +39,13 @@ const lieAboutSize = (z: Buffer, size: number): Buffer => {
 
 describe('a zip is unpacked and each file in it sanitized', () => {
   it('delivers 資料/図1.png as 資料_図1.png and 説明.txt as text, listing both under the zip', async () => {
-    const o = await send(await zip([['資料/', ''], ['資料/図1.png', await png()], ['説明.txt', '説明です']]));
+    const o = await send(
+      await zip([
+        ['資料/', ''],
+        ['資料/図1.png', await png()],
+        ['説明.txt', '説明です'],
+      ]),
+    );
     expect(codesAt(o, 1)).toEqual(['archive-opened']);
     expect(codesAt(o, 2)).toEqual(['image-reencoded']);
     expect(codesAt(o, 3)).toEqual(['text-reencoded']);
@@ -53,7 +62,13 @@ describe('a zip is unpacked and each file in it sanitized', () => {
   });
 
   it('reads UTF-8 names written without the flag (Info-ZIP on Linux) as UTF-8, not as Shift_JIS mojibake', async () => {
-    const z = await zip([['議事録/説明_資料.txt', '説明です'], ['議事録/令和8年度①.txt', 'b']], { names: 'utf-8-noflag' });
+    const z = await zip(
+      [
+        ['議事録/説明_資料.txt', '説明です'],
+        ['議事録/令和8年度①.txt', 'b'],
+      ],
+      { names: 'utf-8-noflag' },
+    );
     // The flag (bit 11) is really unset, and there is no Unicode Path field to lean on.
     const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     expect(z.readUInt16LE(cd + 8) & 0x800).toBe(0);
@@ -64,7 +79,7 @@ describe('a zip is unpacked and each file in it sanitized', () => {
     expect(o.mail!.text).not.toMatch(/雉|譁|隱/);
   });
 
-  it("reads a macOS Archive Utility zip: decomposed UTF-8 names without the flag become composed, its __MACOSX metadata is left out", async () => {
+  it('reads a macOS Archive Utility zip: decomposed UTF-8 names without the flag become composed, its __MACOSX metadata is left out', async () => {
     const nfd = (s: string): string => s.normalize('NFD');
     const appleDouble = Buffer.concat([Buffer.from([0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00]), Buffer.from('Mac OS X        '), Buffer.alloc(40)]);
     const z = await zip(
@@ -85,7 +100,15 @@ describe('a zip is unpacked and each file in it sanitized', () => {
   });
 
   it('decides the names of one archive together: a Shift_JIS name that happens to be valid UTF-8 (ﾃｽ) is read as Shift_JIS', async () => {
-    const o = await send(await zip([['ﾃｽ.txt', 'a'], ['資料.txt', 'b']], { names: 'cp932' }));
+    const o = await send(
+      await zip(
+        [
+          ['ﾃｽ.txt', 'a'],
+          ['資料.txt', 'b'],
+        ],
+        { names: 'cp932' },
+      ),
+    );
     expect(files(o)).toEqual(['ﾃｽ.txt text/plain', '資料.txt text/plain']);
     // Alone, too: valid both ways, and no kana or kanji in its UTF-8 reading.
     expect(files(await send(await zip([['ﾃｽ.txt', 'a']], { names: 'cp932' })))).toEqual(['ﾃｽ.txt text/plain']);
@@ -101,7 +124,13 @@ describe('a zip is unpacked and each file in it sanitized', () => {
   });
 
   it('neutralises ../../etc/passwd, absolute and drive paths', async () => {
-    const o = await send(await zip([['../../etc/passwd', 'root:x:0:0'], ['C:/Windows/evil.txt', 'x'], ['/abs.txt', 'y']]));
+    const o = await send(
+      await zip([
+        ['../../etc/passwd', 'root:x:0:0'],
+        ['C:/Windows/evil.txt', 'x'],
+        ['/abs.txt', 'y'],
+      ]),
+    );
     for (const i of [2, 3, 4]) expect(codesAt(o, i)).toContain('archive-path-unsafe');
     expect(files(o)).toEqual(['etc_passwd.txt text/plain', 'Windows_evil.txt text/plain', 'abs.txt text/plain']);
     expect(o.mail!.text).not.toContain('../../etc');
@@ -109,7 +138,12 @@ describe('a zip is unpacked and each file in it sanitized', () => {
   });
 
   it('removes an executable inside and delivers the rest', async () => {
-    const o = await send(await zip([['setup.exe', exe], ['readme.txt', 'read me']]));
+    const o = await send(
+      await zip([
+        ['setup.exe', exe],
+        ['readme.txt', 'read me'],
+      ]),
+    );
     expect(codesAt(o, 2)).toEqual(['attachment-removed']);
     expect(files(o)).toEqual(['readme.txt text/plain']);
   });
@@ -154,7 +188,10 @@ describe('bombs, lies and broken zips: removed whole, quickly', () => {
   });
 
   it('more files than archives.maxEntries', async () => {
-    const many = await zip(Array.from({ length: 60 }, (_, i): [string, string] => [`f${i}.txt`, `${i}`]), { level: 0 });
+    const many = await zip(
+      Array.from({ length: 60 }, (_, i): [string, string] => [`f${i}.txt`, `${i}`]),
+      { level: 0 },
+    );
     const o = await send(many, 'a.zip', policyWith({ archives: { maxEntries: 50 } }));
     expect(codesAt(o, 1)).toEqual(['archive-limit']);
   });
@@ -170,7 +207,12 @@ describe('bombs, lies and broken zips: removed whole, quickly', () => {
 
   it('a bomb nested inside a zip condemns the outer zip, nothing of it delivered', async () => {
     const bomb = await zip([['zeros.bin', zeros]], { level: 9 });
-    const o = await send(await zip([['ok.txt', 'fine'], ['inner.zip', bomb]]));
+    const o = await send(
+      await zip([
+        ['ok.txt', 'fine'],
+        ['inner.zip', bomb],
+      ]),
+    );
     expect(o.codes).toEqual(['archive-limit']);
     expect(files(o)).toEqual([]);
   });

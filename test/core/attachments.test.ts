@@ -33,7 +33,6 @@ const codesOf = (o: Outcome, index: number) => findingsOf(o, index).map((f) => f
 
 // --- real bytes of things that must not cross --------------------------------
 
-
 /** MZ header, DOS stub and a PE signature: what file-type calls exe. */
 const exe = (): Buffer => {
   const b = Buffer.alloc(1024);
@@ -106,7 +105,9 @@ describe('lying declared types and names', () => {
   });
 
   it('delivers a real PNG named report.pdf declared application/pdf as PNG, reporting the lie', async () => {
-    const png = await sharp({ create: { width: 12, height: 9, channels: 3, background: 'white' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 12, height: 9, channels: 3, background: 'white' } })
+      .png()
+      .toBuffer();
     const o = await send([{ type: 'application/pdf', filename: 'report.pdf', body: png }]);
     expect(codesOf(o, 1)).toEqual(['type-mismatch', 'image-reencoded']);
     expect(findingsOf(o, 1)[0]!.detail).toBe('declared application/pdf, named .pdf, actually image/png');
@@ -116,14 +117,18 @@ describe('lying declared types and names', () => {
   });
 
   it('delivers a PNG declared application/octet-stream with no name, without a mismatch', async () => {
-    const png = await sharp({ create: { width: 5, height: 5, channels: 3, background: 'white' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 5, height: 5, channels: 3, background: 'white' } })
+      .png()
+      .toBuffer();
     const o = await send([{ type: 'application/octet-stream', body: png }]);
     expect(codesOf(o, 1)).toEqual(['image-reencoded']);
     expect(o.mail!.attachments.map((a) => a.contentType)).toEqual(['image/png']);
   });
 
   it('accepts a JPEG named .jpeg and declared image/jpg-ish types without a mismatch', async () => {
-    const jpeg = await sharp({ create: { width: 5, height: 5, channels: 3, background: 'white' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 5, height: 5, channels: 3, background: 'white' } })
+      .jpeg()
+      .toBuffer();
     const o = await send([
       { type: 'image/pjpeg', filename: 'a.jpeg', body: jpeg },
       { type: 'image/png', filename: 'b.png', body: jpeg },
@@ -214,7 +219,9 @@ describe('what is neither image, text, document nor container is removed, with i
   }
 
   it('removes the bad and keeps the good in one message, in order', async () => {
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'white' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'white' } })
+      .png()
+      .toBuffer();
     const o = await send([
       { type: 'application/octet-stream', filename: 'a.exe', body: exe() },
       { type: 'image/png', filename: 'b.png', body: png },

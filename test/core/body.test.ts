@@ -7,7 +7,20 @@ import { b64, eml, run } from '../helpers/run.js';
 const alternative = (text: string, html: string): Buffer =>
   eml(
     ['From: a@example.jp', 'To: b@city.example.lg.jp', 'Subject: s', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'MIME-Version: 1.0', 'Content-Type: multipart/alternative; boundary="alt"'],
-    ['--alt', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64', '', b64(text), '--alt', 'Content-Type: text/html; charset=utf-8', 'Content-Transfer-Encoding: base64', '', b64(html), '--alt--', ''].join('\r\n'),
+    [
+      '--alt',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: base64',
+      '',
+      b64(text),
+      '--alt',
+      'Content-Type: text/html; charset=utf-8',
+      'Content-Transfer-Encoding: base64',
+      '',
+      b64(html),
+      '--alt--',
+      '',
+    ].join('\r\n'),
   );
 
 describe('similarity of the text and HTML versions', () => {

@@ -56,7 +56,6 @@ const withTextAttachment = (partHeaders: string[], content: Buffer): Buffer =>
 
 // ── Reading the result ──────────────────────────────────────────────────────
 
-
 /** The common expectations: delivered, nothing garbled, conformant. */
 async function expectIntact(o: Outcome, want: { subject: string; name?: string; body?: string }): Promise<void> {
   expect(o.result.action).toBe('deliver');
@@ -75,9 +74,7 @@ describe('ISO-2022-JP (CP50220)', () => {
     // ESC $ B, then ① (2D 21), ② (2D 22), ㈱ (2D 6A), 会 (32 71), 議 (35 44), ESC ( B.
     const nec = Buffer.from([ESC, 0x24, 0x42, 0x2d, 0x21, 0x2d, 0x22, 0x2d, 0x6a, 0x32, 0x71, 0x35, 0x44, ESC, 0x28, 0x42]);
     const name = Buffer.from([ESC, 0x24, 0x42, 0x2d, 0x6a, ESC, 0x28, 0x42, 0x20, ...jis('山田')]); // "㈱ 山田"
-    const o = await run(
-      single({ from: `${word('ISO-2022-JP', name)} <yamada@example.jp>`, subject: word('ISO-2022-JP', nec), contentType: 'text/plain; charset=ISO-2022-JP', cte: '7bit' }, nec),
-    );
+    const o = await run(single({ from: `${word('ISO-2022-JP', name)} <yamada@example.jp>`, subject: word('ISO-2022-JP', nec), contentType: 'text/plain; charset=ISO-2022-JP', cte: '7bit' }, nec));
     await expectIntact(o, { subject: '①②㈱会議', name: '㈱ 山田', body: '①②㈱会議' });
     expect(o.result.verdict).toBe('clean');
   });
@@ -99,7 +96,10 @@ describe('ISO-2022-JP (CP50220)', () => {
     // 丂 is JIS X 0212 0x3021 (ESC $ ( D); SO ... SI is CP50221's katakana shift (0x31 = ｱ).
     const x0212 = Buffer.from([...jis('資料'), ESC, 0x24, 0x28, 0x44, 0x30, 0x21, ESC, 0x28, 0x42]);
     const shifted = Buffer.from([...jis('担当'), 0x0e, 0x31, 0x32, 0x0f]);
-    for (const [body, want] of [[x0212, '資料丂'], [shifted, '担当']] as const) {
+    for (const [body, want] of [
+      [x0212, '資料丂'],
+      [shifted, '担当'],
+    ] as const) {
       const o = await run(single({ from: 'sender@example.jp', subject: 'JIS', contentType: 'text/plain; charset=ISO-2022-JP', cte: '7bit' }, body));
       await expectIntact(o, { subject: 'JIS' });
       expect(bodyOf(o).startsWith(want)).toBe(true);
@@ -196,7 +196,10 @@ describe('EUC-JP', () => {
 
 describe('a charset label nobody knows', () => {
   it('on CP932 or EUC-JP bytes decodes by the bytes, not into U+FFFD', async () => {
-    for (const [label, enc] of [['x-unknown-foo', sjis], ['CP51932', eucjp]] as const) {
+    for (const [label, enc] of [
+      ['x-unknown-foo', sjis],
+      ['CP51932', eucjp],
+    ] as const) {
       const text = '未知の文字コード①';
       const o = await run(single({ from: 'a@example.jp', subject: 'x', contentType: `text/plain; charset=${label}` }, enc(text)));
       await expectIntact(o, { subject: 'x', body: text });
@@ -242,7 +245,9 @@ describe('an RFC 2047 character split across adjacent encoded words', () => {
   });
 
   it('UTF-8 quoted-printable (Q) split inside a character decodes to the whole character', async () => {
-    const o = await run(single({ from: '=?UTF-8?Q?=E9=AB?= =?UTF-8?Q?=99?= <a@example.jp>', subject: '=?UTF-8?Q?=E4=BC=9A=E8?= =?UTF-8?Q?=AD=B0?=', contentType: 'text/plain; charset=utf-8' }, utf8('x')));
+    const o = await run(
+      single({ from: '=?UTF-8?Q?=E9=AB?= =?UTF-8?Q?=99?= <a@example.jp>', subject: '=?UTF-8?Q?=E4=BC=9A=E8?= =?UTF-8?Q?=AD=B0?=', contentType: 'text/plain; charset=utf-8' }, utf8('x')),
+    );
     await expectIntact(o, { subject: '会議', name: '髙' });
   });
 
@@ -257,7 +262,14 @@ describe('an RFC 2047 character split across adjacent encoded words', () => {
   it('Shift_JIS split between lead and trail byte (髙 = FB | FC) decodes whole', async () => {
     const s = sjis('髙橋');
     const o = await run(
-      single({ from: `${word('Shift_JIS', s.subarray(0, 1))} ${word('Shift_JIS', s.subarray(1))} <a@example.jp>`, subject: `${word('Shift_JIS', s.subarray(0, 3))} ${word('Shift_JIS', s.subarray(3))}`, contentType: 'text/plain; charset=utf-8' }, utf8('x')),
+      single(
+        {
+          from: `${word('Shift_JIS', s.subarray(0, 1))} ${word('Shift_JIS', s.subarray(1))} <a@example.jp>`,
+          subject: `${word('Shift_JIS', s.subarray(0, 3))} ${word('Shift_JIS', s.subarray(3))}`,
+          contentType: 'text/plain; charset=utf-8',
+        },
+        utf8('x'),
+      ),
     );
     await expectIntact(o, { subject: '髙橋', name: '髙橋' });
   });
@@ -286,16 +298,16 @@ describe('RFC 2231 file names on a text attachment', () => {
 
   it('utf-8 with a language tag, mixing encoded and plain continuations, on Content-Type name*', async () => {
     const n = utf8('議事録');
-    await expectName(
-      [`Content-Type: text/plain; charset=utf-8;\r\n name*0*=UTF-8'ja'${pct(n)};\r\n name*1=_draft;\r\n name*2*=${pct(utf8('①'))}`, 'Content-Disposition: attachment'],
-      '議事録_draft①',
-    );
+    await expectName([`Content-Type: text/plain; charset=utf-8;\r\n name*0*=UTF-8'ja'${pct(n)};\r\n name*1=_draft;\r\n name*2*=${pct(utf8('①'))}`, 'Content-Disposition: attachment'], '議事録_draft①');
   });
 
   it('iso-2022-jp, the escape sequences percent-encoded, split across three sections', async () => {
     const n = jis(NAME);
     await expectName(
-      ['Content-Type: text/plain', `Content-Disposition: attachment;\r\n filename*0*=iso-2022-jp''${pct(n.subarray(0, 5))};\r\n filename*1*=${pct(n.subarray(5, 12))};\r\n filename*2*=${pct(n.subarray(12))}`],
+      [
+        'Content-Type: text/plain',
+        `Content-Disposition: attachment;\r\n filename*0*=iso-2022-jp''${pct(n.subarray(0, 5))};\r\n filename*1*=${pct(n.subarray(5, 12))};\r\n filename*2*=${pct(n.subarray(12))}`,
+      ],
       NAME,
     );
   });

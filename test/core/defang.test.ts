@@ -211,7 +211,10 @@ describe('every piece of text we deliver has its links inert', () => {
   });
 
   it('a file in a zip, and the names the notice lists', async () => {
-    const z = await zip([['readme.txt', LINKS], ['www.evil.example.txt', 'x']]);
+    const z = await zip([
+      ['readme.txt', LINKS],
+      ['www.evil.example.txt', 'x'],
+    ]);
     const o = await delivered(withAttachments('添付します', [{ type: 'application/zip', filename: 'ftp.evil.example.zip', body: z }]));
     clean(o, attachmentText(o, 'readme.txt'));
     expect(codes(o, 2)).toEqual(['text-reencoded', 'link-defanged']);

@@ -20,7 +20,10 @@ const pdf = async (pages: number): Promise<Buffer> => {
 
 const ooxml = (main: string, type: string): Promise<Buffer> =>
   zip([
-    ['[Content_Types].xml', `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/${main}" ContentType="${type}"/></Types>`],
+    [
+      '[Content_Types].xml',
+      `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/${main}" ContentType="${type}"/></Types>`,
+    ],
     ['_rels/.rels', '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'],
     [main, '<?xml version="1.0" encoding="UTF-8"?><root/>'],
   ]);
@@ -80,7 +83,9 @@ describe('documents become image-only PDFs', () => {
   it('a password-protected Office file (EncryptedPackage) is removed, saying how to get it', async () => {
     const o = await send('見積書.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', cfb(['EncryptionInfo', 'EncryptedPackage']));
     expect(codes(o)).toEqual(['document-encrypted']);
-    expect(o.mail!.text).toContain('  1. 見積書.xlsx（Excel ファイル）\n     パスワード付きの文書は変換できないため、削除しました。必要なときは、差出人にパスワードを付けずに送り直してもらってください。');
+    expect(o.mail!.text).toContain(
+      '  1. 見積書.xlsx（Excel ファイル）\n     パスワード付きの文書は変換できないため、削除しました。必要なときは、差出人にパスワードを付けずに送り直してもらってください。',
+    );
     expect(o.mail!.text).not.toContain('application/');
   });
 });

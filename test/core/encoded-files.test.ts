@@ -107,7 +107,10 @@ describe('the other encodings', () => {
   });
 
   it('yEnc, in raw 8-bit text', async () => {
-    const raw = eml([...HEAD, 'Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: 8bit'], Buffer.concat([Buffer.from('before\r\n'), yencode(EXE, 'invoice.exe'), Buffer.from('after\r\n')]));
+    const raw = eml(
+      [...HEAD, 'Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: 8bit'],
+      Buffer.concat([Buffer.from('before\r\n'), yencode(EXE, 'invoice.exe'), Buffer.from('after\r\n')]),
+    );
     const o = await delivered(raw);
     expect(bodyOf(o)).toBe('before\n[ここにあった埋め込みファイル（invoice.exe）を削除しました]\nafter');
     expect(o.raw!.toString('latin1')).not.toMatch(/=ybegin|=yend/);
@@ -123,7 +126,13 @@ describe('the other encodings', () => {
   });
 
   it('a base64 MIME part pasted into the text', async () => {
-    const part = ['Content-Type: application/octet-stream; name="invoice.exe"', 'Content-Transfer-Encoding: base64', 'Content-Disposition: attachment; filename="invoice.exe"', '', b64(EXE).replace(/\r\n/g, '\n')].join('\n');
+    const part = [
+      'Content-Type: application/octet-stream; name="invoice.exe"',
+      'Content-Transfer-Encoding: base64',
+      'Content-Disposition: attachment; filename="invoice.exe"',
+      '',
+      b64(EXE).replace(/\r\n/g, '\n'),
+    ].join('\n');
     const o = await delivered(plain(`--b\n${part}\n--b--\n`));
     gone(o, part);
     expect(bodyOf(o)).toBe('--b\n[ここにあった埋め込みファイル（invoice.exe）を削除しました]\n--b--');
@@ -131,7 +140,19 @@ describe('the other encodings', () => {
   });
 
   it('a message with two conflicting Content-Type headers delivers no part of the executable', async () => {
-    const body = ['--b', 'Content-Type: text/plain; charset=utf-8', '', '請求書です。', '--b', 'Content-Type: application/octet-stream; name="invoice.exe"', 'Content-Transfer-Encoding: base64', '', b64(EXE), '--b--', ''].join('\r\n');
+    const body = [
+      '--b',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      '請求書です。',
+      '--b',
+      'Content-Type: application/octet-stream; name="invoice.exe"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      b64(EXE),
+      '--b--',
+      '',
+    ].join('\r\n');
     const types = ['Content-Type: text/plain; charset=utf-8', 'Content-Type: multipart/mixed; boundary="b"'];
     // The parser takes the first: read as text, the part is in the body and is removed there.
     const asText = await delivered(eml([...HEAD, ...types], body));

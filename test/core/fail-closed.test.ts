@@ -9,7 +9,13 @@ import { harness, policyWith, run, withAttachments } from '../helpers/run.js';
 
 const photoMail = async (): Promise<Buffer> =>
   withAttachments('写真を送ります。秘密の本文', [
-    { type: 'image/png', filename: 'a.png', body: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } }).png().toBuffer() },
+    {
+      type: 'image/png',
+      filename: 'a.png',
+      body: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } })
+        .png()
+        .toBuffer(),
+    },
   ]);
 
 // Converters that fail the way real ones do: crash, or never answer.

@@ -14,7 +14,10 @@ import { PDFDocument } from 'pdf-lib';
 import { eml, harness, plain, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
 import { NOTICE_RULE } from '../../src/core/notice.js';
 
-const png = (w: number, h: number): Promise<Buffer> => sharp({ create: { width: w, height: h, channels: 3, background: '#0a0' } }).png().toBuffer();
+const png = (w: number, h: number): Promise<Buffer> =>
+  sharp({ create: { width: w, height: h, channels: 3, background: '#0a0' } })
+    .png()
+    .toBuffer();
 const exe = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([0x40, 0, 0, 0]), Buffer.from('PE\0\0'), Buffer.alloc(200)]);
 const html = (body: string, text?: string): Buffer =>
   text === undefined
@@ -52,11 +55,19 @@ const cases: Record<FindingCode, Case> = {
   'too-many-parts': { input: () => nested(4), policy: policyWith({ limits: { maxParts: 3 } }) },
   'header-too-large': { input: () => plain('x', [`X-Long: ${'y'.repeat(5000)}`]), policy: policyWith({ limits: { maxHeaderBytes: 4096 } }) },
   'parse-error': { input: () => Buffer.from('this is not mail\r\nat all\r\n') },
-  timeout: { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]), policy: policyWith({ limits: { timeoutMs: 200 } }), h: () => harness({ images: hanging }) },
+  timeout: {
+    input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]),
+    policy: policyWith({ limits: { timeoutMs: 200 } }),
+    h: () => harness({ images: hanging }),
+  },
   'encoded-file-blocked': { input: () => plain(uuencode(exe, 'a.exe')), policy: policyWith({ text: { encodedFiles: 'quarantine' } }) },
   'internal-error': { input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]), h: () => harness({ images: crashing }) },
   'parts-truncated': {
-    input: () => withAttachments('x', ['a', 'b', 'c'].map((n) => ({ type: 'text/plain', filename: `${n}.txt`, body: n }))),
+    input: () =>
+      withAttachments(
+        'x',
+        ['a', 'b', 'c'].map((n) => ({ type: 'text/plain', filename: `${n}.txt`, body: n })),
+      ),
     policy: policyWith({ limits: { maxParts: 3 } }),
   },
   'depth-truncated': {

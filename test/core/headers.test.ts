@@ -50,7 +50,19 @@ async function expectConformant(o: Outcome): Promise<void> {
 describe('raw 8-bit header fields (not RFC 2047 encoded)', () => {
   it('raw UTF-8 in Subject and the From name arrives whole', async () => {
     const raw = Buffer.from(
-      ['From: 山田　太郎 <yamada@example.jp>', 'To: 市民課 <shimin@city.example.lg.jp>', 'Subject: 【重要】①会議のお知らせ（髙橋）', DATE, 'Message-ID: <raw8@example.jp>', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', '本文です', ''].join('\r\n'),
+      [
+        'From: 山田　太郎 <yamada@example.jp>',
+        'To: 市民課 <shimin@city.example.lg.jp>',
+        'Subject: 【重要】①会議のお知らせ（髙橋）',
+        DATE,
+        'Message-ID: <raw8@example.jp>',
+        'MIME-Version: 1.0',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        '本文です',
+        '',
+      ].join('\r\n'),
       'utf8',
     );
     const o = await run(raw);
@@ -131,7 +143,11 @@ describe('the header block is rebuilt, not copied', () => {
     for (const leaked of ['evil.example', 'hidden@', 'EvilMailer', 'Q-FORGED', 'leak', 'part@example.jp']) expect(head).not.toContain(leaked);
     // Exactly one of each field we write.
     const top = topFields(o.raw!).map(([k]) => k);
-    for (const k of ['from', 'to', 'cc', 'subject', 'date', 'message-id', 'in-reply-to', 'references', 'mime-version', 'x-mugaika-verdict']) expect(top.filter((x) => x === k), k).toHaveLength(1);
+    for (const k of ['from', 'to', 'cc', 'subject', 'date', 'message-id', 'in-reply-to', 'references', 'mime-version', 'x-mugaika-verdict'])
+      expect(
+        top.filter((x) => x === k),
+        k,
+      ).toHaveLength(1);
     expect(top).not.toContain('reply-to');
     // The forged verdict did not survive: ours says what we did.
     expect(o.mail!.headers.get('x-mugaika-verdict')).toBe(o.result.verdict);
@@ -258,7 +274,7 @@ describe('threads: In-Reply-To, References, Reply-To and the subject tag', () =>
     expect(o.mail!.references).toEqual([ids[0], ...ids.slice(-19)]);
   });
 
-  it('a Reply-To on the sender\'s domain (or a subdomain of it) crosses; another is left out and reported', async () => {
+  it("a Reply-To on the sender's domain (or a subdomain of it) crosses; another is left out and reported", async () => {
     const same = await run(eml(['From: news@mail.example.jp', 'To: b@city.example.lg.jp', 'Subject: x', DATE, `Reply-To: ${word('総務課')} <soumu@example.jp>`], '本文'));
     await expectConformant(same);
     expect(same.mail!.replyTo).toMatchObject({ value: [{ name: '総務課', address: 'soumu@example.jp' }] });
@@ -269,7 +285,11 @@ describe('threads: In-Reply-To, References, Reply-To and the subject tag', () =>
     await expectConformant(other);
     expect(other.mail!.replyTo).toMatchObject({ value: [{ address: 'keiri@example.jp' }] });
     expect(other.result.findings.filter((f) => f.code === 'reply-to-other-domain')).toEqual([{ code: 'reply-to-other-domain', detail: 'payment@evil.example.net' }]);
-    expect(topFields(other.raw!).map(([, v]) => v).join('\n')).not.toContain('evil.example.net');
+    expect(
+      topFields(other.raw!)
+        .map(([, v]) => v)
+        .join('\n'),
+    ).not.toContain('evil.example.net');
   });
 
   it('the tag is taken out of the reply and forward prefixes wherever it was stacked, and put in front once', async () => {
@@ -376,9 +396,7 @@ describe('hostile header text', () => {
   });
 
   it('RTLO (U+202E) and other bidi controls are removed from Subject and the From name', async () => {
-    const o = await run(
-      eml([`From: ${word('山田\u202E太郎\u2066')} <a@example.jp>`, 'To: b@example.jp', `Subject: ${word('請求書\u202Efdp.exe\u202C の件')}`, DATE], '本文'),
-    );
+    const o = await run(eml([`From: ${word('山田\u202E太郎\u2066')} <a@example.jp>`, 'To: b@example.jp', `Subject: ${word('請求書\u202Efdp.exe\u202C の件')}`, DATE], '本文'));
     await expectConformant(o);
     expect(o.mail!.subject).toBe('[無害化] 請求書fdp.exe の件');
     expect(o.mail!.from!.value[0]!.name).toBe('山田太郎');

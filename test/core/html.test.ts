@@ -4,20 +4,23 @@ import { violations } from '../helpers/conformance.js';
 import { b64, eml, policyWith, run } from '../helpers/run.js';
 
 const htmlMail = (html: string, text?: string): Buffer => {
-  const headers = [
-    'From: news@example.com',
-    'To: staff@city.example.lg.jp',
-    'Subject: html',
-    'Date: Thu, 26 Nov 2026 10:00:00 +0900',
-    'MIME-Version: 1.0',
-  ];
+  const headers = ['From: news@example.com', 'To: staff@city.example.lg.jp', 'Subject: html', 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'MIME-Version: 1.0'];
   if (text === undefined) {
     return eml([...headers, 'Content-Type: text/html; charset=utf-8', 'Content-Transfer-Encoding: base64'], b64(html));
   }
   const body = [
-    '--alt', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64', '', b64(text),
-    '--alt', 'Content-Type: text/html; charset=utf-8', 'Content-Transfer-Encoding: base64', '', b64(html),
-    '--alt--', '',
+    '--alt',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: base64',
+    '',
+    b64(text),
+    '--alt',
+    'Content-Type: text/html; charset=utf-8',
+    'Content-Transfer-Encoding: base64',
+    '',
+    b64(html),
+    '--alt--',
+    '',
   ].join('\r\n');
   return eml([...headers, 'Content-Type: multipart/alternative; boundary="alt"'], body);
 };
@@ -133,7 +136,12 @@ describe('HTML tables stay tables', () => {
 </tbody></table><div><br></div><div>よろしくお願いいたします。</div><div><br></div><span class="gmail_signature_prefix">-- </span><br><div dir="ltr" class="gmail_signature">山田 花子</div></div>`;
 
   it('a Gmail inquiry keeps its rows, aligned with East Asian characters counted as two columns', async () => {
-    const o = await run(htmlMail(GMAIL_TABLE, '土木課 御中\n\n道路に穴があいているのを見つけましたので連絡します。\n\n場所 見本町3丁目の交差点（郵便局の前）\n大きさ 直径30cmくらい、深さ5cmくらい\n気づいた日 12月5日（土）の朝\n\nよろしくお願いいたします。\n\n-- \n山田 花子\n'));
+    const o = await run(
+      htmlMail(
+        GMAIL_TABLE,
+        '土木課 御中\n\n道路に穴があいているのを見つけましたので連絡します。\n\n場所 見本町3丁目の交差点（郵便局の前）\n大きさ 直径30cmくらい、深さ5cmくらい\n気づいた日 12月5日（土）の朝\n\nよろしくお願いいたします。\n\n-- \n山田 花子\n',
+      ),
+    );
     expect(await violations(o.raw!)).toEqual([]);
     const text = o.mail!.text!;
     expect(text).toContain(['場所         見本町3丁目の交差点（郵便局の前）', '大きさ       直径30cmくらい、深さ5cmくらい', '気づいた日   12月5日（土）の朝'].join('\n'));
@@ -150,18 +158,19 @@ describe('HTML tables stay tables', () => {
 <tr><td colspan="3">申込み: <a href="https://www.example.jp/form">申込フォーム</a></td></tr></table>`;
     const o = await run(htmlMail(html));
     expect(o.mail!.text).toContain(
-      [
-        '日時            会場               定員',
-        '5月22日 10:00   市役所 第1会議室   30名',
-        '5月23日 14:00                      20名',
-        '申込み: 申込フォーム [hxxps://www[.]example[.]jp/form]',
-      ].join('\n'),
+      ['日時            会場               定員', '5月22日 10:00   市役所 第1会議室   30名', '5月23日 14:00                      20名', '申込み: 申込フォーム [hxxps://www[.]example[.]jp/form]'].join(
+        '\n',
+      ),
     );
   });
 
   it('a table too wide for a line becomes one cell per line; with a header row, "見出し: 値"', async () => {
     const long = '見本県見本市見本町一丁目二番三号 見本ビル四階 総合受付窓口';
-    const o = await run(htmlMail(`<table><tr><th>名称</th><th>所在地</th><th>電話</th></tr><tr><td>見本センター</td><td>${long}</td><td>000-0000-0000</td></tr></table><table><tr><td>A列</td><td>${long}</td><td>${long}</td></tr></table>`));
+    const o = await run(
+      htmlMail(
+        `<table><tr><th>名称</th><th>所在地</th><th>電話</th></tr><tr><td>見本センター</td><td>${long}</td><td>000-0000-0000</td></tr></table><table><tr><td>A列</td><td>${long}</td><td>${long}</td></tr></table>`,
+      ),
+    );
     expect(o.mail!.text).toContain(`名称: 見本センター\n所在地: ${long}\n電話: 000-0000-0000`);
     expect(o.mail!.text).toContain(`A列\n${long}\n${long}`);
   });

@@ -18,7 +18,6 @@ const bmpOf = (width: number, height: number): Uint8Array => {
   return encodeBmp({ width, height, channels: 3, bitsPerPixel: 24, data });
 };
 
-
 /** Sanitizes a message with these parts and checks what must always hold. */
 async function send(parts: PartSpec[], policy?: Parameters<typeof run>[1]): Promise<Outcome> {
   const o = await run(withAttachments('添付をご確認ください。', parts), policy);
@@ -118,7 +117,9 @@ describe('a photo loses its EXIF, GPS, ICC, XMP and comments', () => {
     if (orientation) img = img.withMetadata({ orientation });
     const jpeg = await img
       .withIccProfile('p3')
-      .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>XMP-AUTHOR</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>')
+      .withXmp(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>XMP-AUTHOR</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>',
+      )
       .jpeg()
       .toBuffer();
     const comment = Buffer.from('COMMENT-SECRET-NOTE', 'latin1');
@@ -215,7 +216,9 @@ describe('pixel limits and broken images', () => {
   });
 
   it('refuses a truncated PNG as undecodable', async () => {
-    const noisy = await sharp({ create: { width: 128, height: 128, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+    const noisy = await sharp({ create: { width: 128, height: 128, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+      .png()
+      .toBuffer();
     for (const cut of [noisy.subarray(0, 60), noisy.subarray(0, noisy.length >> 1)]) {
       const o = await send([{ type: 'image/png', filename: 'cut.png', body: cut }]);
       expect(findingsOf(o, 1).map((f) => f.code)).toEqual(['image-undecodable']);
@@ -232,7 +235,9 @@ describe('pixel limits and broken images', () => {
 
   it('delivers only the first frame of an animated GIF, as PNG', async () => {
     const frames = [await solid(30, 10, RED).png().toBuffer(), await solid(30, 10, BLUE).png().toBuffer(), await solid(30, 10, { r: 20, g: 220, b: 20 }).png().toBuffer()];
-    const gif = await sharp(frames, { join: { animated: true } }).gif().toBuffer();
+    const gif = await sharp(frames, { join: { animated: true } })
+      .gif()
+      .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBe(3);
     const o = await send([{ type: 'image/gif', filename: 'anim.gif', body: gif }]);
     const a = o.mail!.attachments[0]!;
@@ -247,7 +252,9 @@ describe('pixel limits and broken images', () => {
 
   it('delivers only the first page of a multi-page TIFF, as PNG', async () => {
     const pages = [await solid(30, 10, RED).png().toBuffer(), await solid(30, 10, BLUE).png().toBuffer()];
-    const tiff = await sharp(pages, { join: { animated: true } }).tiff().toBuffer();
+    const tiff = await sharp(pages, { join: { animated: true } })
+      .tiff()
+      .toBuffer();
     expect((await sharp(tiff).metadata()).pages).toBe(2);
     const o = await send([{ type: 'image/tiff', filename: 'fax.tiff', body: tiff }]);
     const a = o.mail!.attachments[0]!;

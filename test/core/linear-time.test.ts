@@ -45,18 +45,79 @@ const PLACES: Record<string, (u: string) => Buffer> = {
   'forwarded subject': (u) =>
     withPart('message/rfc822', 'attachment; filename="fw.eml"', `From: a@example.jp\r\nSubject: ${u.replace(/\r?\n/g, ' ')}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${u}\r\n`),
   calendar: (u) =>
-    withPart('text/calendar; charset=utf-8', 'attachment; filename="a.ics"', `BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nDESCRIPTION:${u.replace(/\r?\n/g, ' ')}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`),
+    withPart(
+      'text/calendar; charset=utf-8',
+      'attachment; filename="a.ics"',
+      `BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nDESCRIPTION:${u.replace(/\r?\n/g, ' ')}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`,
+    ),
 };
 
 const UNITS = [
-  'a', ' ', ' .', '.', '[', ']', '[画像: ', '\x1b', '\x1b$B', '<div>', '<a href=x>', '</b>', '&amp;', '\\\\', '\\', 'http://', 'https:', 'https:\\\\',
-  'www.', 'a.', '@', 'a@', ':', '//', '=?', '=?utf-8?B?', '"', ',', ';', '\t', '=', '-', '\r\n', '\n', '\r\nbegin 644 a\r\n', 'M', '=ybegin ',
-  '\u202e', '\0', 'ｱ', '日本', 'a@b.', 'x:/\\', '<', '>', '(', ')', '<!--', '`', "'", 'begin ', '=HYPERLINK(', 'file:', '\\\\h\\',
-  '<tr><td>a', '<td>日本<br>', '<table><tr><td>', '<td rowspan=900 colspan=9>',
+  'a',
+  ' ',
+  ' .',
+  '.',
+  '[',
+  ']',
+  '[画像: ',
+  '\x1b',
+  '\x1b$B',
+  '<div>',
+  '<a href=x>',
+  '</b>',
+  '&amp;',
+  '\\\\',
+  '\\',
+  'http://',
+  'https:',
+  'https:\\\\',
+  'www.',
+  'a.',
+  '@',
+  'a@',
+  ':',
+  '//',
+  '=?',
+  '=?utf-8?B?',
+  '"',
+  ',',
+  ';',
+  '\t',
+  '=',
+  '-',
+  '\r\n',
+  '\n',
+  '\r\nbegin 644 a\r\n',
+  'M',
+  '=ybegin ',
+  '\u202e',
+  '\0',
+  'ｱ',
+  '日本',
+  'a@b.',
+  'x:/\\',
+  '<',
+  '>',
+  '(',
+  ')',
+  '<!--',
+  '`',
+  "'",
+  'begin ',
+  '=HYPERLINK(',
+  'file:',
+  '\\\\h\\',
+  '<tr><td>a',
+  '<td>日本<br>',
+  '<table><tr><td>',
+  '<td rowspan=900 colspan=9>',
 ];
 const SPECIAL = [...new Set(UNITS.join(''))];
 
-const unitArb = fc.oneof(fc.constantFrom(...UNITS), fc.array(fc.constantFrom(...SPECIAL), { minLength: 1, maxLength: 4 }).map((cs) => cs.join('')));
+const unitArb = fc.oneof(
+  fc.constantFrom(...UNITS),
+  fc.array(fc.constantFrom(...SPECIAL), { minLength: 1, maxLength: 4 }).map((cs) => cs.join('')),
+);
 // About 24 KB of repetition at n, 192 KB at 8n.
 const copies = (unit: string): number => Math.max(1, Math.floor(24_000 / Buffer.byteLength(unit)));
 
@@ -100,8 +161,7 @@ const nestedMime = (depth: number): Buffer => {
 };
 
 /** `n` small attachments, past limits.maxParts when n is large: cut to the limit, the rest reported. */
-const manyParts = (n: number): Buffer =>
-  mail(['Subject: parts', 'Content-Type: multipart/mixed; boundary="m"'], `${'--m\r\nContent-Type: text/plain\r\n\r\npart\r\n'.repeat(n)}--m--\r\n`);
+const manyParts = (n: number): Buffer => mail(['Subject: parts', 'Content-Type: multipart/mixed; boundary="m"'], `${'--m\r\nContent-Type: text/plain\r\n\r\npart\r\n'.repeat(n)}--m--\r\n`);
 
 describe('the core takes time in proportion to its input', () => {
   // The inputs of the issue that found the quadratic passes, always run.

@@ -12,7 +12,6 @@ const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 /** CRLF line ends, the way eml() joins headers. */
 const crlf = (s: string): Buffer => utf8(s.replace(/\r?\n/g, '\r\n'));
 
-
 /** Sanitizes `raw`; a decision must come back (run rejects on any throw) and a delivered message must conform. */
 async function decide(raw: Buffer): Promise<Outcome> {
   const o = await run(raw);
@@ -88,7 +87,9 @@ describe('lying transfer encodings and charsets', () => {
     const o = await decide(
       eml(
         [...HEAD, 'Content-Type: multipart/mixed; boundary="BB"'],
-        crlf('--BB\nContent-Type: text/plain; charset=utf-8\n\n本文\n--BB\nContent-Type: image/png\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="photo.png"\n\n!!!not base64, not png!!!\n--BB--\n'),
+        crlf(
+          '--BB\nContent-Type: text/plain; charset=utf-8\n\n本文\n--BB\nContent-Type: image/png\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="photo.png"\n\n!!!not base64, not png!!!\n--BB--\n',
+        ),
       ),
     );
     expect(o.result.action).toBe('deliver');
@@ -206,13 +207,22 @@ describe('line ends, control bytes and sizes', () => {
       const o = await decide(eml([...HEAD, 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit'], utf8(`${line}\r\n`)));
       expect(o.result.action).toBe('deliver');
       expect(bodyOf(o)).toBe(line);
-      expect(Math.max(...o.raw!.toString('latin1').split('\r\n').map((l) => l.length))).toBeLessThanOrEqual(998);
+      expect(
+        Math.max(
+          ...o
+            .raw!.toString('latin1')
+            .split('\r\n')
+            .map((l) => l.length),
+        ),
+      ).toBeLessThanOrEqual(998);
     }
   });
 
   it('a 5 000-character Subject arrives whole, in lines of at most 998 octets', async () => {
     const japanese = '長い件名のテスト'.repeat(625);
-    const ascii = Array.from({ length: 1000 }, (_, i) => `w${i % 10}xyz`).join(' ').slice(0, 5000);
+    const ascii = Array.from({ length: 1000 }, (_, i) => `w${i % 10}xyz`)
+      .join(' ')
+      .slice(0, 5000);
     expect([...japanese]).toHaveLength(5000);
     expect(ascii).toHaveLength(5000);
     const cases: Array<[string, string]> = [
@@ -223,7 +233,14 @@ describe('line ends, control bytes and sizes', () => {
       const o = await decide(eml([...HEAD.filter((h) => !h.startsWith('Subject')), `Subject: ${field}`], 'x'));
       expect(o.result.action).toBe('deliver');
       expect(o.mail!.subject).toBe(`[無害化] ${want}`);
-      expect(Math.max(...o.raw!.toString('latin1').split('\r\n').map((l) => l.length))).toBeLessThanOrEqual(998);
+      expect(
+        Math.max(
+          ...o
+            .raw!.toString('latin1')
+            .split('\r\n')
+            .map((l) => l.length),
+        ),
+      ).toBeLessThanOrEqual(998);
     }
   });
 });

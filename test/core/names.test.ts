@@ -69,7 +69,7 @@ describe('neutraliseName', () => {
     expect(s.ext).toBe('exe');
   });
 
-  it('finds the last extension, lowercased, including Windows\' hyphenated ones', () => {
+  it("finds the last extension, lowercased, including Windows' hyphenated ones", () => {
     expect(neutraliseName('Photo.JPG', FALLBACK).ext).toBe('jpg');
     expect(neutraliseName('archive.tar.gz', FALLBACK).ext).toBe('gz');
     expect(neutraliseName('README', FALLBACK).ext).toBeNull();
@@ -169,7 +169,9 @@ describe('deliveredName', () => {
 
 describe('names in a delivered message', () => {
   it('shows and delivers only neutralised names', async () => {
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'white' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'white' } })
+      .png()
+      .toBuffer();
     const o = await run(
       withAttachments('添付します。', [
         { type: 'image/png', filename: 'report\u202Egnp.png', body: png },
@@ -193,7 +195,9 @@ describe('names in a delivered message', () => {
   });
 
   it('delivers a long Japanese name truncated, with the new extension, in a conformant header', async () => {
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'white' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'white' } })
+      .png()
+      .toBuffer();
     const o = await run(withAttachments('添付します。', [{ type: 'image/bmp', filename: `${'長い名前'.repeat(250)}.png`, body: png }]));
     expect(await violations(o.raw!)).toEqual([]);
     const name = o.mail!.attachments[0]!.filename!;

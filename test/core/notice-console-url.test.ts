@@ -26,7 +26,19 @@ describe('the notice with the console address', () => {
     // The item exists under that id, and its sealed metadata lists the file.
     const { meta } = await h.store.details(id);
     expect(meta.attachments).toEqual([
-      { index: 1, parent: null, name: 'tool.bin', fileKind: expect.any(String), sniffedType: expect.any(String), size: 9, sha256: createHash('sha256').update(Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 0, 0, 9])).digest('hex'), outcome: 'removed', deliveredAs: null },
+      {
+        index: 1,
+        parent: null,
+        name: 'tool.bin',
+        fileKind: expect.any(String),
+        sniffedType: expect.any(String),
+        size: 9,
+        sha256: createHash('sha256')
+          .update(Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 0, 0, 9]))
+          .digest('hex'),
+        outcome: 'removed',
+        deliveredAs: null,
+      },
     ]);
   });
 
@@ -48,7 +60,9 @@ describe('the notice with the console address', () => {
   });
 
   it('a message blocked whole also ends with its page', async () => {
-    const raw = Buffer.from(`From: a@example.com\r\nTo: b@city.example.lg.jp\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${'--b\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'.repeat(60)}`);
+    const raw = Buffer.from(
+      `From: a@example.com\r\nTo: b@city.example.lg.jp\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${'--b\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'.repeat(60)}`,
+    );
     const o = await run(raw, undefined, await harness({ consoleUrl: URL_BASE }));
     expect(o.result.verdict).toBe('blocked');
     expect(noticeOf(o.mail!.text!).at(-1)).toBe(`${URL_BASE}/items/${o.result.quarantineId}`);
@@ -62,7 +76,10 @@ describe('the notice with the console address', () => {
 
   it('a zip: the archive and each file in it, with what became of it', async () => {
     const h = await harness({ consoleUrl: URL_BASE });
-    const z = await zip([['memo.txt', 'メモです。'], ['run.exe', exe]]);
+    const z = await zip([
+      ['memo.txt', 'メモです。'],
+      ['run.exe', exe],
+    ]);
     const o = await run(withAttachments('資料です。', [{ type: 'application/zip', filename: '資料.zip', body: z }]), undefined, h);
     const { meta } = await h.store.details(o.result.quarantineId!);
     expect(meta.attachments!.map((a) => [a.index, a.parent, a.name, a.outcome])).toEqual([

@@ -16,7 +16,10 @@ const DATE = 'Date: Thu, 26 Nov 2026 10:00:00 +0900';
 
 const ooxml = (main: string, type: string): Promise<Buffer> =>
   zip([
-    ['[Content_Types].xml', `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/${main}" ContentType="${type}"/></Types>`],
+    [
+      '[Content_Types].xml',
+      `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/${main}" ContentType="${type}"/></Types>`,
+    ],
     ['_rels/.rels', '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'],
     [main, '<?xml version="1.0" encoding="UTF-8"?><root/>'],
   ]);
@@ -35,7 +38,8 @@ async function send(raw: Buffer, policy?: Policy): Promise<Outcome> {
   expect(await violations(o.raw!)).toEqual([]);
   return o;
 }
-const attach = (parts: PartSpec[], policy?: Policy, text = '至急ご確認ください。添付ファイルを開き、「編集を有効にする」を押してください。'): Promise<Outcome> => send(withAttachments(text, parts), policy);
+const attach = (parts: PartSpec[], policy?: Policy, text = '至急ご確認ください。添付ファイルを開き、「編集を有効にする」を押してください。'): Promise<Outcome> =>
+  send(withAttachments(text, parts), policy);
 
 describe('the notice', () => {
   it('a clean mail gets one line', async () => {
@@ -62,7 +66,14 @@ describe('the notice', () => {
     const shortcut = Buffer.concat([Buffer.from([0x4c, 0, 0, 0, 0x01, 0x14, 0x02, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0x46]), Buffer.alloc(60)]);
     const o = await attach([
       { type: 'application/octet-stream', filename: 'setup.exe', body: exe },
-      { type: 'application/zip', filename: '資料.zip', body: await zip([['資料/手順.vbs', 'WScript.Echo 1'], ['資料/説明.txt', '説明']]) },
+      {
+        type: 'application/zip',
+        filename: '資料.zip',
+        body: await zip([
+          ['資料/手順.vbs', 'WScript.Echo 1'],
+          ['資料/説明.txt', '説明'],
+        ]),
+      },
       { type: 'application/octet-stream', filename: '見積書.lnk', body: shortcut },
     ]);
     const lines = notice(o);
@@ -119,7 +130,14 @@ describe('the notice', () => {
 
   it('a calendar sent twice (alternative and .ics) is listed once, by its name', async () => {
     const ics = 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:打合せ\r\nDTSTART:20260522T010000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
-    const o = await attach([{ type: 'text/calendar; method=REQUEST', body: ics }, { type: 'application/ics', filename: 'invite.ics', body: ics }], undefined, '会議のご案内です。');
+    const o = await attach(
+      [
+        { type: 'text/calendar; method=REQUEST', body: ics },
+        { type: 'application/ics', filename: 'invite.ics', body: ics },
+      ],
+      undefined,
+      '会議のご案内です。',
+    );
     expect(notice(o).filter((l) => /^ {2}\d+\. /.test(l))).toEqual(['  1. invite.ics（予定表）']);
     expect(o.mail!.text).not.toContain('attachment-');
   });

@@ -78,12 +78,7 @@ const POLICIES: readonly Policy[] = [
   policyWith({ limits: { timeoutMs: TIMEOUT_MS, maxMimeDepth: 2, maxParts: 4, maxMessageBytes: 2500 }, actions: { oversize: 'reject', structureLimit: 'reject' } }),
   policyWith({ language: 'en', output: { subjectTag: '' }, limits: { timeoutMs: TIMEOUT_MS } }),
 ];
-const policyArb = fc.oneof(
-  { weight: 5, arbitrary: fc.constant(0) },
-  { weight: 1, arbitrary: fc.constant(1) },
-  { weight: 1, arbitrary: fc.constant(2) },
-  { weight: 1, arbitrary: fc.constant(3) },
-);
+const policyArb = fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constant(2) }, { weight: 1, arbitrary: fc.constant(3) });
 
 const show = (raw: Uint8Array): string => JSON.stringify(Buffer.from(raw).toString('latin1').slice(0, 3000));
 
@@ -104,7 +99,10 @@ async function check(raw: Buffer, policyIndex = 0): Promise<void> {
   }
   const context = `policy ${policyIndex}, verdict ${result.verdict}, findings ${JSON.stringify(result.findings)}\ninput: ${show(original)}`;
   expect(raw.equals(original), `the input buffer was modified; ${context}`).toBe(true);
-  expect(result.findings.every((f) => typeof f.code === 'string'), context).toBe(true);
+  expect(
+    result.findings.every((f) => typeof f.code === 'string'),
+    context,
+  ).toBe(true);
 
   if (result.action === 'reject') {
     expect(result.verdict, context).toBe('rejected');
@@ -162,16 +160,31 @@ const controlText = fc.string({
   unit: fc.constantFrom('\0', '\x01', '\x07', '\x08', '\x0b', '\x0c', '\x1b', '\x7f', '\x85', '\u2028', '\u202e', '\u2066', '\u200b', '\ufeff', '\r', '\n', '\r\n', '\t'),
   maxLength: 6,
 });
-const anyText = fc.oneof(
-  fc.string({ unit: 'grapheme', maxLength: 30 }),
-  fc.string({ unit: 'binary', maxLength: 30 }),
-  fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
-  cjkText,
-  loneSurrogates,
-);
+const anyText = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'grapheme-ascii', maxLength: 30 }), cjkText, loneSurrogates);
 const mixedText = fc.array(fc.oneof({ weight: 3, arbitrary: anyText }, { weight: 2, arbitrary: cjkText }, { weight: 1, arbitrary: controlText }), { maxLength: 6 }).map((a) => a.join(''));
 
-const CHARSETS = ['utf-8', 'UTF-8', 'iso-2022-jp', 'ISO-2022-JP', 'shift_jis', 'Shift_JIS', 'cp932', 'euc-jp', 'EUC-JP', 'utf-16', 'utf-16le', 'us-ascii', 'iso-8859-1', 'windows-1252', 'utf-7', 'gb2312', 'koi8-r', 'x-unknown', 'bogus', ''];
+const CHARSETS = [
+  'utf-8',
+  'UTF-8',
+  'iso-2022-jp',
+  'ISO-2022-JP',
+  'shift_jis',
+  'Shift_JIS',
+  'cp932',
+  'euc-jp',
+  'EUC-JP',
+  'utf-16',
+  'utf-16le',
+  'us-ascii',
+  'iso-8859-1',
+  'windows-1252',
+  'utf-7',
+  'gb2312',
+  'koi8-r',
+  'x-unknown',
+  'bogus',
+  '',
+];
 const charsetName = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...CHARSETS) }, { weight: 1, arbitrary: fc.string({ unit: 'grapheme-ascii', maxLength: 12 }) });
 
 /** `text` in `charset`, as a mail client would have written it (UTF-8 for names we do not know). */
@@ -256,16 +269,20 @@ const headerLine = (name: string, value: fc.Arbitrary<Buffer>): fc.Arbitrary<Buf
     { freq: 6 },
   );
 
-const dateValue = fc.oneof(
-  fc.constantFrom('Thu, 26 Nov 2026 10:00:00 +0900', 'Mon, 1 Jan 1900 00:00:00 +0000', '26 Nov 2026', 'yesterday', '', 'Thu, 31 Feb 2026 25:61:61 +9999'),
-  fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
-  fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
-).map(latin1);
-const messageIdValue = fc.oneof(
-  fc.tuple(fc.stringMatching(/^[A-Za-z0-9.$_-]{1,30}$/), fc.domain()).map(([l, d]) => `<${l}@${d}>`),
-  fc.constantFrom('', '<>', 'no-brackets@example.jp', '<a@b> <c@d>', `<${'x'.repeat(400)}@example.jp>`),
-  fc.string({ unit: 'grapheme', maxLength: 30 }),
-).map(utf8);
+const dateValue = fc
+  .oneof(
+    fc.constantFrom('Thu, 26 Nov 2026 10:00:00 +0900', 'Mon, 1 Jan 1900 00:00:00 +0000', '26 Nov 2026', 'yesterday', '', 'Thu, 31 Feb 2026 25:61:61 +9999'),
+    fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
+  )
+  .map(latin1);
+const messageIdValue = fc
+  .oneof(
+    fc.tuple(fc.stringMatching(/^[A-Za-z0-9.$_-]{1,30}$/), fc.domain()).map(([l, d]) => `<${l}@${d}>`),
+    fc.constantFrom('', '<>', 'no-brackets@example.jp', '<a@b> <c@d>', `<${'x'.repeat(400)}@example.jp>`),
+    fc.string({ unit: 'grapheme', maxLength: 30 }),
+  )
+  .map(utf8);
 
 const extraHeader = fc
   .tuple(
@@ -308,10 +325,26 @@ const BOUNDARY_POOL = ['b', '=_b', 'boundary', '----=_Part_0_1234.5678', "'()+_,
 const urlArb = fc.oneof(
   fc.webUrl({ withQueryParameters: true, withFragments: true }),
   fc.constantFrom(
-    'javascript:alert(1)', 'JaVaScRiPt:void(0)', ' javascript:x', 'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==', 'vbscript:msgbox(1)', 'file:///C:/Windows/system32',
-    'mailto:a@example.jp?subject=x', '#top', '/relative/path', '//evil.example.net/x', 'https://www.city.example.lg.jp/login', 'https://evil.example.net/login',
-    'http://例え.テスト/パス', 'https://user:pass@host.example:8080/?q=1#f', 'https://click.example.com/t/abc?u=https%3A%2F%2Fevil.example.net', 'ftp://files.example.jp/a.zip',
-    'http://[::1]/', 'http://192.0.2.1/', 'https://', '',
+    'javascript:alert(1)',
+    'JaVaScRiPt:void(0)',
+    ' javascript:x',
+    'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==',
+    'vbscript:msgbox(1)',
+    'file:///C:/Windows/system32',
+    'mailto:a@example.jp?subject=x',
+    '#top',
+    '/relative/path',
+    '//evil.example.net/x',
+    'https://www.city.example.lg.jp/login',
+    'https://evil.example.net/login',
+    'http://例え.テスト/パス',
+    'https://user:pass@host.example:8080/?q=1#f',
+    'https://click.example.com/t/abc?u=https%3A%2F%2Fevil.example.net',
+    'ftp://files.example.jp/a.zip',
+    'http://[::1]/',
+    'http://192.0.2.1/',
+    'https://',
+    '',
   ),
 );
 
@@ -329,11 +362,61 @@ const bodyText = fc
   )
   .map((a) => a.join(''));
 
-const HTML_TAGS = ['p', 'div', 'span', 'b', 'a', 'img', 'table', 'tr', 'td', 'th', 'ul', 'li', 'h1', 'h3', 'br', 'script', 'style', 'noscript', 'form', 'input', 'button', 'iframe', 'object', 'embed', 'svg', 'template', 'head', 'body', 'html', 'meta', 'title', 'font', 'center', 'blockquote', 'pre', 'select', 'textarea', 'x-unknown'];
+const HTML_TAGS = [
+  'p',
+  'div',
+  'span',
+  'b',
+  'a',
+  'img',
+  'table',
+  'tr',
+  'td',
+  'th',
+  'ul',
+  'li',
+  'h1',
+  'h3',
+  'br',
+  'script',
+  'style',
+  'noscript',
+  'form',
+  'input',
+  'button',
+  'iframe',
+  'object',
+  'embed',
+  'svg',
+  'template',
+  'head',
+  'body',
+  'html',
+  'meta',
+  'title',
+  'font',
+  'center',
+  'blockquote',
+  'pre',
+  'select',
+  'textarea',
+  'x-unknown',
+];
 const htmlAttr = fc.oneof(
   urlArb.map((u) => `href="${u}"`),
   urlArb.map((u) => `src='${u}'`),
-  fc.constantFrom('onclick="alert(1)"', 'onload=alert(1)', 'style="display:none"', 'alt="イベント写真"', 'alt', 'width=1 height=1', 'action="https://evil.example.net/post"', 'bgcolor=#fff', 'dir=rtl', 'srcset="a.png 1x"'),
+  fc.constantFrom(
+    'onclick="alert(1)"',
+    'onload=alert(1)',
+    'style="display:none"',
+    'alt="イベント写真"',
+    'alt',
+    'width=1 height=1',
+    'action="https://evil.example.net/post"',
+    'bgcolor=#fff',
+    'dir=rtl',
+    'srcset="a.png 1x"',
+  ),
   fc.tuple(fc.stringMatching(/^[a-z-]{1,8}$/), anyText).map(([k, v]) => `${k}="${v}"`),
 );
 const { html: htmlArb } = fc.letrec<{ html: string; node: string }>((tie) => ({
@@ -350,9 +433,27 @@ const { html: htmlArb } = fc.letrec<{ html: string; node: string }>((tie) => ({
     {
       weight: 1,
       arbitrary: fc.constantFrom(
-        '<!-- comment -->', '<!--', '<![CDATA[x]]>', '<br>', '<hr/>', '<?xml version="1.0"?>', '<!DOCTYPE html>', '</p>', '<', '>', '&', '&#x202e;', '&#0;', '&nbsp;',
-        '&#xD800;', '&#1114112;', '<script>document.write("<a href=x>")</script>', '<a href="https://evil.example.net/login">https://www.city.example.lg.jp/login</a>',
-        '<img src="https://tracker.example.com/p.gif" width="1" height="1">', '<style>body{background:url(https://x.example/a)}</style>', '<meta http-equiv="refresh" content="0;url=https://evil.example.net">',
+        '<!-- comment -->',
+        '<!--',
+        '<![CDATA[x]]>',
+        '<br>',
+        '<hr/>',
+        '<?xml version="1.0"?>',
+        '<!DOCTYPE html>',
+        '</p>',
+        '<',
+        '>',
+        '&',
+        '&#x202e;',
+        '&#0;',
+        '&nbsp;',
+        '&#xD800;',
+        '&#1114112;',
+        '<script>document.write("<a href=x>")</script>',
+        '<a href="https://evil.example.net/login">https://www.city.example.lg.jp/login</a>',
+        '<img src="https://tracker.example.com/p.gif" width="1" height="1">',
+        '<style>body{background:url(https://x.example/a)}</style>',
+        '<meta http-equiv="refresh" content="0;url=https://evil.example.net">',
       ),
     },
   ),
@@ -361,7 +462,16 @@ const { html: htmlArb } = fc.letrec<{ html: string; node: string }>((tie) => ({
 const ics = fc
   .record({ summary: mixedText, url: urlArb, method: fc.constantFrom('REQUEST', 'CANCEL', 'PUBLISH', ''), close: fc.boolean() })
   .map(({ summary, url, method, close }) =>
-    ['BEGIN:VCALENDAR', `METHOD:${method}`, 'BEGIN:VEVENT', `SUMMARY:${summary}`, 'DTSTART:20261126T100000Z', `URL:${url}`, `DESCRIPTION:${summary}\\n${url}`, ...(close ? ['END:VEVENT', 'END:VCALENDAR'] : [])].join('\r\n'),
+    [
+      'BEGIN:VCALENDAR',
+      `METHOD:${method}`,
+      'BEGIN:VEVENT',
+      `SUMMARY:${summary}`,
+      'DTSTART:20261126T100000Z',
+      `URL:${url}`,
+      `DESCRIPTION:${summary}\\n${url}`,
+      ...(close ? ['END:VEVENT', 'END:VCALENDAR'] : []),
+    ].join('\r\n'),
   );
 
 // Real tiny images, made once with sharp from seeded noise.
@@ -376,15 +486,30 @@ const noise = (w: number, h: number, channels: number): Buffer => {
   }
   return b;
 };
-const TINY_PNG = await sharp(noise(4, 3, 4), { raw: { width: 4, height: 3, channels: 4 } }).png().toBuffer();
-const TINY_JPEG = await sharp(noise(16, 8, 3), { raw: { width: 16, height: 8, channels: 3 } }).jpeg({ quality: 80 }).withMetadata({ exif: { IFD0: { Make: 'fuzz' } } }).toBuffer();
-const TINY_GIF = await sharp(noise(5, 5, 3), { raw: { width: 5, height: 5, channels: 3 } }).gif().toBuffer();
+const TINY_PNG = await sharp(noise(4, 3, 4), { raw: { width: 4, height: 3, channels: 4 } })
+  .png()
+  .toBuffer();
+const TINY_JPEG = await sharp(noise(16, 8, 3), { raw: { width: 16, height: 8, channels: 3 } })
+  .jpeg({ quality: 80 })
+  .withMetadata({ exif: { IFD0: { Make: 'fuzz' } } })
+  .toBuffer();
+const TINY_GIF = await sharp(noise(5, 5, 3), { raw: { width: 5, height: 5, channels: 3 } })
+  .gif()
+  .toBuffer();
 const REAL_IMAGES = [TINY_PNG, TINY_JPEG, TINY_GIF];
 
 const imageBytes = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...REAL_IMAGES) },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...REAL_IMAGES), fc.nat()).map(([img, cut]) => img.subarray(0, cut % img.length)) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...REAL_IMAGES), fc.nat(), fc.integer({ min: 1, max: 255 })).map(([img, at, x]) => { const c = Buffer.from(img); const i = at % c.length; c[i] = c[i]! ^ x; return c; }) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(...REAL_IMAGES), fc.nat(), fc.integer({ min: 1, max: 255 })).map(([img, at, x]) => {
+      const c = Buffer.from(img);
+      const i = at % c.length;
+      c[i] = c[i]! ^ x;
+      return c;
+    }),
+  },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...REAL_IMAGES), fc.uint8Array({ maxLength: 64 })).map(([img, tail]) => Buffer.concat([img.subarray(0, 16), tail])) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)) },
 );
@@ -404,12 +529,42 @@ const textContent = (type: string, text: fc.Arbitrary<string>): fc.Arbitrary<Con
     bytes: t.bytes,
   }));
 
-const GARBAGE_TYPES = ['', 'text', '/', 'text/', '/plain', 'TEXT/PLAIN', 'text/plain/extra', 'image/svg+xml', 'application/x-msdownload', 'application/pdf', 'application/ms-tnef', 'message/partial', 'message/delivery-status', 'multipart/mixed', 'x/y', 'text/x-unknown', 'image/x-icon', 'image/webp', 'audio/wav', 'video/mp4', 'テキスト/プレーン'];
+const GARBAGE_TYPES = [
+  '',
+  'text',
+  '/',
+  'text/',
+  '/plain',
+  'TEXT/PLAIN',
+  'text/plain/extra',
+  'image/svg+xml',
+  'application/x-msdownload',
+  'application/pdf',
+  'application/ms-tnef',
+  'message/partial',
+  'message/delivery-status',
+  'multipart/mixed',
+  'x/y',
+  'text/x-unknown',
+  'image/x-icon',
+  'image/webp',
+  'audio/wav',
+  'video/mp4',
+  'テキスト/プレーン',
+];
 
 const leafContent: fc.Arbitrary<Content> = fc.oneof(
   { weight: 4, arbitrary: textContent('text/plain', bodyText) },
   { weight: 3, arbitrary: textContent('text/html', htmlArb) },
-  { weight: 1, arbitrary: textContent('text/csv', fc.array(fc.constantFrom('=HYPERLINK("https://evil.example.net")', '+81-3-0000-0000', '-2+3+cmd|\' /C calc\'!A0', '@SUM(A1)', '髙橋', '山﨑', '"a,b"', ''), { maxLength: 6 }).map((c) => c.join(','))) },
+  {
+    weight: 1,
+    arbitrary: textContent(
+      'text/csv',
+      fc
+        .array(fc.constantFrom('=HYPERLINK("https://evil.example.net")', '+81-3-0000-0000', "-2+3+cmd|' /C calc'!A0", '@SUM(A1)', '髙橋', '山﨑', '"a,b"', ''), { maxLength: 6 })
+        .map((c) => c.join(',')),
+    ),
+  },
   { weight: 1, arbitrary: textContent('text/calendar', ics) },
   { weight: 2, arbitrary: imageBytes.map((bytes) => ({ type: 'image/png', charset: null, bytes })) },
   { weight: 2, arbitrary: imageBytes.map((bytes) => ({ type: 'image/jpeg', charset: null, bytes })) },
@@ -464,19 +619,17 @@ const transferEncoding: fc.Arbitrary<(bytes: Buffer) => Encoded> = fc.oneof(
   fc
     .record({ label: fc.constantFrom('base64', 'BASE64', ' Base64 ', 'base64; x=y'), width: fc.constantFrom(76, 76, 0, 4, 60, 1200) })
     .map(({ label, width }) => (bytes: Buffer) => ({ label, body: latin1(base64Lines(bytes, width)) })),
-  fc
-    .record({ how: fc.constantFrom('garbage', 'truncate', 'nopad', 'spaces', 'pad-mid', 'urlsafe'), at: fc.nat() })
-    .map(({ how, at }) => (bytes: Buffer) => {
-      let s = base64Lines(bytes, 76);
-      const p = s.length ? at % s.length : 0;
-      if (how === 'garbage') s = `${s.slice(0, p)}!*@\u00ff~${s.slice(p)}`;
-      else if (how === 'truncate') s = s.slice(0, p);
-      else if (how === 'nopad') s = s.replace(/=/g, '');
-      else if (how === 'spaces') s = s.replace(/(.{7})/g, '$1 ');
-      else if (how === 'pad-mid') s = `${s.slice(0, p)}==${s.slice(p)}`;
-      else s = s.replace(/\+/g, '-').replace(/\//g, '_');
-      return { label: 'base64', body: latin1(s) };
-    }),
+  fc.record({ how: fc.constantFrom('garbage', 'truncate', 'nopad', 'spaces', 'pad-mid', 'urlsafe'), at: fc.nat() }).map(({ how, at }) => (bytes: Buffer) => {
+    let s = base64Lines(bytes, 76);
+    const p = s.length ? at % s.length : 0;
+    if (how === 'garbage') s = `${s.slice(0, p)}!*@\u00ff~${s.slice(p)}`;
+    else if (how === 'truncate') s = s.slice(0, p);
+    else if (how === 'nopad') s = s.replace(/=/g, '');
+    else if (how === 'spaces') s = s.replace(/(.{7})/g, '$1 ');
+    else if (how === 'pad-mid') s = `${s.slice(0, p)}==${s.slice(p)}`;
+    else s = s.replace(/\+/g, '-').replace(/\//g, '_');
+    return { label: 'base64', body: latin1(s) };
+  }),
   fc.constantFrom('quoted-printable', 'Quoted-Printable').map((label) => (bytes: Buffer) => ({ label, body: latin1(qpEncode(bytes)) })),
   fc.nat().map((at) => (bytes: Buffer) => {
     const s = qpEncode(bytes);
@@ -489,12 +642,30 @@ const transferEncoding: fc.Arbitrary<(bytes: Buffer) => Encoded> = fc.oneof(
 );
 
 const filenameArb = fc.oneof(
-  fc.constantFrom('現場写真.jpg', '請求書.pdf.exe', '議事録\u202efdp.scr', '../../etc/passwd', 'C:\\Windows\\a.txt', 'a'.repeat(300) + '.png', '名簿.csv', 'invite.ics', '', '.', 'con', 'photo.JPG', 'x.svg'),
+  fc.constantFrom(
+    '現場写真.jpg',
+    '請求書.pdf.exe',
+    '議事録\u202efdp.scr',
+    '../../etc/passwd',
+    'C:\\Windows\\a.txt',
+    'a'.repeat(300) + '.png',
+    '名簿.csv',
+    'invite.ics',
+    '',
+    '.',
+    'con',
+    'photo.JPG',
+    'x.svg',
+  ),
   mixedText,
 );
 const dispositionArb = fc.option(
   fc
-    .record({ kind: fc.constantFrom('attachment', 'inline', 'ATTACHMENT', 'bogus', ''), name: fc.option(filenameArb, { freq: 3 }), style: fc.constantFrom('quoted', '2231', '2231-split', '2047', 'raw8bit') })
+    .record({
+      kind: fc.constantFrom('attachment', 'inline', 'ATTACHMENT', 'bogus', ''),
+      name: fc.option(filenameArb, { freq: 3 }),
+      style: fc.constantFrom('quoted', '2231', '2231-split', '2047', 'raw8bit'),
+    })
     .map(({ kind, name, style }) => {
       if (name === null) return latin1(`Content-Disposition: ${kind}`);
       const pct = [...utf8(name)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
@@ -562,13 +733,7 @@ const entityAt = (() => {
     const known = memo.get(depth);
     if (known) return known;
     const arb: fc.Arbitrary<Entity> =
-      depth <= 0
-        ? leafEntity
-        : fc.oneof(
-            { weight: 3, arbitrary: leafEntity },
-            { weight: 2, arbitrary: multipartEntity(depth) },
-            { weight: 1, arbitrary: messageEntity(depth) },
-          );
+      depth <= 0 ? leafEntity : fc.oneof({ weight: 3, arbitrary: leafEntity }, { weight: 2, arbitrary: multipartEntity(depth) }, { weight: 1, arbitrary: messageEntity(depth) });
     memo.set(depth, arb);
     return arb;
   };
@@ -587,11 +752,15 @@ const entityAt = (() => {
       })
       .map(({ subtype, boundary, declared, children, preamble, epilogue, closing, glue, cte }) => {
         const param =
-          declared === 'quoted' ? `; boundary="${boundary}"`
-          : declared === 'bare' ? `; boundary=${boundary}`
-          : declared === 'other' ? '; boundary="not-the-one-used"'
-          : declared === 'empty' ? '; boundary=""'
-          : '';
+          declared === 'quoted'
+            ? `; boundary="${boundary}"`
+            : declared === 'bare'
+              ? `; boundary=${boundary}`
+              : declared === 'other'
+                ? '; boundary="not-the-one-used"'
+                : declared === 'empty'
+                  ? '; boundary=""'
+                  : '';
         const head = [utf8(`Content-Type: multipart/${subtype}${param}`)];
         if (cte) head.push(latin1(`Content-Transfer-Encoding: ${cte}`));
         const parts: Buffer[] = [];
@@ -637,23 +806,56 @@ const lineEnds = fc.oneof(
   },
 );
 
-const structuredMime = fc
-  .record({ headers: topHeaders, root: entityAt(MAX_DEPTH), ends: lineEnds, noBlankLine: fc.boolean() })
-  .map(({ headers, root, ends, noBlankLine }) => {
-    let raw = Buffer.concat([...headers.flatMap((l) => [l, latin1(CRLF)]), renderEntity(root)]);
-    if (noBlankLine && root.head.length === 0) raw = Buffer.concat([...headers.flatMap((l) => [l, latin1(CRLF)]), root.body]);
-    return ends(raw);
-  });
+const structuredMime = fc.record({ headers: topHeaders, root: entityAt(MAX_DEPTH), ends: lineEnds, noBlankLine: fc.boolean() }).map(({ headers, root, ends, noBlankLine }) => {
+  let raw = Buffer.concat([...headers.flatMap((l) => [l, latin1(CRLF)]), renderEntity(root)]);
+  if (noBlankLine && root.head.length === 0) raw = Buffer.concat([...headers.flatMap((l) => [l, latin1(CRLF)]), root.body]);
+  return ends(raw);
+});
 
 // ---------------------------------------------------------------------------
 // Random bytes and token soup
 // ---------------------------------------------------------------------------
 
 const TOKENS = [
-  'From: ', 'To: ', 'Subject: ', 'Date: ', 'Content-Type: ', 'Content-Transfer-Encoding: ', 'Content-Disposition: attachment; filename=',
-  'multipart/mixed; boundary=b', 'multipart/alternative; boundary="b"', 'message/rfc822', 'text/html', 'text/plain; charset=iso-2022-jp', 'image/png',
-  'base64', 'quoted-printable', '8bit', '\r\n', '\n', '\r\n\r\n', '--b', '--b--', '=?utf-8?B?', '=?iso-2022-jp?B?GyRC', '?=', '=\r\n', '=3D',
-  '<html><body>', '<a href="https://evil.example.net">', '<script>', 'a@example.jp', ' ', ':', ';', '"', '\0', '\x1b$B', '\x1b(B', 'あいう', '\u202e',
+  'From: ',
+  'To: ',
+  'Subject: ',
+  'Date: ',
+  'Content-Type: ',
+  'Content-Transfer-Encoding: ',
+  'Content-Disposition: attachment; filename=',
+  'multipart/mixed; boundary=b',
+  'multipart/alternative; boundary="b"',
+  'message/rfc822',
+  'text/html',
+  'text/plain; charset=iso-2022-jp',
+  'image/png',
+  'base64',
+  'quoted-printable',
+  '8bit',
+  '\r\n',
+  '\n',
+  '\r\n\r\n',
+  '--b',
+  '--b--',
+  '=?utf-8?B?',
+  '=?iso-2022-jp?B?GyRC',
+  '?=',
+  '=\r\n',
+  '=3D',
+  '<html><body>',
+  '<a href="https://evil.example.net">',
+  '<script>',
+  'a@example.jp',
+  ' ',
+  ':',
+  ';',
+  '"',
+  '\0',
+  '\x1b$B',
+  '\x1b(B',
+  'あいう',
+  '\u202e',
 ];
 const tokenSoup = fc
   .array(fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...TOKENS).map(utf8) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b)) }), {
@@ -662,10 +864,7 @@ const tokenSoup = fc
   })
   .map((parts) => Buffer.concat(parts));
 
-const randomMail = fc.oneof(
-  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 4096, size: 'max' }).map((b) => Buffer.from(b)) },
-  { weight: 1, arbitrary: tokenSoup },
-);
+const randomMail = fc.oneof({ weight: 2, arbitrary: fc.uint8Array({ maxLength: 4096, size: 'max' }).map((b) => Buffer.from(b)) }, { weight: 1, arbitrary: tokenSoup });
 
 // ---------------------------------------------------------------------------
 // Mutations of the real samples
@@ -813,9 +1012,13 @@ const FOUND: { name: string; raw: string }[] = [
 ];
 
 describe('counterexamples found by the properties', () => {
-  it.each(FOUND)('$name', async ({ raw }) => {
-    await check(latin1(raw));
-  }, 30_000);
+  it.each(FOUND)(
+    '$name',
+    async ({ raw }) => {
+      await check(latin1(raw));
+    },
+    30_000,
+  );
 });
 
 describe('sanitize() on hostile input (property)', () => {

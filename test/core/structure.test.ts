@@ -78,7 +78,7 @@ describe('duplicated structural headers are a finding; the first occurrence coun
   });
 
   it('a boundary given plainly and in RFC 2231 form is given twice too', async () => {
-    const raw = eml([...HEAD, "Content-Type: multipart/mixed; boundary=\"A\"; boundary*=''B"], twoReadings);
+    const raw = eml([...HEAD, 'Content-Type: multipart/mixed; boundary="A"; boundary*=\'\'B'], twoReadings);
     const o = await delivered(raw);
     await expectAmbiguous(o, raw, /^Content-Type parameter boundary$/);
   });
@@ -106,7 +106,9 @@ describe('duplicated structural headers are a finding; the first occurrence coun
   });
 
   it('in an attached message, the finding is on that attachment', async () => {
-    const inner = ['From: a@example.jp', 'Date: Thu, 26 Nov 2026 09:00:00 +0900', 'Content-Type: text/plain; charset=utf-8', 'Content-Type: text/html; charset=utf-8', '', '転送された本文', ''].join('\r\n');
+    const inner = ['From: a@example.jp', 'Date: Thu, 26 Nov 2026 09:00:00 +0900', 'Content-Type: text/plain; charset=utf-8', 'Content-Type: text/html; charset=utf-8', '', '転送された本文', ''].join(
+      '\r\n',
+    );
     const raw = withAttachments('転送します。', [{ type: 'message/rfc822', filename: 'fw.eml', body: inner }]);
     const o = await delivered(raw);
     expect(o.result.findings).toContainEqual({ code: 'mime-ambiguous', attachment: 1, detail: 'Content-Type' });
@@ -126,7 +128,7 @@ describe('duplicated structural headers are a finding; the first occurrence coun
 describe('no finding for what is not given twice', () => {
   it('RFC 2231 continuations, name and filename, and repeated Received lines are not duplicates', async () => {
     const raw = eml(
-      ['Received: from a', 'Received: from b', ...HEAD, "Content-Type: multipart/mixed; boundary*0=\"mu\"; boundary*1=\"ga\""],
+      ['Received: from a', 'Received: from b', ...HEAD, 'Content-Type: multipart/mixed; boundary*0="mu"; boundary*1="ga"'],
       [
         '--muga',
         'Content-Type: text/plain; charset=utf-8',

@@ -63,7 +63,10 @@ describe('DSN', () => {
     expect(headers!.head).toMatch(/^Content-Type: text\/rfc822-headers$/m);
 
     // message/delivery-status: per-message block, then one block per recipient.
-    const blocks = status!.body.replace(/\r\n[ \t]+/g, ' ').trimEnd().split('\r\n\r\n');
+    const blocks = status!.body
+      .replace(/\r\n[ \t]+/g, ' ')
+      .trimEnd()
+      .split('\r\n\r\n');
     expect(blocks).toHaveLength(3);
     expect(blocks[0]).toBe(['Reporting-MTA: dns; mugaika.city.example.lg.jp', 'X-Mugaika-Queue-ID: Q20261126-ABC', 'Arrival-Date: Thu, 26 Nov 2026 01:02:03 +0000'].join('\r\n'));
     expect(blocks[1]).toBe(

@@ -50,9 +50,7 @@ export async function zip(entries: Array<[string, string | Uint8Array]>, options
     extendedTimestamp: false,
     level: options.level ?? 6,
     ...(options.password ? { password: options.password, zipCrypto: options.zipCrypto ?? false } : {}),
-    ...(names === 'utf-8'
-      ? {}
-      : { useUnicodeFileNames: false, encodeText: (text: string) => (names === 'utf-8-noflag' ? Buffer.from(text, 'utf8') : iconv.encode(text, names)) }),
+    ...(names === 'utf-8' ? {} : { useUnicodeFileNames: false, encodeText: (text: string) => (names === 'utf-8-noflag' ? Buffer.from(text, 'utf8') : iconv.encode(text, names)) }),
   });
   for (const [name, content] of entries) {
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;

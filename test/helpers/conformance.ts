@@ -116,7 +116,10 @@ export async function violations(raw: Buffer): Promise<string[]> {
     const bytes =
       enc!.toUpperCase() === 'B'
         ? Buffer.from(data!, 'base64')
-        : Buffer.from(data!.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+        : Buffer.from(
+            data!.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+            'latin1',
+          );
     try {
       new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {

@@ -4,7 +4,14 @@
 // client would still find in a text.
 
 /** A small Windows executable: "MZ", a PE header offset, "PE\0\0", padding. */
-export const EXE = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([0x80, 0, 0, 0]), Buffer.alloc(64, 0x90), Buffer.from('PE\0\0'), Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff))]);
+export const EXE = Buffer.concat([
+  Buffer.from('MZ'),
+  Buffer.alloc(58),
+  Buffer.from([0x80, 0, 0, 0]),
+  Buffer.alloc(64, 0x90),
+  Buffer.from('PE\0\0'),
+  Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff)),
+]);
 
 const uuChar = (n: number): string => (n === 0 ? '`' : String.fromCharCode(32 + n));
 
@@ -46,7 +53,13 @@ export function uudecodeAll(text: string): Buffer[] {
 
 /** GNU "uuencode -m": "begin-base64 644 name", base64 lines, "====". */
 export const beginBase64 = (data: Uint8Array, name: string): string =>
-  [`begin-base64 644 ${name}`, ...(Buffer.from(data).toString('base64').match(/.{1,60}/g) ?? []), '===='].join('\n');
+  [
+    `begin-base64 644 ${name}`,
+    ...(Buffer.from(data)
+      .toString('base64')
+      .match(/.{1,60}/g) ?? []),
+    '====',
+  ].join('\n');
 
 /** yEnc 1.3: raw 8-bit lines of 128, critical characters escaped. */
 export function yencode(data: Uint8Array, name: string): Buffer {

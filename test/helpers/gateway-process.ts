@@ -60,10 +60,12 @@ export async function startGatewayProcess(options: GatewayOptions = {}): Promise
   const logs: Array<Record<string, unknown>> = [];
   const text: string[] = [];
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => {
-    exited = true;
-    resolve();
-  }));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
 
   const started = new Promise<Record<string, unknown>>((resolve, reject) => {
     let buffered = '';

@@ -17,5 +17,8 @@ export const NO_SANDBOX: RunnableIsolation = { mode: 'none' };
 
 /** Every isolation a converter can run under here, named for test titles. */
 export async function isolationsHere(): Promise<Array<[string, RunnableIsolation]>> {
-  return [['bwrap', await bwrapHere()], ['none', NO_SANDBOX]];
+  return [
+    ['bwrap', await bwrapHere()],
+    ['none', NO_SANDBOX],
+  ];
 }

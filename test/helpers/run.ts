@@ -67,8 +67,7 @@ export async function run(raw: string | Uint8Array, policy: Policy = defaultPoli
 export const eml = (headers: string[], body: string | Buffer): Buffer =>
   Buffer.concat([Buffer.from(`${headers.join('\r\n')}\r\n\r\n`, 'latin1'), typeof body === 'string' ? Buffer.from(body.replace(/\r?\n/g, '\r\n'), 'utf8') : body]);
 
-export const b64 = (data: Uint8Array | string): string =>
-  (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)).toString('base64').replace(/.{76}/g, '$&\r\n');
+export const b64 = (data: Uint8Array | string): string => (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)).toString('base64').replace(/.{76}/g, '$&\r\n');
 
 export interface PartSpec {
   type: string;
@@ -81,13 +80,7 @@ export interface PartSpec {
 /** A multipart/mixed message with a UTF-8 text body and base64 parts. */
 export function withAttachments(text: string, parts: PartSpec[], top: string[] = []): Buffer {
   const boundary = 'mugaika-test-boundary';
-  const chunks: string[] = [
-    `--${boundary}`,
-    'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: base64',
-    '',
-    b64(text),
-  ];
+  const chunks: string[] = [`--${boundary}`, 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64', '', b64(text)];
   for (const p of parts) {
     chunks.push(`--${boundary}`, `Content-Type: ${p.type}`, 'Content-Transfer-Encoding: base64');
     if (p.filename !== undefined) chunks.push(`Content-Disposition: attachment; filename*=utf-8''${encodeURIComponent(p.filename)}`);
@@ -130,5 +123,8 @@ export const bodyOf = (o: Outcome): string => {
   const text = o.mail?.text ?? '';
   const end = text.indexOf(NOTICE_RULE, NOTICE_RULE.length);
   expect(end).toBeGreaterThan(0);
-  return text.slice(end + NOTICE_RULE.length).replace(/^\n+/, '').replace(/\n+$/, '');
+  return text
+    .slice(end + NOTICE_RULE.length)
+    .replace(/^\n+/, '')
+    .replace(/\n+$/, '');
 };

@@ -166,8 +166,7 @@ access to * by users read by * none
       child.kill('SIGSTOP');
       // A loaded machine may run some of slapd's threads a while longer: wait until the kernel says every one has stopped.
       const until = Date.now() + 5000;
-      const stopped = (): boolean =>
-        readdirSync(`/proc/${child.pid}/task`).every((t) => /^State:\s+T/m.test(readFileSync(`/proc/${child.pid}/task/${t}/status`, 'utf8')));
+      const stopped = (): boolean => readdirSync(`/proc/${child.pid}/task`).every((t) => /^State:\s+T/m.test(readFileSync(`/proc/${child.pid}/task/${t}/status`, 'utf8')));
       while (!stopped()) {
         if (Date.now() > until) throw new Error('slapd did not stop');
         await new Promise((r) => setTimeout(r, 10));

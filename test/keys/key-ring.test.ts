@@ -106,8 +106,6 @@ describe('sealing and data keys', () => {
     expect(unwrapDataKey(ring, 'Q-20261126-AAAAAAAAAA', master.id, wrapped).equals(dk)).toBe(true);
     expect(() => unwrapDataKey(ring, 'Q-20261126-BBBBBBBBBB', master.id, wrapped)).toThrow(/does not open with master key .*altered/);
     const theirs = other.wrapping().id;
-    expect(() => unwrapDataKey(other, 'Q-20261126-AAAAAAAAAA', master.id, wrapped)).toThrow(
-      new RegExp(`sealed under master key ${master.id}, but the keys here are ${theirs}`),
-    );
+    expect(() => unwrapDataKey(other, 'Q-20261126-AAAAAAAAAA', master.id, wrapped)).toThrow(new RegExp(`sealed under master key ${master.id}, but the keys here are ${theirs}`));
   });
 });

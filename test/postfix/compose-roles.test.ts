@@ -24,7 +24,13 @@ const ENTRYPOINT = path.join(ROOT, 'docker', 'postfix', 'entrypoint.sh');
 /** Runs the container entrypoint in check-only mode: it writes main.cf and master.cf into configDir. */
 async function entrypoint(configDir: string, env: Record<string, string>): Promise<void> {
   await execFile('sh', [ENTRYPOINT], {
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', POSTFIX_CONFIG_DIR: configDir, POSTFIX_CHECK_ONLY: '1', MUGAIKA_POSTFIX_TEMPLATES: path.join(ROOT, 'examples', 'postfix'), ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      POSTFIX_CONFIG_DIR: configDir,
+      POSTFIX_CHECK_ONLY: '1',
+      MUGAIKA_POSTFIX_TEMPLATES: path.join(ROOT, 'examples', 'postfix'),
+      ...env,
+    },
   });
 }
 
@@ -71,7 +77,13 @@ describe('docker-compose roles, run without Docker', () => {
       internet = await createPostfix({
         prefix: 'mugaika-compose-in-',
         async generate(configDir) {
-          await entrypoint(configDir, { POSTFIX_ROLE: 'internet', POSTFIX_HOSTNAME: 'mx.test.invalid', MUGAIKA_FILTER: `[127.0.0.1]:${mugaikaPort}`, MUGAIKA_CLIENT: '127.0.0.1', LGWAN_MTA: `[127.0.0.1]:${lgwanPort}` });
+          await entrypoint(configDir, {
+            POSTFIX_ROLE: 'internet',
+            POSTFIX_HOSTNAME: 'mx.test.invalid',
+            MUGAIKA_FILTER: `[127.0.0.1]:${mugaikaPort}`,
+            MUGAIKA_CLIENT: '127.0.0.1',
+            LGWAN_MTA: `[127.0.0.1]:${lgwanPort}`,
+          });
           relisten(configDir, { smtp: inboundPort, '10026': reinjectPort });
         },
       });

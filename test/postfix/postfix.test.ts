@@ -105,8 +105,7 @@ function masterCf(inboundPort: number, reinjectPort: number): string {
   ].join('\n');
 }
 
-const lgwanRoute = (sinkPort: number): string =>
-  `inline:{ { city.example.lg.jp = relay:[127.0.0.1]:${sinkPort} }, { .city.example.lg.jp = relay:[127.0.0.1]:${sinkPort} } }`;
+const lgwanRoute = (sinkPort: number): string => `inline:{ { city.example.lg.jp = relay:[127.0.0.1]:${sinkPort} }, { .city.example.lg.jp = relay:[127.0.0.1]:${sinkPort} } }`;
 
 describe('Postfix in front of mugaika (examples/postfix)', () => {
   let sink: Sink;
@@ -200,7 +199,9 @@ describe('Postfix in front of mugaika (examples/postfix)', () => {
     // Both legs left Postfix's queue: the original (handed to mugaika) and the sanitized copy.
     await postfix!.waitForEmptyQueue(15_000);
     const log = postfix!.log();
-    expect(log).toMatch(new RegExp(`postfix/mugaika/smtp\\[\\d+\\]: \\w+: to=<${RCPT}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${gateway!.smtpPort},.* status=sent \\(250 2\\.0\\.0 Ok: queued as`));
+    expect(log).toMatch(
+      new RegExp(`postfix/mugaika/smtp\\[\\d+\\]: \\w+: to=<${RCPT}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${gateway!.smtpPort},.* status=sent \\(250 2\\.0\\.0 Ok: queued as`),
+    );
     expect(log).toMatch(new RegExp(`postfix/relay/smtp\\[\\d+\\]: \\w+: to=<${RCPT}>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${sink.port},.* status=sent`));
     expect(gateway!.logs.some((l) => l.msg === 'sanitized' && l.verdict === 'sanitized')).toBe(true);
   });

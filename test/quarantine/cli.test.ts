@@ -74,7 +74,10 @@ describe('mugaika quarantine (CLI)', () => {
     // Times in JST for a person (--json keeps ISO 8601).
     expect(list.stdout).toMatch(new RegExp(`^${a}  held +\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d  `, 'm'));
     expect(list.stdout).not.toContain('請求書');
-    const json = (await mugaika(['quarantine', 'list', '--json', '--state', 'held', ...dd])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; state: string });
+    const json = (await mugaika(['quarantine', 'list', '--json', '--state', 'held', ...dd])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; state: string });
     expect(json.map((j) => j.id).sort()).toEqual([a, b].sort());
     const bogus = await mugaika(['quarantine', 'list', '--state', 'bogus', ...dd]);
     expect(bogus.code).not.toBe(0);
@@ -111,7 +114,7 @@ describe('mugaika quarantine (CLI)', () => {
     await expect.poll(() => sink.messages.length).toBe(1);
     expect(sink.messages[0]).toMatchObject({ from: 'sender@example.jp', to: ['staff@city.example.lg.jp'] });
     expect(unmarked(sink.messages[0]!.raw, 'admin:sato')).toBe(original('cli-a').toString('utf8'));
-    expect((await rowOf(data, a!))).toMatchObject({ state: 'released', stateChangedBy: 'admin:sato' });
+    expect(await rowOf(data, a!)).toMatchObject({ state: 'released', stateChangedBy: 'admin:sato' });
 
     const again = await mugaika(['quarantine', 'release', a!, '-c', config, ...dd]);
     expect(again.code).toBe(1);

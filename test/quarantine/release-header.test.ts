@@ -13,8 +13,7 @@ import { markReleased, withReleasedBy } from '../../src/quarantine/release-heade
 const AT = new Date('2026-12-06T04:05:00Z'); // 13:05 in Japan
 const NOTE = '【原本】隔離していた原本を解放したものです。無害化していません（解放: admin:suzuki、2026年12月6日 13:05）。';
 const NOTE_EN = '[Original] This is the quarantined original, released by admin:suzuki on 2026-12-06 13:05 JST. It was not sanitized.';
-const mark = (raw: Buffer, over: Partial<Parameters<typeof markReleased>[1]> = {}): Buffer =>
-  markReleased(raw, { actor: 'admin:suzuki', at: AT, subjectPrefix: '【原本】', language: 'ja', ...over });
+const mark = (raw: Buffer, over: Partial<Parameters<typeof markReleased>[1]> = {}): Buffer => markReleased(raw, { actor: 'admin:suzuki', at: AT, subjectPrefix: '【原本】', language: 'ja', ...over });
 
 /** Every header line but the ones a release changes, as raw lines. */
 const otherHeaders = (m: ParsedMail): string[] => m.headerLines.filter((l) => l.key !== 'subject' && l.key !== 'x-mugaika-released-by').map((l) => l.line);
@@ -92,10 +91,33 @@ describe('a released original is visible as one', () => {
   it('quoted-printable HTML: the line goes right after <body>, soft-broken, as quoted-printable', async () => {
     const html = '<html><head><title>t</title></head><body style=3D"margin:0"><p>=E6=9C=AC=E6=96=87</p></body></html>';
     const raw = Buffer.from(
-      ['From: a@example.jp', 'Subject: x', 'MIME-Version: 1.0', 'Content-Type: multipart/alternative; boundary="b"', '', '--b', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable', '', '=E6=9C=AC=E6=96=87', '--b', 'Content-Type: text/html; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable', '', html, '--b--', ''].join('\r\n'),
+      [
+        'From: a@example.jp',
+        'Subject: x',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/alternative; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: quoted-printable',
+        '',
+        '=E6=9C=AC=E6=96=87',
+        '--b',
+        'Content-Type: text/html; charset=utf-8',
+        'Content-Transfer-Encoding: quoted-printable',
+        '',
+        html,
+        '--b--',
+        '',
+      ].join('\r\n'),
     );
     const out = mark(raw);
-    expect(out.toString('latin1').split('\r\n').every((l) => l.length <= 998)).toBe(true);
+    expect(
+      out
+        .toString('latin1')
+        .split('\r\n')
+        .every((l) => l.length <= 998),
+    ).toBe(true);
     const m = await simpleParser(out);
     expect(m.text).toBe(`${NOTE}\n本文`);
     expect(m.html).toBe(`<html><head><title>t</title></head><body style="margin:0"><div style="border:1px solid #b00;padding:4px;margin:0 0 8px 0">${NOTE}</div>\n<p>本文</p></body></html>`);
@@ -111,7 +133,10 @@ describe('a released original is visible as one', () => {
   });
 
   it('a UTF-16 part gets no line (nothing ASCII reads right in it); the header and subject still say it', async () => {
-    const raw = Buffer.concat([Buffer.from('From: a@example.jp\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-16le\r\nContent-Transfer-Encoding: base64\r\n\r\n'), Buffer.from(`${Buffer.from('本文', 'utf16le').toString('base64')}\r\n`)]);
+    const raw = Buffer.concat([
+      Buffer.from('From: a@example.jp\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-16le\r\nContent-Transfer-Encoding: base64\r\n\r\n'),
+      Buffer.from(`${Buffer.from('本文', 'utf16le').toString('base64')}\r\n`),
+    ]);
     const m = await simpleParser(mark(raw));
     expect(m.text).toBe('本文');
     expect(m.subject).toBe('【原本】 x');
@@ -120,7 +145,24 @@ describe('a released original is visible as one', () => {
 
   it('a text attachment is not the body: only the first text part gets the line', async () => {
     const raw = Buffer.from(
-      ['From: a@example.jp', 'Subject: x', 'Content-Type: multipart/mixed; boundary=m', '', '--m', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', 'body', '--m', 'Content-Type: text/plain; charset=utf-8', 'Content-Disposition: attachment; filename=a.txt', '', 'file', '--m--', ''].join('\r\n'),
+      [
+        'From: a@example.jp',
+        'Subject: x',
+        'Content-Type: multipart/mixed; boundary=m',
+        '',
+        '--m',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        'body',
+        '--m',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Disposition: attachment; filename=a.txt',
+        '',
+        'file',
+        '--m--',
+        '',
+      ].join('\r\n'),
     );
     const m = await simpleParser(mark(raw));
     expect(m.text).toBe(`${NOTE}\nbody`);

@@ -80,7 +80,11 @@ describe('subject index with many items (SQLite)', () => {
     const N = 5_000;
     // The rows are written in one transaction on the side (thousands of commits would take minutes).
     const db = new Database(path.join(f.dataDir, 'mugaika.db'));
-    const insert = db.prepare(`INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (${ITEM_COLUMNS.split(',').map(() => '?').join(', ')})`);
+    const insert = db.prepare(
+      `INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (${ITEM_COLUMNS.split(',')
+        .map(() => '?')
+        .join(', ')})`,
+    );
     const rows: ItemRow[] = [];
     const words = ['請求書', '会議のご案内', 'お知らせ', '見積書', 'Newsletter', '採用', '議事録', '入札'];
     for (let i = 0; i < N; i++) {
@@ -89,9 +93,19 @@ describe('subject index with many items (SQLite)', () => {
       const key = newDataKey();
       const m = meta(`${words[i % words.length]} 第${i}号`, at, { envelopeFrom: `s${i % 997}@example${i % 13}.jp`, envelopeTo: [`staff${i % 300}@city.example.lg.jp`] });
       const row: ItemRow = {
-        id, gateway: 'gw', receivedAt: at.toISOString(), envelopeFrom: m.envelopeFrom, recipients: [...m.envelopeTo], size: 1000,
-        findings: i % 10 === 0 ? ['attachment-removed'] : ['html-converted'], state: i % 50 === 0 ? 'release-requested' : 'held',
-        stateChangedAt: at.toISOString(), stateChangedBy: 'gw', keyId: master.id, wrappedKey: wrapDataKey(master, id, key), sealedMeta: sealMeta(key, id, m),
+        id,
+        gateway: 'gw',
+        receivedAt: at.toISOString(),
+        envelopeFrom: m.envelopeFrom,
+        recipients: [...m.envelopeTo],
+        size: 1000,
+        findings: i % 10 === 0 ? ['attachment-removed'] : ['html-converted'],
+        state: i % 50 === 0 ? 'release-requested' : 'held',
+        stateChangedAt: at.toISOString(),
+        stateChangedBy: 'gw',
+        keyId: master.id,
+        wrappedKey: wrapDataKey(master, id, key),
+        sealedMeta: sealMeta(key, id, m),
       };
       rows.push(row);
     }

@@ -74,7 +74,14 @@ export function vaultSuite(backend: Backend): void {
       const exe = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.from(`${canary} 個人番号 ${canary}`), randomBytes(64)]);
       const withExe = withAttachments(`本文 ${canary}`, [{ type: 'application/octet-stream', filename: `${canary}.exe`, body: exe }], [`Sender: ${sender}`]);
       const blocked = eml(
-        [`From: "${canary}" <${sender}>`, 'To: staff@city.example.lg.jp', `Subject: ${canary} 機密`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8'],
+        [
+          `From: "${canary}" <${sender}>`,
+          'To: staff@city.example.lg.jp',
+          `Subject: ${canary} 機密`,
+          'Date: Thu, 26 Nov 2026 10:00:00 +0900',
+          'MIME-Version: 1.0',
+          'Content-Type: text/plain; charset=utf-8',
+        ],
         `${canary}\n${'x'.repeat(3000)}\n`,
       );
       const deps = { quarantine: f.vault, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomBytes(8).toString('hex') };
@@ -167,7 +174,7 @@ export function vaultSuite(backend: Backend): void {
       const at = new Date('2026-12-06T04:05:00Z');
       const wf = createWorkflow(f.vault, () => at);
       await wf.request(id, 'staff:suzuki', '業務で必要');
-      expect((await f.store.getItem(id))).toMatchObject({ state: 'release-requested', stateChangedBy: 'staff:suzuki' });
+      expect(await f.store.getItem(id)).toMatchObject({ state: 'release-requested', stateChangedBy: 'staff:suzuki' });
       await expect(wf.request(id, 'staff:suzuki')).rejects.toThrow(/cannot request .*: it is release-requested \(allowed from held\)/);
       const result = await wf.release(id, 'admin:佐藤', createMaildirCarrier(path.join(f.dataDir, 'maildir')));
       expect(result).toMatchObject({ ok: true, accepted: ['staff@city.example.lg.jp'] });
@@ -179,7 +186,7 @@ export function vaultSuite(backend: Backend): void {
       const note = '【原本】隔離していた原本を解放したものです。無害化していません（解放: admin:佐藤、2026年12月6日 13:05）。\r\n';
       const [head, body] = raw.toString('utf8').split('\r\n\r\n');
       expect(delivered.toString('utf8')).toBe(`${header}${head!.replace('Subject: original release\r\n', subject)}\r\n\r\n${note}${body}`);
-      expect((await f.store.getItem(id))).toMatchObject({ state: 'released', stateChangedBy: 'admin:佐藤' });
+      expect(await f.store.getItem(id)).toMatchObject({ state: 'released', stateChangedBy: 'admin:佐藤' });
       await expect(wf.release(id, 'admin', createMaildirCarrier(path.join(f.dataDir, 'maildir')))).rejects.toBeInstanceOf(QuarantineWorkflowError);
       await expect(wf.reject(id, 'admin')).rejects.toThrow(/cannot reject .*: it is released/);
       const audited = await f.actions();
@@ -245,7 +252,7 @@ export function vaultSuite(backend: Backend): void {
       expect(result.ids.sort()).toEqual([old1, old2].sort());
       for (const id of [old1, old2]) {
         expect(await f.vault.blobs.get(id)).toBeNull();
-        expect((await f.store.getItem(id))).toMatchObject({ state: 'expired', stateChangedBy: 'cli:ops' });
+        expect(await f.store.getItem(id)).toMatchObject({ state: 'expired', stateChangedBy: 'cli:ops' });
         await expect(f.vault.get(id)).rejects.toThrow(/was purged after its retention period/);
         expect((await f.vault.details(id)).meta.subject).toBe('件名のテスト');
       }
@@ -275,7 +282,9 @@ export function vaultSuite(backend: Backend): void {
       expect((await f.store.getItem(await f.vault.put(original('after'), metaOf())))?.keyId).toBe(report.to);
       const withOld = await f.vaultWith({ MUGAIKA_MASTER_KEY: oldKey.toString('base64') });
       await expect(withOld.get(ids[0]!)).rejects.toThrow(new RegExp(`sealed under master key ${report.to}`));
-      expect((await f.actions()).filter((a) => a.action === 'key-rotated')).toEqual([expect.objectContaining({ actor: 'cli:ops', details: { fromKeyId: report.from, toKeyId: report.to, count: 7, source: 'file', resumed: false } })]);
+      expect((await f.actions()).filter((a) => a.action === 'key-rotated')).toEqual([
+        expect.objectContaining({ actor: 'cli:ops', details: { fromKeyId: report.from, toKeyId: report.to, count: 7, source: 'file', resumed: false } }),
+      ]);
     });
 
     it('an item committed while a whole rotation ran (its key wrapped under the retired key) is re-wrapped and stays readable', async () => {

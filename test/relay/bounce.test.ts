@@ -105,7 +105,9 @@ describe('mugaika serve: bounces', () => {
     expect(status).toMatch(/^Status: 4\.4\.7\r$/m);
     expect(status).toMatch(/^Diagnostic-Code: X-Mugaika; gave up after \d+ attempts: /m);
     await waitFor('an empty spool', () => spoolEmpty(gw.dataDir));
-    const events = transfers(gw.dataDir).filter((l) => l.queueId === r.queueId).map((l) => l.event);
+    const events = transfers(gw.dataDir)
+      .filter((l) => l.queueId === r.queueId)
+      .map((l) => l.event);
     expect(events.slice(0, 2)).toEqual(['received', 'verdict']);
     expect(events).toContain('deferred');
     expect(events.at(-1)).toBe('bounced');

@@ -43,7 +43,11 @@ describe('mugaika serve: crash safety', () => {
     expect(accepted.length).toBeGreaterThanOrEqual(100);
     expect(accepted.length).toBeLessThan(200);
     const atKill = spoolFiles(gw.dataDir);
-    const loggedBeforeKill = new Set(transfers(gw.dataDir).filter((l) => l.event === 'delivered').map((l) => l.queueId));
+    const loggedBeforeKill = new Set(
+      transfers(gw.dataDir)
+        .filter((l) => l.event === 'delivered')
+        .map((l) => l.queueId),
+    );
     const sinkBeforeRestart = sink.messages.length;
     const restartAt = Date.now();
 
@@ -60,7 +64,10 @@ describe('mugaika serve: crash safety', () => {
       copies.set(tok!, (copies.get(tok!) ?? 0) + 1);
     }
     const situation = `at the kill: ${atKill.incoming.length} incoming, ${atKill.outgoing.length / 2} outgoing, ${sinkBeforeRestart - 1} delivered`;
-    expect(accepted.filter((tok) => !copies.has(tok)), `missing; ${situation}`).toEqual([]);
+    expect(
+      accepted.filter((tok) => !copies.has(tok)),
+      `missing; ${situation}`,
+    ).toEqual([]);
 
     // Duplicates. The transfer log closes the gap between the next hop's 250 and the
     // spool update: a message logged as delivered before the kill must never come again.
@@ -99,7 +106,9 @@ describe('mugaika serve: crash safety', () => {
     await store.close();
     // And the crash between writing the outgoing entry and removing the incoming file:
     // both exist (the spool's incoming format: magic, envelope length, envelope, message).
-    const envelope = Buffer.from(JSON.stringify({ mailFrom: 'a@example.com', rcptTo: ['one@city.example.lg.jp', 'two@city.example.lg.jp'], clientAddress: '127.0.0.1', heloName: 'x', receivedAt: new Date().toISOString() }));
+    const envelope = Buffer.from(
+      JSON.stringify({ mailFrom: 'a@example.com', rcptTo: ['one@city.example.lg.jp', 'two@city.example.lg.jp'], clientAddress: '127.0.0.1', heloName: 'x', receivedAt: new Date().toISOString() }),
+    );
     writeFileSync(path.join(gw.dataDir, 'spool', 'incoming', `${r.queueId}.msg`), Buffer.concat([Buffer.from(`MGSPOOL1 ${envelope.length}\n`), envelope, Buffer.from('\n'), message(token())]));
 
     const sink = await startSink({ port });
@@ -113,7 +122,9 @@ describe('mugaika serve: crash safety', () => {
     expect(again.logs.filter((l) => l.level >= 50).map((l) => `${l.msg} ${String(l.err)}`)).toEqual([]);
     expect(metric((await http(again.webPort, '/metrics')).body, 'mugaika_queue_depth', '{stage="outgoing"}')).toBe(0);
 
-    const last = transfers(again.dataDir).filter((l) => l.queueId === r.queueId).at(-1);
+    const last = transfers(again.dataDir)
+      .filter((l) => l.queueId === r.queueId)
+      .at(-1);
     expect(last).toMatchObject({ event: 'delivered', to: ['two@city.example.lg.jp'] });
   });
 });

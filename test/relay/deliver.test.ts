@@ -31,7 +31,6 @@ describe('mugaika serve: accept and deliver', () => {
     expect(verdicts.map((l) => (l as { findings?: string[] }).findings)).toEqual([['document-converted'], ['document-converted']]);
   });
 
-
   it('delivers samples sanitized to the next hop, logs the transfer and empties the spool', async () => {
     const sink = await startSink();
     const gw = await startGateway({ nextHop: `127.0.0.1:${sink.port}` });

@@ -69,7 +69,9 @@ describe('mugaika serve: faults', () => {
     await waitFor('the delivery after the restart', () => sink.withToken(tok).length > 0 && spoolEmpty(again.dataDir), 30_000);
     await sleep(500);
     expect(sink.withToken(tok)).toHaveLength(1);
-    const events = transfers(again.dataDir).filter((t) => t.queueId === sent.queueId).map((t) => t.event);
+    const events = transfers(again.dataDir)
+      .filter((t) => t.queueId === sent.queueId)
+      .map((t) => t.event);
     expect(events).toEqual(['received', 'verdict', 'delivered']);
     const db = new Database(path.join(again.dataDir, 'mugaika.db'), { readonly: true });
     const items = db.prepare('SELECT id FROM quarantine_items').all();
@@ -93,10 +95,15 @@ describe('mugaika serve: faults', () => {
     await waitFor('deliveries in flight', () => sink.pendingData() >= 2, 30_000, 20);
     await cluster.pause();
     // /healthz says so, with the messages waiting counted.
-    const down = await waitFor('an unhealthy /healthz', async () => {
-      const h = await http(gw.webPort, '/healthz');
-      return h.status === 503 ? h : null;
-    }, 10_000, 200);
+    const down = await waitFor(
+      'an unhealthy /healthz',
+      async () => {
+        const h = await http(gw.webPort, '/healthz');
+        return h.status === 503 ? h : null;
+      },
+      10_000,
+      200,
+    );
     const health = JSON.parse(down.body) as { status: string; reason: string; queue: { incoming: number; outgoing: number } };
     expect(health.status).toBe('unhealthy');
     expect(health.reason).toMatch(/^database unavailable: /);

@@ -543,9 +543,7 @@ export function transfers(dataDir: string): TransferLine[] {
   try {
     db.pragma('busy_timeout = 5000');
     const rows = db.prepare('SELECT time, action, object, details FROM audit_records ORDER BY seq').all() as { time: string; action: string; object: string | null; details: string }[];
-    return rows
-      .filter((r) => RELAY_ACTIONS.has(r.action) && r.object)
-      .map((r) => ({ ...(JSON.parse(r.details) as Partial<TransferLine>), at: r.time, event: r.action, queueId: r.object! }));
+    return rows.filter((r) => RELAY_ACTIONS.has(r.action) && r.object).map((r) => ({ ...(JSON.parse(r.details) as Partial<TransferLine>), at: r.time, event: r.action, queueId: r.object! }));
   } finally {
     db.close();
   }

@@ -55,7 +55,9 @@ describe('mugaika queue against a running gateway', () => {
     expect(relay.messages[1]!.to).toEqual(['alice@example.com']);
     await waitFor('an empty spool', () => spoolEmpty(gw.dataDir));
     expect((await cli(['queue', 'list', '--data-dir', gw.dataDir])).stdout).toBe('0 entries\n');
-    const bounced = transfers(gw.dataDir).filter((l) => l.event === 'bounced').map((l) => l.queueId);
+    const bounced = transfers(gw.dataDir)
+      .filter((l) => l.event === 'bounced')
+      .map((l) => l.queueId);
     expect(bounced.sort()).toEqual([ida, idb].sort());
   });
 

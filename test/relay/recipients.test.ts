@@ -22,14 +22,20 @@ describe('mugaika serve: many recipients', () => {
     // Every recipient exactly once, however the carrier split the transactions.
     const got = at.flatMap((m) => m.to).sort();
     expect(got).toEqual(all);
-    const delivered = transfers(gw.dataDir).filter((l) => l.queueId === r.queueId && l.event === 'delivered').flatMap((l) => l.to ?? []);
+    const delivered = transfers(gw.dataDir)
+      .filter((l) => l.queueId === r.queueId && l.event === 'delivered')
+      .flatMap((l) => l.to ?? []);
     expect(delivered.sort()).toEqual(all);
 
     // 1001 pipelined RCPTs on a raw session: 1000 × 250, then a refusal.
     const t = await Talk.open(gw.smtpPort);
     expect(await t.cmd('EHLO client.example')).toMatch(/^250/);
     expect(await t.cmd('MAIL FROM:<b@example.com>')).toMatch(/^250/);
-    t.write(rcpts(1001, 5000).map((a) => `RCPT TO:<${a}>\r\n`).join(''));
+    t.write(
+      rcpts(1001, 5000)
+        .map((a) => `RCPT TO:<${a}>\r\n`)
+        .join(''),
+    );
     const replies: string[] = [];
     for (let i = 0; i < 1001; i++) replies.push(await t.reply());
     expect(replies.slice(0, 1000).every((x) => x.startsWith('250'))).toBe(true);

@@ -21,7 +21,12 @@ describe('quarantine retention in the gateway', () => {
     const vault = await openVault({ dataDir, store, audit, env: {} });
     const meta = (daysAgo: number) => ({
       receivedAt: new Date(Date.now() - daysAgo * 86_400_000),
-      envelopeFrom: 'a@example.jp', envelopeTo: ['b@city.example.lg.jp'], from: 'a@example.jp', to: ['b@city.example.lg.jp'], subject: '件名', findings: [],
+      envelopeFrom: 'a@example.jp',
+      envelopeTo: ['b@city.example.lg.jp'],
+      from: 'a@example.jp',
+      to: ['b@city.example.lg.jp'],
+      subject: '件名',
+      findings: [],
     });
     const old = await vault.put(Buffer.from('Subject: old\r\n\r\nold\r\n'), meta(40));
     const young = await vault.put(Buffer.from('Subject: young\r\n\r\nyoung\r\n'), meta(5));

@@ -18,7 +18,17 @@ const { createSanitizer } = (await import(new URL('../../dist/relay/sanitizer.js
 const envelope = { mailFrom: 'sender@example.jp', rcptTo: ['staff@city.example.lg.jp'] };
 
 const small = (n: number): Buffer =>
-  eml(['From: sender@example.jp', 'To: staff@city.example.lg.jp', `Subject: notice ${n}`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', `Message-ID: <small-${n}@example.jp>`, 'Content-Type: text/plain; charset=utf-8'], Buffer.from(`会議のお知らせ ${n}\r\n`));
+  eml(
+    [
+      'From: sender@example.jp',
+      'To: staff@city.example.lg.jp',
+      `Subject: notice ${n}`,
+      'Date: Thu, 26 Nov 2026 10:00:00 +0900',
+      `Message-ID: <small-${n}@example.jp>`,
+      'Content-Type: text/plain; charset=utf-8',
+    ],
+    Buffer.from(`会議のお知らせ ${n}\r\n`),
+  );
 
 /** 30 MB of text: within the size limit, but more than a 64 MB heap can turn into strings. */
 const heapEater = (): Buffer =>
@@ -48,7 +58,12 @@ describe('sanitizer pool', () => {
     await store?.close();
   });
 
-  const start = async (options: { workers: number; policy?: typeof defaultPolicy; graceMs?: number; resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } }): Promise<Sanitizer> => {
+  const start = async (options: {
+    workers: number;
+    policy?: typeof defaultPolicy;
+    graceMs?: number;
+    resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
+  }): Promise<Sanitizer> => {
     const dataDir = tempDir();
     store = await openStore({ dataDir });
     audit = await openAuditLogThread({ dataDir, shared: true });
@@ -59,7 +74,7 @@ describe('sanitizer pool', () => {
     return sanitizer;
   };
 
-  it('blocks a message that exhausts its thread\'s heap, and the pool goes on with a fresh thread', async () => {
+  it("blocks a message that exhausts its thread's heap, and the pool goes on with a fresh thread", async () => {
     const pool = await start({ workers: 1, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
     const big = await pool.run(heapEater(), envelope);
     expect(big.verdict).toBe('blocked');

@@ -117,8 +117,20 @@ describe('relay scheduler', () => {
     const { clock, deliver, s } = setup({ deliveryConcurrency: 1 });
     const [a, b] = ids(2) as [QueueId, QueueId];
     let ran = 0;
-    expect(s.tryDeliverNow(a, async () => void ran++, () => undefined)).toBe(true);
-    expect(s.tryDeliverNow(b, async () => void ran++, () => undefined)).toBe(false);
+    expect(
+      s.tryDeliverNow(
+        a,
+        async () => void ran++,
+        () => undefined,
+      ),
+    ).toBe(true);
+    expect(
+      s.tryDeliverNow(
+        b,
+        async () => void ran++,
+        () => undefined,
+      ),
+    ).toBe(false);
     s.deliver(b, clock.now());
     await settle();
     await settle();
@@ -159,7 +171,13 @@ describe('relay scheduler', () => {
     await settle();
     expect(stopped).toBe(false);
     expect(sanitize.started).toEqual([a]);
-    expect(s.tryDeliverNow(b, async () => undefined, () => undefined)).toBe(false);
+    expect(
+      s.tryDeliverNow(
+        b,
+        async () => undefined,
+        () => undefined,
+      ),
+    ).toBe(false);
     sanitize.finish(a);
     await stop;
     expect(stopped).toBe(true);

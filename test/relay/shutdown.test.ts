@@ -57,7 +57,10 @@ describe('mugaika serve: graceful shutdown', () => {
     gw.kill('SIGTERM');
     await waitFor('shutdown under way', () => gw.logs.some((l) => l.msg.startsWith('stopping')));
     // A new client is not served any more.
-    const late = await Talk.open(gw.smtpPort, false).then((x) => x.reply(), () => 'refused');
+    const late = await Talk.open(gw.smtpPort, false).then(
+      (x) => x.reply(),
+      () => 'refused',
+    );
     expect(late).toMatch(/^(421 |refused$|$)/);
     t.write(raw.subarray(200));
     expect(await t.cmd('\r\n.')).toMatch(/^250 /);

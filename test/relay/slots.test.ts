@@ -32,7 +32,10 @@ describe('mugaika serve: SMTP slots', () => {
     expect(replies.filter((r) => r.startsWith('220 '))).toHaveLength(10);
     // The rest are refused: by the per-address limit, or (while the refused are still
     // being closed, which counts against smtp.maxClients) by smtp-server's own.
-    expect(replies.filter((r) => !r.startsWith('220 ')).every((r) => r.startsWith('421 ')), JSON.stringify(replies)).toBe(true);
+    expect(
+      replies.filter((r) => !r.startsWith('220 ')).every((r) => r.startsWith('421 ')),
+      JSON.stringify(replies),
+    ).toBe(true);
     expect(replies.filter((r) => r.includes('too many connections from 127.0.0.1')).length).toBeGreaterThanOrEqual(10);
     await served('127.0.0.2');
     await served('127.0.0.3');
@@ -93,14 +96,16 @@ describe('mugaika serve: file descriptors', () => {
     const { Socket } = await import('node:net');
     const sockets: InstanceType<typeof Socket>[] = [];
     await Promise.all(
-      Array.from({ length: 700 }, () =>
-        new Promise<void>((resolve) => {
-          const s = new Socket();
-          s.on('error', () => resolve());
-          s.on('close', () => resolve());
-          s.connect(limited.webPort, '127.0.0.1', () => resolve());
-          sockets.push(s);
-        }),
+      Array.from(
+        { length: 700 },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = new Socket();
+            s.on('error', () => resolve());
+            s.on('close', () => resolve());
+            s.connect(limited.webPort, '127.0.0.1', () => resolve());
+            sockets.push(s);
+          }),
       ),
     );
     try {

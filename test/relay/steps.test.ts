@@ -163,7 +163,11 @@ const RCPTS = ['a@city.example.lg.jp', 'b@city.example.lg.jp'];
 async function accept(spool: Spool, e: Engine, n = 1): Promise<QueueId> {
   const raw = eml(['From: sender@example.com', `To: ${RCPTS.join(', ')}`, `Subject: message ${n}`, 'Date: Tue, 01 Dec 2026 09:00:00 +0900'], `see https://example.com/${n}\r\n`);
   const { Readable } = await import('node:stream');
-  const id = await spool.accept({ mailFrom: 'sender@example.com', rcptTo: RCPTS, clientAddress: '127.0.0.1', heloName: 'client', receivedAt: new Date().toISOString() }, Readable.from([raw]), 50 * 1024 * 1024);
+  const id = await spool.accept(
+    { mailFrom: 'sender@example.com', rcptTo: RCPTS, clientAddress: '127.0.0.1', heloName: 'client', receivedAt: new Date().toISOString() },
+    Readable.from([raw]),
+    50 * 1024 * 1024,
+  );
   if (id === 'too-big') throw new Error('too big');
   e.accepted(id, new Date());
   return id;
@@ -297,29 +301,38 @@ describe('relay engine: faults in the middle of a delivery', () => {
 
   // Where a kill -9 can land during a first attempt, after the verdict is recorded.
   const crashes: Array<[string, (w: World, c: Crash, spool: Spool) => void]> = [
-    ['while the next hop is still answering', (w, c) => {
-      w.hop.send = () => {
-        c.dead = true;
-        return never();
-      };
-    }],
-    ['after the next hop said 250 and the receipt is on disk', (_w, c, spool) => {
-      const write = spool.writeReceipt.bind(spool);
-      spool.writeReceipt = async (id, r) => {
-        await write(id, r);
-        c.dead = true;
-      };
-    }],
-    ['after the delivery is recorded, before the spool is cleared', (_w, c, spool) => {
-      const remove = spool.removeIncoming.bind(spool);
-      let first = true;
-      spool.removeIncoming = async (id) => {
-        if (!first) return remove(id);
-        first = false;
-        c.dead = true;
-        return never();
-      };
-    }],
+    [
+      'while the next hop is still answering',
+      (w, c) => {
+        w.hop.send = () => {
+          c.dead = true;
+          return never();
+        };
+      },
+    ],
+    [
+      'after the next hop said 250 and the receipt is on disk',
+      (_w, c, spool) => {
+        const write = spool.writeReceipt.bind(spool);
+        spool.writeReceipt = async (id, r) => {
+          await write(id, r);
+          c.dead = true;
+        };
+      },
+    ],
+    [
+      'after the delivery is recorded, before the spool is cleared',
+      (_w, c, spool) => {
+        const remove = spool.removeIncoming.bind(spool);
+        let first = true;
+        spool.removeIncoming = async (id) => {
+          if (!first) return remove(id);
+          first = false;
+          c.dead = true;
+          return never();
+        };
+      },
+    ],
   ];
   for (const [when, arm] of crashes) {
     it(`a crash ${when}: after the restart, one verdict, one quarantine item, each recipient once`, async () => {

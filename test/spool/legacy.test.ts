@@ -18,8 +18,19 @@ function incomingFile(dataDir: string, id: string, mailFrom: string): void {
 }
 
 const oldState = (envelopeFrom: string): unknown => ({
-  version: 1, kind: 'bounce', origin: 'MOLD0000000001', envelopeFrom, pending: ['a@example.jp'], delivered: [], failed: [], attempts: 2,
-  receivedAt: '2026-12-01T00:00:00.000Z', nextAttemptAt: '2026-12-01T00:10:00.000Z', lastError: 'connection refused', verdict: 'bounce', quarantineId: null,
+  version: 1,
+  kind: 'bounce',
+  origin: 'MOLD0000000001',
+  envelopeFrom,
+  pending: ['a@example.jp'],
+  delivered: [],
+  failed: [],
+  attempts: 2,
+  receivedAt: '2026-12-01T00:00:00.000Z',
+  nextAttemptAt: '2026-12-01T00:10:00.000Z',
+  lastError: 'connection refused',
+  verdict: 'bounce',
+  quarantineId: null,
   unaudited: [{ event: 'bounce-delivered', queueId: 'MOLD0000000002', from: envelopeFrom, verdict: 'bounce', quarantineId: null, to: ['a@example.jp'] }],
 });
 
@@ -61,7 +72,13 @@ describe('spool files of earlier versions', () => {
     const dataDir = tempDir('mugaika-legacy-');
     incomingFile(dataDir, 'MOLD0000000004', '');
     mkdirSync(path.join(dataDir, 'spool'), { recursive: true });
-    const receipt = { version: 1, delivered: ['u@city.example.lg.jp'], bounced: [], pending: [], unaudited: [{ event: 'delivered', queueId: 'MOLD0000000004', from: '', verdict: 'clean', quarantineId: null, to: ['u@city.example.lg.jp'] }] };
+    const receipt = {
+      version: 1,
+      delivered: ['u@city.example.lg.jp'],
+      bounced: [],
+      pending: [],
+      unaudited: [{ event: 'delivered', queueId: 'MOLD0000000004', from: '', verdict: 'clean', quarantineId: null, to: ['u@city.example.lg.jp'] }],
+    };
     writeFileSync(path.join(dataDir, 'spool', 'receipts.log'), `${JSON.stringify({ id: 'MOLD0000000004', receipt })}\n`);
     const spool = await openSpool(dataDir, { recover: true });
     expect(await spool.readReceipt('MOLD0000000004' as QueueId)).toEqual({ ...receipt, unaudited: [{ ...receipt.unaudited[0], from: null }] });

@@ -154,7 +154,9 @@ export function storeContract(backend: Backend): void {
     it('renders the canonical text of any text as the log hashed it (JSON.stringify)', async () => {
       // Quotes, backslashes, every control character (PostgreSQL text holds no NUL), DEL, non-ASCII, astral, U+2028:
       // what JSON escapes and what it does not.
-      const controls = Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join('').slice(backend.kind === 'postgres' ? 1 : 0);
+      const controls = Array.from({ length: 32 }, (_, i) => String.fromCharCode(i))
+        .join('')
+        .slice(backend.kind === 'postgres' ? 1 : 0);
       const text = `"q" \\ ${controls} \u007f é 監査 😀 \u2028\u2029 </script>`;
       await append(store, [entry({ actor: text, object: text, details: { from: text, note: text } }), entry({ actor: 'a', object: null })]);
       const rows: IndexedAuditRow[] = [];
@@ -201,7 +203,10 @@ export function storeContract(backend: Backend): void {
 
     it('pages by time then seq, exactly, when times repeat or go back (a clock stepped back, another gateway)', async () => {
       const times = [at(5), at(5), at(2), at(5), at(1), at(9), at(5)];
-      await append(store, times.map((time, i) => entry({ time, object: `R${i + 1}` })));
+      await append(
+        store,
+        times.map((time, i) => entry({ time, object: `R${i + 1}` })),
+      );
       const expected = (await store.readAudit(0, 100)).sort((a, b) => (a.time === b.time ? b.seq - a.seq : a.time < b.time ? 1 : -1)).map((r) => r.seq);
       expect(expected).toEqual([6, 7, 4, 2, 1, 3, 5]);
       // Page by two, down and then back up, each page continuing from the last record's key.
@@ -266,9 +271,7 @@ export function storeContract(backend: Backend): void {
       expect(await store.changeState(change(['held'], 'release-requested', 'taro'))).toBe(true);
       expect(await store.getItem('Q-1')).toMatchObject({ state: 'release-requested', stateChangedAt: at(5).toISOString(), stateChangedBy: 'taro' });
       const other = await o.reopen();
-      const results = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).changeState(change(['release-requested'], i % 3 ? 'released' : 'rejected', `u${i}`))),
-      );
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).changeState(change(['release-requested'], i % 3 ? 'released' : 'rejected', `u${i}`))));
       expect(results.filter(Boolean)).toHaveLength(1);
       const won = results.indexOf(true);
       expect(await store.getItem('Q-1')).toMatchObject({ state: won % 3 ? 'released' : 'rejected', stateChangedBy: `u${won}` });
@@ -340,7 +343,16 @@ export function storeContract(backend: Backend): void {
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-failed' })], new Date(T0)), { loginAttempts: [fail] });
       expect(await store.getUser('tanaka')).toMatchObject({ failedLogins: 2, lockedUntil: at(30).toISOString() });
 
-      const session = { id: 'a'.repeat(64), user: 'tanaka', createdAt: at(40).toISOString(), expiresAt: at(100).toISOString(), lastSeenAt: at(40).toISOString(), stage: 'full' as const, client: '192.0.2.7', userAgent: 'Mozilla/5.0' };
+      const session = {
+        id: 'a'.repeat(64),
+        user: 'tanaka',
+        createdAt: at(40).toISOString(),
+        expiresAt: at(100).toISOString(),
+        lastSeenAt: at(40).toISOString(),
+        stage: 'full' as const,
+        client: '192.0.2.7',
+        userAgent: 'Mozilla/5.0',
+      };
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), {
         loginAttempts: [{ name: 'tanaka', address: '192.0.2.7', at: at(40).toISOString(), succeeded: true, account: true }],
         sessionsOpened: [session],
@@ -357,7 +369,16 @@ export function storeContract(backend: Backend): void {
 
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'logout' })], new Date(T0)), { sessionsEnded: [session.id] });
       expect(await store.getSession(session.id)).toBeNull();
-      expect((await store.readAudit(0, 100)).map((r) => r.action)).toEqual(['user-changed', 'user-changed', 'user-changed', 'user-changed', 'login-failed', 'login-failed', 'login-succeeded', 'logout']);
+      expect((await store.readAudit(0, 100)).map((r) => r.action)).toEqual([
+        'user-changed',
+        'user-changed',
+        'user-changed',
+        'user-changed',
+        'login-failed',
+        'login-failed',
+        'login-succeeded',
+        'logout',
+      ]);
     });
 
     it('counts unlock failures per item and user, locks at the limit, and clears on success or reset', async () => {
@@ -376,7 +397,10 @@ export function storeContract(backend: Backend): void {
       expect(await store.getUnlockState('Q-1', 'tanaka')).toMatchObject({ failures: 4, lockedAt: at(3).toISOString(), lastAttemptAt: at(4).toISOString() });
       // Another user's count is their own; a success clears it.
       await rec('unlock-failed', unlock('sato', 'failed', 5));
-      expect((await store.listUnlockStates('Q-1')).map((s) => [s.user, s.failures])).toEqual([['sato', 1], ['tanaka', 4]]);
+      expect((await store.listUnlockStates('Q-1')).map((s) => [s.user, s.failures])).toEqual([
+        ['sato', 1],
+        ['tanaka', 4],
+      ]);
       await rec('unlock-succeeded', unlock('sato', 'succeeded', 6));
       expect(await store.getUnlockState('Q-1', 'sato')).toBeNull();
       // A record that cannot be appended takes its effect with it.
@@ -393,19 +417,22 @@ export function storeContract(backend: Backend): void {
       const step = (from: ItemState[], to: ItemState) => ({ stateChanges: [{ id: 'Q1', from, to, at: at(1), by: 'admin' }] });
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'release-requested' })], new Date(T0)), step(['held'], 'release-requested'));
       expect(await store.getItem('Q1')).toMatchObject({ state: 'release-requested', stateChangedBy: 'admin', stateChangedAt: at(1).toISOString() });
+      await expect(store.appendAudit((head) => sealRecords(head, [entry({ action: 'release-requested' })], new Date(T0)), step(['held'], 'release-requested'))).rejects.toBeInstanceOf(
+        StateConflictError,
+      );
       await expect(
-        store.appendAudit((head) => sealRecords(head, [entry({ action: 'release-requested' })], new Date(T0)), step(['held'], 'release-requested')),
-      ).rejects.toBeInstanceOf(StateConflictError);
-      await expect(store.appendAudit((head) => sealRecords(head, [entry({ action: 'release-rejected' })], new Date(T0)), { stateChanges: [{ id: 'Q-none', from: ['held'], to: 'rejected', at: at(2), by: 'x' }] })).rejects.toThrow(/Q-none/);
+        store.appendAudit((head) => sealRecords(head, [entry({ action: 'release-rejected' })], new Date(T0)), { stateChanges: [{ id: 'Q-none', from: ['held'], to: 'rejected', at: at(2), by: 'x' }] }),
+      ).rejects.toThrow(/Q-none/);
       expect((await store.readAudit(0, 10)).map((r) => r.action)).toEqual(['release-requested']);
     });
 
     it('lists users by name, refuses an unknown role, and removes expired sessions', async () => {
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [user('sato'), user('abe', { role: 'auditor' })] });
-      expect((await store.listUsers()).map((u) => [u.name, u.role])).toEqual([['abe', 'auditor'], ['sato', 'staff']]);
-      await expect(
-        store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [user('x', { role: 'root' as never })] }),
-      ).rejects.toThrow();
+      expect((await store.listUsers()).map((u) => [u.name, u.role])).toEqual([
+        ['abe', 'auditor'],
+        ['sato', 'staff'],
+      ]);
+      await expect(store.appendAudit((head) => sealRecords(head, [entry({ action: 'user-changed' })], new Date(T0)), { users: [user('x', { role: 'root' as never })] })).rejects.toThrow();
       expect(await store.getUser('x')).toBeNull();
       const s = (id: string, expires: number) => session(id, 'sato', { createdAt: at(0).toISOString(), lastSeenAt: at(0).toISOString(), expiresAt: at(expires).toISOString() });
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), { sessionsOpened: [s('s1', 10), s('s2', 60)] });
@@ -413,9 +440,7 @@ export function storeContract(backend: Backend): void {
       expect(await store.getSession('s1')).toBeNull();
       expect(await store.getSession('s2')).not.toBeNull();
       // A session belongs to a user who exists.
-      await expect(
-        store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), { sessionsOpened: [{ ...s('s3', 60), user: 'nobody' }] }),
-      ).rejects.toThrow();
+      await expect(store.appendAudit((head) => sealRecords(head, [entry({ action: 'login-succeeded' })], new Date(T0)), { sessionsOpened: [{ ...s('s3', 60), user: 'nobody' }] })).rejects.toThrow();
     });
 
     const appendWith = (action: AuditEntry['action'], effects: AuditEffects) => store.appendAudit((head) => sealRecords(head, [entry({ action })], new Date(T0)), effects);
@@ -423,11 +448,22 @@ export function storeContract(backend: Backend): void {
     it('counts failures per client address and locks the account for that address only, or for all it never logged in from', async () => {
       await appendWith('user-changed', { users: [user('kanri', { role: 'admin' })] });
       const fail = (address: string, minute: number, account: boolean) => ({
-        name: 'kanri', address, at: at(minute).toISOString(), succeeded: false as const, lockAt: 3, lockUntil: at(minute + 15).toISOString(), account: account ? { lockAt: 5 } : null,
+        name: 'kanri',
+        address,
+        at: at(minute).toISOString(),
+        succeeded: false as const,
+        lockAt: 3,
+        lockUntil: at(minute + 15).toISOString(),
+        account: account ? { lockAt: 5 } : null,
       });
       for (let i = 1; i <= 3; i++) await appendWith('login-failed', { loginAttempts: [fail('192.0.2.66', i, true)] });
       expect(await store.getLoginAddress('kanri', '192.0.2.66')).toEqual({
-        user: 'kanri', address: '192.0.2.66', failures: 3, lockedUntil: at(18).toISOString(), lastFailureAt: at(3).toISOString(), lastSuccessAt: null,
+        user: 'kanri',
+        address: '192.0.2.66',
+        failures: 3,
+        lockedUntil: at(18).toISOString(),
+        lastFailureAt: at(3).toISOString(),
+        lastSuccessAt: null,
       });
       expect(await store.getLoginAddress('kanri', '192.0.2.10')).toBeNull();
       expect(await store.getUser('kanri')).toMatchObject({ failedLogins: 3, lockedUntil: null });

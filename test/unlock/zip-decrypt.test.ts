@@ -14,7 +14,14 @@ describe('decryptZip', () => {
   for (const zipCrypto of [false, true]) {
     const kind = zipCrypto ? 'ZipCrypto' : 'AES-256';
     it(`opens a ${kind} zip into a zip the core reads, names and contents kept`, async () => {
-      const secret = await zip([['資料/説明.txt', '本文'], ['資料/', ''], ['a.csv', 'x,y\r\n']], { password: 'kagi-123', zipCrypto });
+      const secret = await zip(
+        [
+          ['資料/説明.txt', '本文'],
+          ['資料/', ''],
+          ['a.csv', 'x,y\r\n'],
+        ],
+        { password: 'kagi-123', zipCrypto },
+      );
       expect(await isEncryptedZip(secret)).toBe(true);
       const r = await decryptZip(secret, 'kagi-123', limits);
       if (!r.ok) throw new Error(r.detail);
@@ -30,7 +37,7 @@ describe('decryptZip', () => {
     });
   }
 
-  it('calls every wrong password wrong, also those that pass ZipCrypto\'s check byte', async () => {
+  it("calls every wrong password wrong, also those that pass ZipCrypto's check byte", async () => {
     const secret = await zip([['memo.txt', 'ZIPCRYPTO '.repeat(50)]], { password: 'right-one', zipCrypto: true });
     const reasons = new Set<string>();
     for (let i = 0; i < 600; i++) {
@@ -45,7 +52,10 @@ describe('decryptZip', () => {
   it('refuses what exceeds the archive limits before decrypting anything', async () => {
     const big = await zip([['zeros.bin', new Uint8Array(2 * 1024 * 1024)]], { password: 'p' });
     expect(await decryptZip(big, 'p', { ...limits, maxTotalBytes: 1024 * 1024 })).toMatchObject({ ok: false, reason: 'limit' });
-    const many = await zip(Array.from({ length: 12 }, (_, i): [string, string] => [`f${i}.txt`, 'x']), { password: 'p' });
+    const many = await zip(
+      Array.from({ length: 12 }, (_, i): [string, string] => [`f${i}.txt`, 'x']),
+      { password: 'p' },
+    );
     // The wrong password is not even tried: the limit comes first.
     expect(await decryptZip(many, 'wrong', { ...limits, maxEntries: 10 })).toMatchObject({ ok: false, reason: 'limit' });
   });

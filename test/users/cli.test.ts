@@ -19,7 +19,7 @@ const filesUnder = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(e.parentPath, e.name)) : [path.join(e.parentPath, e.name)]));
 
 describe('mugaika user', () => {
-  it('records a staff member\'s other addresses (aliases), audited, and refuses a malformed one', async () => {
+  it("records a staff member's other addresses (aliases), audited, and refuses a malformed one", async () => {
     const dataDir = tempDir();
     const d = ['--data-dir', dataDir];
     const added = await mugaika(['user', 'add', 'sato', '--role', 'staff', '--email', 'sato@city.example.lg.jp', '--alias', 'Desk@City.Example.LG.JP', '--password-stdin', ...d], {}, `${PASSWORD}\n`);
@@ -68,8 +68,14 @@ describe('mugaika user', () => {
     expect(list.stdout).toMatch(/^kanri +admin \(管理者\) .* 有効 \/ enabled kanri$/m);
     expect(list.stdout).toMatch(/^tanaka +auditor \(監査者\) +tanaka@city\.example\.lg\.jp +無効 \/ disabled 田中 一郎$/m);
     expect((await mugaika(['user', 'enable', 'tanaka', ...d])).code).toBe(0);
-    const json = (await mugaika(['user', 'list', '--json', ...d])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(json.map((u) => [u.name, u.role, u.disabled])).toEqual([['kanri', 'admin', false], ['tanaka', 'auditor', false]]);
+    const json = (await mugaika(['user', 'list', '--json', ...d])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(json.map((u) => [u.name, u.role, u.disabled])).toEqual([
+      ['kanri', 'admin', false],
+      ['tanaka', 'auditor', false],
+    ]);
     expect(json.every((u) => !('passwordHash' in u))).toBe(true);
 
     const store = await openStore({ dataDir });
@@ -157,6 +163,11 @@ describe('mugaika user', () => {
     expect((await mugaika(['user', 'add', 'sato', '--role', 'admin', ...d])).code).toBe(0);
     const twice = await mugaika(['user', 'add', 'sato', '--role', 'auditor', ...d]);
     expect(twice.stderr).toMatch(/すでにいます.*already exists/);
-    expect((await mugaika(['user', 'list', '--json', ...d])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { role: string }).role)).toEqual(['admin']);
+    expect(
+      (await mugaika(['user', 'list', '--json', ...d])).stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { role: string }).role),
+    ).toEqual(['admin']);
   });
 });

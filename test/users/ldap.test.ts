@@ -79,7 +79,10 @@ describe('the directory (ldapts against slapd)', () => {
       expect(await d.lookup(name), name).toEqual({ kind: 'unknown' });
       expect(await d.authenticate(name, LDAP_PASSWORD), name).toEqual({ kind: 'unknown' });
     }
-    const filters = slapd.log().split('\n').filter((l) => l.includes('filter="'));
+    const filters = slapd
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('filter="'));
     expect(filters.some((l) => l.includes('(uid=s\\2A)'))).toBe(true);
     expect(filters.some((l) => l.includes('(uid=\\2A\\29\\28uid=\\2A)'))).toBe(true);
     // No filter with an unescaped wildcard on uid ever reached the directory.
@@ -153,7 +156,13 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       ]);
       // Put back for the other tests.
       slapd.modify(`dn: ${GROUPS.staff}\nchangetype: modify\nadd: member\nmember: ${userDn('alice')}\n`);
-      slapd.modify(`dn: ${userDn('taro')}\nchangetype: add\n${TREE.split('\n\n').find((e) => e.startsWith(`dn: ${userDn('taro')}`))!.split('\n').slice(1).join('\n')}\n`);
+      slapd.modify(
+        `dn: ${userDn('taro')}\nchangetype: add\n${TREE.split('\n\n')
+          .find((e) => e.startsWith(`dn: ${userDn('taro')}`))!
+          .split('\n')
+          .slice(1)
+          .join('\n')}\n`,
+      );
     });
 
     it('gives a clear page when the directory hangs or is down, never a local fallback, and local users still log in', async () => {

@@ -173,7 +173,10 @@ describe('TOTP codes', () => {
       const s = newTotpSecret();
       const sealed = await sealTotpSecret(ring, 'kanri', s);
       await audit.append({ actor: 'x', action: 'user-changed', object: 'kanri', details: {} }, { users: [user('kanri', { role: 'admin' })] });
-      await audit.append({ actor: 'x', action: 'second-factor-enrolled', object: 'kanri', details: {} }, { totpEnrolled: [{ name: 'kanri', ...sealed, at: '2026-11-26T01:00:00.000Z', recoveryCodeHashes: [] }] });
+      await audit.append(
+        { actor: 'x', action: 'second-factor-enrolled', object: 'kanri', details: {} },
+        { totpEnrolled: [{ name: 'kanri', ...sealed, at: '2026-11-26T01:00:00.000Z', recoveryCodeHashes: [] }] },
+      );
       const report = await rotateMasterKey({ dataDir: o.dataDir, env: {}, store: o.store, audit, actor: 'cli:ops' });
       expect(report.secondFactors).toBe(1);
       const row = (await o.store.getUser('kanri'))!;

@@ -17,7 +17,7 @@ const NEW_PASSWORD = 'a new and longer passphrase';
 
 for (const backend of [sqliteBackend, postgresBackend]) {
   describe(`account pages on ${backend.kind}`, () => {
-    it('lists a user\'s own sessions, and ends another of them', async () => {
+    it("lists a user's own sessions, and ends another of them", async () => {
       cons = await startConsole(backend, { web: { trustProxy: ['127.0.0.1'] } });
       const c = cons;
       await c.users.add({ name: 'tanaka', role: 'staff', email: 'tanaka@city.example.lg.jp', password: PASSWORD }, 'cli:root');
@@ -50,7 +50,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect((await c.records('session-ended')).map((r) => [r.actor, r.object, r.details.reason, r.details.sessionClient])).toEqual([['console:tanaka', 'tanaka', 'by-user', '192.0.2.77']]);
     });
 
-    it('lets an administrator see and end anyone\'s session, and nobody else', async () => {
+    it("lets an administrator see and end anyone's session, and nobody else", async () => {
       cons = await startConsole(backend);
       const c = cons;
       await c.users.add({ name: 'kanri', role: 'admin', password: PASSWORD }, 'cli:root');

@@ -32,13 +32,19 @@ for (const backend of [sqliteBackend, postgresBackend]) {
     };
     const listed = (body: string): string[] => [...body.matchAll(/href="\/items\/(Q-[^"]+)"/g)].map((m) => m[1]!);
 
-    it('records, changes and clears a staff member\'s aliases, audited, and the staff list follows', async () => {
+    it("records, changes and clears a staff member's aliases, audited, and the staff list follows", async () => {
       cons = await startConsole(backend);
       const c = cons;
       await c.users.add({ name: 'tanaka', displayName: '田中', role: 'staff', email: TANAKA, password: PASSWORD }, 'cli:root');
       await c.users.add({ name: 'sato', role: 'admin', password: PASSWORD }, 'cli:root');
       const toSoumu = await c.vault.put(Buffer.from('soumu mail'), {
-        receivedAt: c.now(), envelopeFrom: 'partner@example.com', envelopeTo: [SOUMU], from: 'partner@example.com', to: [SOUMU], subject: '総務課あて', findings: [],
+        receivedAt: c.now(),
+        envelopeFrom: 'partner@example.com',
+        envelopeTo: [SOUMU],
+        from: 'partner@example.com',
+        to: [SOUMU],
+        subject: '総務課あて',
+        findings: [],
       });
       const tanaka = await login(c, 'tanaka');
       expect(listed((await tanaka.get('/')).body)).toEqual([]);
@@ -91,7 +97,11 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       await c.users.add({ name: 'kansa', role: 'auditor', password: PASSWORD }, 'cli:root');
       const admin = await login(c, 'sato');
       const added = await admin.submit(await admin.get('/admin/users'), '/admin/users', {
-        name: 'yamada', role: 'staff', email: 'yamada@city.example.lg.jp', aliases: `${SOUMU} yamada@city.example.lg.jp`, password: 'a long enough password',
+        name: 'yamada',
+        role: 'staff',
+        email: 'yamada@city.example.lg.jp',
+        aliases: `${SOUMU} yamada@city.example.lg.jp`,
+        password: 'a long enough password',
       });
       expect(added.status).toBe(200);
       // The main address is not repeated as an alias.

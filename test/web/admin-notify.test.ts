@@ -49,11 +49,31 @@ for (const backend of [sqliteBackend, postgresBackend]) {
     };
 
     const mailer = (o: Partial<ReleaseMailerOptions> = {}) =>
-      createReleaseMailer({ store: cons.store, audit: cons.audit, carrier, from: 'postmaster@gw.test', digestMinutes: 0, language: 'ja', actor: 'gateway:gw.test', now: cons.now, firstPauseMs: 0, ...o });
+      createReleaseMailer({
+        store: cons.store,
+        audit: cons.audit,
+        carrier,
+        from: 'postmaster@gw.test',
+        digestMinutes: 0,
+        language: 'ja',
+        actor: 'gateway:gw.test',
+        now: cons.now,
+        firstPauseMs: 0,
+        ...o,
+      });
 
     const quarantine = async (tok: string): Promise<string> => {
-      const raw = eml(['From: kouhou@example.jp', `To: ${STAFF}`, `Subject: ${tok}`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8'], '<p>hello</p>\r\n');
-      const r = await sanitize({ raw, envelope: { mailFrom: 'kouhou@example.jp', rcptTo: [STAFF] } }, defaultPolicy, { quarantine: cons.vault, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() });
+      const raw = eml(
+        ['From: kouhou@example.jp', `To: ${STAFF}`, `Subject: ${tok}`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8'],
+        '<p>hello</p>\r\n',
+      );
+      const r = await sanitize({ raw, envelope: { mailFrom: 'kouhou@example.jp', rcptTo: [STAFF] } }, defaultPolicy, {
+        quarantine: cons.vault,
+        images: createSharpTranscoder(),
+        documents: noDocuments,
+        now: () => new Date(),
+        randomToken: () => randomUUID(),
+      });
       return r.quarantineId!;
     };
 

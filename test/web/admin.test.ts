@@ -40,7 +40,14 @@ const hostileMail = (tok: string): Buffer => {
 
 const htmlMail = (tok: string): Buffer =>
   eml(
-    ['From: kouhou@example.jp', `To: ${STAFF}`, `Subject: =?UTF-8?B?${Buffer.from(`お知らせ ${tok}`).toString('base64')}?=`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8'],
+    [
+      'From: kouhou@example.jp',
+      `To: ${STAFF}`,
+      `Subject: =?UTF-8?B?${Buffer.from(`お知らせ ${tok}`).toString('base64')}?=`,
+      'Date: Thu, 26 Nov 2026 10:00:00 +0900',
+      'MIME-Version: 1.0',
+      'Content-Type: text/html; charset=utf-8',
+    ],
     `<p>ログインは<a href="https://evil.example/login">https://city.example.lg.jp/</a>から</p><img src="https://tracker.example/x.png">`,
   );
 
@@ -76,14 +83,20 @@ for (const backend of [sqliteBackend, postgresBackend]) {
 
     /** Quarantines a real mail through the real sanitizer; the staff member asks for it when `request` is given. */
     const quarantine = async (raw: Buffer, request?: string): Promise<string> => {
-      const r = await sanitize(
-        { raw, envelope: { mailFrom: 'sender@example.jp', rcptTo: [STAFF] } },
-        defaultPolicy,
-        { quarantine: cons.vault, images: createSharpTranscoder(), documents: noDocuments, now: () => new Date(), randomToken: () => randomUUID() },
-      );
+      const r = await sanitize({ raw, envelope: { mailFrom: 'sender@example.jp', rcptTo: [STAFF] } }, defaultPolicy, {
+        quarantine: cons.vault,
+        images: createSharpTranscoder(),
+        documents: noDocuments,
+        now: () => new Date(),
+        randomToken: () => randomUUID(),
+      });
       expect(r.quarantineId).toBeTruthy();
       const id = r.quarantineId!;
-      if (request) await cons.vault.audit.append({ actor: 'console:tanaka', action: 'release-requested', object: id, time: cons.now(), details: { reason: request, fromState: 'held', toState: 'release-requested' } }, { stateChanges: [{ id, from: ['held'], to: 'release-requested', at: cons.now(), by: 'console:tanaka' }] });
+      if (request)
+        await cons.vault.audit.append(
+          { actor: 'console:tanaka', action: 'release-requested', object: id, time: cons.now(), details: { reason: request, fromState: 'held', toState: 'release-requested' } },
+          { stateChanges: [{ id, from: ['held'], to: 'release-requested', at: cons.now(), by: 'console:tanaka' }] },
+        );
       return id;
     };
 
@@ -201,7 +214,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(await cons.records('original-downloaded')).toHaveLength(1);
       const staff = await login('tanaka');
       expect((await staff.get(`/admin/items/${id}/original`)).status).toBe(403);
-      expect((await cons.records('original-downloaded'))).toHaveLength(1);
+      expect(await cons.records('original-downloaded')).toHaveLength(1);
       expect((await admin.get('/admin/items/Q-20261126-AAAAAAAAAA/original')).status).toBe(404);
       expect((await admin.get('/admin/items/..%2F..%2Fetc%2Fpasswd')).status).toBe(404);
     });
@@ -223,7 +236,19 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(all.body.indexOf(b)).toBeLessThan(all.body.indexOf(a));
       // A new item is found without a restart; a hostile subject is shown escaped.
       cons.clock.t += 60_000;
-      const c = await quarantine(eml(['From: x@example.jp', `To: ${STAFF}`, `Subject: =?UTF-8?B?${Buffer.from(HOSTILE).toString('base64')}?=`, 'Date: Thu, 26 Nov 2026 10:00:00 +0900', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8'], '<p>hello</p>\r\n'));
+      const c = await quarantine(
+        eml(
+          [
+            'From: x@example.jp',
+            `To: ${STAFF}`,
+            `Subject: =?UTF-8?B?${Buffer.from(HOSTILE).toString('base64')}?=`,
+            'Date: Thu, 26 Nov 2026 10:00:00 +0900',
+            'MIME-Version: 1.0',
+            'Content-Type: text/html; charset=utf-8',
+          ],
+          '<p>hello</p>\r\n',
+        ),
+      );
       const hostile = await admin.get(`/admin/search?subject=${encodeURIComponent('<script>')}`);
       expect(hostile.body).toContain(c);
       expect(hostile.body).not.toContain('<script>alert');
@@ -237,7 +262,11 @@ for (const backend of [sqliteBackend, postgresBackend]) {
     it('lists the delivery queue and bounces or retries from the browser, audited', async () => {
       await start();
       const spool = await openSpool(cons.o.dataDir);
-      const qid = await spool.accept({ mailFrom: 'sender@example.com', rcptTo: [STAFF], clientAddress: '127.0.0.1', heloName: 'c', receivedAt: cons.now().toISOString() }, Readable.from([Buffer.from('Subject: x\r\n\r\nx\r\n')]), 1 << 20);
+      const qid = await spool.accept(
+        { mailFrom: 'sender@example.com', rcptTo: [STAFF], clientAddress: '127.0.0.1', heloName: 'c', receivedAt: cons.now().toISOString() },
+        Readable.from([Buffer.from('Subject: x\r\n\r\nx\r\n')]),
+        1 << 20,
+      );
       expect(typeof qid).toBe('string');
       const admin = await login('sato');
       const q = await admin.get('/admin/queue');
@@ -251,13 +280,37 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       // An entry waiting for its next attempt: retry makes it due now, as `mugaika queue retry` does.
       const out = 'OUTGOING0001' as typeof qid & string;
       const at = cons.now().toISOString();
-      await spool.writeOutgoing(out as never, { version: 1, kind: 'sanitized', origin: out as never, envelopeFrom: 'sender@example.com', pending: [STAFF], delivered: [], failed: [], attempts: 3, receivedAt: at, nextAttemptAt: new Date(cons.clock.t + 3_600_000).toISOString(), lastError: '451 4.3.0 try later', verdict: 'sanitized', quarantineId: null }, Buffer.from('Subject: y\r\n\r\ny\r\n'));
+      await spool.writeOutgoing(
+        out as never,
+        {
+          version: 1,
+          kind: 'sanitized',
+          origin: out as never,
+          envelopeFrom: 'sender@example.com',
+          pending: [STAFF],
+          delivered: [],
+          failed: [],
+          attempts: 3,
+          receivedAt: at,
+          nextAttemptAt: new Date(cons.clock.t + 3_600_000).toISOString(),
+          lastError: '451 4.3.0 try later',
+          verdict: 'sanitized',
+          quarantineId: null,
+        },
+        Buffer.from('Subject: y\r\n\r\ny\r\n'),
+      );
       const q2 = await admin.get('/admin/queue');
       expect(q2.body).toContain('451 4.3.0 try later');
-      const retried = await admin.post('/admin/queue/retry', { _csrf: /action="\/admin\/queue\/retry"><input type="hidden" name="_csrf" value="([^"]+)"/.exec(q2.body)![1]!.replace(/&amp;/g, '&'), id: out });
+      const retried = await admin.post('/admin/queue/retry', {
+        _csrf: /action="\/admin\/queue\/retry"><input type="hidden" name="_csrf" value="([^"]+)"/.exec(q2.body)![1]!.replace(/&amp;/g, '&'),
+        id: out,
+      });
       expect(retried.location).toBe('/admin/queue?done=1');
       expect(await spool.listControl()).toContainEqual({ id: out, kind: 'retry' });
-      expect((await cons.records('queue-controlled')).map((r) => [r.object, r.details.kind])).toEqual([[qid, 'bounce'], [out, 'retry']]);
+      expect((await cons.records('queue-controlled')).map((r) => [r.object, r.details.kind])).toEqual([
+        [qid, 'bounce'],
+        [out, 'retry'],
+      ]);
       expect((await admin.submit(q, '/admin/queue/bounce', { id: 'NOSUCHID' })).location).toBe('/admin/queue?gone=1');
       expect((await admin.submit(q, '/admin/queue/bounce', { id: '../../etc' })).location).toBe('/admin/queue?gone=1');
       await spool.close();

@@ -36,7 +36,10 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       const b = cons.browser();
       const answers = await atOnce(b, 'tanaka', [...Array.from({ length: 40 }, (_, i) => `wrong guess number ${i}`), PASSWORD]);
       // Refused, every one: 401, or 429 for those beyond the few that may wait their turn for one name.
-      expect(answers.every((a) => a.status === 401 || a.status === 429), answers.map((a) => a.status).join(' ')).toBe(true);
+      expect(
+        answers.every((a) => a.status === 401 || a.status === 429),
+        answers.map((a) => a.status).join(' '),
+      ).toBe(true);
       // Each guess that was checked counts (bad-password, one record each); the others met the lock, or the queue, unchecked.
       expect((await cons.records('login-failed')).filter((r) => r.details.reason === 'bad-password')).toHaveLength(5);
       expect(await cons.store.getLoginAddress('tanaka', '127.0.0.1')).toMatchObject({ failures: 5, lockedUntil: expect.any(String) });
@@ -79,10 +82,7 @@ describe('console under attack', () => {
     for (let i = 0; i < 12; i++) expect((await from(cons, `203.0.113.${i}`).login('tanaka', 'a guess from afar')).status).toBe(401);
     const failed = await cons.records('login-failed');
     expect(failed.filter((r) => r.details.reason === 'bad-password')).toHaveLength(10);
-    expect(failed.slice(-2).map((r) => r.details)).toEqual([
-      expect.objectContaining({ reason: 'locked', lock: 'account' }),
-      expect.objectContaining({ reason: 'locked', lock: 'account' }),
-    ]);
+    expect(failed.slice(-2).map((r) => r.details)).toEqual([expect.objectContaining({ reason: 'locked', lock: 'account' }), expect.objectContaining({ reason: 'locked', lock: 'account' })]);
     // A new address with the right password is refused; the desk is not.
     expect((await from(cons, '203.0.113.200').login('tanaka', PASSWORD)).status).toBe(401);
     expect((await from(cons, '192.0.2.10').login('tanaka', PASSWORD)).location).toBe('/');
@@ -174,7 +174,7 @@ describe('console under attack', () => {
     expect((summary?.details.byAddress as { names: string[] }[])[0]!.names).toHaveLength(10);
   });
 
-  it('shows a bidi override or zero-width space in a login name written out, on the auditor\'s page and in the CSV export', async () => {
+  it("shows a bidi override or zero-width space in a login name written out, on the auditor's page and in the CSV export", async () => {
     cons = await startConsole(sqliteBackend);
     const c = cons;
     await c.users.add({ name: 'kansa', role: 'auditor', password: PASSWORD }, 'cli:root');

@@ -49,7 +49,17 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       const relay = createTransferLog(log, 'relay', c.store);
       const message = async (at: string, id: string, verdict: string, findings: string[], quarantineId?: string): Promise<void> => {
         t = utc(at);
-        await relay.record({ event: 'sanitized', queueId: id, client: '192.0.2.25', receivedAt: t.toISOString(), from: 'sender@ext.example.jp', to: ['tanaka@city.example.lg.jp'], verdict: verdict as TransferVerdict, findings: findings as never, quarantineId: (quarantineId ?? null) as QuarantineId | null });
+        await relay.record({
+          event: 'sanitized',
+          queueId: id,
+          client: '192.0.2.25',
+          receivedAt: t.toISOString(),
+          from: 'sender@ext.example.jp',
+          to: ['tanaka@city.example.lg.jp'],
+          verdict: verdict as TransferVerdict,
+          findings: findings as never,
+          quarantineId: (quarantineId ?? null) as QuarantineId | null,
+        });
       };
 
       await message('2026-10-31T14:59:59', 'OCT', 'clean', []); // 23:59:59 JST on 31 October
@@ -131,7 +141,9 @@ for (const backend of [sqliteBackend, postgresBackend]) {
         ['却下', '2026/11/12 10:00:00', 'console:tanaka', b],
       ]);
       expect(releases[0]![6]).toBe('申請理由: 請求書の原本を確認するため / 承認者・却下者: console:kanri / 判断日時: 2026/11/10 11:30:00 / コメント:  / 判断までの時間: 1 時間 30 分');
-      expect(releases[1]![6]).toBe('申請理由: =マクロの内容を確認したい / 承認者・却下者: console:kanri / 判断日時: 2026/11/12 10:30:00 / コメント: マクロ付きのため解放できません / 判断までの時間: 0 時間 30 分');
+      expect(releases[1]![6]).toBe(
+        '申請理由: =マクロの内容を確認したい / 承認者・却下者: console:kanri / 判断日時: 2026/11/12 10:30:00 / コメント: マクロ付きのため解放できません / 判断までの時間: 0 時間 30 分',
+      );
       expect(section('4.').map((r) => [r[4], r[1], r[5]])).toEqual([
         ['cli:root', 'user-changed', 'tanaka'],
         ['cli:root', 'user-changed', 'kanri'],

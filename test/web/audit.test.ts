@@ -166,14 +166,20 @@ for (const backend of [sqliteBackend, postgresBackend]) {
 
       const jsonl = await auditor.get('/audit/export.jsonl?action=verdict&sender=' + encodeURIComponent(HOSTILE_FROM));
       expect(jsonl.status).toBe(200);
-      const lines = jsonl.body.trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; details: { from: string } });
+      const lines = jsonl.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: number; details: { from: string } });
       expect(lines.map((l) => l.seq)).toEqual((await c.store.searchAudit({ actions: ['verdict'], sender: HOSTILE_FROM })).map((r) => r.seq));
       expect(lines[0]!.details.from).toBe(HOSTILE_FROM);
       expect(jsonl.body).not.toContain('\u202E');
 
       // The whole log, fixed at the head the export started from: its own record is not in it.
       const whole = await auditor.get('/audit/export.jsonl');
-      const seqs = whole.body.trimEnd().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+      const seqs = whole.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq);
       const exported = await c.records('audit-exported');
       expect(exported.map((r) => [r.actor, r.details.format, r.details.search])).toEqual([
         ['console:kansa', 'csv', { action: 'verdict' }],
@@ -243,7 +249,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect((await c.records('audit-verify-started')).length).toBe(n);
     });
 
-    it('answers each role as the route table says, and 403 to the auditor on the administrator\'s changes', async () => {
+    it("answers each role as the route table says, and 403 to the auditor on the administrator's changes", async () => {
       cons = await startAuditConsole(backend);
       const c = cons;
       const who = await signInAll(c);
@@ -251,7 +257,12 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       // The auditor's rows of the console's route table, asked without a form's token: every POST is refused.
       const auditRows = consoleRoutes.filter((r) => r.url.startsWith('/audit'));
       for (const r of auditRows) {
-        for (const [role, b] of [['anonymous', anonymous], ['staff', who.staff], ['admin', who.admin], ['auditor', who.auditor]] as const) {
+        for (const [role, b] of [
+          ['anonymous', anonymous],
+          ['staff', who.staff],
+          ['admin', who.admin],
+          ['auditor', who.auditor],
+        ] as const) {
           const res = r.method === 'GET' ? await b.get(r.url) : await b.post(r.url, {});
           const want = r.method === 'POST' ? 403 : r[role];
           if (typeof want === 'string') {

@@ -66,13 +66,23 @@ for (const backend of [sqliteBackend, postgresBackend]) {
 
     /** Sanitizes a real message into the console's quarantine; returns its item id. */
     const arrive = async (raw: Buffer, from: string, to: string[]): Promise<string> => {
-      const r = await sanitize({ raw, envelope: { mailFrom: from, rcptTo: to } }, defaultPolicy, { quarantine: c.vault, images: createSharpTranscoder(), documents: noDocuments, now: c.now, randomToken: () => randomUUID() });
+      const r = await sanitize({ raw, envelope: { mailFrom: from, rcptTo: to } }, defaultPolicy, {
+        quarantine: c.vault,
+        images: createSharpTranscoder(),
+        documents: noDocuments,
+        now: c.now,
+        randomToken: () => randomUUID(),
+      });
       expect(r.quarantineId).toMatch(/^Q-/);
       return r.quarantineId!;
     };
     const invoice = (to: string): Buffer => withAttachments('請求書を送ります。', [{ type: 'application/octet-stream', filename: '請求書.exe', body: exe }], [`To: ${to}`]);
     const ppap = async (): Promise<Buffer> =>
-      withAttachments('パスワードは別途お送りします。', [{ type: 'application/zip', filename: '見積書.zip', body: await zip([['見積書.txt', '金額: 100,000円']], { password: PPAP_PASSWORD }) }], [`To: ${TANAKA}`]);
+      withAttachments(
+        'パスワードは別途お送りします。',
+        [{ type: 'application/zip', filename: '見積書.zip', body: await zip([['見積書.txt', '金額: 100,000円']], { password: PPAP_PASSWORD }) }],
+        [`To: ${TANAKA}`],
+      );
 
     /** Everything a refused request must leave as it was. */
     const snapshot = async (): Promise<unknown> => ({
@@ -119,7 +129,11 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       items.others = await arrive(invoice(SUZUKI), 'vendor@example.co.jp', [SUZUKI, SATO]);
       for (let i = 0; i < 5; i++) expect((await unlock.attempt(items.locked, { name: 'tanaka', email: TANAKA }, `wrong-${i}`, '127.0.0.1')).kind).toBe('wrong-password');
       expect((await c.store.getUnlockState(items.locked, 'tanaka'))?.lockedAt).toBeTruthy();
-      const q = await spool.accept({ mailFrom: 'sender@example.com', rcptTo: [TANAKA], clientAddress: '127.0.0.1', heloName: 'c', receivedAt: c.now().toISOString() }, Readable.from([Buffer.from('Subject: x\r\n\r\nx\r\n')]), 1 << 20);
+      const q = await spool.accept(
+        { mailFrom: 'sender@example.com', rcptTo: [TANAKA], clientAddress: '127.0.0.1', heloName: 'c', receivedAt: c.now().toISOString() },
+        Readable.from([Buffer.from('Subject: x\r\n\r\nx\r\n')]),
+        1 << 20,
+      );
       queueId = String(q);
 
       browsers.anonymous = c.browser();
@@ -140,7 +154,10 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       // /healthz answers HEAD too (monitors): the GET's row covers it.
       const missing = [...registered].filter((r) => !rows.has(r.replace(/^HEAD /, 'GET ')));
       expect(missing, 'routes without a row in test/web/route-table.ts').toEqual([]);
-      expect([...rows].filter((r) => !registered.has(r)), 'rows for routes the server does not have').toEqual([]);
+      expect(
+        [...rows].filter((r) => !registered.has(r)),
+        'rows for routes the server does not have',
+      ).toEqual([]);
       expect(registered.size).toBeGreaterThan(40);
     });
 
@@ -215,7 +232,8 @@ for (const backend of [sqliteBackend, postgresBackend]) {
           const b = tab(browsers[v]);
           const want: Want = typeof r[v] === 'string' ? (fill(r[v] as string) as Want) : r[v];
           const before = refused(want) ? await snapshot() : null;
-          const got = r.method === 'GET' ? await send(b, r, path) : await send(b, r, path, { _csrf: tokens[v], ...(await r.form?.({ otherSession, queueId, enrolment: () => enrolment(b, c.now()) })) });
+          const got =
+            r.method === 'GET' ? await send(b, r, path) : await send(b, r, path, { _csrf: tokens[v], ...(await r.form?.({ otherSession, queueId, enrolment: () => enrolment(b, c.now()) })) });
           if (got !== want) wrong.push(`${v} ${r.method} ${path}: ${String(got)}, not ${String(want)}`);
           if (r.method === 'GET') {
             // No HEAD twins (a HEAD ran the GET handler, and audited a download never sent), but /healthz's own.

@@ -117,7 +117,16 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     subjects: createSubjectIndex(vault, store),
     now,
   };
-  await registerConsole(app, { auth, store, vault, workflow, secureCookies: opts.secureCookies ?? false, loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000, admin, ...opts.deps?.({ o, audit, now }) });
+  await registerConsole(app, {
+    auth,
+    store,
+    vault,
+    workflow,
+    secureCookies: opts.secureCookies ?? false,
+    loginRequestsPerMinute: opts.loginRequestsPerMinute ?? 1000,
+    admin,
+    ...opts.deps?.({ o, audit, now }),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   return {
@@ -136,7 +145,13 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     now,
     browser: () => new Browser(port),
     async records(...actions) {
-      return (await store.searchAudit(actions.length ? { actions } : {})).map((r) => ({ seq: r.seq, actor: r.actor, action: r.action, object: r.object, details: JSON.parse(r.details) as Record<string, unknown> }));
+      return (await store.searchAudit(actions.length ? { actions } : {})).map((r) => ({
+        seq: r.seq,
+        actor: r.actor,
+        action: r.action,
+        object: r.object,
+        details: JSON.parse(r.details) as Record<string, unknown>,
+      }));
     },
     async close() {
       await app.close();

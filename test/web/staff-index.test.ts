@@ -72,13 +72,19 @@ for (const backend of [sqliteBackend, postgresBackend]) {
   });
 }
 
-describe('staff list from the quarantine index, past the store\'s window (SQLite)', () => {
+describe("staff list from the quarantine index, past the store's window (SQLite)", () => {
   it(`searches all of a user's items, not only the newest ${SEARCH_WINDOW}`, { timeout: 120_000 }, async () => {
     cons = await startConsole(sqliteBackend);
     const c = cons;
     await c.users.add({ name: 'tanaka', role: 'staff', email: TANAKA, password: PASSWORD }, 'cli:root');
     const meta = (k: number, subject: string): QuarantineMeta => ({
-      receivedAt: new Date(c.clock.t + k * 60_000), envelopeFrom: 'news@example.com', envelopeTo: [TANAKA], from: 'news@example.com', to: [TANAKA], subject, findings: [],
+      receivedAt: new Date(c.clock.t + k * 60_000),
+      envelopeFrom: 'news@example.com',
+      envelopeTo: [TANAKA],
+      from: 'news@example.com',
+      to: [TANAKA],
+      subject,
+      findings: [],
     });
     const oldest = await c.vault.put(Buffer.from('old'), meta(0, '昔の見積書'));
     for (let k = 1; k <= SEARCH_WINDOW; k++) await c.vault.put(Buffer.from(`mail ${k}`), meta(k, `お知らせ ${k}`));

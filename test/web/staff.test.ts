@@ -34,7 +34,13 @@ const exe = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([0x4
 const HOSTILE = `<script>alert(1)</script>\u202Egnp.exe ${'長'.repeat(10_000)}`;
 /** A real multipart message with these From and Subject lines instead of the helper's. */
 const withAttachments = (text: string, parts: PartSpec[], top: string[]): Buffer =>
-  Buffer.from(withDefaults(text, parts, top).toString('latin1').replace(/^From: =\?UTF-8\?B\?[^\r]*\r\n/m, '').replace(/^Subject: test\r\n/m, ''), 'latin1');
+  Buffer.from(
+    withDefaults(text, parts, top)
+      .toString('latin1')
+      .replace(/^From: =\?UTF-8\?B\?[^\r]*\r\n/m, '')
+      .replace(/^Subject: test\r\n/m, ''),
+    'latin1',
+  );
 /** Today in Japan, and another day, as a clerk types them (YYYY-MM-DD). */
 const jstDate = (offsetDays = 0): string => new Date(Date.now() + 9 * 3_600_000 + offsetDays * 86_400_000).toISOString().slice(0, 10);
 const encodedWord = (s: string): string => `=?UTF-8?B?${Buffer.from(s, 'utf8').toString('base64')}?=`;
@@ -51,12 +57,14 @@ const csrfOn = (body: string): string => /name="_csrf" value="([^"]+)"/.exec(bod
 
 for (const backend of [sqliteBackend, postgresBackend]) {
   describe(`staff pages on ${backend.kind}`, () => {
-    it('takes a clerk who opens the notice\'s link before signing in to that item once signed in, and nowhere but this console', async () => {
+    it("takes a clerk who opens the notice's link before signing in to that item once signed in, and nowhere but this console", async () => {
       cons = await startConsole(backend);
       const c = cons;
       c.clock.t = Date.now();
       await c.users.add({ name: 'tanaka', role: 'staff', email: TANAKA, password: PASSWORD }, 'cli:root');
-      const id = await arrive(c, withAttachments('見積書です。', [{ type: 'application/octet-stream', filename: 'a.exe', body: exe }], [`Subject: ${encodedWord('見積書')}`]), 'vendor@example.co.jp', [TANAKA]);
+      const id = await arrive(c, withAttachments('見積書です。', [{ type: 'application/octet-stream', filename: 'a.exe', body: exe }], [`Subject: ${encodedWord('見積書')}`]), 'vendor@example.co.jp', [
+        TANAKA,
+      ]);
       const br = c.browser();
       const asked = await br.get(`/items/${id}`);
       expect(asked.status).toBe(303);
@@ -83,7 +91,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       }
     });
 
-    it('lists a clerk\'s own items by address and alias, shows one in plain words, and nothing of anyone else', async () => {
+    it("lists a clerk's own items by address and alias, shows one in plain words, and nothing of anyone else", async () => {
       cons = await startConsole(backend);
       const c = cons;
       // The sanitizer's time budget runs on the real clock: the console's starts there too.
@@ -91,19 +99,23 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       await c.users.add({ name: 'tanaka', role: 'staff', email: TANAKA, password: PASSWORD }, 'cli:root');
       await c.users.setAliases('tanaka', [DESK.toUpperCase()], 'cli:root');
       // An exe with a hostile name and subject, to tanaka with two Bcc recipients.
-      const hostile = withAttachments('請求書を送ります。', [{ type: 'application/pdf', filename: HOSTILE.slice(0, 300), body: exe }], [
-        `From: ${encodedWord(HOSTILE.slice(0, 200))} <evil@example.com>`,
-        `Subject: ${encodedWord(HOSTILE)}`,
-      ]);
+      const hostile = withAttachments(
+        '請求書を送ります。',
+        [{ type: 'application/pdf', filename: HOSTILE.slice(0, 300), body: exe }],
+        [`From: ${encodedWord(HOSTILE.slice(0, 200))} <evil@example.com>`, `Subject: ${encodedWord(HOSTILE)}`],
+      );
       const a = await arrive(c, hostile, 'evil@example.com', [TANAKA, SATO, BOSS]);
       c.clock.t += 60_000;
       // An encrypted zip to the desk address (an alias).
-      const ppap = withAttachments('パスワードは別途お送りします。', [{ type: 'application/zip', filename: '見積書.zip', body: await zip([['見積書.txt', '金額']], { password: 'pw' }) }], [
-        'From: vendor@example.co.jp',
-        `Subject: ${encodedWord('お見積りの件')}`,
-      ]);
+      const ppap = withAttachments(
+        'パスワードは別途お送りします。',
+        [{ type: 'application/zip', filename: '見積書.zip', body: await zip([['見積書.txt', '金額']], { password: 'pw' }) }],
+        ['From: vendor@example.co.jp', `Subject: ${encodedWord('お見積りの件')}`],
+      );
       const b = await arrive(c, ppap, 'vendor@example.co.jp', [DESK]);
-      const other = await arrive(c, withAttachments('別の人宛て', [{ type: 'application/octet-stream', filename: 'x.bin', body: exe }], [`Subject: ${encodedWord('鈴木さんへ')}`]), 'x@example.com', [SUZUKI]);
+      const other = await arrive(c, withAttachments('別の人宛て', [{ type: 'application/octet-stream', filename: 'x.bin', body: exe }], [`Subject: ${encodedWord('鈴木さんへ')}`]), 'x@example.com', [
+        SUZUKI,
+      ]);
 
       const br = c.browser();
       await br.login('tanaka', PASSWORD);
@@ -169,8 +181,26 @@ for (const backend of [sqliteBackend, postgresBackend]) {
 
       // Metadata that holds hidden characters (kept by another version, say): shown, marked, never raw.
       const marked = await c.vault.put(Buffer.from('x'), {
-        receivedAt: c.now(), envelopeFrom: 'evil@example.com', envelopeTo: [TANAKA], from: 'a\u202Eexe.pdf@example.com', to: [TANAKA], subject: `請求書\u202Efdp.exe${'<i>'.repeat(5000)}`, findings: [],
-        attachments: [{ index: 1, parent: null, name: `x\u202Egpj.exe${'<b>'.repeat(4000)}`, fileKind: 'executable', sniffedType: 'application/x-msdownload', size: 1, sha256: '0'.repeat(64), outcome: 'removed', deliveredAs: null }],
+        receivedAt: c.now(),
+        envelopeFrom: 'evil@example.com',
+        envelopeTo: [TANAKA],
+        from: 'a\u202Eexe.pdf@example.com',
+        to: [TANAKA],
+        subject: `請求書\u202Efdp.exe${'<i>'.repeat(5000)}`,
+        findings: [],
+        attachments: [
+          {
+            index: 1,
+            parent: null,
+            name: `x\u202Egpj.exe${'<b>'.repeat(4000)}`,
+            fileKind: 'executable',
+            sniffedType: 'application/x-msdownload',
+            size: 1,
+            sha256: '0'.repeat(64),
+            outcome: 'removed',
+            deliveredAs: null,
+          },
+        ],
       });
       for (const path of ['/', `/items/${marked}`]) {
         const r = await br.get(path);
@@ -203,7 +233,13 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       const c = cons;
       await c.users.add({ name: 'tanaka', role: 'staff', email: TANAKA, password: PASSWORD }, 'cli:root');
       const meta = (n: number, to: string) => ({
-        receivedAt: new Date(c.clock.t + n * 60_000), envelopeFrom: 'news@example.com', envelopeTo: [to], from: 'news@example.com', to: [to], subject: `お知らせ ${n}`, findings: [],
+        receivedAt: new Date(c.clock.t + n * 60_000),
+        envelopeFrom: 'news@example.com',
+        envelopeTo: [to],
+        from: 'news@example.com',
+        to: [to],
+        subject: `お知らせ ${n}`,
+        findings: [],
       });
       const ids: string[] = [];
       for (let n = 0; n < 53; n++) ids.push(await c.vault.put(Buffer.from(`mail ${n}`), meta(n, TANAKA)));

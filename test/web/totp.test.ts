@@ -187,4 +187,3 @@ describe('TOTP for staff', () => {
     expect((await cons.browser().login('tanaka', PASSWORD)).location).toBe('/login/enrol');
   });
 });
-

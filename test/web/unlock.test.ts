@@ -135,7 +135,11 @@ beforeAll(async () => {
   sink = await startSink();
   gw = await startGateway({ nextHop: `${HOST}:${sink.port}` });
   smtp = client(gw.smtpPort);
-  for (const [name, role] of [['tanaka', 'staff'], ['sato', 'staff'], ['kanri', 'admin']] as const) {
+  for (const [name, role] of [
+    ['tanaka', 'staff'],
+    ['sato', 'staff'],
+    ['kanri', 'admin'],
+  ] as const) {
     const r = await cli(['user', 'add', name, '--role', role, '--email', `${name}@${DOMAIN}`, '--data-dir', gw.dataDir]);
     expect(r.code, r.stderr).toBe(0);
     initial[name] = /initial password: (\S+)/.exec(r.stdout)![1]!;
@@ -147,7 +151,13 @@ describe('PPAP: opening a password-protected attachment from the console', () =>
   let aesItem: string;
 
   it('opens an AES-256 zip with its password, after a wrong one, and delivers the sanitized contents to the recipient alone', async () => {
-    const secret = await zip([['資料/説明.txt', 'AES-CONTENT-説明 本文です。'], ['資料/名簿.csv', '氏名,電話\r\n山田,=1+2\r\n']], { password: AES_PASSWORD });
+    const secret = await zip(
+      [
+        ['資料/説明.txt', 'AES-CONTENT-説明 本文です。'],
+        ['資料/名簿.csv', '氏名,電話\r\n山田,=1+2\r\n'],
+      ],
+      { password: AES_PASSWORD },
+    );
     const { id, notice } = await sendPpap(`tanaka@${DOMAIN}`, { name: '資料.zip', bytes: secret });
     aesItem = id;
     expect(notice.text).toContain('資料.zip');

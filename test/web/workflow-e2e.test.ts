@@ -120,7 +120,11 @@ afterAll(async () => {
 async function arrive(raw: Buffer, subjectHas: string): Promise<{ notice: SinkMessage; link: string; id: string }> {
   const sent = await smtp.send({ from: 'keiri@example.jp', to: [`tanaka@${DOMAIN}`] }, raw);
   expect(sent.ok, sent.response).toBe(true);
-  const notice = await waitFor(`the notice of "${subjectHas}"`, () => sink.messages.find((m) => m.subject.includes(subjectHas) && !m.raw.toString('latin1').includes('X-Mugaika-Released-By')), 120_000);
+  const notice = await waitFor(
+    `the notice of "${subjectHas}"`,
+    () => sink.messages.find((m) => m.subject.includes(subjectHas) && !m.raw.toString('latin1').includes('X-Mugaika-Released-By')),
+    120_000,
+  );
   const link = new RegExp(`^${base.replace(/[.]/g, '\\.')}/items/(Q-\\d{8}-[0-9A-Z]{10})$`, 'm').exec(notice.text);
   expect(link, notice.text).not.toBeNull();
   return { notice, link: link![0], id: link![1]! };
@@ -165,9 +169,15 @@ describe('request, unlock, approve, audit: the whole workflow in Chromium', () =
     );
 
     // 1. Two mails arrive; each notice ends with the item's address in the console.
-    const macro = await arrive(await mail({ subject: '令和9年度 予算要求書の送付', text: '予算要求書をお送りします。マクロを有効にしてご利用ください。', file: '予算要求書.docm', bytes: doc }), '予算要求書の送付');
+    const macro = await arrive(
+      await mail({ subject: '令和9年度 予算要求書の送付', text: '予算要求書をお送りします。マクロを有効にしてご利用ください。', file: '予算要求書.docm', bytes: doc }),
+      '予算要求書の送付',
+    );
     expect(macro.notice.text).toContain('マクロ');
-    const ppap = await arrive(await mail({ subject: 'お見積りの送付（パスワード別送）', text: 'お見積りをお送りします。パスワードは別のメールでお送りします。', file: '見積一式.zip', bytes: secretZip }), 'お見積りの送付');
+    const ppap = await arrive(
+      await mail({ subject: 'お見積りの送付（パスワード別送）', text: 'お見積りをお送りします。パスワードは別のメールでお送りします。', file: '見積一式.zip', bytes: secretZip }),
+      'お見積りの送付',
+    );
     expect(ppap.notice.text).toContain('見積一式.zip');
     expect(ppap.notice.text).not.toContain('ZIP-CONTENT');
 
@@ -232,7 +242,11 @@ describe('request, unlock, approve, audit: the whole workflow in Chromium', () =
     const originalFiles = (await simpleParser(original.raw)).attachments;
     expect(originalFiles.map((a) => a.filename)).toEqual(['予算要求書.docm']);
     expect(originalFiles[0]!.content.equals(doc)).toBe(true);
-    const contents = await waitFor('the unlocked contents at the sink', () => sink.messages.find((m) => m.text.includes(`隔離ID（${ppap.id}）のメールに添付されていたパスワード付きファイル`)), 120_000);
+    const contents = await waitFor(
+      'the unlocked contents at the sink',
+      () => sink.messages.find((m) => m.text.includes(`隔離ID（${ppap.id}）のメールに添付されていたパスワード付きファイル`)),
+      120_000,
+    );
     expect(contents.to).toEqual([`tanaka@${DOMAIN}`]);
     const unpacked = Object.fromEntries((await simpleParser(contents.raw)).attachments.map((a) => [a.filename, a.content.toString('utf8')]));
     expect(Object.keys(unpacked).sort()).toEqual(['見積一式_内訳.csv', '見積一式_見積書.txt']);
@@ -242,7 +256,11 @@ describe('request, unlock, approve, audit: the whole workflow in Chromium', () =
     // The administrator was told of the request, and the clerk of the decision, each in a mail of their own.
     const told = await waitFor('the mail to the administrator', () => sink.messages.find((m) => m.to.includes(`kanri@${DOMAIN}`)), 60_000);
     expect(told.text).toContain(macro.id);
-    await waitFor('the mail to the clerk about the decision', () => sink.messages.find((m) => m.to.includes(`tanaka@${DOMAIN}`) && m.subject.includes(`解放申請を承認しました（${macro.id}）`)), 60_000);
+    await waitFor(
+      'the mail to the clerk about the decision',
+      () => sink.messages.find((m) => m.to.includes(`tanaka@${DOMAIN}`) && m.subject.includes(`解放申請を承認しました（${macro.id}）`)),
+      60_000,
+    );
 
     // 6. The auditor: every step of the macro document's item, in the audit search.
     await signIn('kansa');

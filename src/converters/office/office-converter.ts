@@ -25,9 +25,7 @@ export function createOfficeConverter(options: OfficeConverterOptions): OfficeCo
     if (isolation.mode === 'bwrap') return startOfficeProcess(sandboxedCommand(isolation.bwrap, opts.memoryCapMb, tag), maxAnswerBytes);
     const workDir = mkdtempSync(path.join(tmpdir(), `${tag}-`));
     const pipe = `${tag}-${randomBytes(6).toString('hex')}`;
-    return startOfficeProcess(unsandboxedCommand(opts.memoryCapMb, workDir, pipe), maxAnswerBytes, () =>
-      rmSync(workDir, { recursive: true, force: true }),
-    );
+    return startOfficeProcess(unsandboxedCommand(opts.memoryCapMb, workDir, pipe), maxAnswerBytes, () => rmSync(workDir, { recursive: true, force: true }));
   };
   const pool = createWarmPool('LibreOffice', start, Math.max(1, Math.floor(opts.warmSlots)));
   let closed = false;

@@ -3,17 +3,7 @@
 // text, fonts, annotations, actions, outline or Info metadata. Pages are
 // encoded as they arrive, at most ENCODING at a time (sharp works on libuv's
 // threads, beside the rasterizer), so only a few pages' pixels are held.
-import {
-  concatTransformationMatrix,
-  copyStringIntoBuffer,
-  drawObject,
-  PDFDict,
-  PDFDocument,
-  PDFName,
-  PDFStream,
-  popGraphicsState,
-  pushGraphicsState,
-} from 'pdf-lib';
+import { concatTransformationMatrix, copyStringIntoBuffer, drawObject, PDFDict, PDFDocument, PDFName, PDFStream, popGraphicsState, pushGraphicsState } from 'pdf-lib';
 import sharp from 'sharp';
 import { ConversionError, type CheckedPage } from './untrusted-pages.js';
 
@@ -84,10 +74,7 @@ function encode(page: CheckedPage, quality: number): Promise<Encoded> {
 function addPage(doc: PDFDocument, encoded: Encoded): void {
   const { context } = doc;
   const image = context.register(
-    new BulkStream(
-      context.obj({ Type: 'XObject', Subtype: 'Image', Width: encoded.width, Height: encoded.height, ColorSpace: 'DeviceRGB', BitsPerComponent: 8, Filter: 'DCTDecode' }),
-      encoded.jpeg,
-    ),
+    new BulkStream(context.obj({ Type: 'XObject', Subtype: 'Image', Width: encoded.width, Height: encoded.height, ColorSpace: 'DeviceRGB', BitsPerComponent: 8, Filter: 'DCTDecode' }), encoded.jpeg),
   );
   const page = doc.addPage([encoded.widthPt, encoded.heightPt]);
   const name = page.node.newXObject('Image', image);

@@ -9,9 +9,7 @@ import type { RunnableIsolation } from '../isolation.js';
 import { runtimeFile } from '../../runtime/files.js';
 import { sandboxedNodeCommand } from './sandbox.js';
 
-export type PdfDecryptResult =
-  | { ok: true; pdf: Buffer }
-  | { ok: false; reason: 'wrong-password' | 'not-encrypted' | 'failed'; detail: string };
+export type PdfDecryptResult = { ok: true; pdf: Buffer } | { ok: false; reason: 'wrong-password' | 'not-encrypted' | 'failed'; detail: string };
 
 export interface PdfDecryptOptions {
   /** The gateway's one isolation decision (converters/isolation.ts). */
@@ -56,7 +54,12 @@ export function decryptPdf(bytes: Uint8Array, password: string, opts: PdfDecrypt
       else if (code === 0 && pdf.subarray(0, 1024).includes('%PDF-')) resolve({ ok: true, pdf });
       else if (code === 3) resolve({ ok: false, reason: 'wrong-password', detail: 'the password does not open the PDF' });
       else if (code === 4) resolve({ ok: false, reason: 'not-encrypted', detail: 'the PDF needs no password' });
-      else resolve({ ok: false, reason: 'failed', detail: signal ? `the decryptor was stopped (${signal}) after ${opts.timeoutMs} ms or by its memory cap` : `the decryptor exited ${code}: ${stderr.trim().slice(0, 200)}` });
+      else
+        resolve({
+          ok: false,
+          reason: 'failed',
+          detail: signal ? `the decryptor was stopped (${signal}) after ${opts.timeoutMs} ms or by its memory cap` : `the decryptor exited ${code}: ${stderr.trim().slice(0, 200)}`,
+        });
     });
     const head = Buffer.alloc(4);
     const pw = Buffer.from(password, 'utf8');

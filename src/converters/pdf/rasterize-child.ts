@@ -2,16 +2,7 @@
 // It runs mupdf (WASM) inside the sandbox that rasterizer-process.ts builds and
 // talks only through protocol.ts. Nothing here is trusted by the parent.
 import { writeSync } from 'node:fs';
-import {
-  type ChildFailure,
-  encodeDone,
-  encodeFailure,
-  encodePageHeader,
-  encodeStart,
-  MAX_PAGE_POINTS,
-  READY_LINE,
-  type RasterJob,
-} from './protocol.js';
+import { type ChildFailure, encodeDone, encodeFailure, encodePageHeader, encodeStart, MAX_PAGE_POINTS, READY_LINE, type RasterJob } from './protocol.js';
 
 // stdout carries frames only: whatever a library prints goes to stderr.
 console.log = console.error;

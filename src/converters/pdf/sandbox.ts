@@ -67,12 +67,7 @@ function bwrapArgs(script: string): string[] {
  * node running `script` (with read access to its own directory and to mupdf
  * only) under the memory cap and, unless the isolation is 'none', in bubblewrap.
  */
-export function sandboxedNodeCommand(
-  script: string,
-  scriptArgs: readonly string[],
-  opts: Omit<CommandOptions, 'tag'>,
-  nodeFlags: readonly string[] = [],
-): RasterizerCommand {
+export function sandboxedNodeCommand(script: string, scriptArgs: readonly string[], opts: Omit<CommandOptions, 'tag'>, nodeFlags: readonly string[] = []): RasterizerCommand {
   const nodeArgs = ['--max-old-space-size=256', '--disallow-code-generation-from-strings', ...nodeFlags, script, ...scriptArgs];
   const limit = [`--data=${opts.memoryCapMb * 1024 * 1024}`, '--core=0', '--'];
   if (opts.isolation.mode === 'none') return { file: 'prlimit', args: [...limit, process.execPath, ...nodeArgs], env: {} };
@@ -86,4 +81,3 @@ export function rasterizerCommand(opts: CommandOptions): RasterizerCommand {
   // enough to tier up, and renders pages 2-4 times slower without it.
   return sandboxedNodeCommand(childScript(), [`--tag=${opts.tag}`], opts, ['--no-liftoff']);
 }
-

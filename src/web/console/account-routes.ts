@@ -28,15 +28,17 @@ export function registerAccountRoutes(c: FastifyInstance, k: Kit, csrfProtection
           : `<form class="inline" method="post" action="${action}"><input type="hidden" name="_csrf" value="${esc(reply.generateCsrf())}"><input type="hidden" name="id" value="${esc(s.id)}"><button type="submit">${esc(m.endButton)}</button></form>`,
       );
     const cols = [...(withUser ? [m.sessionCol.user] : []), m.sessionCol.created, m.sessionCol.seen, m.sessionCol.client, m.sessionCol.agent, m.sessionCol.end];
-    return table(cols, rows.map((s) => [...(withUser ? [s.user] : []), when(s.createdAt, lang), when(s.lastSeenAt, lang), s.client, s.userAgent, end(s)]), m.none);
+    return table(
+      cols,
+      rows.map((s) => [...(withUser ? [s.user] : []), when(s.createdAt, lang), when(s.lastSeenAt, lang), s.client, s.userAgent, end(s)]),
+      m.none,
+    );
   };
 
   const accountPage = async (reply: FastifyReply, lang: Lang, me: CurrentSession, code: number, note?: { error?: string; info?: string }): Promise<FastifyReply> => {
     const m = messages[lang];
     const mine = await k.d.auth.sessions(me.user.name);
-    const factor = me.user.secondFactor
-      ? `<p>${esc(m.secondFactorOn)}</p>`
-      : `<p>${esc(m.secondFactorOff)} <a href="/account/enrol">${esc(m.secondFactorSet)}</a></p>`;
+    const factor = me.user.secondFactor ? `<p>${esc(m.secondFactorOn)}</p>` : `<p>${esc(m.secondFactorOff)} <a href="/account/enrol">${esc(m.secondFactorSet)}</a></p>`;
     const password =
       me.user.source === 'ldap'
         ? `<p>${esc(m.directoryPassword)}</p>`

@@ -81,9 +81,7 @@ export function linksOf(html: string | null, text: string | null): { text: strin
 
 const within = <T>(work: Promise<T>, ms: number): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not taken apart within ${ms / 1000} s`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not taken apart within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
 };
 
 export async function viewOriginal(raw: Buffer, maxBytes: number): Promise<OriginalView> {

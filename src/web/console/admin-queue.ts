@@ -40,7 +40,12 @@ export function registerAdminQueue(c: FastifyInstance, k: Kit, a: AdminDeps, pre
     const all = lines.some((l) => l.stage === 'outgoing') ? `<p>${button('/admin/queue/retry', '', w.retryAllButton)}</p>` : '';
     const c = w.qcol;
     return adminPage(
-      k, reply, me, lang, 200, w.deliveryHeading,
+      k,
+      reply,
+      me,
+      lang,
+      200,
+      w.deliveryHeading,
       `<p>${esc(w.deliveryHint)}</p>${all}${table([c.id, c.stage, c.from, c.pending, c.attempts, c.received, c.next, c.error, c.act], rows, m.none)}`,
       q.gone ? { error: w.unknownQueueId } : q.done ? { info: w.queued } : undefined,
     );

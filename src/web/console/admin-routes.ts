@@ -115,15 +115,30 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
         await a.vault.audit.append({ actor: actorOf(me), action: 'original-viewed', object: id, details: { from: item.envelopeFrom, to: item.recipients, output: 'console', client } });
         const v = await viewOriginal(raw, a.policy.limits.maxMessageBytes);
         original = `${v.parseError ? `<p class="error">${esc(w.parseFailed)}: ${esc(v.parseError)}</p>` : ''}
-<section><h3>${esc(w.headersHeading)}</h3>${v.headersCut ? `<p>${esc(w.headersCut)}</p>` : ''}${table(['', ''], v.headers.map((h) => [h.name, h.value]), m.none)}</section>
-<section><h3>${esc(w.linksHeading)}</h3>${table([w.linkText, w.linkTarget], v.links.map((l) => [l.text, l.href]), m.none)}</section>
-<section><h3>${esc(w.attachmentsHeading)}</h3>${table([w.attName, w.attDeclared, w.attDetected, w.size, 'SHA-256'], v.attachments.map((x) => [x.name ?? '', x.declared, x.detected, x.size, x.sha256]), m.none)}</section>
+<section><h3>${esc(w.headersHeading)}</h3>${v.headersCut ? `<p>${esc(w.headersCut)}</p>` : ''}${table(
+          ['', ''],
+          v.headers.map((h) => [h.name, h.value]),
+          m.none,
+        )}</section>
+<section><h3>${esc(w.linksHeading)}</h3>${table(
+          [w.linkText, w.linkTarget],
+          v.links.map((l) => [l.text, l.href]),
+          m.none,
+        )}</section>
+<section><h3>${esc(w.attachmentsHeading)}</h3>${table(
+          [w.attName, w.attDeclared, w.attDetected, w.size, 'SHA-256'],
+          v.attachments.map((x) => [x.name ?? '', x.declared, x.detected, x.size, x.sha256]),
+          m.none,
+        )}</section>
 <section><h3>${esc(w.bodyHeading)}</h3><pre class="original">${shown(v.text ?? '')}</pre>${v.html !== null ? `<h3>${esc(w.htmlHeading)}</h3><pre class="original">${shown(v.html)}</pre>` : ''}</section>`;
       } catch (err) {
         original = `<p class="error">${esc(w.unreadable)}: ${esc(err instanceof Error ? err.message : String(err))}</p>`;
       }
     }
-    const history = await a.vault.store.searchAudit({ objects: [id], actions: ['release-requested', 'release-approval-recorded', 'release-approved', 'release-rejected', 'release-delivered', 'release-failed', 'original-downloaded'] });
+    const history = await a.vault.store.searchAudit({
+      objects: [id],
+      actions: ['release-requested', 'release-approval-recorded', 'release-approved', 'release-rejected', 'release-delivered', 'release-failed', 'original-downloaded'],
+    });
     const historyTable = table(
       [m.col.time, m.col.actor, m.col.action, w.reason],
       history.map((r) => {
@@ -162,7 +177,10 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     const w = adminMessages[lang];
     if (!isQuarantineId(id)) return itemPage(reply, me, lang, id, 404);
     const comment = (formField(req, 'comment') ?? '').trim().slice(0, 2000);
-    const r = await approve({ vault: a.vault, workflow: a.workflow, carrier: a.carrier, approvals: a.policy.release.approvals }, id, actorOf(me), comment).catch((err: unknown) => ({ kind: 'error' as const, err }));
+    const r = await approve({ vault: a.vault, workflow: a.workflow, carrier: a.carrier, approvals: a.policy.release.approvals }, id, actorOf(me), comment).catch((err: unknown) => ({
+      kind: 'error' as const,
+      err,
+    }));
     switch (r.kind) {
       case 'released':
         return reply.redirect(`/admin/items/${id}?done=released&n=${r.result.accepted.length}`, 303);
@@ -209,12 +227,7 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     }
     // Audited before a byte leaves: a download that cannot be recorded does not happen.
     await a.vault.audit.append({ actor: actorOf(me), action: 'original-downloaded', object: id, details: { size: raw.length, client: req.ip } });
-    return reply
-      .code(200)
-      .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${id}.eml"`)
-      .header('x-content-type-options', 'nosniff')
-      .send(raw);
+    return reply.code(200).header('content-type', 'application/octet-stream').header('content-disposition', `attachment; filename="${id}.eml"`).header('x-content-type-options', 'nosniff').send(raw);
   });
 
   registerAdminSearch(c, k, a);

@@ -42,7 +42,15 @@ export function registerAdminSearch(c: FastifyInstance, k: Kit, a: AdminDeps): v
     const select = (name: 'finding' | 'state', label: string, options: readonly (readonly [string, string])[]): string =>
       `<label>${esc(label)}<select name="${name}"><option value="">${esc(w.any)}</option>${options.map(([v, t]) => `<option value="${esc(v)}"${f[name] === v ? ' selected' : ''}>${esc(t)}</option>`).join('')}</select></label>`;
     const form = `<form class="search" method="get" action="/admin/search">${input('since', w.since, 'date')}${input('until', w.until, 'date')}${input('sender', w.sender)}${input('recipient', w.recipient)}${input('subject', w.subject)}
-${select('finding', w.finding, findingCodes.map((c) => [c, c] as const))}${select('state', w.state, itemStates.map((s) => [s, m.state[s]] as const))}<button type="submit">${esc(w.searchButton)}</button></form>`;
+${select(
+  'finding',
+  w.finding,
+  findingCodes.map((c) => [c, c] as const),
+)}${select(
+      'state',
+      w.state,
+      itemStates.map((s) => [s, m.state[s]] as const),
+    )}<button type="submit">${esc(w.searchButton)}</button></form>`;
     const rows = result.rows.map((i) => [
       new Raw(`<a href="/admin/items/${esc(i.id)}">${esc(i.id)}</a>`),
       when(i.receivedAt, lang),

@@ -82,7 +82,17 @@ export function registerAdminUsers(c: FastifyInstance, k: Kit, a: AdminDeps, pre
     const role = formField(req, 'role') ?? '';
     if (!(roles as readonly string[]).includes(role)) return usersPage(reply, me, lang, 400, { error: adminMessages[lang].ucol.role });
     return attempt(reply, me, lang, adminMessages[lang].userAdded, () =>
-      a.users.add({ name: (formField(req, 'name') ?? '').trim(), displayName: (formField(req, 'displayName') ?? '').trim() || undefined, role: role as Role, email: (formField(req, 'email') ?? '').trim() || null, aliases: parseAliases(formField(req, 'aliases')), password }, actorOf(me)),
+      a.users.add(
+        {
+          name: (formField(req, 'name') ?? '').trim(),
+          displayName: (formField(req, 'displayName') ?? '').trim() || undefined,
+          role: role as Role,
+          email: (formField(req, 'email') ?? '').trim() || null,
+          aliases: parseAliases(formField(req, 'aliases')),
+          password,
+        },
+        actorOf(me),
+      ),
     );
   });
 

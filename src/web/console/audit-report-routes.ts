@@ -65,7 +65,13 @@ export function reportRows(r: MonthlyReport, lang: Lang): string[][] {
       x.requestedAt ? jstTableOf(x.requestedAt) : '',
       x.requester ?? '',
       x.item,
-      [`${a.releaseCol.reason}: ${x.reason ?? ''}`, `${a.releaseCol.approvers}: ${x.deciders.join(', ')}`, `${a.releaseCol.decided}: ${x.decidedAt ? jstTableOf(x.decidedAt) : ''}`, `${a.releaseCol.comment}: ${x.comment ?? ''}`, `${a.releaseCol.wait}: ${hm(x.waitMs, lang)}`].join(' / '),
+      [
+        `${a.releaseCol.reason}: ${x.reason ?? ''}`,
+        `${a.releaseCol.approvers}: ${x.deciders.join(', ')}`,
+        `${a.releaseCol.decided}: ${x.decidedAt ? jstTableOf(x.decidedAt) : ''}`,
+        `${a.releaseCol.comment}: ${x.comment ?? ''}`,
+        `${a.releaseCol.wait}: ${hm(x.waitMs, lang)}`,
+      ].join(' / '),
     ]);
   }
   for (const e of r.adminActions) rows.push(ev(s.admin, e));
@@ -87,17 +93,45 @@ function reportHtml(r: MonthlyReport, lang: Lang, madeBy: string): string {
   const a = auditMessages[lang];
   const s = a.section;
   const events = (list: EventRow[]): string =>
-    table([a.adminCol.time, a.adminCol.actor, a.adminCol.action, a.adminCol.object, a.adminCol.details], list.map((e) => [jstTableOf(e.time), e.actor, e.action, e.object ?? '', brief(e.details)]), a.none);
+    table(
+      [a.adminCol.time, a.adminCol.actor, a.adminCol.action, a.adminCol.object, a.adminCol.details],
+      list.map((e) => [jstTableOf(e.time), e.actor, e.action, e.object ?? '', brief(e.details)]),
+      a.none,
+    );
   const verdictRows = [...r.verdicts].sort((x, y) => y[1] - x[1]).map(([v, n]) => [a.verdictName[v] ?? v, n]);
   return `<article class="report">
 <h2>${esc(fill(a.reportTitle, { month: r.month }))}</h2>
 <p>${esc(fill(a.reportPeriod, { since: jstTableOf(r.since.toISOString()), until: jstTableOf(r.until.toISOString()) }))}</p>
 <p>${esc(fill(a.reportMade, { time: jstTableOf(new Date().toISOString()), actor: madeBy }))}</p>
 <section><h3>${esc(s.verdicts)}</h3>${table([a.col.verdict, a.count], [...verdictRows, [a.total, r.messages]], a.none)}</section>
-<section><h3>${esc(s.findings)}</h3>${table([a.col.details, a.count], [...r.findings].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])), a.none)}</section>
+<section><h3>${esc(s.findings)}</h3>${table(
+    [a.col.details, a.count],
+    [...r.findings].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])),
+    a.none,
+  )}</section>
 <section><h3>${esc(s.releases)}</h3>${table(
-    [a.releaseCol.item, a.releaseCol.requested, a.releaseCol.requester, a.releaseCol.reason, a.releaseCol.decision, a.releaseCol.approvers, a.releaseCol.decided, a.releaseCol.comment, a.releaseCol.wait],
-    r.releases.map((x) => [x.item, x.requestedAt ? jstTableOf(x.requestedAt) : '', x.requester ?? '', x.reason ?? '', a.decision[x.decision], x.deciders.join(', '), x.decidedAt ? jstTableOf(x.decidedAt) : '', x.comment ?? '', hm(x.waitMs, lang)]),
+    [
+      a.releaseCol.item,
+      a.releaseCol.requested,
+      a.releaseCol.requester,
+      a.releaseCol.reason,
+      a.releaseCol.decision,
+      a.releaseCol.approvers,
+      a.releaseCol.decided,
+      a.releaseCol.comment,
+      a.releaseCol.wait,
+    ],
+    r.releases.map((x) => [
+      x.item,
+      x.requestedAt ? jstTableOf(x.requestedAt) : '',
+      x.requester ?? '',
+      x.reason ?? '',
+      a.decision[x.decision],
+      x.deciders.join(', '),
+      x.decidedAt ? jstTableOf(x.decidedAt) : '',
+      x.comment ?? '',
+      hm(x.waitMs, lang),
+    ]),
     a.none,
   )}</section>
 <section><h3>${esc(s.admin)}</h3>${events(r.adminActions)}</section>
@@ -106,10 +140,18 @@ function reportHtml(r: MonthlyReport, lang: Lang, madeBy: string): string {
     [[r.logins.failures, r.logins.summarised, r.logins.lockouts, r.logins.lockedUsers.join(', ')]],
     a.none,
   )}</section>
-<section><h3>${esc(s.policy)}</h3>${table([a.policyCol.time, a.policyCol.actor, a.policyCol.details], r.policyChanges.map((e) => [jstTableOf(e.time), e.actor, brief(e.details)]), a.none)}</section>
+<section><h3>${esc(s.policy)}</h3>${table(
+    [a.policyCol.time, a.policyCol.actor, a.policyCol.details],
+    r.policyChanges.map((e) => [jstTableOf(e.time), e.actor, brief(e.details)]),
+    a.none,
+  )}</section>
 <section><h3>${esc(s.chain)}</h3>${
     r.verifications.length
-      ? table([a.chainCol.time, a.chainCol.actor, a.chainCol.result, a.chainCol.records], r.verifications.map((e) => [jstTableOf(e.time), e.actor, verificationText(e, lang), String(e.details.records ?? '')]), a.none)
+      ? table(
+          [a.chainCol.time, a.chainCol.actor, a.chainCol.result, a.chainCol.records],
+          r.verifications.map((e) => [jstTableOf(e.time), e.actor, verificationText(e, lang), String(e.details.records ?? '')]),
+          a.none,
+        )
       : `<p>${esc(a.chainNone)}</p>`
   }
 ${r.latestVerification ? `<p>${esc(fill(a.chainLatest, { result: verificationText(r.latestVerification, lang), time: jstTableOf(r.latestVerification.time) }))}</p>` : ''}</section>
@@ -152,9 +194,6 @@ ${reportHtml(report, lang, me.user.name)}`;
     if (!auditor) return k.notice(reply, 503, lang, auditMessages[lang].verifyUnavailable);
     const report = await monthlyReport(k.d.store, month);
     await auditor.audit.append({ actor: `console:${me.user.name}`, action: 'audit-exported', object: null, details: { format: 'csv', report: month.label, client: req.ip } });
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="self-inspection-${month.label}.csv"`)
-      .send(reportCsv(report, lang));
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="self-inspection-${month.label}.csv"`).send(reportCsv(report, lang));
   });
 }

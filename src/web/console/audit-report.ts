@@ -11,7 +11,17 @@ import type { AuditRecord, Store } from '../../store/types.js';
 /** Mail flowing through the relay: not an administrator's action. */
 const MAIL_FLOW: ReadonlySet<AuditAction> = new Set<AuditAction>(['received', 'verdict', 'quarantined', 'delivered', 'deferred', 'bounced', 'rejected', 'bounce-delivered', 'bounce-failed']);
 /** Signing in and out, and what the gateway writes by itself. */
-const NOT_ADMIN: ReadonlySet<AuditAction> = new Set<AuditAction>(['login-succeeded', 'login-failed', 'login-password-accepted', 'login-failures-summarised', 'logout', 'gateway-started', 'gateway-stopped', 'audit-verify-started', 'audit-exported']);
+const NOT_ADMIN: ReadonlySet<AuditAction> = new Set<AuditAction>([
+  'login-succeeded',
+  'login-failed',
+  'login-password-accepted',
+  'login-failures-summarised',
+  'logout',
+  'gateway-started',
+  'gateway-stopped',
+  'audit-verify-started',
+  'audit-exported',
+]);
 const RELEASE_ACTIONS: readonly AuditAction[] = ['release-requested', 'release-approved', 'release-rejected'];
 /** Object ids asked for in one search. */
 const IDS_PER_QUERY = 500;

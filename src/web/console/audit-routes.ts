@@ -91,8 +91,7 @@ async function searchPage(k: Kit, p: ParsedSearch): Promise<{ rows: AuditRecord[
 
 function searchForm(lang: Lang, form: SearchForm): string {
   const a = auditMessages[lang];
-  const text = (f: (typeof searchFields)[number], type = 'text'): string =>
-    `<label>${esc(a.field[f])}<input name="${f}" type="${type}" value="${esc(form[f] ?? '')}" maxlength="400"></label>`;
+  const text = (f: (typeof searchFields)[number], type = 'text'): string => `<label>${esc(a.field[f])}<input name="${f}" type="${type}" value="${esc(form[f] ?? '')}" maxlength="400"></label>`;
   const timeValue = (v: string | undefined): string => {
     if (!v) return '';
     // Keep what was typed when datetime-local cannot show it.
@@ -118,7 +117,13 @@ export function registerAuditRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
   const guard = (req: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<CurrentSession | FastifyReply> => k.signedIn(req, reply, lang, AUDITOR);
 
   const problemPage = (reply: FastifyReply, me: CurrentSession, lang: Lang, form: SearchForm, text: string): FastifyReply =>
-    k.html(reply, 400, lang, auditMessages[lang].searchHeading, `${k.header(reply, me, lang)}${auditNav(lang)}<h2>${esc(auditMessages[lang].searchHeading)}</h2><p class="error" role="alert">${esc(text)}</p>${searchForm(lang, form)}`);
+    k.html(
+      reply,
+      400,
+      lang,
+      auditMessages[lang].searchHeading,
+      `${k.header(reply, me, lang)}${auditNav(lang)}<h2>${esc(auditMessages[lang].searchHeading)}</h2><p class="error" role="alert">${esc(text)}</p>${searchForm(lang, form)}`,
+    );
 
   const parsed = (req: FastifyRequest, reply: FastifyReply, me: CurrentSession, lang: Lang): ParsedSearch | FastifyReply => {
     const p = parseSearch((req.query ?? {}) as Record<string, unknown>);
@@ -177,9 +182,7 @@ ${links.length ? `<nav class="pages">${links.join(' ')}</nav>` : ''}
     // Recorded before a byte leaves: an export that cannot be recorded does not happen.
     await auditor.audit.append({ actor: `console:${me.user.name}`, action: 'audit-exported', object: null, details: { format, search: p.form, upToSeq: head.seq, client: req.ip } });
     const stamp = jstTableOf(new Date().toISOString()).replace(/[/: ]/g, '').slice(0, 12);
-    reply
-      .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-      .header('content-disposition', `attachment; filename="audit-${stamp}.${format}"`);
+    reply.type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8').header('content-disposition', `attachment; filename="audit-${stamp}.${format}"`);
     return reply.send(Readable.from(exportChunks(k.d.store, filter, format, { headers: lang })));
   };
   c.get('/audit/export.csv', exportRoute('csv'));

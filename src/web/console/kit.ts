@@ -41,8 +41,7 @@ export const CSRF_COOKIE = '_csrf';
 export const NEXT_COOKIE = 'mugaika_next';
 
 /** A path of this console (never another site: no scheme, no `//`, no backslash, no control character), or null. */
-export const localPath = (p: string | undefined): string | null =>
-  p && p.length <= 512 && /^\/(?![/\\])[\x21-\x7e]*$/.test(p) && !p.includes('\\') ? p : null;
+export const localPath = (p: string | undefined): string | null => (p && p.length <= 512 && /^\/(?![/\\])[\x21-\x7e]*$/.test(p) && !p.includes('\\') ? p : null);
 
 type Query = { lang?: string };
 
@@ -85,12 +84,16 @@ export const cookieOptions = (secure: boolean): Kit['cookieOpts'] => ({ path: '/
 
 export function createKit(d: ConsoleDeps, csrfProtection: unknown): Kit {
   const cookieOpts = cookieOptions(d.secureCookies);
-  const html = (reply: FastifyReply, code: number, lang: Lang, title: string, body: string): FastifyReply =>
-    reply.code(code).type('text/html; charset=utf-8').send(page({ lang, title, body }));
-  const titleBar = (lang: Lang): string =>
-    `<header><h1>${esc(messages[lang].title)}</h1><a href="?lang=${lang === 'ja' ? 'en' : 'ja'}">${esc(messages[lang].otherLang)}</a></header>`;
+  const html = (reply: FastifyReply, code: number, lang: Lang, title: string, body: string): FastifyReply => reply.code(code).type('text/html; charset=utf-8').send(page({ lang, title, body }));
+  const titleBar = (lang: Lang): string => `<header><h1>${esc(messages[lang].title)}</h1><a href="?lang=${lang === 'ja' ? 'en' : 'ja'}">${esc(messages[lang].otherLang)}</a></header>`;
   const notice: Kit['notice'] = (reply, code, lang, text, link) =>
-    html(reply, code, lang, messages[lang].title, `${titleBar(lang)}\n<p class="${code >= 400 ? 'error' : 'notice'}" role="alert">${esc(text)}</p>${link ? `<p><a href="${esc(link.href)}">${esc(link.label)}</a></p>` : ''}`);
+    html(
+      reply,
+      code,
+      lang,
+      messages[lang].title,
+      `${titleBar(lang)}\n<p class="${code >= 400 ? 'error' : 'notice'}" role="alert">${esc(text)}</p>${link ? `<p><a href="${esc(link.href)}">${esc(link.label)}</a></p>` : ''}`,
+    );
   const tokenOf = (req: FastifyRequest): string | undefined => req.cookies[SESSION_COOKIE] || undefined;
   const ctxOf = (req: FastifyRequest): RequestContext => ({ client: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
 

@@ -79,7 +79,15 @@ export async function searchOwnItems(
   if (own.length === 0) return { items: [], total: 0, bounded: false };
   // Not while it loads: a list must not wait for every item of the quarantine to be decrypted.
   if (index?.ready) {
-    const found = await index.search({ recipientAny: own, since: search.since, until: search.before, sender: search.sender, subject: search.subject, offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
+    const found = await index.search({
+      recipientAny: own,
+      since: search.since,
+      until: search.before,
+      sender: search.sender,
+      subject: search.subject,
+      offset: (page - 1) * PAGE_SIZE,
+      limit: PAGE_SIZE,
+    });
     const items = found.rows.map(({ id, receivedAt, envelopeFrom, recipients, findings, state, subject, from, readable }) => ({
       item: { id, receivedAt, envelopeFrom, findings: [...findings], state },
       subject,

@@ -54,7 +54,13 @@ export function registerStaffRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
   const pre = { preHandler: csrfProtection as never };
 
   const notFound = (reply: FastifyReply, me: CurrentSession, lang: Lang): FastifyReply =>
-    k.html(reply, 404, lang, messages[lang].title, `${k.header(reply, me, lang)}<p class="error" role="alert">${esc(staffMessages[lang].notFound)}</p><p><a href="/">${esc(staffMessages[lang].backToList)}</a></p>`);
+    k.html(
+      reply,
+      404,
+      lang,
+      messages[lang].title,
+      `${k.header(reply, me, lang)}<p class="error" role="alert">${esc(staffMessages[lang].notFound)}</p><p><a href="/">${esc(staffMessages[lang].backToList)}</a></p>`,
+    );
 
   c.get('/items', async (req, reply) => {
     const lang = k.langOf(req, reply);
@@ -200,21 +206,13 @@ export async function staffListPage(k: Kit, req: FastifyRequest, reply: FastifyR
   const rows = shownItems.map((i) => {
     const subject = i.readable ? (i.subject ? shorten(i.subject, LIST_CHARS) : w.noSubject) : w.unreadable;
     const changes = [...new Set(i.item.findings)].slice(0, 3).map((c) => shorten(labels.finding[c as FindingCode] ?? c, 40));
-    return [
-      when(i.item.receivedAt, lang),
-      shorten(i.from ?? '<>', LIST_CHARS),
-      new Raw(`<a href="/items/${esc(i.item.id)}">${shown(subject)}</a>`),
-      changes.join(' / '),
-      m.state[i.item.state],
-    ];
+    return [when(i.item.receivedAt, lang), shorten(i.from ?? '<>', LIST_CHARS), new Raw(`<a href="/items/${esc(i.item.id)}">${shown(subject)}</a>`), changes.join(' / '), m.state[i.item.state]];
   });
-  const input = (name: keyof typeof form, label: string, type: string): string =>
-    `<label>${esc(label)}<input type="${type}" name="${name}" value="${esc(form[name])}" maxlength="200"></label>`;
+  const input = (name: keyof typeof form, label: string, type: string): string => `<label>${esc(label)}<input type="${type}" name="${name}" value="${esc(form[name])}" maxlength="200"></label>`;
   const params = (p: number): string => `/?${new URLSearchParams({ ...Object.fromEntries(Object.entries(form).filter(([, v]) => v !== '')), page: String(p) }).toString()}`;
-  const paging = [
-    pageNo > 1 ? `<a href="${esc(params(pageNo - 1))}">${esc(w.prev)}</a>` : '',
-    total > pageNo * PAGE_SIZE ? `<a href="${esc(params(pageNo + 1))}">${esc(w.next)}</a>` : '',
-  ].filter(Boolean).join(' ');
+  const paging = [pageNo > 1 ? `<a href="${esc(params(pageNo - 1))}">${esc(w.prev)}</a>` : '', total > pageNo * PAGE_SIZE ? `<a href="${esc(params(pageNo + 1))}">${esc(w.next)}</a>` : '']
+    .filter(Boolean)
+    .join(' ');
   const body = `${head}
 <h2>${esc(w.listHeading)}</h2>
 <p>${esc(w.listHint)}</p>

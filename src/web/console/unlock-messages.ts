@@ -34,7 +34,8 @@ type Words = typeof ja;
 const en: Words = {
   heading: 'Open a password-protected attachment',
   item: 'Quarantine ID',
-  intro: 'These password-protected files were attached to this mail. Enter the password the sender sent you separately: their contents will be sanitized and mailed to you. The password is not stored.',
+  intro:
+    'These password-protected files were attached to this mail. Enter the password the sender sent you separately: their contents will be sanitized and mailed to you. The password is not stored.',
   kinds: { zip: 'ZIP file', pdf: 'PDF' },
   unnamed: 'unnamed file',
   password: 'Password',
@@ -49,7 +50,7 @@ const en: Words = {
   tooLong: 'The password is too long.',
   back: 'Back to the start page',
   adminHeading: 'Password attempts',
-  adminIntro: 'Users who entered a wrong password for this mail\'s password-protected attachments. Lifting the lock lets that user enter a password again.',
+  adminIntro: "Users who entered a wrong password for this mail's password-protected attachments. Lifting the lock lets that user enter a password again.",
   col: { user: 'User', failures: 'Wrong attempts', locked: 'Lock', last: 'Last attempt', action: 'Action' },
   isLocked: 'locked',
   notLocked: 'not locked',

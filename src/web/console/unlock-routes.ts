@@ -30,7 +30,9 @@ export function registerUnlockRoutes(c: FastifyInstance, k: Kit, csrfProtection:
 
   const unlockPage = (reply: FastifyReply, lang: Lang, me: CurrentSession, id: string, view: UnlockView & { kind: 'ok' }, code: number, note?: { error?: string; info?: string }): FastifyReply => {
     const u = unlockMessages[lang];
-    const parts = view.parts.map((p) => (lang === 'ja' ? `<li>${esc(p.untrustedName ?? u.unnamed)}（${esc(u.kinds[p.kind])}）</li>` : `<li>${esc(p.untrustedName ?? u.unnamed)} (${esc(u.kinds[p.kind])})</li>`)).join('');
+    const parts = view.parts
+      .map((p) => (lang === 'ja' ? `<li>${esc(p.untrustedName ?? u.unnamed)}（${esc(u.kinds[p.kind])}）</li>` : `<li>${esc(p.untrustedName ?? u.unnamed)} (${esc(u.kinds[p.kind])})</li>`))
+      .join('');
     const form =
       view.locked || view.parts.length === 0
         ? ''
@@ -105,7 +107,11 @@ ${view.parts.length > 0 ? `<p>${esc(u.intro)}</p><ul>${parts}</ul>` : ''}${state
 <h2>${esc(u.adminHeading)}</h2>
 <p>${esc(u.item)}: ${esc(id)}</p>
 ${info ? `<p class="notice" role="status">${esc(info)}</p>` : ''}<p>${esc(u.adminIntro)}</p>
-${table([u.col.user, u.col.failures, u.col.locked, u.col.last, u.col.action], rows.map((s) => [s.user, s.failures, s.lockedAt ? u.isLocked : u.notLocked, when(s.lastAttemptAt, lang), button(s.user)]), u.noLocks)}`;
+${table(
+  [u.col.user, u.col.failures, u.col.locked, u.col.last, u.col.action],
+  rows.map((s) => [s.user, s.failures, s.lockedAt ? u.isLocked : u.notLocked, when(s.lastAttemptAt, lang), button(s.user)]),
+  u.noLocks,
+)}`;
     return k.html(reply, code, lang, `${u.adminHeading} - ${messages[lang].title}`, body);
   };
 
