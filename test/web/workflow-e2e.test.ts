@@ -9,9 +9,10 @@
 // zip's sanitized contents reach the sink; the auditor signs in, finds every
 // step in the audit search, exports it as CSV and verifies the chain.
 //
-// Every screen is saved to docs/screens/NN-name.png, overwritten by each run:
-// the README's "Try it" shows them. Times, ids and hashes differ run to run;
-// the TOTP key, its QR code and the recovery codes are masked.
+// Every screen is saved to test-output/screens/NN-name.png, overwritten by
+// each run; `MUGAIKA_SCREENS=docs/screens npx vitest run test/web/workflow-e2e.test.ts`
+// writes them where the README's "Try it" shows them. Times, ids and hashes
+// differ run to run; the TOTP key, its QR code and the recovery codes are masked.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -23,7 +24,8 @@ import { cfb, zip } from '../helpers/bytes.js';
 import { launchChromium, type Chromium } from '../helpers/chromium.js';
 import { cleanup, cli, client, freePort, HOST, startGateway, startSink, waitFor, type Client, type Gateway, type Sink, type SinkMessage } from '../relay/harness.js';
 
-const SCREENS = path.resolve(import.meta.dirname, '../../docs/screens');
+// test-output/screens/ (not in git) on every run; MUGAIKA_SCREENS=docs/screens refreshes the README's copies.
+const SCREENS = path.resolve(import.meta.dirname, '../..', process.env.MUGAIKA_SCREENS ?? 'test-output/screens');
 const DOMAIN = 'city.example.lg.jp';
 const ZIP_PASSWORD = 'Ppap-秘密-2026-e2e';
 const REASON = '予算要求の集計にマクロが必要なため、原本を申請します。';
