@@ -21,6 +21,7 @@ import { registerAdminUsers } from './admin-users.js';
 import { esc, Raw, shown, table, when } from './html.js';
 import type { Kit } from './kit.js';
 import { messages, type Lang } from './messages.js';
+import { OperatorError } from '../../model/operator-error.js';
 
 export const actorOf = (me: CurrentSession): string => `console:${me.user.name}`;
 
@@ -72,6 +73,9 @@ export async function adminStart(store: Store, lang: Lang, now: Date): Promise<s
   return `${adminNav(lang)}<h2>${esc(w.requestsHeading)}</h2><p>${esc(w.requestsHint)}</p>${table([m.col.id, w.waited, m.col.time, w.requestedBy, w.reason, m.col.from, m.col.to], rows, m.none)}
 <section><h3>${esc(w.heldHeading)}</h3>${table([m.col.id, m.col.received, m.col.from, m.col.to, m.col.findings], heldRows, m.none)}</section>`;
 }
+
+/** A workflow step the item's state does not allow (or no longer allows: another admin was first). */
+const refusedStep = (err: unknown): boolean => err instanceof OperatorError || (err instanceof Error && err.name === 'StateConflictError');
 
 export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: unknown): void {
   const a = k.d.admin;
@@ -177,10 +181,11 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     const w = adminMessages[lang];
     if (!isQuarantineId(id)) return itemPage(reply, me, lang, id, 404);
     const comment = (formField(req, 'comment') ?? '').trim().slice(0, 2000);
-    const r = await approve({ vault: a.vault, workflow: a.workflow, carrier: a.carrier, approvals: a.policy.release.approvals }, id, actorOf(me), comment).catch((err: unknown) => ({
-      kind: 'error' as const,
-      err,
-    }));
+    // A step the item's state no longer allows is a 409; anything else (the database, the audit log) is the error page's, and logged.
+    const r = await approve({ vault: a.vault, workflow: a.workflow, carrier: a.carrier, approvals: a.policy.release.approvals }, id, actorOf(me), comment).catch((err: unknown) => {
+      if (!refusedStep(err)) throw err;
+      return { kind: 'error' as const, err };
+    });
     switch (r.kind) {
       case 'released':
         return reply.redirect(`/admin/items/${id}?done=released&n=${r.result.accepted.length}`, 303);
@@ -207,7 +212,8 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     if (!comment) return itemPage(reply, me, lang, id, 400, { error: w.commentRequired });
     try {
       await a.workflow.reject(id, actorOf(me), comment);
-    } catch {
+    } catch (err) {
+      if (!refusedStep(err)) throw err;
       return itemPage(reply, me, lang, id, 409, { error: w.notApprovable });
     }
     return reply.redirect(`/admin/items/${id}?done=rejected`, 303);
