@@ -4,100 +4,21 @@
 // messages, winmail.dat) are opened and each file in them goes through the
 // same rules; everything else is removed (the original stays in quarantine).
 import { createHash } from 'node:crypto';
-import { readZip, type ArchiveBudget } from './archive.js';
+import { readZip } from './archive.js';
 import { sanitizeBody } from './body.js';
-import { calendarText } from './calendar.js';
-import { classify, mismatch, type Classified } from './classify.js';
-import { decodeText } from './charset.js';
-import { csvForExcel, neutraliseCsv } from './csv.js';
-import { defangText } from './defang.js';
-import { removeEncodedFiles } from './encoded-files.js';
-import { cfbHasMacros } from './cfb.js';
-import { convertDocument, documentKind } from './documents.js';
-import { fileKind, MACRO_FORMATS, type FileKind } from './file-kinds.js';
-import { finding, type AttachmentKind, type Finding } from './findings.js';
-import type { Labels } from './labels.js';
+import { classify, mismatch } from './classify.js';
+import { fileKind } from './file-kinds.js';
+import { finding, type Finding } from './findings.js';
 import { openMessage } from './message.js';
 import { deliveredName, neutraliseMemberPath, neutraliseName, type SafeName } from './names.js';
 import type { UntrustedAttachment } from './parse.js';
-import type { Policy } from './policy.js';
-import type { DocumentConverter, ImageTranscoder } from './ports.js';
-import { rawBytesLeft, take, type OutputBudget } from './output-budget.js';
-import { cleanText } from './text-clean.js';
+import { take, type OutputBudget } from './output-budget.js';
 import { readTnef, TnefError } from './tnef.js';
 
-/**
- * What may cross. text/csv only as csvForExcel writes it: UTF-8 with a byte
- * order mark, comma-separated, CRLF, every formula cell neutralised.
- */
-export type DeliveredType = 'text/plain; charset=utf-8' | 'text/csv; charset=utf-8' | 'image/png' | 'image/jpeg' | 'application/pdf';
+import type { AttachmentContext, AttachmentOutcome, Conversion, DeliveredPart, Node } from './attachment-types.js';
+import { convertCalendar, convertDoc, convertHtml, convertImage, convertText, removed, textPart } from './attachment-leaves.js';
 
-export interface DeliveredPart {
-  filename: string;
-  contentType: DeliveredType;
-  bytes: Uint8Array;
-}
-
-/** What became of an attachment. */
-export type Disposition =
-  | { as: 'removed' }
-  | { as: 'delivered'; part: DeliveredPart }
-  /** A container: its files are listed after it (an attached message also crosses as text). */
-  | { as: 'opened'; part: DeliveredPart | null; members: number }
-  /** A calendar: its events are shown at the end of the body. */
-  | { as: 'in-body'; text: string };
-
-export interface AttachmentOutcome {
-  /** 1-based position in the notice. */
-  index: number;
-  /** The position of the archive, message or TNEF this file was found in. */
-  parent: number | null;
-  /** The neutralised original name (a path inside an archive), as shown in the notice. */
-  shownName: string;
-  /** Whether the sender named it (shownName is otherwise a made-up one). */
-  named: boolean;
-  kind: AttachmentKind;
-  /** What it is in a clerk's words: Excel, Word, PDF, image… (labels.ts). */
-  fileKind: FileKind;
-  /** What its name pretends it is, when the name is disguised (names.ts). */
-  claimedExt: string | null;
-  /** The extension of its name, if any. */
-  ext: string | null;
-  sniffedType: string;
-  /** Bytes of the original file, and their SHA-256 (hex): what an administrator checks the original against. */
-  size: number;
-  sha256: string;
-  disposition: Disposition;
-  findings: Finding[];
-}
-
-export interface AttachmentContext {
-  policy: Policy;
-  labels: Labels;
-  images: ImageTranscoder;
-  documents: DocumentConverter;
-  deadline: number;
-  /** What is left for all the archives of this message together. */
-  budget: ArchiveBudget;
-  /** What is left of what the delivered message may carry (limits.maxOutputBytes). */
-  output: OutputBudget;
-}
-
-/** An attachment before it has its place in the notice. */
-interface Node {
-  shownName: string;
-  named: boolean;
-  kind: AttachmentKind;
-  fileKind: FileKind;
-  claimedExt: string | null;
-  ext: string | null;
-  sniffedType: string;
-  size: number;
-  sha256: string;
-  disposition: Disposition;
-  findings: Finding[];
-  members: Node[];
-}
+export type { AttachmentContext, AttachmentOutcome, DeliveredPart, DeliveredType, Disposition } from './attachment-types.js';
 
 /** Where in the nesting an attachment was found. */
 interface Where {
@@ -106,98 +27,6 @@ interface Where {
   /** Found in a zip: its name is a path. */
   inArchive: boolean;
   fallback: string;
-}
-
-type Conversion = {
-  disposition: Disposition;
-  findings: Finding[];
-  members?: Node[];
-  /** The document format the bytes turned out to be, when that is finer than classify's (a CFB container's .xls). */
-  format?: string;
-};
-
-const removed = (...findings: Finding[]): Conversion => ({ disposition: { as: 'removed' }, findings });
-const delivered = (part: DeliveredPart, findings: Finding[]): Conversion => ({ disposition: { as: 'delivered', part }, findings });
-const textPart = (filename: string, text: string): DeliveredPart => ({ filename, contentType: 'text/plain; charset=utf-8', bytes: Buffer.from(text, 'utf8') });
-
-async function convertImage(att: UntrustedAttachment, format: NonNullable<Classified['imageFormat']>, name: SafeName, ctx: AttachmentContext): Promise<Conversion> {
-  const result = await ctx.images.reencode(att.bytes, format, {
-    maxPixels: ctx.policy.limits.maxImagePixels,
-    jpegQuality: ctx.policy.output.jpegQuality,
-    deadline: ctx.deadline,
-  });
-  if (!result.ok) {
-    const code = result.reason === 'too-many-pixels' ? 'image-too-large' : result.reason === 'timeout' ? 'timeout' : 'image-undecodable';
-    return removed(finding(code, { detail: result.detail }));
-  }
-  const ext = result.format === 'jpeg' ? 'jpg' : 'png';
-  return delivered({ filename: deliveredName(name, ext), contentType: `image/${result.format}`, bytes: result.bytes }, [
-    finding('image-reencoded', { detail: `${format} -> ${result.format}, ${result.width}x${result.height}` }),
-  ]);
-}
-
-function convertText(att: UntrustedAttachment, csv: boolean, name: SafeName, ctx: AttachmentContext): Conversion {
-  const decoded = decodeText(att.bytes, att.declaredCharset);
-  if (!decoded) return removed(finding('text-undecodable'));
-  const findings = [finding('text-reencoded', { detail: `${decoded.charset} -> UTF-8` })];
-  const cleaned = cleanText(decoded.text);
-  if (cleaned.removed > 0) findings.push(finding('control-chars-removed', { detail: `${cleaned.removed}` }));
-  const files = removeEncodedFiles(cleaned.text, ctx.labels, ctx.policy.text.encodedFiles);
-  findings.push(...files.findings);
-  let text = files.text;
-  let links: number;
-  const excel = csv ? csvForExcel(text) : null;
-  if (excel) {
-    if (excel.neutralised > 0) findings.push(finding('csv-formula-neutralised', { detail: `${excel.neutralised} cells` }));
-    if (excel.links > 0) findings.push(finding('link-defanged', { detail: `${excel.links}` }));
-    return delivered({ filename: deliveredName(name, 'csv'), contentType: 'text/csv; charset=utf-8', bytes: excel.bytes }, findings);
-  }
-  if (csv) {
-    // Not CSV the parser accepts: text, neutralised as well as it can be.
-    const fixed = neutraliseCsv(text);
-    text = fixed.text;
-    links = fixed.links;
-    if (fixed.neutralised > 0) findings.push(finding('csv-formula-neutralised', { detail: `${fixed.neutralised} cells` }));
-  } else {
-    const defanged = defangText(text);
-    text = defanged.text;
-    links = defanged.count;
-  }
-  if (links > 0) findings.push(finding('link-defanged', { detail: `${links}` }));
-  return delivered(textPart(deliveredName(name, 'txt'), text), findings);
-}
-
-/** An HTML file becomes text by the body's rules: links inert, scripts and remote images gone. */
-function convertHtml(att: UntrustedAttachment, name: SafeName, ctx: AttachmentContext): Conversion {
-  const decoded = decodeText(att.bytes, att.declaredCharset);
-  if (!decoded) return removed(finding('text-undecodable'));
-  const body = sanitizeBody({ text: null, html: decoded.text }, ctx.labels, ctx.policy);
-  const findings = [finding('html-attachment-converted'), ...body.findings.filter((f) => f.code !== 'html-converted')];
-  return delivered(textPart(deliveredName(name, 'txt'), `${body.text}\n`), findings);
-}
-
-/** A calendar is shown in the body; the .ics itself never crosses. */
-function convertCalendar(att: UntrustedAttachment, ctx: AttachmentContext): Conversion {
-  const decoded = decodeText(att.bytes, att.declaredCharset ?? 'utf-8');
-  const events = decoded ? calendarText(decoded.text, ctx.labels) : null;
-  if (!events) return removed(finding('attachment-removed', { detail: 'calendar without readable events' }));
-  const body = sanitizeBody({ text: events, html: null }, ctx.labels, ctx.policy);
-  return { disposition: { as: 'in-body', text: body.text }, findings: [finding('calendar-as-text'), ...body.findings] };
-}
-
-async function convertDoc(att: UntrustedAttachment, what: Classified, name: SafeName, ctx: AttachmentContext): Promise<Conversion> {
-  const doc = documentKind(att.bytes, what.format, name.ext);
-  if (!doc.ok) return removed(finding(doc.code, { detail: doc.detail }));
-  // Macros never run (the document becomes pixels), but a document that carries them is what a
-  // macro attack looks like, and the notice warns about it first.
-  const macro = (what.format && MACRO_FORMATS.has(what.format)) || (what.format === 'cfb' && cfbHasMacros(att.bytes));
-  const before = [
-    ...(doc.lie ? [finding('type-mismatch', { detail: doc.lie })] : []),
-    ...(macro ? [finding('document-macro', { detail: what.format === 'cfb' ? `${doc.format} with VBA` : (what.format ?? '') })] : []),
-  ];
-  const out = await convertDocument(att.bytes, doc.format, ctx.documents, ctx.policy, ctx.deadline, rawBytesLeft(ctx.output));
-  if (!out.ok) return { ...removed(...before, ...out.findings), format: doc.format };
-  return { ...delivered({ filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: out.pdf }, [...before, ...out.findings]), format: doc.format };
 }
 
 const member = (path: string | null, bytes: Buffer): UntrustedAttachment => ({
