@@ -173,14 +173,20 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     return itemPage(reply, me, lang, (req.params as { id: string }).id, 200, info ? { info } : undefined, req.ip);
   });
 
-  c.post('/admin/items/:id/approve', pre, async (req, reply) => {
+  /** What an approval and a rejection both start with: an admin, a real item id, the comment (trimmed, at most 2,000 characters). */
+  const decision = async (req: FastifyRequest, reply: FastifyReply) => {
     const lang = k.langOf(req, reply);
     const me = await k.signedIn(req, reply, lang, ['admin']);
     if (!('user' in me)) return me;
     const id = (req.params as { id: string }).id;
-    const w = adminMessages[lang];
     if (!isQuarantineId(id)) return itemPage(reply, me, lang, id, 404);
-    const comment = (formField(req, 'comment') ?? '').trim().slice(0, 2000);
+    return { lang, me, id, w: adminMessages[lang], comment: (formField(req, 'comment') ?? '').trim().slice(0, 2000) };
+  };
+
+  c.post('/admin/items/:id/approve', pre, async (req, reply) => {
+    const d = await decision(req, reply);
+    if (!('me' in d)) return d;
+    const { lang, me, id, w, comment } = d;
     // A step the item's state no longer allows is a 409; anything else (the database, the audit log) is the error page's, and logged.
     const r = await approve({ vault: a.vault, workflow: a.workflow, carrier: a.carrier, approvals: a.policy.release.approvals }, id, actorOf(me), comment).catch((err: unknown) => {
       if (!refusedStep(err)) throw err;
@@ -202,13 +208,9 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
   });
 
   c.post('/admin/items/:id/reject', pre, async (req, reply) => {
-    const lang = k.langOf(req, reply);
-    const me = await k.signedIn(req, reply, lang, ['admin']);
-    if (!('user' in me)) return me;
-    const id = (req.params as { id: string }).id;
-    const w = adminMessages[lang];
-    if (!isQuarantineId(id)) return itemPage(reply, me, lang, id, 404);
-    const comment = (formField(req, 'comment') ?? '').trim().slice(0, 2000);
+    const d = await decision(req, reply);
+    if (!('me' in d)) return d;
+    const { lang, me, id, w, comment } = d;
     if (!comment) return itemPage(reply, me, lang, id, 400, { error: w.commentRequired });
     try {
       await a.workflow.reject(id, actorOf(me), comment);
