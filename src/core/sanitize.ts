@@ -20,6 +20,7 @@ import { fitText, outputBudget } from './output-budget.js';
 import { structureView, type StructureView } from './structure.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 import type { Envelope } from '../model/envelope.js';
+import type { SenderFacts } from '../model/sender-trust.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 
 export type { Envelope };
@@ -27,6 +28,8 @@ export type { Envelope };
 export interface SanitizeInput {
   raw: Uint8Array;
   envelope?: Envelope;
+  /** What the relay found out about the sender at receipt (authentication, first contact); absent when nothing was checked. */
+  sender?: SenderFacts;
 }
 
 export type SanitizeResult =
