@@ -1,4 +1,4 @@
-// Console page benchmark:  npx tsx bench/console.ts [--quick]
+// Console page benchmark:  npx tsx bench/console.ts [--quick] [--data DIR] [--only TEXT] [--repeats N]
 //
 // Fills a SQLite store with 1,000,000 audit records (a valid, signed chain:
 // mail through the relay over a year, a tenth of it quarantined) and the
@@ -44,7 +44,10 @@ const quick = process.argv.includes('--quick');
 const RECORDS = quick ? 100_000 : 1_000_000;
 /** Every tenth record is a quarantine, with its item. */
 const ITEM_EVERY = 10;
-const REPEATS = quick ? 15 : 40;
+const argOf = (name: string): string | null => (process.argv.includes(name) ? (process.argv[process.argv.indexOf(name) + 1] ?? null) : null);
+/** --repeats N and --only TEXT (the pages whose name contains it): for working on one page. */
+const REPEATS = Number(argOf('--repeats') ?? (quick ? 15 : 40));
+const only = argOf('--only');
 const START = Date.parse('2025-12-01T00:00:00Z');
 /** A year of records. */
 const STEP_MS = Math.floor((365 * 86_400_000) / RECORDS);
@@ -493,7 +496,8 @@ async function measure(v: Visitor, db: Database.Database, p: PageBench): Promise
 }
 
 // --data DIR keeps the filled store in DIR and reuses it on the next run (for working on one page).
-const kept = process.argv.includes('--data') ? path.resolve(process.argv[process.argv.indexOf('--data') + 1] as string) : null;
+const keptArg = argOf('--data');
+const kept = keptArg === null ? null : path.resolve(keptArg);
 const dataDir = kept ?? mkdtempSync(path.join(tmpdir(), 'mugaika-bench-console-'));
 // Interrupted (Ctrl-C, a CI timeout): the temp dir (a million records, 100,000 items) goes too.
 if (!kept) {
@@ -511,7 +515,7 @@ try {
   const web = await startConsole(store, dataDir);
   const db = new Database(path.join(dataDir, SQLITE_FILE), { readonly: true });
   const visitors = new Map<Role, Visitor>();
-  for (const p of pages) {
+  for (const p of pages.filter((q) => only === null || q.name.includes(only))) {
     const v = visitors.get(p.role) ?? (await web.as(p.role));
     visitors.set(p.role, v);
     await measure(v, db, p);

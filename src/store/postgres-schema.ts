@@ -152,6 +152,18 @@ const migrations: readonly string[] = [
   DROP INDEX audit_records_sender;
   DROP INDEX audit_records_verdict;
   `,
+  // A record's details as jsonb, or null where they are not JSON (only a
+  // tampered record): what counts over details (the monthly report's
+  // findings) reads, so that one bad record cannot fail the whole count.
+  `
+  CREATE FUNCTION mugaika_jsonb_or_null(t text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+  BEGIN
+    RETURN t::jsonb;
+  EXCEPTION WHEN others THEN
+    RETURN NULL;
+  END
+  $$;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = migrations.length;

@@ -171,6 +171,25 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       const { rows } = await pool.query<AuditRow>(sql, params);
       return rows.map(toRecord);
     },
+    async countVerdicts({ since, until }) {
+      const range = [since.toISOString(), until.toISOString()];
+      const [v, f] = await Promise.all([
+        pool.query<{ v: string; n: number }>(
+          `SELECT CASE WHEN verdict IS NULL OR verdict = '' THEN '?' ELSE verdict END AS v, count(*)::int AS n FROM audit_records WHERE action = 'verdict' AND time >= $1 AND time < $2 GROUP BY 1`,
+          range,
+        ),
+        // A record whose details are not JSON (mugaika_jsonb_or_null), or whose findings are not a list, counts for none.
+        pool.query<{ f: string; n: number }>(
+          `SELECT e.v #>> '{}' AS f, count(DISTINCT r.seq)::int AS n
+           FROM (SELECT seq, mugaika_jsonb_or_null(details) -> 'findings' AS fs FROM audit_records WHERE action = 'verdict' AND time >= $1 AND time < $2) r
+           CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(r.fs) = 'array' THEN r.fs ELSE '[]'::jsonb END) AS e(v)
+           WHERE jsonb_typeof(e.v) = 'string' GROUP BY 1`,
+          range,
+        ),
+      ]);
+      const verdicts = new Map(v.rows.map((r) => [r.v, r.n] as const));
+      return { messages: [...verdicts.values()].reduce((a, b) => a + b, 0), verdicts, findings: new Map(f.rows.map((r) => [r.f, r.n] as const)) };
+    },
     async addCheckpoint(c) {
       await pool.query('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq, key_id) DO NOTHING', [
         c.seq,

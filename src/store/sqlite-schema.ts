@@ -147,6 +147,15 @@ const migrations: readonly string[] = [
   DROP INDEX audit_records_sender;
   DROP INDEX audit_records_verdict;
   `,
+  // A recipient's records in time order (the auditor's search by recipient,
+  // first contact): each recipient row carries its record's time, indexed
+  // (address, time, seq), so that the newest of one address is an index walk.
+  `
+  ALTER TABLE audit_recipients ADD COLUMN time TEXT;
+  UPDATE audit_recipients SET time = (SELECT r.time FROM audit_records r WHERE r.seq = audit_recipients.seq);
+  CREATE INDEX audit_recipients_address_time ON audit_recipients (address, time, seq);
+  DROP INDEX audit_recipients_address;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -67,7 +67,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
 
   const headStmt = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
   const insertAudit = db.prepare('INSERT INTO audit_records (seq, time, actor, action, object, details, prev_hash, hash, sender, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const insertRecipient = db.prepare('INSERT INTO audit_recipients (seq, address) VALUES (?, ?)');
+  const insertRecipient = db.prepare('INSERT INTO audit_recipients (seq, address, time) VALUES (?, ?, ?)');
   const readStmt = db.prepare<[number, number], AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`);
   // What verify reads of each record (IndexedAuditRow). SQLite writes its
   // canonical text (json_array escapes as JSON.stringify does): cheaper than
@@ -77,24 +77,57 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
   // JavaScript. JSON cannot hold a BLOB (only a tampered file has one where
   // text belongs): such a record's canonical text is written from its values
   // as JSON.stringify writes them (canonicalFieldsStmt), and a BLOB address
-  // is null in the array, which matches no derived address.
+  // is null in the array, which matches no derived address; so is one whose
+  // time is not its record's (the recipient search walks that time).
   const scanIndexedStmt = db
     .prepare(
       `SELECT seq,
          CASE WHEN typeof(time) = 'text' AND typeof(actor) = 'text' AND typeof(action) = 'text' AND typeof(object) IN ('text', 'null') AND typeof(details) = 'text'
            THEN json_array(seq, time, actor, action, object, details) END,
          details, prev_hash, hash, sender, verdict,
-         (SELECT json_group_array(CASE WHEN typeof(address) = 'text' THEN address END) FROM audit_recipients a WHERE a.seq = r.seq)
+         (SELECT json_group_array(CASE WHEN typeof(address) = 'text' AND a.time IS r.time THEN address END) FROM audit_recipients a WHERE a.seq = r.seq)
        FROM audit_records r WHERE seq > ? ORDER BY seq LIMIT ?`,
     )
     .raw(true);
   const canonicalFieldsStmt = db.prepare<[number], unknown[]>('SELECT seq, time, actor, action, object, details FROM audit_records WHERE seq = ?').raw(true);
+  const verdictCountsStmt = db
+    .prepare<[string, string], [string, number]>(
+      `SELECT CASE WHEN verdict IS NULL OR verdict = '' THEN '?' ELSE verdict END, count(*) FROM audit_records WHERE action = 'verdict' AND time >= ? AND time < ? GROUP BY 1`,
+    )
+    .raw(true);
+  // A record whose details are not JSON, or whose findings are not a list, counts for none.
+  const findingCountsStmt = db
+    .prepare<[string, string], [string, number]>(
+      `SELECT f.value, count(DISTINCT r.seq) FROM audit_records r,
+         json_each(CASE WHEN json_valid(r.details) AND json_type(r.details, '$.findings') = 'array' THEN json_extract(r.details, '$.findings') ELSE '[]' END) f
+       WHERE r.action = 'verdict' AND r.time >= ? AND r.time < ? AND f.type = 'text' GROUP BY f.value`,
+    )
+    .raw(true);
   const insertCheckpoint = db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)');
   const lastCheckpointStmt = db.prepare<[number], number | null>('SELECT max(seq) FROM audit_checkpoints WHERE seq <= ?').pluck();
   const insertItemStmt = db.prepare(`INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const getItemStmt = db.prepare<[string], ItemDbRow>('SELECT * FROM quarantine_items WHERE id = ?');
   const rewrapStmt = db.prepare('UPDATE quarantine_items SET key_id = ?, wrapped_key = ? WHERE id = ?');
   const notUnderStmt = db.prepare<[string, number], { id: string; key_id: string; wrapped_key: Buffer }>('SELECT id, key_id, wrapped_key FROM quarantine_items WHERE key_id <> ? ORDER BY id LIMIT ?');
+
+  /**
+   * A recipient's records in time order: a walk down their (address, time,
+   * seq) index, each record joined by its seq, so that "the newest 100 for
+   * this address" is 100 index steps, not a sort of all of their records.
+   * The time and seq bounds apply to the index; the other filters to the
+   * record. A recipient row whose time is not its record's matches nothing.
+   */
+  const searchByRecipient = (filter: AuditFilter, recipient: string, order: 'newest' | 'oldest'): AuditRecord[] => {
+    const { since, until, beforeKey, afterKey, afterSeq, beforeSeq, limit, recipient: _r, order: _o, ...rest } = filter;
+    const walk = auditWhere({ since, until, beforeKey, afterKey, afterSeq, beforeSeq }, 'a.');
+    const record = auditWhere(rest, 'r.');
+    const params = [normalizeAddress(recipient), ...walk.params, ...record.params];
+    const where = ['a.address = ?', ...walk.where, ...record.where].join(' AND ');
+    const dir = order === 'newest' ? 'DESC' : '';
+    const sql = `SELECT ${RECORD_COLUMNS} FROM audit_recipients a JOIN audit_records r ON r.seq = a.seq AND r.time = a.time WHERE ${where} ORDER BY a.time ${dir}, a.seq ${dir}${limit !== undefined ? ' LIMIT ?' : ''}`;
+    if (limit !== undefined) params.push(limit);
+    return (prepared(sql).all(...params) as AuditRow[]).map(toRecord);
+  };
 
   const users = sqliteUsers(db);
   const unlockStateStmt = db.prepare<[string, string], UnlockDbRow>(UNLOCK_STATE_SQL(() => '?'));
@@ -141,7 +174,7 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     for (const r of records) {
       const idx = deriveIndexFromText(r.details);
       insertAudit.run(r.seq, r.time, r.actor, r.action, r.object, r.details, r.prevHash, r.hash, idx.sender, idx.verdict);
-      for (const address of idx.recipients) insertRecipient.run(r.seq, address);
+      for (const address of idx.recipients) insertRecipient.run(r.seq, address, r.time);
     }
     return records;
   });
@@ -188,10 +221,17 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
       return n;
     },
     async searchAudit(filter) {
+      if (filter.recipient !== undefined && filter.order !== undefined && filter.order !== 'seq') return searchByRecipient(filter, filter.recipient, filter.order);
       const { where, params } = auditWhere(filter);
       const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${ORDERS[filter.order ?? 'seq']}${filter.limit !== undefined ? ' LIMIT ?' : ''}`;
       if (filter.limit !== undefined) params.push(filter.limit);
       return (prepared(sql).all(...params) as AuditRow[]).map(toRecord);
+    },
+    async countVerdicts({ since, until }) {
+      const range = [since.toISOString(), until.toISOString()] as const;
+      const verdicts = new Map(verdictCountsStmt.all(...range).map(([v, n]) => [v, n] as const));
+      const findings = new Map(findingCountsStmt.all(...range).map(([f, n]) => [f, n] as const));
+      return { messages: [...verdicts.values()].reduce((a, b) => a + b, 0), verdicts, findings };
     },
     async addCheckpoint(c) {
       insertCheckpoint.run(c.seq, c.hash, c.time, c.keyId, c.signature);
@@ -281,57 +321,62 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
 }
 
 const ORDERS = { seq: 'seq', newest: 'time DESC, seq DESC', oldest: 'time, seq' } as const;
+/** AUDIT_COLUMNS of the record `r` in a join. */
+const RECORD_COLUMNS = AUDIT_COLUMNS.split(', ')
+  .map((c) => `r.${c}`)
+  .join(', ');
 
-function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] } {
+/** The filter as WHERE terms on audit_records' columns, each named with `t` in front (a table alias and a dot, in a join). */
+function auditWhere(filter: AuditFilter, t = ''): { where: string[]; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.since) {
-    where.push('time >= ?');
+    where.push(`${t}time >= ?`);
     params.push(filter.since.toISOString());
   }
   if (filter.until) {
-    where.push('time < ?');
+    where.push(`${t}time < ?`);
     params.push(filter.until.toISOString());
   }
   if (filter.sender !== undefined) {
-    where.push('sender = ?');
+    where.push(`${t}sender = ?`);
     params.push(normalizeAddress(filter.sender));
   }
   if (filter.recipient !== undefined) {
-    where.push('seq IN (SELECT seq FROM audit_recipients WHERE address = ?)');
+    where.push(`${t}seq IN (SELECT seq FROM audit_recipients WHERE address = ?)`);
     params.push(normalizeAddress(filter.recipient));
   }
   if (filter.verdict !== undefined) {
-    where.push('verdict = ?');
+    where.push(`${t}verdict = ?`);
     params.push(filter.verdict);
   }
   if (filter.actions) {
-    where.push(`action IN (${filter.actions.map(() => '?').join(', ') || 'NULL'})`);
+    where.push(`${t}action IN (${filter.actions.map(() => '?').join(', ') || 'NULL'})`);
     params.push(...filter.actions);
   }
   if (filter.actor !== undefined) {
-    where.push('actor = ?');
+    where.push(`${t}actor = ?`);
     params.push(filter.actor);
   }
   if (filter.objects) {
-    where.push(`object IN (${filter.objects.map(() => '?').join(', ') || 'NULL'})`);
+    where.push(`${t}object IN (${filter.objects.map(() => '?').join(', ') || 'NULL'})`);
     params.push(...filter.objects);
   }
   if (filter.afterSeq !== undefined) {
-    where.push('seq > ?');
+    where.push(`${t}seq > ?`);
     params.push(filter.afterSeq);
   }
   if (filter.beforeSeq !== undefined) {
-    where.push('seq < ?');
+    where.push(`${t}seq < ?`);
     params.push(filter.beforeSeq);
   }
   // Written so that the time index (or a (column, time) one) bounds the walk.
   if (filter.beforeKey) {
-    where.push('time <= ? AND (time < ? OR seq < ?)');
+    where.push(`${t}time <= ? AND (${t}time < ? OR ${t}seq < ?)`);
     params.push(filter.beforeKey.time, filter.beforeKey.time, filter.beforeKey.seq);
   }
   if (filter.afterKey) {
-    where.push('time >= ? AND (time > ? OR seq > ?)');
+    where.push(`${t}time >= ? AND (${t}time > ? OR ${t}seq > ?)`);
     params.push(filter.afterKey.time, filter.afterKey.time, filter.afterKey.seq);
   }
   return { where, params };

@@ -64,6 +64,12 @@ export interface ChainHead {
   hash: string;
 }
 
+export interface VerdictCounts {
+  messages: number;
+  verdicts: Map<string, number>;
+  findings: Map<string, number>;
+}
+
 export interface AuditFilter {
   /** Inclusive lower and exclusive upper bound on `time`. */
   since?: Date;
@@ -246,6 +252,13 @@ export interface Store {
   scanAuditIndexed(afterSeq: number, limit: number, visit: (row: IndexedAuditRow) => boolean): Promise<number>;
   /** Records matching every given filter, in seq order (or by time, `filter.order`). */
   searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
+  /**
+   * The relay's verdicts in [since, until), counted where the records are:
+   * how many, by verdict (details.verdict; '?' where it is missing) and by
+   * finding (each code of details.findings once per record). What the
+   * monthly report tells of mail, without reading a month of records.
+   */
+  countVerdicts(range: { since: Date; until: Date }): Promise<VerdictCounts>;
   addCheckpoint(c: Checkpoint): Promise<void>;
   /**
    * Checkpoints in seq (then key id) order; with a range, only those with

@@ -224,6 +224,54 @@ export function storeContract(backend: Backend): void {
       expect((await store.searchAudit({ order: 'newest', since: at(2), until: at(6) })).map((r) => r.seq)).toEqual([7, 4, 2, 1, 3]);
     });
 
+    it("pages a recipient's records by time then seq, through their own index, with every other filter", async () => {
+      const times = [at(5), at(5), at(2), at(5), at(1), at(9), at(5)];
+      await append(
+        store,
+        times.map((time, i) =>
+          entry({ time, action: i % 2 ? 'verdict' : 'delivered', object: `R${i + 1}`, details: { from: 'a@ext.jp', to: i === 5 ? ['other@city.lg.jp'] : ['Staff@City.lg.jp', 'boss@city.lg.jp'] } }),
+        ),
+      );
+      const mine = (await store.readAudit(0, 100)).filter((r) => r.seq !== 6);
+      const expected = mine.sort((a, b) => (a.time === b.time ? b.seq - a.seq : a.time < b.time ? 1 : -1)).map((r) => r.seq);
+      expect(expected).toEqual([7, 4, 2, 1, 3, 5]);
+      const down: number[] = [];
+      let key: { time: string; seq: number } | undefined;
+      for (;;) {
+        const page = await store.searchAudit({ recipient: 'staff@city.lg.jp', order: 'newest', limit: 2, ...(key ? { beforeKey: key } : {}) });
+        if (page.length === 0) break;
+        down.push(...page.map((r) => r.seq));
+        key = { time: page.at(-1)!.time, seq: page.at(-1)!.seq };
+      }
+      expect(down).toEqual(expected);
+      const seqs = async (f: Parameters<Store['searchAudit']>[0]): Promise<number[]> => (await store.searchAudit(f)).map((r) => r.seq);
+      expect(await seqs({ recipient: 'STAFF@city.lg.jp', order: 'oldest', afterKey: { time: at(2).toISOString(), seq: 3 }, limit: 3 })).toEqual([1, 2, 4]);
+      expect(await seqs({ recipient: 'staff@city.lg.jp', order: 'newest', since: at(2), until: at(6) })).toEqual([7, 4, 2, 1, 3]);
+      expect(await seqs({ recipient: 'staff@city.lg.jp', order: 'newest', actions: ['verdict'], sender: 'A@ext.jp' })).toEqual([4, 2]);
+      expect(await seqs({ recipient: 'other@city.lg.jp', order: 'newest' })).toEqual([6]);
+      expect(await seqs({ recipient: 'nobody@city.lg.jp', order: 'oldest' })).toEqual([]);
+      // The same records as the search in seq order finds.
+      expect((await seqs({ recipient: 'boss@city.lg.jp', order: 'newest' })).sort((a, b) => a - b)).toEqual(await seqs({ recipient: 'boss@city.lg.jp' }));
+      expect((await store.searchAudit({ recipient: 'staff@city.lg.jp', order: 'newest', limit: 1 }))[0]).toEqual((await store.readAudit(6, 1))[0]);
+    });
+
+    it("counts a time range's verdicts by verdict and by finding, each finding once per record", async () => {
+      await append(store, [
+        entry({ time: at(0), action: 'verdict', details: { verdict: 'sanitized', findings: ['html-converted'] } }),
+        entry({ time: at(1), action: 'verdict', details: { verdict: 'sanitized', findings: ['html-converted', 'link-defanged', 'html-converted'] } }),
+        entry({ time: at(2), action: 'verdict', details: { verdict: 'blocked', findings: ['attachment-removed', 7, null] } }),
+        entry({ time: at(3), action: 'verdict', details: { findings: 'html-converted' } }),
+        entry({ time: at(4), action: 'delivered', details: { verdict: 'sanitized', findings: ['html-converted'] } }),
+        entry({ time: at(9), action: 'verdict', details: { verdict: 'sanitized', findings: ['html-converted'] } }),
+      ]);
+      const counts = await store.countVerdicts({ since: at(0), until: at(9) });
+      expect(counts.messages).toBe(4);
+      expect(Object.fromEntries(counts.verdicts)).toEqual({ sanitized: 2, blocked: 1, '?': 1 });
+      expect(Object.fromEntries(counts.findings)).toEqual({ 'html-converted': 2, 'link-defanged': 1, 'attachment-removed': 1 });
+      const none = await store.countVerdicts({ since: at(20), until: at(30) });
+      expect([none.messages, none.verdicts.size, none.findings.size]).toEqual([0, 0, 0]);
+    });
+
     it('keeps checkpoints, in seq order, ignoring an exact repeat', async () => {
       const c = (seq: number, keyId: string) => ({ seq, hash: 'a'.repeat(64), time: at(seq).toISOString(), keyId, signature: `sig-${seq}-${keyId}` });
       await store.addCheckpoint(c(5, 'k2'));

@@ -13,6 +13,12 @@ import { esc, table } from './html.js';
 import type { Kit } from './kit.js';
 import type { Lang } from './messages.js';
 
+/** The relay's verdict words, mildest first: the order of verdicts met as often. */
+const VERDICT_ORDER = ['clean', 'sanitized', 'blocked', 'rejected'];
+const rank = (v: string): number => (VERDICT_ORDER.includes(v) ? VERDICT_ORDER.indexOf(v) : VERDICT_ORDER.length);
+/** Verdicts, the most frequent first (then mildest first, then by name): the same order on every run. */
+const byCount = (m: ReadonlyMap<string, number>): [string, number][] => [...m].sort((x, y) => y[1] - x[1] || rank(x[0]) - rank(y[0]) || x[0].localeCompare(y[0]));
+
 export const PRINT_STYLESHEET = `
 .report table { width: 100%; }
 .report td { vertical-align: top; word-break: break-all; }
@@ -54,7 +60,7 @@ export function reportRows(r: MonthlyReport, lang: Lang): string[][] {
   const s = a.section;
   const rows: string[][] = [];
   const ev = (section: string, e: EventRow, item: string = e.action): string[] => [section, item, '', jstTableOf(e.time), e.actor, e.object ?? '', brief(e.details)];
-  for (const [v, n] of [...r.verdicts].sort((x, y) => y[1] - x[1])) rows.push([s.verdicts, a.verdictName[v] ?? v, String(n), '', '', '', v]);
+  for (const [v, n] of byCount(r.verdicts)) rows.push([s.verdicts, a.verdictName[v] ?? v, String(n), '', '', '', v]);
   rows.push([s.verdicts, a.total, String(r.messages), '', '', '', '']);
   for (const [f, n] of [...r.findings].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))) rows.push([s.findings, f, String(n), '', '', '', '']);
   for (const x of r.releases) {
@@ -98,7 +104,7 @@ function reportHtml(r: MonthlyReport, lang: Lang, madeBy: string): string {
       list.map((e) => [jstTableOf(e.time), e.actor, e.action, e.object ?? '', brief(e.details)]),
       a.none,
     );
-  const verdictRows = [...r.verdicts].sort((x, y) => y[1] - x[1]).map(([v, n]) => [a.verdictName[v] ?? v, n]);
+  const verdictRows = byCount(r.verdicts).map(([v, n]) => [a.verdictName[v] ?? v, n]);
   return `<article class="report">
 <h2>${esc(fill(a.reportTitle, { month: r.month }))}</h2>
 <p>${esc(fill(a.reportPeriod, { since: jstTableOf(r.since.toISOString()), until: jstTableOf(r.until.toISOString()) }))}</p>

@@ -75,10 +75,6 @@ const detailsOf = (r: AuditRecord): Record<string, unknown> => {
 
 const eventOf = (r: AuditRecord): EventRow => ({ time: r.time, actor: r.actor, action: r.action, object: r.object, details: detailsOf(r) });
 
-const bump = (m: Map<string, number>, key: string, by = 1): void => {
-  m.set(key, (m.get(key) ?? 0) + by);
-};
-
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
 /** The console user an actor names ("console:kanri"), if it is one. */
@@ -131,17 +127,8 @@ async function releases(store: Store, since: Date, until: Date): Promise<Release
 
 export async function monthlyReport(store: Store, month: { label: string; since: Date; until: Date }): Promise<MonthlyReport> {
   const { since, until } = month;
-  const verdicts = new Map<string, number>();
-  const findings = new Map<string, number>();
-  let messages = 0;
-  for await (const page of auditPages(store, { since, until, actions: ['verdict'] })) {
-    for (const r of page) {
-      const d = detailsOf(r);
-      messages++;
-      bump(verdicts, text(d.verdict) ?? '?');
-      if (Array.isArray(d.findings)) for (const f of new Set(d.findings.filter((x): x is string => typeof x === 'string'))) bump(findings, f);
-    }
-  }
+  // Counted by the database: a month can hold hundreds of thousands of verdicts.
+  const { messages, verdicts, findings } = await store.countVerdicts({ since, until });
 
   const admins = new Set((await store.listUsers()).filter((u) => u.role === 'admin').map((u) => u.name));
   const adminActions: EventRow[] = [];
