@@ -44,13 +44,13 @@ const pong = (socket: string): Promise<boolean> =>
     c.on('error', () => resolve(false));
   });
 
-/** Starts clamd; `streamMaxLength` is its StreamMaxLength (e.g. '1M'). */
-export async function startClamd(opts: { streamMaxLength?: string } = {}): Promise<Clamd> {
+/** Starts clamd; `streamMaxLength` is its StreamMaxLength (e.g. '1M'); `socket` where it listens (in a folder anyone may write to). */
+export async function startClamd(opts: { streamMaxLength?: string; socket?: string } = {}): Promise<Clamd> {
   const dir = tempDir('mugaika-clamd-');
   const db = path.join(dir, 'db');
   mkdirSync(db);
   writeFileSync(path.join(db, 'test.hdb'), `${createHash('md5').update(EICAR).digest('hex')}:${EICAR.length}:Mugaika.Test.EICAR\n`);
-  const socket = path.join(dir, 'clamd.sock');
+  const socket = opts.socket ?? path.join(dir, 'clamd.sock');
   const conf = path.join(dir, 'clamd.conf');
   writeFileSync(
     conf,
