@@ -27,6 +27,10 @@
 #            ldap-utils (ldapadd, ldapmodify) load and change its test tree.
 #   chromium test/web/e2e.test.ts drives Debian's Chromium through
 #            playwright-core (no browser download) to log in with TOTP.
+#   clamav-daemon  test/scan/*.test.ts and test/core/finding-codes.test.ts
+#            start a private clamd (foreground, a temporary clamd.conf, its
+#            socket and a one-line signature database in a temporary folder);
+#            the gateway scans with a clamd of the site's (scan.clamdSocket).
 #
 # Postfix is preseeded with "No configuration": the package then writes no
 # /etc/postfix/main.cf, so its maintainer scripts start no system-wide Postfix
@@ -40,7 +44,7 @@ set -euo pipefail
 PACKAGES=(postfix postgresql
   libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
   fonts-noto-cjk fonts-ipaexfont bubblewrap poppler-utils poppler-data img2pdf
-  slapd ldap-utils chromium)
+  slapd ldap-utils chromium clamav-daemon)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

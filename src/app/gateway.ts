@@ -32,6 +32,7 @@ import { createEngine } from '../relay/engine.js';
 import { lockDataDir } from '../relay/lock.js';
 import { unlockServiceFor } from '../unlock/wiring.js';
 import { createSanitizer } from '../relay/sanitizer.js';
+import { clamdOf } from '../scan/wiring.js';
 import { createTransferLog, recoveredFromLog } from '../relay/transfer-log.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 
@@ -150,6 +151,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     workers,
     quarantine,
     consoleUrl: config.web.publicUrl,
+    clamd: clamdOf(config),
   });
   opened.push(() => sanitizer.close());
   let snapshot = () => ({ incoming: 0, waiting: 0, outgoing: 0, oldestAgeSeconds: 0 });

@@ -23,11 +23,12 @@ program
   .option('--batch <dir>', 'sanitize every .eml in this folder')
   .option('--data-dir <dir>', 'data folder (quarantine, keys); default $MUGAIKA_DATA_DIR or ./data')
   .option('--policy <file>', 'policy file (YAML); default: the embedded defaults')
-  .action(async (input: string | undefined, opts: { output: string; report?: string; batch?: string; dataDir?: string; policy?: string }) => {
+  .option('-c, --config <file>', "the gateway's configuration file (YAML): its database and scan.clamdSocket; MUGAIKA_CLAMD_SOCKET overrides it")
+  .action(async (input: string | undefined, opts: { output: string; report?: string; batch?: string; dataDir?: string; policy?: string; config?: string }) => {
     if (!input === !opts.batch) throw new InvalidArgumentError('give either INPUT or --batch DIR / INPUT か --batch DIR のどちらかを指定してください');
     const [{ loadPolicy }, { openCliDeps }, { sanitizeFile, sanitizeFolder }] = await Promise.all([import('../policy/load.js'), import('./wiring.js'), import('./sanitize-command.js')]);
     const policy = await loadPolicy(opts.policy);
-    const deps = await openCliDeps(opts.dataDir ?? defaultDataDir(), policy);
+    const deps = await openCliDeps(opts.dataDir ?? defaultDataDir(), policy, opts.config);
     try {
       if (opts.batch) {
         const lines = await sanitizeFolder(opts.batch, opts.output, deps, process.stderr.isTTY === true);

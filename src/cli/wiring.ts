@@ -14,6 +14,7 @@ import type { Envelope } from '../model/envelope.js';
 import { decideIsolation } from '../converters/isolation.js';
 import { openVault } from '../quarantine/vault.js';
 import { createSanitizer, type Sanitizer } from '../relay/sanitizer.js';
+import { clamdOf } from '../scan/wiring.js';
 import { openStore } from '../store/open.js';
 import { defaultActor } from '../app/cli-context.js';
 
@@ -27,7 +28,7 @@ export interface CliDeps {
   close(): Promise<void>;
 }
 
-export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliDeps> {
+export async function openCliDeps(dataDir: string, policy: Policy, configFile?: string): Promise<CliDeps> {
   const dir = path.resolve(dataDir);
   const actor = defaultActor();
   let closing: Array<() => Promise<void>> = [];
@@ -36,8 +37,9 @@ export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliD
     closing = [];
     for (const step of steps) await step().catch(() => undefined);
   };
+  // A configuration that does not load is the operator's to fix, not a reason to try again later.
+  const config = await loadConfig(configFile, process.env);
   try {
-    const config = await loadConfig(undefined, process.env);
     const store = await openStore({ dataDir: dir, databaseUrl: config.database.url });
     closing.push(() => store.close());
     const audit = await openAuditLogThread({ dataDir: dir, databaseUrl: config.database.url, shared: true });
@@ -54,6 +56,7 @@ export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliD
       isolation: await decideIsolation(policy.documents),
       workers: 1,
       quarantine,
+      clamd: clamdOf(config),
     });
     closing.push(() => sanitizer.close());
     return { sanitizer, audit, actor, now: () => new Date(), close };

@@ -201,6 +201,19 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    scan: z
+      .object({
+        /**
+         * ClamAV's daemon (its LocalSocket, e.g. /run/clamav/clamd.ctl): every file is scanned
+         * before it is converted, for `serve` and `sanitize` alike; without it nothing is scanned.
+         * What happens when it does not answer is the policy's scan.unavailable.
+         */
+        clamdSocket: z.string().min(1).optional(),
+        /** How long clamd may take for one file, ms. */
+        timeoutMs: z.number().int().positive().max(600_000).default(30_000),
+      })
+      .strict()
+      .prefault({}),
     web: webSchema,
   })
   .strict()
@@ -223,6 +236,7 @@ export const ENV_OVERRIDES = {
   MUGAIKA_WEB_LISTEN: ['web', 'listen'],
   MUGAIKA_OPS_LISTEN: ['web', 'opsListen'],
   MUGAIKA_DATABASE_URL: ['database', 'url'],
+  MUGAIKA_CLAMD_SOCKET: ['scan', 'clamdSocket'],
 } as const;
 
 export function parseHostPort(value: string): { host: string; port: number } {

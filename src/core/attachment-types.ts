@@ -4,7 +4,7 @@ import type { FileKind } from './file-kinds.js';
 import type { AttachmentKind, Finding } from './findings.js';
 import type { Labels } from './labels.js';
 import type { Policy } from './policy.js';
-import type { DocumentConverter, ImageTranscoder } from './ports.js';
+import type { DocumentConverter, ImageTranscoder, MalwareScanner } from './ports.js';
 import type { OutputBudget } from './output-budget.js';
 import type { ArchiveBudget } from './archive.js';
 
@@ -58,6 +58,8 @@ export interface AttachmentContext {
   labels: Labels;
   images: ImageTranscoder;
   documents: DocumentConverter;
+  /** Scans each file before it is converted or removed, when configured. */
+  scanner?: MalwareScanner;
   deadline: number;
   /** What is left for all the archives of this message together. */
   budget: ArchiveBudget;

@@ -9,6 +9,7 @@ import { sanitizeBody } from './body.js';
 import { classify, mismatch } from './classify.js';
 import { fileKind } from './file-kinds.js';
 import { finding, type Finding } from './findings.js';
+import { secondOpinion } from './malware.js';
 import { openMessage } from './message.js';
 import { deliveredName, neutraliseMemberPath, neutraliseName, type SafeName } from './names.js';
 import type { UntrustedAttachment } from './parse.js';
@@ -158,6 +159,9 @@ async function sanitizeNode(att: UntrustedAttachment, ctx: AttachmentContext, wh
   });
 
   let c: Conversion;
+  // The scanner's second opinion comes before anything is made of the bytes.
+  const hit = await secondOpinion(att.bytes, what, ctx);
+  if (hit) return node(hit);
   // Once the delivered message is full, nothing more is converted.
   if (ctx.output.closed) return node(removed(finding('output-limit')));
   switch (what.kind) {

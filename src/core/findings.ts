@@ -68,6 +68,10 @@ export const findingCodes = [
   'tnef-corrupt',
   'calendar-as-text',
   'html-attachment-converted',
+  // Malware scanning (a second opinion, when a scanner is configured).
+  'malware-found',
+  'malware-scan-limit',
+  'malware-scan-unavailable',
 ] as const;
 
 export type FindingCode = (typeof findingCodes)[number];

@@ -14,6 +14,8 @@ function dangerSentenceEn(d: Danger): string {
       return `${article(d.kind, true)} with macros (${d.name}) ${verb(d.removed)}`;
     case 'link':
       return 'Some links lead elsewhere than their text says (possible phishing).';
+    case 'malware':
+      return `Malware (${d.signature}) was found in a file (${d.name}); it was removed.`;
   }
 }
 
@@ -90,6 +92,9 @@ export const en: Labels = {
     'tnef-corrupt': 'The Outlook attachment data (winmail.dat) could not be read; removed.',
     'calendar-as-text': 'The calendar is shown at the end of the body (the file is not attached).',
     'html-attachment-converted': 'The HTML file was converted to text.',
+    'malware-found': 'The virus scan found malware in it; removed.',
+    'malware-scan-limit': 'Too large for the virus scan to check; removed.',
+    'malware-scan-unavailable': 'The virus scan could not be done, so the body and attachments cannot be delivered.',
   },
   findingInAttachment: {
     'output-limit': 'The message reached its size limit; removed.',

@@ -14,6 +14,8 @@ function dangerSentence(d: Danger): string {
       return `${spaced('マクロ付きの', d.kind)}（${d.name}）${fate(d.removed)}`;
     case 'link':
       return '表示と実際のリンク先が違うリンクがありました（フィッシングのおそれがあります）。';
+    case 'malware':
+      return `ウイルス（検出名: ${d.signature}）が見つかったファイル（${d.name}）を削除しました。`;
   }
 }
 
@@ -85,6 +87,9 @@ export const ja: Labels = {
     'tnef-corrupt': 'Outlook の添付データ（winmail.dat）を読み取れないため、削除しました。',
     'calendar-as-text': '予定表の内容を本文の最後に表示しました（ファイルは添付していません）。',
     'html-attachment-converted': 'HTML ファイルをテキストに変換しました。',
+    'malware-found': 'ウイルス検査でウイルスが見つかったため、削除しました。',
+    'malware-scan-limit': 'ウイルス検査ができる大きさを超えていたため、削除しました。',
+    'malware-scan-unavailable': 'ウイルス検査ができなかったため、本文と添付ファイルをお届けできません。',
   },
   findingInAttachment: {
     'output-limit': 'メールの大きさの上限に達したため、削除しました。',

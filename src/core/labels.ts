@@ -22,7 +22,9 @@ export type Danger =
   /** A document with macros. */
   | { what: 'macro'; kind: string; name: string; removed: boolean }
   /** A link whose text names another host than its target. */
-  | { what: 'link' };
+  | { what: 'link' }
+  /** A file the malware scanner recognised (always removed); `signature` is the name it gave. */
+  | { what: 'malware'; signature: string; name: string };
 
 /** A calendar date and, for a date-time, its hour and minute, as written. */
 export interface WallTime {

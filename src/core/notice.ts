@@ -60,6 +60,8 @@ const SAYS_REMOVED: ReadonlySet<FindingCode> = new Set<FindingCode>([
   'header-too-large',
   'parse-error',
   'internal-error',
+  'malware-found',
+  'malware-scan-limit',
 ]);
 
 class Words {
@@ -82,6 +84,9 @@ function dangerOf(a: AttachmentOutcome, labels: Labels): Danger | undefined {
   const codes = new Set(a.findings.map((f) => f.code));
   const removed = a.disposition.as === 'removed';
   const name = nameOf(a, labels);
+  // The scanner's verdict comes first: it names what was found, whatever the file claimed to be.
+  const malware = a.findings.find((f) => f.code === 'malware-found');
+  if (malware) return { what: 'malware', signature: inert(malware.detail ?? '?'), name };
   if (DANGEROUS_KINDS.has(a.kind)) {
     // What it pretends to be: its disguised name's extension, or a plain name that lies about it.
     const claimed = claimedKind(a.claimedExt ?? (codes.has('type-mismatch') ? a.ext : null));
@@ -116,7 +121,7 @@ function attachmentLines(a: AttachmentOutcome, danger: Danger | undefined, words
   const name = nameOf(a, labels);
   const head = a.parent === null ? labels.attachmentLine(a.index, name, kind) : labels.memberLine(a.index, name, kind, a.parent);
   // A dangerous file: the warning above says what it is; here only what became of it.
-  const findings = danger?.what === 'file' ? a.findings.filter((f) => SAYS_REMOVED.has(f.code)) : firstOfEach(a.findings);
+  const findings = danger?.what === 'file' || danger?.what === 'malware' ? a.findings.filter((f) => SAYS_REMOVED.has(f.code)) : firstOfEach(a.findings);
   const said = findings.map((f) => words.of(f, true));
   const fate = fateOf(a, labels);
   const indent = ' '.repeat(head.length - head.trimStart().length + `${a.index}. `.length);
@@ -172,7 +177,7 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
 
   if (input.quarantineId) {
     // What the original holds that the recipient lacks: not the dangers, not what loses nothing.
-    const dangerous = (f: Finding): boolean => f.code === 'link-text-mismatch' || (f.attachment !== undefined && dangerByIndex.get(f.attachment)?.what === 'file');
+    const dangerous = (f: Finding): boolean => f.code === 'link-text-mismatch' || (f.attachment !== undefined && ['file', 'malware'].includes(dangerByIndex.get(f.attachment)?.what ?? ''));
     const worthAsking = input.blocked || all.some((f) => !LOSES_NOTHING.has(f.code) && !dangerous(f));
     if (!worthAsking) lines.push(labels.quarantinedOnly(input.quarantineId, dangers.length > 0));
     else if (dangers.length > 0) lines.push(labels.quarantinedAskOthers(input.quarantineId, contact));

@@ -127,6 +127,20 @@ export const policySchema = z
       })
       .strict()
       .prefault({}),
+    scan: z
+      .object({
+        /**
+         * When a malware scanner is configured (scan.clamdSocket) but cannot answer
+         * (not running, no answer in time, died mid-scan): 'tempfail' keeps the
+         * message to try again later (nothing delivered, nothing lost: the relay
+         * defers it, `mugaika sanitize` exits 75); 'block' delivers the notice
+         * only and quarantines the original. A file larger than the scanner
+         * accepts (clamd's StreamMaxLength) is removed either way.
+         */
+        unavailable: z.enum(['tempfail', 'block']).default('tempfail'),
+      })
+      .strict()
+      .prefault({}),
     release: z
       .object({
         /** Put in front of a released original's subject; empty for none. */

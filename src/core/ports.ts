@@ -103,10 +103,25 @@ export interface DocumentConverter {
   toImagePdf(untrustedBytes: Uint8Array, format: DocumentFormat, limits: DocumentLimits): Promise<DocumentResult>;
 }
 
+/**
+ * What a malware scanner said of one file. `unavailable`: it could not give an
+ * answer (not reachable, no answer in time, died mid-scan, or the file is over
+ * what it accepts: `limit`); the core then decides by the policy (scan.*).
+ */
+export type ScanResult = { verdict: 'clean' } | { verdict: 'found'; signature: string } | { verdict: 'unavailable'; reason: 'unreachable' | 'timeout' | 'limit' | 'failed'; detail: string };
+
+/** A second opinion (e.g. clamd) on each file before it is converted. */
+export interface MalwareScanner {
+  /** `deadline`: absolute time (ms since epoch) after which the scanner must give up. Never rejects. */
+  scan(untrustedBytes: Uint8Array, deadline: number): Promise<ScanResult>;
+}
+
 export interface SanitizeDeps {
   quarantine: QuarantineStore;
   images: ImageTranscoder;
   documents: DocumentConverter;
+  /** When configured (scan.clamdSocket), every file is scanned before it is converted or removed; absent, nothing is scanned. */
+  scanner?: MalwareScanner;
   /** The current time; injected so that tests are deterministic. */
   now: () => Date;
   /** A fresh random token for Message-IDs and boundaries (URL-safe). */

@@ -7,6 +7,7 @@ import { sanitizeBody } from './body.js';
 import { composeMessage, type VerdictWord } from './compose.js';
 import { defangText } from './defang.js';
 import { EncodedFileBlocked } from './encoded-files.js';
+import { ScannerUnavailableError, ScanUnavailable } from './malware.js';
 import { changesContent, finding, type Finding, type FindingCode } from './findings.js';
 import { buildHeaders, type NewHeaders, type ShownFields } from './headers.js';
 import { labelsFor } from './labels.js';
@@ -24,6 +25,7 @@ import type { SenderFacts } from '../model/sender-trust.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 
 export type { Envelope };
+export { ScannerUnavailableError };
 
 export interface SanitizeInput {
   raw: Uint8Array;
@@ -130,7 +132,7 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   const output = outputBudget(policy.limits.maxOutputBytes);
   const shown = fitText(output, body.text, labels.bodyCut);
   if (shown.cut) body.findings.push(finding('output-limit'));
-  const ctx: AttachmentContext = { policy, labels, images: deps.images, documents: deps.documents, deadline, budget: archiveBudget(policy.archives), output };
+  const ctx: AttachmentContext = { policy, labels, images: deps.images, documents: deps.documents, scanner: deps.scanner, deadline, budget: archiveBudget(policy.archives), output };
   const sanitized: SanitizedAttachment[] = [];
   for (const [i, att] of parsed.attachments.entries()) {
     sanitized.push(await withDeadline(sanitizeAttachment(att, i + 1, ctx), deadline));
@@ -194,7 +196,9 @@ const describe = (err: unknown): string => (err instanceof Error ? `${err.name}:
 
 /**
  * Sanitizes one message. Resolves with a decision for any input; rejects only
- * with QuarantineUnavailableError, when the original could not be kept.
+ * with QuarantineUnavailableError, when the original could not be kept, or
+ * ScannerUnavailableError (policy scan.unavailable: tempfail), when the malware
+ * scanner could not answer: nothing was decided, try again later.
  */
 export async function sanitize(input: SanitizeInput, policy: Policy, deps: SanitizeDeps): Promise<SanitizeResult> {
   const receivedAt = deps.now();
@@ -212,6 +216,11 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
     if (err instanceof QuarantineUnavailableError) throw err;
     // policy text.encodedFiles: quarantine, and a text carried an encoded file.
     if (err instanceof EncodedFileBlocked) return blockMessage(input, policy, deps, receivedAt, err.finding);
+    // policy scan.unavailable: the scanner could not answer for a file.
+    if (err instanceof ScanUnavailable) {
+      if (policy.scan.unavailable === 'tempfail') throw new ScannerUnavailableError(err.message.slice(0, 300));
+      return blockMessage(input, policy, deps, receivedAt, finding('malware-scan-unavailable', { detail: err.message.slice(0, 300) }));
+    }
     const code: FindingCode = err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
     return blockMessage(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));
   }

@@ -11,7 +11,8 @@ import type { Isolation } from '../converters/isolation.js';
 import { documentConverterFor } from '../converters/wiring.js';
 import type { Policy } from '../core/policy.js';
 import type { QuarantineId, SanitizeDeps } from '../core/ports.js';
-import { QuarantineUnavailableError, sanitize, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import { QuarantineUnavailableError, ScannerUnavailableError, sanitize, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import { createClamdScanner, type ClamdOptions } from '../scan/clamd.js';
 import { reusing } from './reuse-quarantine.js';
 import { openVault } from '../quarantine/vault.js';
 import { openStore } from '../store/open.js';
@@ -27,6 +28,8 @@ export interface WorkerSetup {
   isolation: Isolation;
   /** The console's public address (web.publicUrl): the notice of a quarantined original links its page. */
   consoleUrl?: string;
+  /** clamd (config scan.*): every file is scanned before it is converted; absent, nothing is scanned. */
+  clamd?: ClamdOptions;
 }
 
 export interface WorkerTask {
@@ -38,7 +41,7 @@ export interface WorkerTask {
   quarantineId: QuarantineId | null;
 }
 
-export type WorkerReply = { ok: true; result: SanitizeResult } | { ok: false; quarantineUnavailable: boolean; message: string };
+export type WorkerReply = { ok: true; result: SanitizeResult } | { ok: false; quarantineUnavailable: boolean; scannerUnavailable?: boolean; message: string };
 
 const setup = workerData as WorkerSetup;
 let deps: Promise<{ deps: SanitizeDeps; store: Store }> | undefined;
@@ -51,7 +54,18 @@ async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
     // Commits (and their fsync) happen on the gateway's audit thread: this thread sanitizes meanwhile.
     const audit = connectAuditChannel(setup.auditChannel);
     const quarantine = await openVault({ dataDir: setup.dataDir, store, audit, gateway: setup.gateway });
-    return { store, deps: { quarantine, images: createSharpTranscoder(), documents, now: () => new Date(), randomToken: () => randomUUID(), consoleUrl: setup.consoleUrl } };
+    return {
+      store,
+      deps: {
+        quarantine,
+        images: createSharpTranscoder(),
+        documents,
+        now: () => new Date(),
+        randomToken: () => randomUUID(),
+        consoleUrl: setup.consoleUrl,
+        ...(setup.clamd ? { scanner: createClamdScanner(setup.clamd) } : {}),
+      },
+    };
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;
@@ -67,6 +81,8 @@ export default async function run(task: WorkerTask): Promise<WorkerReply> {
     const result = await sanitize({ raw: task.raw, envelope: task.envelope }, setup.policy, { ...d, quarantine: reusing(d.quarantine, task.quarantineId) });
     return { ok: true, result };
   } catch (err) {
+    // Nothing is wrong with the store: the scanner could not answer, and the message waits.
+    if (err instanceof ScannerUnavailableError) return { ok: false, quarantineUnavailable: false, scannerUnavailable: true, message: err.detail };
     // Reopen the store next time: it may have been the cause.
     const failed = deps;
     deps = undefined;

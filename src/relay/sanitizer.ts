@@ -11,7 +11,8 @@ import { noDocuments } from '../converters/unavailable.js';
 import { finding } from '../core/findings.js';
 import type { Policy } from '../core/policy.js';
 import type { ImageTranscoder, QuarantineId, QuarantineStore, SanitizeDeps } from '../core/ports.js';
-import { blockMessage, QuarantineUnavailableError, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import { blockMessage, QuarantineUnavailableError, ScannerUnavailableError, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import type { ClamdOptions } from '../scan/clamd.js';
 import { runtimeUrl } from '../runtime/files.js';
 import { reusing } from './reuse-quarantine.js';
 import type { WorkerReply, WorkerSetup, WorkerTask } from './sanitize-worker.js';
@@ -26,7 +27,7 @@ export interface RunOptions {
 }
 
 export interface Sanitizer {
-  /** Resolves with a decision; rejects only with QuarantineUnavailableError. */
+  /** Resolves with a decision; rejects only with QuarantineUnavailableError or ScannerUnavailableError (both: try again later). */
   run(raw: Buffer, envelope: Envelope, options?: RunOptions): Promise<SanitizeResult>;
   close(): Promise<void>;
 }
@@ -49,6 +50,8 @@ export interface SanitizerOptions {
   isolation: Isolation;
   /** The console's public address (web.publicUrl): the notice of a quarantined original links its page. */
   consoleUrl?: string;
+  /** clamd (config scan.*), when configured: the threads scan every file with it. */
+  clamd?: ClamdOptions;
   workers?: number;
   /** The main thread's own quarantine, for messages blocked there. */
   quarantine: QuarantineStore;
@@ -102,6 +105,7 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
     policy: opts.policy,
     isolation: opts.isolation,
     consoleUrl: opts.consoleUrl,
+    clamd: opts.clamd,
   };
   const threads = opts.workers ?? Math.max(1, availableParallelism());
   const pool = new Piscina<WorkerTask, WorkerReply>({
@@ -136,6 +140,7 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
       const bytes = reply.ok ? (reply.result.message as Uint8Array | null) : null;
       if (reply.ok) return { ...reply.result, message: bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null } as SanitizeResult;
       if (reply.quarantineUnavailable) throw new QuarantineUnavailableError(new Error(reply.message));
+      if (reply.scannerUnavailable) throw new ScannerUnavailableError(reply.message);
       return blockMessage(input, opts.policy, blockDeps, new Date(), finding('internal-error', { detail: reply.message.slice(0, 300) }));
     },
     close: () => pool.close({ force: true }),

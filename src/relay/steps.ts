@@ -11,7 +11,7 @@
 // When each step runs is the scheduler's business (scheduler.ts).
 import type { Logger } from 'pino';
 import type { Policy } from '../core/policy.js';
-import { QuarantineUnavailableError } from '../core/sanitize.js';
+import { QuarantineUnavailableError, ScannerUnavailableError } from '../core/sanitize.js';
 import type { AttemptResult, Carrier, RecipientFailure } from '../delivery/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Spool } from '../spool/spool.js';
@@ -145,8 +145,11 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
         { quarantineId: recorded?.quarantineId ?? null },
       );
     } catch (err) {
-      if (!(err instanceof QuarantineUnavailableError)) throw err;
-      log.error({ err: err.message }, 'quarantine unavailable: message kept in the spool, retrying');
+      if (!(err instanceof QuarantineUnavailableError || err instanceof ScannerUnavailableError)) throw err;
+      log.error(
+        { err: err.message },
+        err instanceof ScannerUnavailableError ? 'malware scanner unavailable: message kept in the spool, retrying' : 'quarantine unavailable: message kept in the spool, retrying',
+      );
       scheduler.sanitize(id, d.now() + QUARANTINE_RETRY_MS);
       return;
     }

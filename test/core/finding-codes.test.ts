@@ -13,6 +13,8 @@ import { uuencode } from '../helpers/encoded.js';
 import { PDFDocument } from 'pdf-lib';
 import { eml, harness, plain, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
 import { NOTICE_RULE } from '../../src/core/notice.js';
+import { createClamdScanner } from '../../src/scan/clamd.js';
+import { EICAR, startClamd, type Clamd } from '../helpers/clamd.js';
 
 const png = (w: number, h: number): Promise<Buffer> =>
   sharp({ create: { width: w, height: h, channels: 3, background: '#0a0' } })
@@ -42,6 +44,9 @@ const pdf = async (pages = 1): Promise<Buffer> => {
 const att = (type: string, filename: string, body: Buffer | string): Buffer => withAttachments('x', [{ type, filename, body }]);
 const forwarded = (inner: string): Buffer => att('message/rfc822', 'fw.eml', inner);
 const converting = (): Promise<Harness> => harness({ documents: realDocuments() });
+// A real clamd (test/helpers/clamd.ts) that takes at most 1 MiB a file, started once for the scanning codes.
+let clamd: Promise<Clamd> | null = null;
+const scanning = async (): Promise<Harness> => harness({ scanner: createClamdScanner({ socketPath: (await (clamd ??= startClamd({ streamMaxLength: '1M' }))).socket, timeoutMs: 60_000 }) });
 
 interface Case {
   input: () => Promise<Buffer> | Buffer;
@@ -127,13 +132,23 @@ const cases: Record<FindingCode, Case> = {
   'tnef-corrupt': { input: () => att('application/ms-tnef', 'winmail.dat', tnef({ files: [{ title: 'a.txt', data: Buffer.from('a'.repeat(50)) }] }).subarray(0, 45)) },
   'calendar-as-text': { input: () => att('text/calendar', 'invite.ics', 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:会議\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n') },
   'html-attachment-converted': { input: () => att('text/html', 'a.html', '<html><body><p>お知らせ</p></body></html>') },
+  'malware-found': { input: () => att('application/octet-stream', 'a.txt', EICAR), h: scanning },
+  'malware-scan-limit': { input: () => att('text/plain', 'a.txt', 'y'.repeat(2 * 1024 * 1024)), h: scanning },
+  'malware-scan-unavailable': {
+    input: () => att('text/plain', 'a.txt', 'x'),
+    policy: policyWith({ scan: { unavailable: 'block' } }),
+    h: () => harness({ scanner: createClamdScanner({ socketPath: '/nonexistent/clamd.sock', timeoutMs: 5000 }) }),
+  },
 };
 
-afterAll(closeDocuments);
+afterAll(async () => {
+  await closeDocuments();
+  await (await clamd)?.stop();
+});
 
 describe('every finding code comes from a real message', () => {
   for (const [code, c] of Object.entries(cases)) {
-    it(code, async () => {
+    it(code, { timeout: c.h === scanning ? 180_000 : undefined }, async () => {
       const o = await run(await c.input(), c.policy, c.h ? await c.h() : undefined);
       expect(o.codes).toContain(code);
       if (o.raw) {
