@@ -142,3 +142,20 @@ export function registerBackupCommands(program: Command): void {
       if (!verify.ok || (originals.keyAvailable && originals.failed.length > 0)) process.exitCode = EXIT.failed;
     });
 }
+
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('設定と環境のよくある誤りを調べる (exit 0: エラーなし, 1: エラーあり) / check what operators get wrong (exit 1 on errors)')
+    .option('--data-dir <dir>', "データフォルダ / data folder; default $MUGAIKA_DATA_DIR, the config's dataDir, or ./data")
+    .option('-c, --config <file>', 'ゲートウェイ設定 / gateway configuration (YAML)')
+    .option('--owner <user>', 'データフォルダーの所有者 / who should own the data dir; default the user running this')
+    .option('--min-free-mb <n>', '必要な空き容量 (MiB) / free space below this is an error (default 1024)', (v) => Math.max(0, Number.parseInt(v, 10) || 0), 1024)
+    .option('--json', 'print JSON lines')
+    .action(async (opts: { dataDir?: string; config?: string; owner?: string; minFreeMb: number; json?: boolean }) => {
+      const [{ runDoctor }, { formatFindings }] = await Promise.all([import('../doctor/doctor.js'), import('../doctor/finding.js')]);
+      const findings = await runDoctor({ configFile: opts.config, dataDir: opts.dataDir, env: process.env, owner: opts.owner, minFreeBytes: opts.minFreeMb * 1024 * 1024 });
+      process.stdout.write(opts.json ? findings.map((f) => `${JSON.stringify(f)}\n`).join('') : formatFindings(findings));
+      if (findings.some((f) => f.level === 'error')) process.exitCode = EXIT.failed;
+    });
+}

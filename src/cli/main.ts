@@ -98,6 +98,7 @@ registerKeyCommands(program);
 
 (await import('./audit-commands.js')).registerAuditCommands(program);
 (await import('./backup-commands.js')).registerBackupCommands(program);
+(await import('./backup-commands.js')).registerDoctorCommand(program);
 
 try {
   await program.parseAsync();
