@@ -98,6 +98,8 @@ registerKeyCommands(program);
 (await import('./user-commands.js')).registerUserCommands(program);
 
 (await import('./audit-commands.js')).registerAuditCommands(program);
+(await import('./backup-commands.js')).registerBackupCommands(program);
+(await import('./backup-commands.js')).registerDoctorCommand(program);
 
 try {
   await program.parseAsync();

@@ -58,5 +58,8 @@ export const auditActions = [
   'unlock-succeeded',
   'unlock-failed',
   'unlock-reset',
+  // `mugaika backup` (a copy of the database, keys and originals taken) and `mugaika restore` (recorded in the restored log)
+  'backup-created',
+  'restored',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
