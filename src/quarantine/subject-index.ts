@@ -65,6 +65,9 @@ export interface SubjectIndex {
 const BATCH = 1000;
 const FOLLOWED = ['quarantined', 'release-requested', 'release-rejected', 'release-delivered', 'purged'] as const;
 
+/** Oldest first: by receivedAt, then id. */
+const byTime = (a: IndexedItem, b: IndexedItem): number => (a.receivedAt === b.receivedAt ? (a.id < b.id ? -1 : 1) : a.receivedAt < b.receivedAt ? -1 : 1);
+
 export const fold = (s: string | null | undefined): string => (s ?? '').normalize('NFKC').toLowerCase();
 
 export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): SubjectIndex {
@@ -72,6 +75,22 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
   /** Oldest first (by receivedAt, then id); items added out of order set `unsorted`. */
   let ordered: IndexedItem[] = [];
   let unsorted = false;
+  /**
+   * The items of each recipient address and of each finding, in `ordered`'s
+   * order: a clerk's list (their addresses) or a search by finding walks only
+   * its own items, not the whole quarantine.
+   */
+  let byAddress = new Map<string, IndexedItem[]>();
+  let byFinding = new Map<string, IndexedItem[]>();
+  const post = (map: Map<string, IndexedItem[]>, key: string, item: IndexedItem): void => {
+    const list = map.get(key);
+    if (list) list.push(item);
+    else map.set(key, [item]);
+  };
+  const postAll = (item: IndexedItem): void => {
+    for (const a of new Set(item.addressees)) post(byAddress, a, item);
+    for (const f of new Set(item.findings)) post(byFinding, f, item);
+  };
   let cursor = 0;
   let loading: Promise<void> | null = null;
   let loaded = false;
@@ -107,6 +126,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
     const last = ordered.at(-1);
     if (last && (last.receivedAt > item.receivedAt || (last.receivedAt === item.receivedAt && last.id > item.id))) unsorted = true;
     ordered.push(item);
+    postAll(item);
   };
 
   const apply = async (r: AuditRecord): Promise<void> => {
@@ -177,7 +197,10 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       await index.load();
       await index.refresh();
       if (unsorted) {
-        ordered = [...byId.values()].sort((a, b) => (a.receivedAt === b.receivedAt ? (a.id < b.id ? -1 : 1) : a.receivedAt < b.receivedAt ? -1 : 1));
+        ordered = [...byId.values()].sort(byTime);
+        byAddress = new Map();
+        byFinding = new Map();
+        for (const item of ordered) postAll(item);
         unsorted = false;
       }
       const since = q.since?.toISOString();
@@ -190,8 +213,9 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       const limit = Math.max(1, Math.min(500, q.limit ?? 50));
       const rows: IndexedItem[] = [];
       let total = 0;
-      for (let i = ordered.length - 1; i >= 0; i--) {
-        const it = ordered[i]!;
+      const candidates = own !== null ? mergedPostings([...own].map((a) => byAddress.get(a) ?? [])) : q.finding ? (byFinding.get(q.finding) ?? []) : ordered;
+      for (let i = candidates.length - 1; i >= 0; i--) {
+        const it = candidates[i]!;
         if (until !== undefined && it.receivedAt >= until) continue;
         if (since !== undefined && it.receivedAt < since) break;
         if (q.state && it.state !== q.state) continue;
@@ -206,6 +230,28 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       return { total, rows };
     },
   };
+
+  /** Lists in `ordered`'s order merged into one, in that order, each item once (one addressed to two of them is in both). */
+  function mergedPostings(lists: IndexedItem[][]): IndexedItem[] {
+    return lists.reduce((a, b) => (a.length === 0 ? b : b.length === 0 ? a : mergeTwo(a, b)), []);
+  }
+
+  function mergeTwo(a: IndexedItem[], b: IndexedItem[]): IndexedItem[] {
+    const out: IndexedItem[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length && j < b.length) {
+      const x = a[i]!;
+      const y = b[j]!;
+      const order = x === y ? 0 : byTime(x, y);
+      out.push(order <= 0 ? x : y);
+      if (order <= 0) i++;
+      if (order >= 0) j++;
+    }
+    while (i < a.length) out.push(a[i++]!);
+    while (j < b.length) out.push(b[j++]!);
+    return out;
+  }
 
   /** One of the item's recipients is in `own` (a plain loop: this runs for every item of a search). */
   function addressedTo(it: IndexedItem, own: ReadonlySet<string>): boolean {

@@ -28,6 +28,8 @@ const meta = (subject: string, at: Date, extra: Partial<QuarantineMeta> = {}): Q
   ...extra,
 });
 
+const SHARED = 'soumu@city.example.lg.jp';
+
 for (const backend of [sqliteBackend, postgresBackend]) {
   describe(`subject index on ${backend.kind}`, () => {
     let f: VaultFixture;
@@ -91,7 +93,9 @@ describe('subject index with many items (SQLite)', () => {
       const at = new Date(t0 + i * 60_000);
       const id = newQuarantineId(at);
       const key = newDataKey();
-      const m = meta(`${words[i % words.length]} 第${i}号`, at, { envelopeFrom: `s${i % 997}@example${i % 13}.jp`, envelopeTo: [`staff${i % 300}@city.example.lg.jp`] });
+      // One in seven also went to a shared mailbox (a clerk's alias).
+      const to = [`staff${i % 300}@city.example.lg.jp`, ...(i % 7 === 0 ? [SHARED] : [])];
+      const m = meta(`${words[i % words.length]} 第${i}号`, at, { envelopeFrom: `s${i % 997}@example${i % 13}.jp`, envelopeTo: to });
       const row: ItemRow = {
         id,
         gateway: 'gw',
@@ -134,5 +138,37 @@ describe('subject index with many items (SQLite)', () => {
       expect(r.total).toBeGreaterThanOrEqual(q.subject === 'no such subject anywhere' ? 0 : 1);
     }
     console.log(`subject index: load of ${N} items ${Math.round(loadMs)} ms; searches ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
+
+    // A clerk's list (their address and the shared alias) and a search by finding walk their own
+    // items only: the same rows, in the same order, as a look at every row finds.
+    const newest = (keep: (r: ItemRow) => boolean): string[] =>
+      rows
+        .filter(keep)
+        .sort((a, b) => (a.receivedAt === b.receivedAt ? (a.id < b.id ? 1 : -1) : a.receivedAt < b.receivedAt ? 1 : -1))
+        .map((r) => r.id);
+    const own = ['STAFF7@city.example.lg.jp', SHARED].map((a) => a.toLowerCase());
+    const mine = newest((r) => r.recipients.some((a) => own.includes(a)));
+    const page = async (q: Parameters<typeof index.search>[0]): Promise<{ total: number; ids: string[] }> => {
+      const r = await index.search(q);
+      return { total: r.total, ids: r.rows.map((x) => x.id) };
+    };
+    expect(await page({ recipientAny: own, limit: 50 })).toEqual({ total: mine.length, ids: mine.slice(0, 50) });
+    expect(await page({ recipientAny: own, offset: 700, limit: 50 })).toEqual({ total: mine.length, ids: mine.slice(700, 750) });
+    expect(await page({ recipientAny: own, finding: 'attachment-removed', limit: 500 })).toEqual({
+      total: newest((r) => r.recipients.some((a) => own.includes(a)) && r.findings.includes('attachment-removed')).length,
+      ids: newest((r) => r.recipients.some((a) => own.includes(a)) && r.findings.includes('attachment-removed')).slice(0, 500),
+    });
+    const removed = newest((r) => r.findings.includes('attachment-removed'));
+    expect(await page({ finding: 'attachment-removed', state: 'held', limit: 30 })).toEqual({
+      total: newest((r) => r.findings.includes('attachment-removed') && r.state === 'held').length,
+      ids: newest((r) => r.findings.includes('attachment-removed') && r.state === 'held').slice(0, 30),
+    });
+    expect((await page({ finding: 'attachment-removed', limit: 10 })).total).toBe(removed.length);
+    expect((await page({ recipientAny: ['nobody@city.example.lg.jp'] })).total).toBe(0);
+    // An item that arrives out of time order (another gateway's clock) takes its place in those lists too.
+    const late = await f.vault.put(Buffer.from('late'), meta('遅れて届いた', new Date(t0 - 60_000), { envelopeTo: [SHARED], findings: [{ code: 'attachment-removed' }] }));
+    const all = await page({ recipientAny: own, limit: 500, offset: mine.length - 1 });
+    expect(all).toEqual({ total: mine.length + 1, ids: [mine.at(-1)!, late] });
+    expect((await page({ finding: 'attachment-removed', offset: removed.length, limit: 5 })).ids).toEqual([late]);
   });
 });
