@@ -13,6 +13,9 @@ export const findingCodes = [
   'timeout',
   'internal-error',
   'encoded-file-blocked',
+  // Blocked by who sent it: the From domain's DMARC p=reject failed; the exclusion list or a rule (policy senders).
+  'dmarc-reject',
+  'sender-blocked',
   // Structure: delivered, but read one way only, or cut to the limits.
   'mime-ambiguous',
   'parts-truncated',
@@ -68,6 +71,9 @@ export const findingCodes = [
   'tnef-corrupt',
   'calendar-as-text',
   'html-attachment-converted',
+  // A sender rule (policy senders.rules): the original kept; an image delivered as a page of a PDF.
+  'sender-quarantined',
+  'image-as-pdf',
 ] as const;
 
 export type FindingCode = (typeof findingCodes)[number];

@@ -13,6 +13,7 @@ import { uuencode } from '../helpers/encoded.js';
 import { PDFDocument } from 'pdf-lib';
 import { eml, harness, plain, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
 import { NOTICE_RULE } from '../../src/core/notice.js';
+import type { SenderFacts } from '../../src/model/sender-trust.js';
 
 const png = (w: number, h: number): Promise<Buffer> =>
   sharp({ create: { width: w, height: h, channels: 3, background: '#0a0' } })
@@ -47,7 +48,14 @@ interface Case {
   input: () => Promise<Buffer> | Buffer;
   policy?: Policy;
   h?: () => Promise<Harness>;
+  sender?: SenderFacts;
 }
+
+/** The From domain publishes DMARC p=reject and the message fails it. */
+const dmarcFailReject: SenderFacts = {
+  authentication: { spf: null, dkim: [], dmarc: { result: 'fail', domain: 'example.jp', policy: 'reject', detail: 'not aligned' }, arc: null, authservId: 'mugaika.test' },
+  firstContactFor: null,
+};
 
 const cases: Record<FindingCode, Case> = {
   'message-too-large': { input: () => plain('x'.repeat(3000)), policy: policyWith({ limits: { maxMessageBytes: 1000 } }) },
@@ -127,6 +135,13 @@ const cases: Record<FindingCode, Case> = {
   'tnef-corrupt': { input: () => att('application/ms-tnef', 'winmail.dat', tnef({ files: [{ title: 'a.txt', data: Buffer.from('a'.repeat(50)) }] }).subarray(0, 45)) },
   'calendar-as-text': { input: () => att('text/calendar', 'invite.ics', 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:会議\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n') },
   'html-attachment-converted': { input: () => att('text/html', 'a.html', '<html><body><p>お知らせ</p></body></html>') },
+  'dmarc-reject': { input: () => plain('x'), sender: dmarcFailReject },
+  'sender-blocked': { input: () => plain('x'), policy: policyWith({ senders: { exclude: [{ sender: 'example.jp' }] } }) },
+  'sender-quarantined': { input: () => plain('x'), policy: policyWith({ senders: { rules: [{ name: 'keep', when: { sender: ['sender@example.jp'] }, then: { quarantine: true } }] } }) },
+  'image-as-pdf': {
+    input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]),
+    policy: policyWith({ senders: { rules: [{ name: 'pages', then: { images: 'pdf-page' } }] } }),
+  },
 };
 
 afterAll(closeDocuments);
@@ -134,7 +149,7 @@ afterAll(closeDocuments);
 describe('every finding code comes from a real message', () => {
   for (const [code, c] of Object.entries(cases)) {
     it(code, async () => {
-      const o = await run(await c.input(), c.policy, c.h ? await c.h() : undefined);
+      const o = await run(await c.input(), c.policy, c.h ? await c.h() : undefined, c.sender ? { sender: c.sender } : {});
       expect(o.codes).toContain(code);
       if (o.raw) {
         expect(await violations(o.raw)).toEqual([]);
