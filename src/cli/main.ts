@@ -97,6 +97,7 @@ registerKeyCommands(program);
 (await import('./user-commands.js')).registerUserCommands(program);
 
 (await import('./audit-commands.js')).registerAuditCommands(program);
+(await import('./policy-commands.js')).registerPolicyCommands(program);
 
 try {
   await program.parseAsync();
