@@ -100,6 +100,7 @@ registerKeyCommands(program);
 (await import('./audit-commands.js')).registerAuditCommands(program);
 (await import('./backup-commands.js')).registerBackupCommands(program);
 (await import('./backup-commands.js')).registerDoctorCommand(program);
+(await import('./policy-commands.js')).registerPolicyCommands(program);
 
 try {
   await program.parseAsync();

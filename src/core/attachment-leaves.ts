@@ -16,6 +16,7 @@ import { cfbHasMacros } from './cfb.js';
 import { convertDocument, documentKind } from './documents.js';
 import { MACRO_FORMATS } from './file-kinds.js';
 import { finding, type Finding } from './findings.js';
+import { imagePagePdf } from './image-page.js';
 import { deliveredName, type SafeName } from './names.js';
 import type { UntrustedAttachment } from './parse.js';
 import { rawBytesLeft } from './output-budget.js';
@@ -37,6 +38,10 @@ export async function convertImage(att: UntrustedAttachment, format: NonNullable
     const code = result.reason === 'too-many-pixels' ? 'image-too-large' : result.reason === 'timeout' ? 'timeout' : 'image-undecodable';
     return removed(finding(code, { detail: result.detail }));
   }
+  const detail = `${format} -> ${result.format}, ${result.width}x${result.height}`;
+  // A sender rule (images: pdf-page): the new image, as the page of a new PDF.
+  if (ctx.imagesAsPdf)
+    return delivered({ filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: await imagePagePdf(result) }, [finding('image-as-pdf', { detail: `${detail} -> pdf` })]);
   const ext = result.format === 'jpeg' ? 'jpg' : 'png';
   return delivered({ filename: deliveredName(name, ext), contentType: `image/${result.format}`, bytes: result.bytes }, [
     finding('image-reencoded', { detail: `${format} -> ${result.format}, ${result.width}x${result.height}` }),

@@ -65,6 +65,8 @@ export interface AttachmentContext {
   budget: ArchiveBudget;
   /** What is left of what the delivered message may carry (limits.maxOutputBytes). */
   output: OutputBudget;
+  /** A sender rule asks for every image as a page of a PDF (sender-rules.ts). */
+  imagesAsPdf?: boolean;
 }
 
 /** An attachment before it has its place in the notice. */

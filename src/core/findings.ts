@@ -13,6 +13,9 @@ export const findingCodes = [
   'timeout',
   'internal-error',
   'encoded-file-blocked',
+  // Blocked by who sent it: the From domain's DMARC p=reject failed; the exclusion list or a rule (policy senders).
+  'dmarc-reject',
+  'sender-blocked',
   // Structure: delivered, but read one way only, or cut to the limits.
   'mime-ambiguous',
   'parts-truncated',
@@ -72,6 +75,9 @@ export const findingCodes = [
   'malware-found',
   'malware-scan-limit',
   'malware-scan-unavailable',
+  // A sender rule (policy senders.rules): the original kept; an image delivered as a page of a PDF.
+  'sender-quarantined',
+  'image-as-pdf',
 ] as const;
 
 export type FindingCode = (typeof findingCodes)[number];

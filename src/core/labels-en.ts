@@ -46,6 +46,8 @@ export const en: Labels = {
     timeout: 'Sanitizing did not finish in time, so the body and attachments cannot be delivered.',
     'internal-error': 'Sanitizing failed, so the body and attachments cannot be delivered.',
     'encoded-file-blocked': 'The body carries a file embedded as text, so the body and attachments cannot be delivered.',
+    'dmarc-reject': "The sender's domain asks receivers to refuse mail that fails its DMARC check, and this message failed it, so its body and attachments cannot be delivered.",
+    'sender-blocked': 'Under the settings for this sender, the body and attachments cannot be delivered.',
     'mime-ambiguous': 'This message declares the same thing twice and reads differently depending on the reader. What is delivered follows the first declaration.',
     'parts-truncated': 'The message has more parts (attachments and the like) than allowed; those over the limit were not delivered (they are in the original).',
     'depth-truncated': 'The parts nested too deeply were not delivered (they are in the original).',
@@ -95,6 +97,8 @@ export const en: Labels = {
     'malware-found': 'The virus scan found malware in it; removed.',
     'malware-scan-limit': 'Too large for the virus scan to check; removed.',
     'malware-scan-unavailable': 'The virus scan could not be done, so the body and attachments cannot be delivered.',
+    'sender-quarantined': 'Under the settings for this sender, the original is kept.',
+    'image-as-pdf': 'Under the settings for this sender, the image was rebuilt as a PDF page (location and other metadata removed).',
   },
   findingInAttachment: {
     'output-limit': 'The message reached its size limit; removed.',

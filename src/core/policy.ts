@@ -3,6 +3,7 @@
 // file under policies/ only overrides what it names.
 import { z } from 'zod';
 import { findingCodes } from './findings.js';
+import { sendersSchema } from './sender-policy.js';
 
 const MiB = 1024 * 1024;
 
@@ -150,6 +151,11 @@ export const policySchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Who sent it: the allow and exclusion lists, recipient groups, and rules that
+     * make the treatment stricter (sender-policy.ts, docs/sender-rules.md).
+     */
+    senders: sendersSchema.prefault({}),
   })
   .strict();
 

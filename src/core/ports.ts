@@ -19,6 +19,8 @@ export interface QuarantineMeta {
    * empty when the message was blocked whole (nothing was looked at).
    */
   attachments?: readonly AttachmentRecord[];
+  /** 2 when a sender rule (policy senders.rules) asks two administrators to approve its release, whatever release.approvals says. */
+  approvals?: 2;
 }
 
 /** What the console shows of one attachment of a quarantined original. */

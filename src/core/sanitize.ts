@@ -22,6 +22,7 @@ import { structureView, type StructureView } from './structure.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 import type { Envelope } from '../model/envelope.js';
 import type { SenderFacts } from '../model/sender-trust.js';
+import { senderTreatment, type SenderTreatment } from './sender-rules.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 
 export type { Envelope };
@@ -96,7 +97,8 @@ const recordOf = (o: AttachmentOutcome): AttachmentRecord => {
   return { index: o.index, parent: o.parent, name: o.shownName, fileKind: o.fileKind, sniffedType: o.sniffedType, size: o.size, sha256: o.sha256, outcome: d.as, deliveredAs: part?.filename ?? null };
 };
 
-const metaFor = (input: SanitizeInput, h: NewHeaders, findings: Finding[], receivedAt: Date, attachments: readonly AttachmentOutcome[]): QuarantineMeta => ({
+const metaFor = (input: SanitizeInput, h: NewHeaders, findings: Finding[], receivedAt: Date, attachments: readonly AttachmentOutcome[], t: SenderTreatment): QuarantineMeta => ({
+  ...(t.twoApprovals ? { approvals: 2 as const } : {}),
   receivedAt,
   envelopeFrom: input.envelope?.mailFrom ?? null,
   envelopeTo: input.envelope?.rcptTo ?? [],
@@ -106,6 +108,29 @@ const metaFor = (input: SanitizeInput, h: NewHeaders, findings: Finding[], recei
   findings,
   attachments: attachments.map(recordOf),
 });
+
+/** What the policy's sender rules add for this message (its From address as the headers were built). */
+const treatmentOf = (input: SanitizeInput, policy: Policy, h: NewHeaders): SenderTreatment =>
+  senderTreatment(policy.senders, {
+    addresses: [h.from.address, input.envelope?.mailFrom],
+    recipients: input.envelope?.rcptTo.length ? input.envelope.rcptTo : h.to.map((m) => m.address),
+    facts: input.sender ?? null,
+    assessment: null,
+  });
+
+/** A sender rule, the exclusion list or DMARC p=reject blocks the message whole. */
+class SenderBlocked extends Error {
+  override readonly name = 'SenderBlocked';
+  constructor(readonly treatment: SenderTreatment) {
+    super('blocked by the policy senders section');
+  }
+}
+
+function blockFinding(t: SenderTreatment): Finding {
+  const b = t.block;
+  if (b?.by === 'dmarc-reject') return finding('dmarc-reject', { detail: b.domain });
+  return finding('sender-blocked', { detail: b?.by === 'exclude' ? `exclude ${b.entry}` : b?.by === 'rule' ? `rule ${b.rule}` : '' });
+}
 
 /** The item's page in the console, when its address is configured. */
 const itemUrlOf = (deps: SanitizeDeps, id: QuarantineId | null): string | null => (deps.consoleUrl && id ? `${deps.consoleUrl}/items/${id}` : null);
@@ -127,12 +152,25 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
     }),
     deadline,
   );
+  const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
+  const treatment = treatmentOf(input, policy, headers);
+  if (treatment.block) throw new SenderBlocked(treatment);
   const body = sanitizeBody(parsed, labels, policy);
   // The body is what the recipient needs most: it is counted first.
   const output = outputBudget(policy.limits.maxOutputBytes);
   const shown = fitText(output, body.text, labels.bodyCut);
   if (shown.cut) body.findings.push(finding('output-limit'));
-  const ctx: AttachmentContext = { policy, labels, images: deps.images, documents: deps.documents, scanner: deps.scanner, deadline, budget: archiveBudget(policy.archives), output };
+  const ctx: AttachmentContext = {
+    policy,
+    labels,
+    images: deps.images,
+    documents: deps.documents,
+    scanner: deps.scanner,
+    deadline,
+    budget: archiveBudget(policy.archives),
+    output,
+    imagesAsPdf: treatment.imagesAsPdf,
+  };
   const sanitized: SanitizedAttachment[] = [];
   for (const [i, att] of parsed.attachments.entries()) {
     sanitized.push(await withDeadline(sanitizeAttachment(att, i + 1, ctx), deadline));
@@ -146,12 +184,13 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   const calendars = outcomes.flatMap((o) =>
     o.disposition.as === 'in-body' ? [`${labels.calendarHeading(o.named ? defangText(o.shownName).text : labels.kind.calendar)}\n${o.disposition.text}`] : [],
   );
-  const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
   const messageFindings = [...view.findings, ...headerFindings, ...body.findings];
+  // A sender rule keeps the original whatever quarantine.keepOriginals says, and the notice says so.
+  if (treatment.keepOriginal) messageFindings.push(finding('sender-quarantined', { detail: treatment.rules.join(', ') }));
   const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
   // policy quarantine.keepOriginals: content-changed keeps no original whose changes lose nothing.
   const kept = findings.length > 0 && (policy.quarantine.keepOriginals === 'always' || changesContent(findings));
-  const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt, outcomes)) : null;
+  const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt, outcomes, treatment)) : null;
   const notice = buildNotice(
     { messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
     labels,
@@ -172,7 +211,7 @@ export async function blockMessage(input: SanitizeInput, policy: Policy, deps: S
   const labels = labelsFor(policy.language);
   const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
   const findings = [cause, ...headerFindings];
-  const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt, []));
+  const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt, [], treatmentOf(input, policy, headers)));
   const notice = buildNotice(
     { messageFindings: findings, attachments: [], quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: true, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
     labels,
@@ -221,6 +260,7 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
       if (policy.scan.unavailable === 'tempfail') throw new ScannerUnavailableError(err.message.slice(0, 300));
       return blockMessage(input, policy, deps, receivedAt, finding('malware-scan-unavailable', { detail: err.message.slice(0, 300) }));
     }
+    if (err instanceof SenderBlocked) return blockMessage(input, policy, deps, receivedAt, blockFinding(err.treatment));
     const code: FindingCode = err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
     return blockMessage(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));
   }

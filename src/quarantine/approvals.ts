@@ -2,7 +2,8 @@
 // release.approvals at 1 it releases at once; at 2 the first approval is
 // recorded (`release-approval-recorded`, the item stays where it was) and the
 // item is released by the approval of another administrator. The same
-// administrator never gives both.
+// administrator never gives both. An item a sender rule marked (its sealed
+// metadata's `approvals: 2`) needs two approvals whatever the policy says.
 import type { Carrier } from '../delivery/types.js';
 import type { ItemState } from '../model/item-states.js';
 import type { Vault } from './vault.js';
@@ -18,7 +19,7 @@ export type Approval =
 const APPROVABLE: readonly ItemState[] = ['held', 'release-requested'];
 
 export interface ApprovalDeps {
-  vault: Pick<Vault, 'store' | 'audit'>;
+  vault: Pick<Vault, 'store' | 'audit' | 'open'>;
   workflow: Workflow;
   carrier: Carrier;
   approvals: 1 | 2;
@@ -33,9 +34,11 @@ export async function approvalsOf(vault: Pick<Vault, 'store'>, id: string): Prom
 export async function approve(d: ApprovalDeps, id: string, actor: string, comment: string): Promise<Approval> {
   const row = await d.vault.store.getItem(id);
   if (!row || !APPROVABLE.includes(row.state)) return { kind: 'not-approvable', state: row?.state ?? 'expired' };
-  const earlier = d.approvals === 2 ? await approvalsOf(d.vault, id) : [];
+  // Metadata that cannot be opened throws: no release without knowing what it needs.
+  const needed = d.approvals === 2 || (await d.vault.open(row)).meta.approvals === 2 ? 2 : 1;
+  const earlier = needed === 2 ? await approvalsOf(d.vault, id) : [];
   if (earlier.some((a) => a.actor === actor)) return { kind: 'already-approved-by-you' };
-  if (d.approvals === 2 && earlier.length === 0) {
+  if (needed === 2 && earlier.length === 0) {
     await d.vault.audit.append({ actor, action: 'release-approval-recorded', object: id, details: { comment, approvalsNeeded: 2, state: row.state } });
     return { kind: 'first-recorded' };
   }

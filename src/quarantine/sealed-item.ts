@@ -27,6 +27,7 @@ export function sealMeta(dataKey: DataKey, id: string, meta: QuarantineMeta): Bu
     subject: meta.subject,
     findings: meta.findings,
     ...(meta.attachments ? { attachments: meta.attachments } : {}),
+    ...(meta.approvals ? { approvals: meta.approvals } : {}),
   };
   return Buffer.concat([META_MAGIC, seal(dataKey, Buffer.from(JSON.stringify(sealed), 'utf8'), aad('meta', id))]);
 }

@@ -15,6 +15,7 @@ import { eml, harness, plain, policyWith, run, withAttachments, type Harness } f
 import { NOTICE_RULE } from '../../src/core/notice.js';
 import { createClamdScanner } from '../../src/scan/clamd.js';
 import { EICAR, startClamd, type Clamd } from '../helpers/clamd.js';
+import type { SenderFacts } from '../../src/model/sender-trust.js';
 
 const png = (w: number, h: number): Promise<Buffer> =>
   sharp({ create: { width: w, height: h, channels: 3, background: '#0a0' } })
@@ -52,7 +53,14 @@ interface Case {
   input: () => Promise<Buffer> | Buffer;
   policy?: Policy;
   h?: () => Promise<Harness>;
+  sender?: SenderFacts;
 }
+
+/** The From domain publishes DMARC p=reject and the message fails it. */
+const dmarcFailReject: SenderFacts = {
+  authentication: { spf: null, dkim: [], dmarc: { result: 'fail', domain: 'example.jp', policy: 'reject', detail: 'not aligned' }, arc: null, authservId: 'mugaika.test' },
+  firstContactFor: null,
+};
 
 const cases: Record<FindingCode, Case> = {
   'message-too-large': { input: () => plain('x'.repeat(3000)), policy: policyWith({ limits: { maxMessageBytes: 1000 } }) },
@@ -139,6 +147,13 @@ const cases: Record<FindingCode, Case> = {
     policy: policyWith({ scan: { unavailable: 'block' } }),
     h: () => harness({ scanner: createClamdScanner({ socketPath: '/nonexistent/clamd.sock', timeoutMs: 5000 }) }),
   },
+  'dmarc-reject': { input: () => plain('x'), sender: dmarcFailReject },
+  'sender-blocked': { input: () => plain('x'), policy: policyWith({ senders: { exclude: [{ sender: 'example.jp' }] } }) },
+  'sender-quarantined': { input: () => plain('x'), policy: policyWith({ senders: { rules: [{ name: 'keep', when: { sender: ['sender@example.jp'] }, then: { quarantine: true } }] } }) },
+  'image-as-pdf': {
+    input: async () => withAttachments('x', [{ type: 'image/png', filename: 'a.png', body: await png(4, 4) }]),
+    policy: policyWith({ senders: { rules: [{ name: 'pages', then: { images: 'pdf-page' } }] } }),
+  },
 };
 
 afterAll(async () => {
@@ -149,7 +164,7 @@ afterAll(async () => {
 describe('every finding code comes from a real message', () => {
   for (const [code, c] of Object.entries(cases)) {
     it(code, { timeout: c.h === scanning ? 180_000 : undefined }, async () => {
-      const o = await run(await c.input(), c.policy, c.h ? await c.h() : undefined);
+      const o = await run(await c.input(), c.policy, c.h ? await c.h() : undefined, c.sender ? { sender: c.sender } : {});
       expect(o.codes).toContain(code);
       if (o.raw) {
         expect(await violations(o.raw)).toEqual([]);

@@ -11,7 +11,7 @@ import { createSharpTranscoder } from '../../src/converters/image-sharp.js';
 import { noDocuments } from '../../src/converters/unavailable.js';
 import { defaultPolicy, policySchema, type Policy, type PolicyInput } from '../../src/core/policy.js';
 import type { SanitizeDeps } from '../../src/core/ports.js';
-import { sanitize, type SanitizeResult } from '../../src/core/sanitize.js';
+import { sanitize, type SanitizeInput, type SanitizeResult } from '../../src/core/sanitize.js';
 import { openAuditLog } from '../../src/audit/log.js';
 import { loadOrCreateSigner } from '../../src/audit/signer.js';
 import { openVault, type Vault } from '../../src/quarantine/vault.js';
@@ -55,10 +55,10 @@ export interface Outcome {
 let shared: Promise<Harness> | null = null;
 
 /** Sanitizes `raw` with the default policy (or `policy`) and parses the output. */
-export async function run(raw: string | Uint8Array, policy: Policy = defaultPolicy, h?: Harness): Promise<Outcome> {
+export async function run(raw: string | Uint8Array, policy: Policy = defaultPolicy, h?: Harness, extra: Omit<SanitizeInput, 'raw'> = {}): Promise<Outcome> {
   const hh = h ?? (await (shared ??= harness()));
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-  const result = await sanitize({ raw: bytes }, policy, hh.deps);
+  const result = await sanitize({ raw: bytes, ...extra }, policy, hh.deps);
   const mail = result.message ? await simpleParser(result.message) : null;
   return { result, mail, raw: result.message, codes: result.findings.map((f) => f.code), h: hh };
 }

@@ -153,8 +153,10 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     );
     let decide = '';
     if (item.state === 'held' || item.state === 'release-requested') {
-      const approvals = a.policy.release.approvals === 2 ? await approvalsOf(a.vault, id) : [];
-      decide = `<section><h3>${esc(w.decideHeading)}</h3>${a.policy.release.approvals === 2 ? `<p>${esc(w.approvalsNeeded)}</p>` : ''}${approvals.map((x) => `<p>${esc(w.firstApprovalBy(x.actor.replace(/^console:/, '')))}</p>`).join('')}
+      // Two approvals: by the policy, or for this item by a sender rule.
+      const two = a.policy.release.approvals === 2 || meta.approvals === 2;
+      const approvals = two ? await approvalsOf(a.vault, id) : [];
+      decide = `<section><h3>${esc(w.decideHeading)}</h3>${two ? `<p>${esc(w.approvalsNeeded)}</p>` : ''}${approvals.map((x) => `<p>${esc(w.firstApprovalBy(x.actor.replace(/^console:/, '')))}</p>`).join('')}
 <form class="login" method="post" action="/admin/items/${esc(id)}/approve">${csrfInput(reply)}<label>${esc(w.comment)}<textarea name="comment" maxlength="2000"></textarea></label><button type="submit">${esc(w.approveButton)}</button></form>
 <form class="login" method="post" action="/admin/items/${esc(id)}/reject">${csrfInput(reply)}<label>${esc(w.comment)}<textarea name="comment" maxlength="2000" required></textarea></label><button type="submit">${esc(w.rejectButton)}</button></form></section>`;
     }
