@@ -8,6 +8,20 @@ const MiB = 1024 * 1024;
 
 const positiveInt = (max: number) => z.number().int().positive().max(max);
 
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/, 'a domain in ASCII (IDN domains as punycode, xn--…)');
+
+/** An organisation a sender may pretend to be: the names it goes by and the domains it sends from. */
+const organisation = z
+  .object({
+    names: z.array(z.string().trim().min(2).max(100)).max(20).default([]),
+    domains: z.array(domainName).max(50).default([]),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     /** Language of the notice placed in every delivered message. */
@@ -124,6 +138,19 @@ export const policySchema = z
          * shown in the notice, a missing date or sender).
          */
         keepOriginals: z.enum(['always', 'content-changed']).default('always'),
+      })
+      .strict()
+      .prefault({}),
+    senders: z
+      .object({
+        /** The municipality itself: look-alikes of these domains, and display names naming it from elsewhere, are suspicious. */
+        own: organisation.prefault({}),
+        /** Partners whose look-alike domains and names are suspicious too (a bank, a contractor, the prefecture). */
+        partners: z.array(organisation).max(500).default([]),
+        /** First contact: no mail from this sender to the recipient within these days; 0 turns the check off. */
+        firstContactDays: z.number().int().min(0).max(3650).default(90),
+        /** Put in front of the subject, once, of a mail whose sender is suspicious (なりすましの疑い); empty for none. */
+        subjectTag: z.string().max(64).default('[なりすまし注意]'),
       })
       .strict()
       .prefault({}),

@@ -18,9 +18,10 @@ import { scanShape } from './shape.js';
 import { shownHeaderBlock } from './shown-headers.js';
 import { fitText, outputBudget } from './output-budget.js';
 import { structureView, type StructureView } from './structure.js';
+import { assessSender } from './sender-assessment.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 import type { Envelope } from '../model/envelope.js';
-import type { SenderFacts } from '../model/sender-trust.js';
+import type { SenderAssessment, SenderFacts } from '../model/sender-trust.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 
 export type { Envelope };
@@ -88,6 +89,13 @@ async function headersOnly(raw: Uint8Array, policy: Policy): Promise<typeof EMPT
   }
 }
 
+/** The notice's sender line: from the relay's facts, the From and Reply-To fields and the envelope. */
+const senderOf = (input: SanitizeInput, fields: Pick<ShownFields, 'from' | 'replyTo'>, policy: Policy): SenderAssessment | null =>
+  assessSender({ facts: input.sender, from: fields.from, replyTo: fields.replyTo, mailFrom: input.envelope?.mailFrom, rcptTo: input.envelope?.rcptTo }, policy);
+
+/** senders.subjectTag, for a suspicious sender only. */
+const warningTag = (sender: SenderAssessment | null, policy: Policy): string => (sender?.level === 'suspicious' ? policy.senders.subjectTag : '');
+
 const recordOf = (o: AttachmentOutcome): AttachmentRecord => {
   const d = o.disposition;
   const part = d.as === 'delivered' ? d.part : d.as === 'opened' ? d.part : null;
@@ -144,14 +152,15 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   const calendars = outcomes.flatMap((o) =>
     o.disposition.as === 'in-body' ? [`${labels.calendarHeading(o.named ? defangText(o.shownName).text : labels.kind.calendar)}\n${o.disposition.text}`] : [],
   );
-  const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
+  const sender = senderOf(input, parsed, policy);
+  const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt, warningTag(sender, policy));
   const messageFindings = [...view.findings, ...headerFindings, ...body.findings];
   const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
   // policy quarantine.keepOriginals: content-changed keeps no original whose changes lose nothing.
   const kept = findings.length > 0 && (policy.quarantine.keepOriginals === 'always' || changesContent(findings));
   const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt, outcomes)) : null;
   const notice = buildNotice(
-    { messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
+    { sender, messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
     labels,
   );
   const message = await composeMessage({
@@ -168,11 +177,27 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
 /** The whole message could not be sanitized: keep it, tell the recipient. */
 export async function blockMessage(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, cause: Finding): Promise<SanitizeResult> {
   const labels = labelsFor(policy.language);
-  const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
+  const fields = await headersOnly(input.raw, policy);
+  let sender: SenderAssessment | null = null;
+  try {
+    sender = senderOf(input, fields, policy);
+  } catch {
+    // The notice goes out without the sender line rather than not at all.
+  }
+  const { headers, findings: headerFindings } = buildHeaders(fields, policy, labels, receivedAt, warningTag(sender, policy));
   const findings = [cause, ...headerFindings];
   const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt, []));
   const notice = buildNotice(
-    { messageFindings: findings, attachments: [], quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: true, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
+    {
+      sender,
+      messageFindings: findings,
+      attachments: [],
+      quarantineId,
+      itemUrl: itemUrlOf(deps, quarantineId),
+      blocked: true,
+      notice: policy.notice,
+      unlockedFrom: input.envelope?.unlockedFrom ?? null,
+    },
     labels,
   );
   const compose = (h: NewHeaders): Promise<Buffer> =>

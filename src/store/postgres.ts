@@ -171,6 +171,17 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       const { rows } = await pool.query<AuditRow>(sql, params);
       return rows.map(toRecord);
     },
+    async firstContacts(sender, recipients, since) {
+      const wanted = [...new Set(recipients.map(normalizeAddress))];
+      if (wanted.length === 0) return [];
+      const { rows } = await pool.query<{ address: string }>(
+        `SELECT DISTINCT x AS address FROM audit_records r, unnest(r.recipients) x
+          WHERE r.sender = $1 AND r.action = 'delivered' AND r.time >= $2 AND r.recipients && $3::text[] AND x = ANY($3::text[])`,
+        [normalizeAddress(sender), since.toISOString(), wanted],
+      );
+      const reached = new Set(rows.map((r) => r.address));
+      return recipients.filter((r) => !reached.has(normalizeAddress(r)));
+    },
     async addCheckpoint(c) {
       await pool.query('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq, key_id) DO NOTHING', [
         c.seq,

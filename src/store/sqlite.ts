@@ -193,6 +193,17 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
       if (filter.limit !== undefined) params.push(filter.limit);
       return (prepared(sql).all(...params) as AuditRow[]).map(toRecord);
     },
+    async firstContacts(sender, recipients, since) {
+      const wanted = [...new Set(recipients.map(normalizeAddress))];
+      const reached = new Set<string>();
+      for (let i = 0; i < wanted.length; i += FIRST_CONTACT_BATCH) {
+        const batch = wanted.slice(i, i + FIRST_CONTACT_BATCH);
+        const sql = `SELECT DISTINCT a.address FROM audit_records r JOIN audit_recipients a ON a.seq = r.seq
+          WHERE r.sender = ? AND r.action = 'delivered' AND r.time >= ? AND a.address IN (${batch.map(() => '?').join(', ')})`;
+        for (const row of prepared(sql).all(normalizeAddress(sender), since.toISOString(), ...batch) as { address: string }[]) reached.add(row.address);
+      }
+      return recipients.filter((r) => !reached.has(normalizeAddress(r)));
+    },
     async addCheckpoint(c) {
       insertCheckpoint.run(c.seq, c.hash, c.time, c.keyId, c.signature);
     },
@@ -279,6 +290,9 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     },
   };
 }
+
+/** Recipients asked about in one query (SQLite allows 32766 parameters). */
+const FIRST_CONTACT_BATCH = 500;
 
 const ORDERS = { seq: 'seq', newest: 'time DESC, seq DESC', oldest: 'time, seq' } as const;
 

@@ -246,6 +246,12 @@ export interface Store {
   scanAuditIndexed(afterSeq: number, limit: number, visit: (row: IndexedAuditRow) => boolean): Promise<number>;
   /** Records matching every given filter, in seq order (or by time, `filter.order`). */
   searchAudit(filter: AuditFilter): Promise<AuditRecord[]>;
+  /**
+   * First contact: those of `recipients` to whom nothing from the envelope
+   * sender `sender` was delivered (audit action 'delivered') at or after
+   * `since`, in the order given. Addresses compare case-insensitively.
+   */
+  firstContacts(sender: string, recipients: readonly string[], since: Date): Promise<string[]>;
   addCheckpoint(c: Checkpoint): Promise<void>;
   /**
    * Checkpoints in seq (then key id) order; with a range, only those with
