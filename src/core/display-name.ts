@@ -13,8 +13,12 @@ export interface KnownOrganisation {
   domains: readonly string[];
 }
 
-/** Characters of a display name read; mail clients show no more than this in a line. */
-export const MAX_NAME_CHARS = 4096;
+/**
+ * Characters of a display name read, after invisible ones are dropped and
+ * spaces collapsed. The header block is bounded already (limits.maxHeaderBytes);
+ * this keeps the work per name bounded whatever that limit is.
+ */
+export const MAX_NAME_CHARS = 65_536;
 
 // Top-level domains that make a dotted word a domain ("Example.co.jp"), not an abbreviation ("J.Smith", "Ver.2").
 const TLDS: ReadonlySet<string> = new Set([
