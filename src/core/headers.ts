@@ -114,13 +114,22 @@ const PREFIX = /^(?:(?:re|fwd?|aw|wg|sv|vs|tr|antw|rif)(?:\[\d{1,4}\]|\(\d{1,4}\
  * each is taken out of the prefixes the same way.
  */
 export function taggedSubject(subject: string, tag: string, ...more: string[]): string {
-  const tags = [tag, ...more].filter(Boolean);
-  if (tags.length === 0) return subject;
+  return retagged(subject, [tag, ...more], []);
+}
+
+/**
+ * taggedSubject, where `strip` are tags taken out of the prefixes too but not
+ * put back: the sender warning on the reply of a sender no longer suspicious.
+ */
+export function retagged(subject: string, put: readonly string[], strip: readonly string[]): string {
+  const tags = put.filter(Boolean);
+  const known = [...tags, ...strip.filter(Boolean)];
+  if (known.length === 0) return subject;
   const kept: string[] = [];
   let rest = subject;
   for (;;) {
     const trimmed = rest.replace(/^\s+/, '');
-    const t = tags.find((x) => trimmed.startsWith(x));
+    const t = known.find((x) => trimmed.startsWith(x));
     if (t) {
       rest = trimmed.slice(t.length);
       continue;
@@ -156,7 +165,7 @@ export function buildHeaders(parsed: ShownFields, policy: Policy, labels: Labels
       from,
       to: checkedMailboxes(parsed.to, findings),
       cc: checkedMailboxes(parsed.cc, findings),
-      subject: taggedSubject(subject, warningTag, policy.output.subjectTag),
+      subject: retagged(subject, [warningTag, policy.output.subjectTag], [policy.senders.subjectTag]),
       date,
       originalMessageId: id ? `<${id}>` : null,
       inReplyTo: messageIds(parsed.inReplyTo, MAX_IN_REPLY_TO),

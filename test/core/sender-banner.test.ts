@@ -92,6 +92,9 @@ describe('the sender line', () => {
     expect(o.subject).toBe('[なりすまし注意] [無害化] 会議の件');
     const reply = await deliver(from('From: tanaka@example.jp', 'Subject: Re: [なりすまし注意] [無害化] 会議の件'), fail);
     expect(reply.subject).toBe('[なりすまし注意] [無害化] Re: 会議の件');
+    // The reply of a sender no longer suspicious loses the warning and keeps our tag once.
+    const verified = await deliver(from('From: tanaka@example.jp', 'Subject: Re: [なりすまし注意] [無害化] 会議の件'), { authentication: auth(), firstContactFor: [] });
+    expect(verified.subject).toBe('[無害化] Re: 会議の件');
     const untagged = await deliver(from('From: tanaka@example.jp'), fail, policy({ senders: { ...SENDERS, subjectTag: '' } }));
     expect(untagged.subject).toBe('[無害化] 会議の件');
   });
