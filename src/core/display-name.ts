@@ -20,6 +20,9 @@ export interface KnownOrganisation {
  */
 export const MAX_NAME_CHARS = 65_536;
 
+/** Characters of what the name names that the notice shows. */
+const MAX_SHOWN = 100;
+
 // Top-level domains that make a dotted word a domain ("Example.co.jp"), not an abbreviation ("J.Smith", "Ver.2").
 const TLDS: ReadonlySet<string> = new Set([
   'jp',
@@ -89,7 +92,8 @@ export function namesOther(untrustedName: string, senderDomain: string | null, k
   const ours = (domain: string): boolean => senderDomain !== null && (within(senderDomain, domain) || within(domain, senderDomain));
   for (const written of domainsIn(name)) {
     const domain = written.slice(written.lastIndexOf('@') + 1);
-    if (!ours(domain)) return written;
+    // What the notice shows stays short: the address, else its domain, else the domain's end.
+    if (!ours(domain)) return written.length <= MAX_SHOWN ? written : domain.length <= MAX_SHOWN ? domain : `…${domain.slice(-MAX_SHOWN)}`;
   }
   const flat = compact(name);
   for (const org of known) {

@@ -116,7 +116,8 @@ export function assessSender(input: SenderInput, policy: Policy): SenderAssessme
   }
   const firstFor = input.facts?.firstContactFor;
   if (s.firstContactDays > 0 && firstFor && firstFor.length > 0) {
-    const all = input.rcptTo === undefined || input.rcptTo.every((r) => firstFor.some((f) => f.toLowerCase() === r.toLowerCase()));
+    const first = new Set(firstFor.map((f) => f.toLowerCase()));
+    const all = input.rcptTo === undefined || input.rcptTo.every((r) => first.has(r.toLowerCase()));
     other.push({ kind: 'first-contact', days: s.firstContactDays, ...(all ? {} : { some: true }) });
   }
   return { level, reasons: [...suspicious, ...other] };

@@ -101,6 +101,8 @@ describe('the sender assessment', () => {
       ['From: =?UTF-8?B?' + Buffer.from('ｃｅｏ＠ｃｉｔｙ．ｙａｍａｄａ．ｌｇ．ｊｐ').toString('base64') + '?= <x@free.example>', 'ceo@city.yamada.lg.jp'],
       ['From: "Amazon.co.jp" <x@free.example>', 'amazon.co.jp'],
       ['From: "J.Smith, Ver.2" <j@example.jp>', null],
+      [`From: "${'x'.repeat(3000)}ceo@city.yamada.lg.jp" <x@free.example>`, 'city.yamada.lg.jp'],
+      [`From: "${'a'.repeat(300)}.com" <x@free.example>`, `…${'a'.repeat(96)}.com`],
       ['From: "tanaka@example.jp" <tanaka@example.jp>', null],
       ['From: "山田市役所 総務課" <soumu@city.yamada.lg.jp>', null],
     ];
