@@ -109,16 +109,29 @@ const PREFIX = /^(?:(?:re|fwd?|aw|wg|sv|vs|tr|antw|rif)(?:\[\d{1,4}\]|\(\d{1,4}\
  * The subject with the tag in front, once. A reply to a tagged message comes
  * back as "Re: [無害化] …", and its reply as "Re: [無害化] Re: [無害化] …":
  * the tag is taken out of the run of reply and forward prefixes at the start
- * (a tag further in is the sender's own text) and put in front.
+ * (a tag further in is the sender's own text) and put in front. Several
+ * tags (the sender warning, then ours) go in front in the order given, and
+ * each is taken out of the prefixes the same way.
  */
-export function taggedSubject(subject: string, tag: string): string {
-  if (!tag) return subject;
+export function taggedSubject(subject: string, tag: string, ...more: string[]): string {
+  return retagged(subject, [tag, ...more], []);
+}
+
+/**
+ * taggedSubject, where `strip` are tags taken out of the prefixes too but not
+ * put back: the sender warning on the reply of a sender no longer suspicious.
+ */
+export function retagged(subject: string, put: readonly string[], strip: readonly string[]): string {
+  const tags = put.filter(Boolean);
+  const known = [...tags, ...strip.filter(Boolean)];
+  if (known.length === 0) return subject;
   const kept: string[] = [];
   let rest = subject;
   for (;;) {
     const trimmed = rest.replace(/^\s+/, '');
-    if (trimmed.startsWith(tag)) {
-      rest = trimmed.slice(tag.length);
+    const t = known.find((x) => trimmed.startsWith(x));
+    if (t) {
+      rest = trimmed.slice(t.length);
       continue;
     }
     const m = PREFIX.exec(trimmed);
@@ -126,10 +139,11 @@ export function taggedSubject(subject: string, tag: string): string {
     kept.push(m[0].trim());
     rest = trimmed.slice(m[0].length);
   }
-  return [tag, ...kept, rest.trim()].filter(Boolean).join(' ');
+  return [...tags, ...kept, rest.trim()].filter(Boolean).join(' ');
 }
 
-export function buildHeaders(parsed: ShownFields, policy: Policy, labels: Labels, receivedAt: Date): { headers: NewHeaders; findings: Finding[] } {
+/** `warningTag`: put in front of the subject before ours (senders.subjectTag, for a suspicious sender). */
+export function buildHeaders(parsed: ShownFields, policy: Policy, labels: Labels, receivedAt: Date, warningTag = ''): { headers: NewHeaders; findings: Finding[] } {
   const findings: Finding[] = [];
   let from = checkedMailboxes(parsed.from.slice(0, 1), findings)[0];
   if (!from) {
@@ -151,7 +165,7 @@ export function buildHeaders(parsed: ShownFields, policy: Policy, labels: Labels
       from,
       to: checkedMailboxes(parsed.to, findings),
       cc: checkedMailboxes(parsed.cc, findings),
-      subject: taggedSubject(subject, policy.output.subjectTag),
+      subject: retagged(subject, [warningTag, policy.output.subjectTag], [policy.senders.subjectTag]),
       date,
       originalMessageId: id ? `<${id}>` : null,
       inReplyTo: messageIds(parsed.inReplyTo, MAX_IN_REPLY_TO),

@@ -1,5 +1,6 @@
 // The English sentences: the same things as labels-ja.ts says.
 import type { Danger, Labels } from './labels.js';
+import { senderLineEn } from './sender-words.js';
 import { two, bracketed } from './label-words.js';
 import { jstLongEn } from './jst.js';
 
@@ -29,6 +30,7 @@ export const en: Labels = {
   linkMismatch: (claimed, actual) => `[WARNING] This link shows "${bracketed(claimed)}" but leads to "${bracketed(actual)}" (possible phishing).`,
   encodedFileRemoved: (name) => (name ? `[An embedded file (${name}) was removed here]` : '[An embedded file was removed here]'),
 
+  senderLine: senderLineEn,
   noticeClean: '[Sanitization notice] This message came from the Internet. Nothing in it was changed.',
   noticeChanged: '[Sanitization notice] This message came from the Internet. For safety, the following was changed:',
   noticeBlocked: (why) => `[Sanitization notice] This message came from the Internet. ${why}`,

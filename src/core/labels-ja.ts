@@ -1,5 +1,6 @@
 // The Japanese sentences (the default); labels.ts says how they are written.
 import type { Danger, Labels } from './labels.js';
+import { senderLineJa } from './sender-words.js';
 import { two, bracketed, spaced } from './label-words.js';
 import { jstLong } from './jst.js';
 
@@ -24,6 +25,7 @@ export const ja: Labels = {
   linkMismatch: (claimed, actual) => `[警告] このリンクは表示上「${bracketed(claimed)}」ですが、実際のリンク先は「${bracketed(actual)}」です（フィッシングのおそれがあります）。`,
   encodedFileRemoved: (name) => (name ? `[ここにあった埋め込みファイル（${name}）を削除しました]` : '[ここにあった埋め込みファイルを削除しました]'),
 
+  senderLine: senderLineJa,
   noticeClean: '【無害化通知】インターネットから届いたメールです。変更した箇所はありません。',
   noticeChanged: '【無害化通知】インターネットから届いたメールです。安全のため、次の点を変更しました。',
   noticeBlocked: (why) => `【無害化通知】インターネットから届いたメールです。${why}`,

@@ -10,6 +10,7 @@
 // policy file.
 import type { FileKind } from './file-kinds.js';
 import type { FindingCode } from './findings.js';
+import type { SenderAssessment } from '../model/sender-trust.js';
 import { en } from './labels-en.js';
 import { ja } from './labels-ja.js';
 
@@ -42,6 +43,8 @@ export interface Labels {
   encodedFileRemoved(name: string | null): string;
 
   // The notice, in the order it is written.
+  /** The first line: who sent it, as far as it could be checked (sender-assessment.ts), and for a suspicious one what to do. */
+  senderLine(assessment: SenderAssessment, contact: string): string;
   /** The one line of a message with nothing changed. */
   noticeClean: string;
   /** The first line of the notice of a changed message; the changes follow as a list. */

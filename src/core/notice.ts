@@ -1,5 +1,6 @@
 // The notice at the top of every delivered body: what was done to this mail,
-// in the order the recipient needs it. First, a warning when the mail carried
+// in the order the recipient needs it. First, who sent it, as far as that
+// could be checked (sender-assessment.ts); then a warning when the mail carried
 // something never legitimate (an executable, a script, a disguised name, a
 // macro document, a link whose text lies about its target); then what was
 // changed in the body, each attachment and what became of it, how to read
@@ -12,6 +13,7 @@ import { claimedKind, DANGEROUS_KINDS } from './file-kinds.js';
 import { LOSES_NOTHING, type Finding, type FindingCode } from './findings.js';
 import type { Danger, Labels } from './labels.js';
 import type { Policy } from './policy.js';
+import type { SenderAssessment } from '../model/sender-trust.js';
 
 export interface NoticeInput {
   messageFindings: readonly Finding[];
@@ -22,6 +24,8 @@ export interface NoticeInput {
   /** The message could not be sanitized: the notice is all that crosses, its first finding the cause. */
   blocked: boolean;
   notice: Policy['notice'];
+  /** What the first line says about the sender; absent or null: no line (nothing checked, nothing suspicious). */
+  sender?: SenderAssessment | null;
   /** The mail carries what a recipient unlocked from the password-protected attachment of this quarantine item. */
   unlockedFrom?: string | null;
 }
@@ -156,6 +160,7 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
   const dangers: Danger[] = [...(all.some((f) => f.code === 'link-text-mismatch') ? [{ what: 'link' } as const] : []), ...dangerByIndex.values()];
 
   const lines: string[] = [];
+  if (input.sender) lines.push(labels.senderLine(input.sender, contact));
   if (input.unlockedFrom) lines.push(labels.unlockedContents(input.unlockedFrom));
   if (dangers.length === 1) lines.push(labels.dangerLine(dangers[0]!, contact));
   else if (dangers.length > 1) lines.push(labels.dangersLine(dangers.length, contact), ...dangers.map((d) => labels.dangerItem(d)));

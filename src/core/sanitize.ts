@@ -19,9 +19,10 @@ import { scanShape } from './shape.js';
 import { shownHeaderBlock } from './shown-headers.js';
 import { fitText, outputBudget } from './output-budget.js';
 import { structureView, type StructureView } from './structure.js';
+import { assessSender } from './sender-assessment.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 import type { Envelope } from '../model/envelope.js';
-import type { SenderFacts } from '../model/sender-trust.js';
+import type { SenderAssessment, SenderFacts } from '../model/sender-trust.js';
 import { senderTreatment, type SenderTreatment } from './sender-rules.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 
@@ -91,6 +92,13 @@ async function headersOnly(raw: Uint8Array, policy: Policy): Promise<typeof EMPT
   }
 }
 
+/** The notice's sender line: from the relay's facts, the From and Reply-To fields and the envelope. */
+const senderOf = (input: SanitizeInput, fields: Pick<ShownFields, 'from' | 'replyTo'>, policy: Policy): SenderAssessment | null =>
+  assessSender({ facts: input.sender, from: fields.from, replyTo: fields.replyTo, mailFrom: input.envelope?.mailFrom, rcptTo: input.envelope?.rcptTo }, policy);
+
+/** senders.subjectTag, for a suspicious sender only. */
+const warningTag = (sender: SenderAssessment | null, policy: Policy): string => (sender?.level === 'suspicious' ? policy.senders.subjectTag : '');
+
 const recordOf = (o: AttachmentOutcome): AttachmentRecord => {
   const d = o.disposition;
   const part = d.as === 'delivered' ? d.part : d.as === 'opened' ? d.part : null;
@@ -110,12 +118,12 @@ const metaFor = (input: SanitizeInput, h: NewHeaders, findings: Finding[], recei
 });
 
 /** What the policy's sender rules add for this message (its From address as the headers were built). */
-const treatmentOf = (input: SanitizeInput, policy: Policy, h: NewHeaders): SenderTreatment =>
+const treatmentOf = (input: SanitizeInput, policy: Policy, h: NewHeaders, assessment: SenderAssessment | null): SenderTreatment =>
   senderTreatment(policy.senders, {
     addresses: [h.from.address, input.envelope?.mailFrom],
     recipients: input.envelope?.rcptTo.length ? input.envelope.rcptTo : h.to.map((m) => m.address),
     facts: input.sender ?? null,
-    assessment: null,
+    assessment,
   });
 
 /** A sender rule, the exclusion list or DMARC p=reject blocks the message whole. */
@@ -152,8 +160,9 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
     }),
     deadline,
   );
-  const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt);
-  const treatment = treatmentOf(input, policy, headers);
+  const sender = senderOf(input, parsed, policy);
+  const { headers, findings: headerFindings } = buildHeaders(parsed, policy, labels, receivedAt, warningTag(sender, policy));
+  const treatment = treatmentOf(input, policy, headers, sender);
   if (treatment.block) throw new SenderBlocked(treatment);
   const body = sanitizeBody(parsed, labels, policy);
   // The body is what the recipient needs most: it is counted first.
@@ -192,7 +201,7 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   const kept = findings.length > 0 && (policy.quarantine.keepOriginals === 'always' || changesContent(findings));
   const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt, outcomes, treatment)) : null;
   const notice = buildNotice(
-    { messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
+    { sender, messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
     labels,
   );
   const message = await composeMessage({
@@ -209,11 +218,27 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
 /** The whole message could not be sanitized: keep it, tell the recipient. */
 export async function blockMessage(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, cause: Finding): Promise<SanitizeResult> {
   const labels = labelsFor(policy.language);
-  const { headers, findings: headerFindings } = buildHeaders(await headersOnly(input.raw, policy), policy, labels, receivedAt);
+  const fields = await headersOnly(input.raw, policy);
+  let sender: SenderAssessment | null = null;
+  try {
+    sender = senderOf(input, fields, policy);
+  } catch {
+    // The notice goes out without the sender line rather than not at all.
+  }
+  const { headers, findings: headerFindings } = buildHeaders(fields, policy, labels, receivedAt, warningTag(sender, policy));
   const findings = [cause, ...headerFindings];
-  const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt, [], treatmentOf(input, policy, headers)));
+  const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt, [], treatmentOf(input, policy, headers, sender)));
   const notice = buildNotice(
-    { messageFindings: findings, attachments: [], quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: true, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
+    {
+      sender,
+      messageFindings: findings,
+      attachments: [],
+      quarantineId,
+      itemUrl: itemUrlOf(deps, quarantineId),
+      blocked: true,
+      notice: policy.notice,
+      unlockedFrom: input.envelope?.unlockedFrom ?? null,
+    },
     labels,
   );
   const compose = (h: NewHeaders): Promise<Buffer> =>

@@ -91,6 +91,20 @@ export type SenderRule = z.infer<typeof senderRuleSchema>;
 
 const groupName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only');
 
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/, 'a domain in ASCII (IDN domains as punycode, xn--…)');
+
+/** An organisation a sender may pretend to be: the names it goes by and the domains it sends from. */
+const organisation = z
+  .object({
+    names: z.array(z.string().trim().min(2).max(100)).max(20).default([]),
+    domains: z.array(domainName).max(50).default([]),
+  })
+  .strict();
+
 export const sendersSchema = z
   .object({
     allow: z.array(senderEntrySchema).max(100_000).default([]),
@@ -98,6 +112,14 @@ export const sendersSchema = z
     /** Recipient groups: a name and its members (addresses, or domains with their subdomains). */
     groups: z.record(groupName, z.array(pattern).min(1)).default({}),
     rules: z.array(senderRuleSchema).max(1000).default([]),
+    /** The municipality itself: look-alikes of these domains, and display names naming it from elsewhere, are suspicious. */
+    own: organisation.prefault({}),
+    /** Partners whose look-alike domains and names are suspicious too (a bank, a contractor, the prefecture). */
+    partners: z.array(organisation).max(500).default([]),
+    /** First contact: no mail from this sender to the recipient within these days; 0 turns the check off. */
+    firstContactDays: z.number().int().min(0).max(3650).default(90),
+    /** Put in front of the subject, once, of a mail whose sender is suspicious (なりすましの疑い); empty for none. */
+    subjectTag: z.string().max(64).default('[なりすまし注意]'),
   })
   .strict()
   .superRefine((s, ctx) => {

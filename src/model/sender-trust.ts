@@ -68,16 +68,25 @@ export type SenderLevel = 'verified' | 'unverified' | 'suspicious';
 /** One reason the notice's sender line gives, as data; the words live in the core's labels. */
 export type SenderReason =
   | { kind: 'dmarc'; result: AuthResultWord; policy: DmarcCheck['policy'] }
-  | { kind: 'spf'; result: AuthResultWord }
+  /** `otherDomain`: the domain checked, when it is not the From's (a pass that proves nothing about the From). */
+  | { kind: 'spf'; result: AuthResultWord; otherDomain?: string }
   | { kind: 'spf-not-evaluated' }
-  | { kind: 'dkim'; result: AuthResultWord }
+  | { kind: 'dkim'; result: AuthResultWord; otherDomain?: string }
   /** The display name names an address, or an organisation, other than the sender's. */
   | { kind: 'display-name'; names: string }
   | { kind: 'reply-to-domain'; domain: string }
   | { kind: 'return-path-domain'; domain: string }
   /** The sender's domain looks like one of ours or a partner's without being it. */
   | { kind: 'look-alike'; domain: string; resembles: string }
-  | { kind: 'first-contact'; days: number };
+  /**
+   * No mail from this sender to the recipients within `days`; `some`: only to
+   * some of them (the notice is one text for every recipient).
+   */
+  | { kind: 'first-contact'; days: number; some?: boolean }
+  /** The relay checked no SPF, DKIM or DMARC (no resolver configured). */
+  | { kind: 'authentication-not-checked' }
+  /** The From names one of the municipality's own domains, and nothing proved it. */
+  | { kind: 'own-domain-unverified'; domain: string };
 
 export interface SenderAssessment {
   level: SenderLevel;

@@ -13,6 +13,7 @@ import type { Policy } from '../core/policy.js';
 import type { QuarantineId, SanitizeDeps } from '../core/ports.js';
 import { QuarantineUnavailableError, ScannerUnavailableError, sanitize, type Envelope, type SanitizeResult } from '../core/sanitize.js';
 import { createClamdScanner, type ClamdOptions } from '../scan/clamd.js';
+import { firstContactFor } from './first-contact.js';
 import { reusing } from './reuse-quarantine.js';
 import { openVault } from '../quarantine/vault.js';
 import { openStore } from '../store/open.js';
@@ -75,10 +76,13 @@ async function open(): Promise<{ deps: SanitizeDeps; store: Store }> {
 export default async function run(task: WorkerTask): Promise<WorkerReply> {
   task.started[0] = Date.now();
   try {
-    const { deps: d } = await (deps ??= open()).catch((err: unknown) => {
+    const { deps: d, store } = await (deps ??= open()).catch((err: unknown) => {
       throw new QuarantineUnavailableError(err);
     });
-    const result = await sanitize({ raw: task.raw, envelope: task.envelope }, setup.policy, { ...d, quarantine: reusing(d.quarantine, task.quarantineId) });
+    // A mail the gateway made itself (an unlocked attachment) has no sender to check.
+    const firstContact = task.envelope.unlockedFrom ? null : await firstContactFor(store, setup.policy, task.envelope, new Date());
+    const sender = firstContact ? { sender: { authentication: null, firstContactFor: firstContact } } : {};
+    const result = await sanitize({ raw: task.raw, envelope: task.envelope, ...sender }, setup.policy, { ...d, quarantine: reusing(d.quarantine, task.quarantineId) });
     return { ok: true, result };
   } catch (err) {
     // Nothing is wrong with the store: the scanner could not answer, and the message waits.

@@ -190,6 +190,17 @@ export async function openPostgresStore(url: string, opts: { maxConnections?: nu
       const verdicts = new Map(v.rows.map((r) => [r.v, r.n] as const));
       return { messages: [...verdicts.values()].reduce((a, b) => a + b, 0), verdicts, findings: new Map(f.rows.map((r) => [r.f, r.n] as const)) };
     },
+    async firstContacts(sender, recipients, since) {
+      const wanted = [...new Set(recipients.map(normalizeAddress))];
+      if (wanted.length === 0) return [];
+      const { rows } = await pool.query<{ address: string }>(
+        `SELECT DISTINCT x AS address FROM audit_records r, unnest(r.recipients) x
+          WHERE r.sender = $1 AND r.action = 'delivered' AND r.time >= $2 AND r.recipients && $3::text[] AND x = ANY($3::text[])`,
+        [normalizeAddress(sender), since.toISOString(), wanted],
+      );
+      const reached = new Set(rows.map((r) => r.address));
+      return recipients.filter((r) => !reached.has(normalizeAddress(r)));
+    },
     async addCheckpoint(c) {
       await pool.query('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq, key_id) DO NOTHING', [
         c.seq,

@@ -233,6 +233,18 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
       const findings = new Map(findingCountsStmt.all(...range).map(([f, n]) => [f, n] as const));
       return { messages: [...verdicts.values()].reduce((a, b) => a + b, 0), verdicts, findings };
     },
+    async firstContacts(sender, recipients, since) {
+      const wanted = [...new Set(recipients.map(normalizeAddress))];
+      const reached = new Set<string>();
+      for (let i = 0; i < wanted.length; i += FIRST_CONTACT_BATCH) {
+        const batch = wanted.slice(i, i + FIRST_CONTACT_BATCH);
+        // Each address's records since then by its (address, time, seq) index; the sender and action on the record.
+        const sql = `SELECT DISTINCT a.address FROM audit_recipients a JOIN audit_records r ON r.seq = a.seq AND r.time = a.time
+          WHERE r.sender = ? AND r.action = 'delivered' AND a.time >= ? AND a.address IN (${batch.map(() => '?').join(', ')})`;
+        for (const row of prepared(sql).all(normalizeAddress(sender), since.toISOString(), ...batch) as { address: string }[]) reached.add(row.address);
+      }
+      return recipients.filter((r) => !reached.has(normalizeAddress(r)));
+    },
     async addCheckpoint(c) {
       insertCheckpoint.run(c.seq, c.hash, c.time, c.keyId, c.signature);
     },
@@ -319,6 +331,9 @@ export async function openSqliteStore(dataDir: string): Promise<Store> {
     },
   };
 }
+
+/** Recipients asked about in one query (SQLite allows 32766 parameters). */
+const FIRST_CONTACT_BATCH = 500;
 
 const ORDERS = { seq: 'seq', newest: 'time DESC, seq DESC', oldest: 'time, seq' } as const;
 /** AUDIT_COLUMNS of the record `r` in a join. */

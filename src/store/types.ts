@@ -259,6 +259,12 @@ export interface Store {
    * monthly report tells of mail, without reading a month of records.
    */
   countVerdicts(range: { since: Date; until: Date }): Promise<VerdictCounts>;
+  /**
+   * First contact: those of `recipients` to whom nothing from the envelope
+   * sender `sender` was delivered (audit action 'delivered') at or after
+   * `since`, in the order given. Addresses compare case-insensitively.
+   */
+  firstContacts(sender: string, recipients: readonly string[], since: Date): Promise<string[]>;
   addCheckpoint(c: Checkpoint): Promise<void>;
   /**
    * Checkpoints in seq (then key id) order; with a range, only those with

@@ -199,7 +199,16 @@ describe('sanitize() with sender rules', () => {
     expect(await approve(deps, plainItem, 'console:kanri1', 'ok')).toMatchObject({ kind: 'released', approvers: ['console:kanri1'] });
   });
 
-  it('the embedded policy has an empty senders section', () => {
-    expect(policySchema.parse({}).senders).toEqual({ allow: [], exclude: [], groups: {}, rules: [] });
+  it('the embedded policy has no lists, groups or rules, and no own or partner organisations', () => {
+    expect(policySchema.parse({}).senders).toEqual({
+      allow: [],
+      exclude: [],
+      groups: {},
+      rules: [],
+      own: { names: [], domains: [] },
+      partners: [],
+      firstContactDays: 90,
+      subjectTag: '[なりすまし注意]',
+    });
   });
 });

@@ -164,6 +164,28 @@ export function storeContract(backend: Backend): void {
       expect(rows.map((r) => r[1])).toEqual((await store.readAudit(0, 10)).map(canonicalText));
     });
 
+    it('answers first contact: recipients with nothing delivered from the sender since a time', async () => {
+      await append(store, [
+        // Delivered to staff 10 minutes in; boss only got the verdict (never delivered); old got mail long ago.
+        entry({ time: at(-100), action: 'delivered', object: 'Q0', details: { from: 'a@ext.jp', to: ['old@city.lg.jp'] } }),
+        entry({ time: at(10), action: 'verdict', object: 'Q1', details: { from: 'a@ext.jp', to: ['staff@city.lg.jp', 'boss@city.lg.jp'], verdict: 'clean' } }),
+        entry({ time: at(10), action: 'delivered', object: 'Q1', details: { from: 'A@Ext.JP', to: ['Staff@City.lg.jp'] } }),
+        // Another sender's mail to boss does not count for a@ext.jp.
+        entry({ time: at(20), action: 'delivered', object: 'Q2', details: { from: 'b@ext.jp', to: ['boss@city.lg.jp'] } }),
+      ]);
+      const rcpts = ['staff@city.lg.jp', 'BOSS@city.lg.jp', 'old@city.lg.jp', 'new@city.lg.jp'];
+      expect(await store.firstContacts('a@ext.jp', rcpts, at(0))).toEqual(['BOSS@city.lg.jp', 'old@city.lg.jp', 'new@city.lg.jp']);
+      expect(await store.firstContacts('A@EXT.JP', rcpts, at(-200))).toEqual(['BOSS@city.lg.jp', 'new@city.lg.jp']);
+      // The window starts at `since`, inclusive; nothing after it means everyone is new.
+      expect(await store.firstContacts('a@ext.jp', ['staff@city.lg.jp'], at(10))).toEqual([]);
+      expect(await store.firstContacts('a@ext.jp', ['staff@city.lg.jp'], at(11))).toEqual(['staff@city.lg.jp']);
+      expect(await store.firstContacts('b@ext.jp', rcpts, at(0))).toEqual(['staff@city.lg.jp', 'old@city.lg.jp', 'new@city.lg.jp']);
+      expect(await store.firstContacts('a@ext.jp', [], at(0))).toEqual([]);
+      // Many recipients at once (more than one query's worth on SQLite).
+      const many = Array.from({ length: 1200 }, (_, i) => `r${i}@city.lg.jp`);
+      expect(await store.firstContacts('a@ext.jp', [...many, 'staff@city.lg.jp'], at(0))).toEqual(many);
+    });
+
     it('searches by every filter, alone and together, in seq order', async () => {
       await append(store, [
         entry({ time: at(0), actor: 'relay', action: 'received', object: 'Q1', details: { from: 'a@ext.jp', to: ['staff@city.lg.jp'] } }),
