@@ -27,6 +27,9 @@
 #            ldap-utils (ldapadd, ldapmodify) load and change its test tree.
 #   chromium test/web/e2e.test.ts drives Debian's Chromium through
 #            playwright-core (no browser download) to log in with TOTP.
+#   systemd  test/ops/install.test.ts checks the unit scripts/install.sh writes
+#            with systemd-analyze verify and systemd-analyze security (offline:
+#            no running systemd needed), and enables it with systemctl --root.
 #
 # Postfix is preseeded with "No configuration": the package then writes no
 # /etc/postfix/main.cf, so its maintainer scripts start no system-wide Postfix
@@ -40,7 +43,7 @@ set -euo pipefail
 PACKAGES=(postfix postgresql
   libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
   fonts-noto-cjk fonts-ipaexfont bubblewrap poppler-utils poppler-data img2pdf
-  slapd ldap-utils chromium)
+  slapd ldap-utils chromium systemd)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
