@@ -330,7 +330,8 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
       dataDir,
       version: packageVersion(),
     },
-    `mugaika gateway started; console at ${consoleAt}${firstAdmin ? ' (no administrator yet: mugaika user add NAME --role admin)' : ''}`,
+    // The message stays as it is (tests, scripts and SIEM rules look for it); the console and the hint are its first fields.
+    'mugaika gateway started',
   );
   if (webCap < web.maxConnections) log.warn({ configured: web.maxConnections, cap: webCap, openFileLimit: openFileLimit() }, 'web connections capped to leave descriptors for SMTP and the spool');
 
