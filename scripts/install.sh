@@ -16,7 +16,7 @@
 #   --root DIR        install into DIR as if it were / (a test, or an image being built): users
 #                     go into DIR/etc/passwd (useradd --prefix), the unit is enabled with
 #                     systemctl --root, nothing is started
-#   --no-start        do not start (or restart) the service
+#   --no-start        do not start the service (one that was running is started again after the upgrade)
 #
 # What it does, each step safe to repeat (running it again upgrades in place):
 #   - a system user and group `mugaika` (no login, home /var/lib/mugaika)
@@ -117,6 +117,14 @@ cp -a "$SRC"/README*.md "$NEW/"
 done
 chown -R root:root "$NEW"
 chmod -R u=rwX,go=rX "$NEW"
+# A running gateway still loads files from its folder (worker threads, converter scripts): it is
+# stopped (SIGTERM: work under way finishes, the rest waits in the spool, Postfix defers) for the
+# few seconds between the swap and the restart, never left running on deleted files.
+WAS_ACTIVE=0
+if [[ $LIVE -eq 1 ]] && systemctl is-active --quiet mugaika.service; then
+  systemctl stop mugaika.service
+  WAS_ACTIVE=1
+fi
 if [[ -d "$R$APP" ]]; then
   rm -rf "$R/opt/mugaika/app.old"
   mv "$R$APP" "$R/opt/mugaika/app.old"
@@ -212,7 +220,7 @@ else
 fi
 
 # --- start -------------------------------------------------------------------
-if [[ $LIVE -eq 1 && $START -eq 1 ]]; then
+if [[ $LIVE -eq 1 && ($START -eq 1 || $WAS_ACTIVE -eq 1) ]]; then
   systemctl restart mugaika.service
   echo "install.sh: mugaika $VERSION started: systemctl status mugaika; journalctl -u mugaika -f" >&2
 elif [[ $LIVE -eq 0 ]]; then
