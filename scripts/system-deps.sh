@@ -31,6 +31,9 @@
 #            start a private clamd (foreground, a temporary clamd.conf, its
 #            socket and a one-line signature database in a temporary folder);
 #            the gateway scans with a clamd of the site's (scan.clamdSocket).
+#   systemd  test/ops/install.test.ts checks the unit scripts/install.sh writes
+#            with systemd-analyze verify and systemd-analyze security (offline:
+#            no running systemd needed), and enables it with systemctl --root.
 #
 # Postfix is preseeded with "No configuration": the package then writes no
 # /etc/postfix/main.cf, so its maintainer scripts start no system-wide Postfix
@@ -44,7 +47,7 @@ set -euo pipefail
 PACKAGES=(postfix postgresql
   libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
   fonts-noto-cjk fonts-ipaexfont bubblewrap poppler-utils poppler-data img2pdf
-  slapd ldap-utils chromium clamav-daemon)
+  slapd ldap-utils chromium clamav-daemon systemd)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -35,6 +35,8 @@ import { createSanitizer } from '../relay/sanitizer.js';
 import { clamdOf } from '../scan/wiring.js';
 import { createTransferLog, recoveredFromLog } from '../relay/transfer-log.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
+import { packageVersion } from '../runtime/version.js';
+import { consoleAddress, firstAdminHint } from './start-line.js';
 
 export interface Gateway {
   smtpPort: number;
@@ -278,7 +280,6 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);
   for (const server of new Set([consoleServer, opsServer])) server.server.maxConnections = webCap;
-  if (webCap < web.maxConnections) log.warn({ configured: web.maxConnections, cap: webCap, openFileLimit: openFileLimit() }, 'web connections capped to leave descriptors for SMTP and the spool');
   const webAt = parseHostPort(web.listen);
   const consoleName = web.opsListen ? { ja: 'Web（管理コンソール）', en: 'web (console)' } : { ja: 'Web（管理コンソール・/healthz）', en: 'web (console, /healthz)' };
   await listening(consoleName, web.listen, (onError, onListening) => {
@@ -316,10 +317,25 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   const smtpPort = (inbound.server.address() as { port: number }).port;
   const webPort = (consoleServer.server.address() as { port: number }).port;
   const opsPort = (opsServer.server.address() as { port: number }).port;
+  // The first line a person reads: where the console is, and on a fresh install how to make its first administrator.
+  const consoleAt = consoleAddress(web.publicUrl, Boolean(tls), webAt.host, webPort);
+  const firstAdmin = firstAdminHint(await store.listUsers(), Boolean(web.ldap));
   log.info(
-    { smtp: `${smtpAt.host}:${smtpPort}`, web: `${webAt.host}:${webPort}`, ...(opsAt ? { ops: `${opsAt.host}:${opsPort}` } : {}), tls: Boolean(tls), nextHop: nextHop.name, dataDir },
+    {
+      console: consoleAt,
+      ...(firstAdmin ? { firstAdmin } : {}),
+      smtp: `${smtpAt.host}:${smtpPort}`,
+      web: `${webAt.host}:${webPort}`,
+      ...(opsAt ? { ops: `${opsAt.host}:${opsPort}` } : {}),
+      tls: Boolean(tls),
+      nextHop: nextHop.name,
+      dataDir,
+      version: packageVersion(),
+    },
+    // The message stays as it is (tests, scripts and SIEM rules look for it); the console and the hint are its first fields.
     'mugaika gateway started',
   );
+  if (webCap < web.maxConnections) log.warn({ configured: web.maxConnections, cap: webCap, openFileLimit: openFileLimit() }, 'web connections capped to leave descriptors for SMTP and the spool');
 
   return {
     smtpPort,

@@ -9,10 +9,14 @@ import { jstTableOf } from '../core/jst.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerQuarantineCommands } from './quarantine-commands.js';
+import { packageVersion } from '../runtime/version.js';
+import { applyConfigEnv } from './config-env.js';
 
 const defaultDataDir = (): string => path.resolve(process.env.MUGAIKA_DATA_DIR ?? 'data');
 
 const program = new Command().name('mugaika').description('無害化ゲートウェイ / Email sanitization gateway for the LGWAN zone').showHelpAfterError();
+program.version(`mugaika ${packageVersion()}`, '-V, --version', 'バージョンを表示する / print the version');
+applyConfigEnv(program, process.env);
 
 program
   .command('sanitize')
