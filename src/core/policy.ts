@@ -52,6 +52,8 @@ export const policySchema = z
         hiddenCells: z.enum(['omit', 'include']).default('omit'),
         /** Cells (rows x columns) of one sheet's CSV; past it the rows after are left out and the notice says so. */
         sheetMaxCells: positiveInt(50_000_000).default(1_000_000),
+        /** OCR (Tesseract, Japanese and English) of rendered pages without text, for their text layer, within the message's time. */
+        ocr: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
