@@ -20,7 +20,9 @@
 #            bubblewrap; fonts-noto-cjk, fonts-ipaexfont give it Japanese
 #            glyphs. poppler-utils (pdftoppm, pdffonts, pdftotext) and
 #            poppler-data check its output in test/converters/office.test.ts;
-#            img2pdf turns lossless images into PDFs.
+#            img2pdf turns lossless images into PDFs. tesseract-ocr with its
+#            Japanese and English models reads pages without text (policy
+#            documents.ocr) in the same bubblewrap isolation.
 #   slapd, ldap-utils  test/users/ldap*.test.ts start a private OpenLDAP
 #            server (slapd from a temporary config, 127.0.0.1 high ports, LDAPS
 #            and StartTLS with a CA made by the test) to log in directory users;
@@ -47,6 +49,7 @@ set -euo pipefail
 PACKAGES=(postfix postgresql
   libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
   fonts-noto-cjk fonts-ipaexfont bubblewrap poppler-utils poppler-data img2pdf
+  tesseract-ocr tesseract-ocr-jpn tesseract-ocr-eng
   slapd ldap-utils chromium clamav-daemon systemd)
 
 missing=()

@@ -29,13 +29,14 @@ export function createDocumentConverter(opts: DocumentConverterOptions): Closabl
       }
       let converted: Awaited<ReturnType<OfficeToPdf>>;
       try {
-        converted = await office(untrustedBytes, format, limits.deadline);
+        converted = await office(untrustedBytes, format, limits.deadline, limits.sheetValues);
       } catch (err) {
         return { ok: false, reason: 'converter-failed', detail: `the Office converter threw: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) };
       }
       if (!converted.ok) return { ok: false, reason: converted.reason, detail: `${format} -> PDF: ${converted.detail}` };
       const result = await pdf.toImagePdf(converted.pdf, limits);
-      return result.ok ? result : { ok: false, reason: result.reason, detail: `${format} -> PDF -> pixels: ${result.detail}` };
+      if (!result.ok) return { ok: false, reason: result.reason, detail: `${format} -> PDF -> pixels: ${result.detail}` };
+      return converted.sheets ? { ...result, sheets: converted.sheets } : result;
     },
     close: () => pdf.close(),
   };

@@ -22,7 +22,7 @@ export function documentConverterFor(isolation: Isolation, settings: ConverterSe
   const officeOnce = (): OfficeConverter => (office ??= createOfficeConverter({ isolation, warmSlots: settings.warmOffice ?? 1 }));
   const open = (): ClosableDocumentConverter =>
     createDocumentConverter({
-      office: async (bytes, format, deadline) => officeOnce().convert(bytes, format, deadline),
+      office: async (bytes, format, deadline, sheets) => officeOnce().convert(bytes, format, deadline, sheets),
       pdf: { isolation, warm: settings.warmPdf ?? 1 },
     });
   const converter: DocumentConverter = {

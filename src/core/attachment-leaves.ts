@@ -19,7 +19,8 @@ import { finding, type Finding } from './findings.js';
 import { imagePagePdf } from './image-page.js';
 import { deliveredName, type SafeName } from './names.js';
 import type { UntrustedAttachment } from './parse.js';
-import { rawBytesLeft } from './output-budget.js';
+import { encodedSize, rawBytesLeft } from './output-budget.js';
+import { sheetValues } from './sheet-values.js';
 import { cleanText } from './text-clean.js';
 
 import type { AttachmentContext, Conversion, DeliveredPart } from './attachment-types.js';
@@ -109,5 +110,11 @@ export async function convertDoc(att: UntrustedAttachment, what: Classified, nam
   ];
   const out = await convertDocument(att.bytes, doc.format, ctx.documents, ctx.policy, ctx.deadline, rawBytesLeft(ctx.output));
   if (!out.ok) return { ...removed(...before, ...out.findings), format: doc.format };
-  return { ...delivered({ filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: out.pdf }, [...before, ...out.findings]), format: doc.format };
+  const pdf: DeliveredPart = { filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: out.pdf };
+  if (out.sheets.length === 0) return { ...delivered(pdf, [...before, ...out.findings]), format: doc.format };
+  // The CSVs take what the message may still carry beside the PDF (charged() takes both).
+  const room = { left: ctx.output.closed ? 0 : ctx.output.left - encodedSize(out.pdf.byteLength), closed: false };
+  const values = sheetValues(out.sheets, name, ctx.policy, room);
+  const also = values.parts.length > 0 ? { also: values.parts } : {};
+  return { disposition: { as: 'delivered', part: pdf, ...also }, findings: [...before, ...out.findings, ...values.findings], format: doc.format };
 }

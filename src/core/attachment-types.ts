@@ -23,7 +23,8 @@ export interface DeliveredPart {
 /** What became of an attachment. */
 export type Disposition =
   | { as: 'removed' }
-  | { as: 'delivered'; part: DeliveredPart }
+  /** `also`: what crosses beside it (a workbook's sheets as CSV beside its PDF). */
+  | { as: 'delivered'; part: DeliveredPart; also?: readonly DeliveredPart[] }
   /** A container: its files are listed after it (an attached message also crosses as text). */
   | { as: 'opened'; part: DeliveredPart | null; members: number }
   /** A calendar: its events are shown at the end of the body. */

@@ -131,7 +131,12 @@ function charged(c: Conversion, output: OutputBudget): Conversion {
   }
   const d = c.disposition;
   const bytes = d.as === 'delivered' ? d.part.bytes.byteLength : d.as === 'opened' ? (d.part?.bytes.byteLength ?? 0) : d.as === 'in-body' ? Buffer.byteLength(d.text, 'utf8') : 0;
-  if (bytes === 0 || take(output, bytes)) return c;
+  if (bytes === 0 || take(output, bytes)) {
+    if (d.as !== 'delivered' || !d.also) return c;
+    // What crosses beside it was sized to fit (sheetValues); should it not, it goes, the part stays.
+    if (d.also.every((p) => take(output, p.bytes.byteLength))) return c;
+    return { ...c, disposition: { as: 'delivered', part: d.part }, findings: [...c.findings, finding('sheet-values-left-out', { count: d.also.length })] };
+  }
   if (d.as === 'opened') return { ...c, disposition: { ...d, part: null }, findings: [...c.findings, finding('output-limit')] };
   return { disposition: { as: 'removed' }, findings: [finding('output-limit')], members: c.members, ...(c.format ? { format: c.format } : {}) };
 }
@@ -234,6 +239,6 @@ export function numbered(nodes: readonly Node[]): AttachmentOutcome[] {
 
 /** The parts that cross, in notice order. */
 export const deliveredParts = (outcomes: readonly AttachmentOutcome[]): DeliveredPart[] =>
-  outcomes.flatMap((o) => (o.disposition.as === 'delivered' ? [o.disposition.part] : o.disposition.as === 'opened' && o.disposition.part ? [o.disposition.part] : []));
+  outcomes.flatMap((o) => (o.disposition.as === 'delivered' ? [o.disposition.part, ...(o.disposition.also ?? [])] : o.disposition.as === 'opened' && o.disposition.part ? [o.disposition.part] : []));
 
 export type { Node as SanitizedAttachment };

@@ -147,6 +147,11 @@ export function csvForExcel(text: string): ExcelCsv | null {
   } catch {
     return null;
   }
+  return rowsForExcel(rows);
+}
+
+/** Cells already split (a workbook's sheet, csv-parse's records) written as csvForExcel writes them. */
+export function rowsForExcel(rows: readonly (readonly string[])[]): ExcelCsv {
   const cells = cellFixer(',');
   // A line break in a cell must be quoted: csv-stringify quotes only the record delimiter (CRLF), and a
   // lone LF left bare would split the row for Excel.

@@ -5,7 +5,7 @@
 import { cfbContent } from './cfb.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
 import type { Policy } from './policy.js';
-import type { DocumentConverter, DocumentFailure, DocumentFormat } from './ports.js';
+import type { DocumentConverter, DocumentFailure, DocumentFormat, SheetValuesRequest, UntrustedSheet } from './ports.js';
 
 export type DocumentKind = { ok: true; format: DocumentFormat; /** A name extension that contradicts the bytes, if any. */ lie: string | null } | { ok: false; code: FindingCode; detail: string };
 
@@ -94,20 +94,27 @@ const CODES: Record<DocumentFailure, FindingCode> = {
   'output-too-large': 'output-limit',
 };
 
-export type DocumentOutcome = { ok: true; pdf: Uint8Array; findings: Finding[] } | { ok: false; findings: Finding[] };
+export type DocumentOutcome = { ok: true; pdf: Uint8Array; findings: Finding[]; sheets: readonly UntrustedSheet[] } | { ok: false; findings: Finding[] };
 
-/** Asks the converter for an image-only PDF; any failure, thrown or answered, removes the document. */
+/** Workbooks: their sheets' values can cross as CSV beside the PDF. */
+export const SHEET_FORMATS: ReadonlySet<DocumentFormat> = new Set<DocumentFormat>(['xlsx', 'xls', 'ods']);
+
+/** Asks the converter for an image-only PDF (and a workbook's values); any failure, thrown or answered, removes the document. */
 export async function convertDocument(bytes: Uint8Array, format: DocumentFormat, converter: DocumentConverter, policy: Policy, deadline: number, maxOutputBytes: number): Promise<DocumentOutcome> {
+  const { documents } = policy;
+  const sheetValues: SheetValuesRequest | undefined =
+    documents.sheetValuesCsv && SHEET_FORMATS.has(format) ? { maxCellsPerSheet: documents.sheetMaxCells, maxBytes: maxOutputBytes, hidden: documents.hiddenCells } : undefined;
   try {
     const r = await converter.toImagePdf(bytes, format, {
-      maxPages: policy.documents.maxPages,
-      dpi: policy.documents.dpi,
-      maxPixelsPerPage: policy.documents.maxPixelsPerPage,
+      maxPages: documents.maxPages,
+      dpi: documents.dpi,
+      maxPixelsPerPage: documents.maxPixelsPerPage,
       jpegQuality: policy.output.jpegQuality,
       maxOutputBytes,
       deadline,
+      ...(sheetValues ? { sheetValues } : {}),
     });
-    if (r.ok) return { ok: true, pdf: r.pdf, findings: [finding('document-converted', { detail: `${format}, ${r.pages} pages` })] };
+    if (r.ok) return { ok: true, pdf: r.pdf, sheets: r.sheets ?? [], findings: [finding('document-converted', { detail: `${format}, ${r.pages} pages` })] };
     return { ok: false, findings: [finding(CODES[r.reason], { detail: `${r.reason}: ${r.detail}`.slice(0, 300) })] };
   } catch (err) {
     return { ok: false, findings: [finding('document-unconvertible', { detail: `converter threw: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) })] };

@@ -57,6 +57,12 @@ export const findingCodes = [
   'document-encrypted',
   'document-too-large',
   'document-unconvertible',
+  // A workbook's sheets as CSV beside its PDF: delivered, hidden parts, cut, left out.
+  'sheet-values-csv',
+  'sheet-hidden-omitted',
+  'sheet-hidden-included',
+  'sheet-values-truncated',
+  'sheet-values-left-out',
   // Containers: archives, attached messages, TNEF, calendars, HTML files.
   'archive-opened',
   'archive-encrypted',

@@ -77,6 +77,8 @@ export interface Labels {
   /** The name shown for an attachment the sender did not name. */
   unnamed: string;
   deliveredAs(name: string): string;
+  /** A workbook: its image-only PDF and its sheets' values as CSV files. */
+  deliveredWithValues(pdf: string, csvs: readonly string[]): string;
   /** An attached message's or winmail.dat's text, delivered as a file. */
   textDeliveredAs(name: string): string;
   /** A container's files, listed after it. */

@@ -107,6 +107,11 @@ function fateOf(a: AttachmentOutcome, labels: Labels): string | null {
   const d = a.disposition;
   switch (d.as) {
     case 'delivered':
+      if (d.also?.length)
+        return labels.deliveredWithValues(
+          inert(d.part.filename),
+          d.also.map((p) => inert(p.filename)),
+        );
       return labels.deliveredAs(inert(d.part.filename));
     case 'opened':
       // An attached message with no attachments of its own is only its text.

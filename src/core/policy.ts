@@ -47,6 +47,14 @@ export const policySchema = z
         maxPixelsPerPage: positiveInt(1_000_000_000).default(40_000_000),
         /** Run the converter even when its sandbox (bubblewrap) is missing. Read by the converter. */
         allowUnsandboxed: z.boolean().default(false),
+        /** Beside a workbook's PDF (xlsx, xls, ods), each sheet's values as they were saved, as CSV. */
+        sheetValuesCsv: z.boolean().default(true),
+        /** Hidden sheets, rows and columns in those CSVs: left out (the notice says so) or included. */
+        hiddenCells: z.enum(['omit', 'include']).default('omit'),
+        /** Cells (rows x columns) of one sheet's CSV; past it the rows after are left out and the notice says so. */
+        sheetMaxCells: positiveInt(50_000_000).default(1_000_000),
+        /** OCR (Tesseract, Japanese and English) of rendered pages without text, for their text layer, within the message's time. */
+        ocr: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -72,6 +72,31 @@ export interface ImageTranscoder {
 /** Documents that are rebuilt as image-only PDFs. */
 export type DocumentFormat = 'pdf' | 'docx' | 'xlsx' | 'pptx' | 'doc' | 'xls' | 'ppt' | 'rtf' | 'odt' | 'ods' | 'odp';
 
+/** What a workbook's converter is asked for beside its PDF: each sheet's values as CSV. */
+export interface SheetValuesRequest {
+  /** Cells (rows x columns) of one sheet; past it the sheet's values are cut (the rows after). */
+  maxCellsPerSheet: number;
+  /** Bytes of all the CSVs together; a sheet past it is left out. */
+  maxBytes: number;
+  /** Hidden sheets, rows and columns: left out of the values, or included. */
+  hidden: 'omit' | 'include';
+}
+
+/** One sheet of a workbook as the converter's sandbox reported it: every field is untrusted. */
+export interface UntrustedSheet {
+  untrustedName: string;
+  /** The sheet itself is hidden. */
+  hidden: boolean;
+  /** Its values as CSV (UTF-8, comma), or null when left out (hidden under 'omit', or past maxBytes). */
+  untrustedCsv: Uint8Array | null;
+  /** Over maxBytes (the others are hidden sheets under 'omit'). */
+  leftOut: 'hidden' | 'size' | null;
+  hiddenRows: number;
+  hiddenColumns: number;
+  /** Cut at maxCellsPerSheet. */
+  truncated: boolean;
+}
+
 export interface DocumentLimits {
   maxPages: number;
   dpi: number;
@@ -82,6 +107,8 @@ export interface DocumentLimits {
   maxOutputBytes: number;
   /** Absolute time (ms since epoch) after which the converter must give up. */
   deadline: number;
+  /** For a workbook (xlsx, xls, ods): also each sheet's values. */
+  sheetValues?: SheetValuesRequest;
 }
 
 export type DocumentFailure =
@@ -94,7 +121,8 @@ export type DocumentFailure =
   | 'converter-failed' // crashed, killed for memory, or answered with garbage
   | 'output-too-large'; // the new PDF would not fit in what the delivered message may still carry
 
-export type DocumentResult = { ok: true; pdf: Uint8Array; pages: number } | { ok: false; reason: DocumentFailure; detail: string };
+export type DocumentResult =
+  { ok: true; pdf: Uint8Array; pages: number; /** When sheetValues was asked for a workbook. */ sheets?: readonly UntrustedSheet[] } | { ok: false; reason: DocumentFailure; detail: string };
 
 /**
  * Renders an untrusted document to pixels in an isolated process and builds a

@@ -9,8 +9,13 @@
 #
 # Protocol (stdout carries only this; LibreOffice's own output goes to stderr):
 #   out: "READY\n"
-#   in:  "<format>\n" followed by the document bytes until EOF
+#   in:  "<format>[ sheets=<max cells>,<max bytes>,<omit|include>]\n" followed
+#        by the document bytes until EOF
 #   out: "OK <n>\n" followed by n bytes of PDF, or "ERR <code>\n"
+#   and, for a workbook when sheets= was asked for, after the PDF:
+#        "SHEETS <k>\n" and k times
+#        "SHEET <hidden> <left out: 0, 1 hidden, 2 size> <hidden rows> <hidden columns> <truncated> <name bytes> <csv bytes>\n"
+#        followed by the sheet's name (UTF-8) and its values as CSV (UTF-8, comma).
 # Only codes cross the boundary: encrypted, undecodable, converter-failed.
 import ctypes
 import os
@@ -62,7 +67,9 @@ REGISTRY = '''<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="TrustedAuthors" oor:op="fuse"/></item>
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="SecureURL" oor:op="fuse"><value/></prop></item>
 <item oor:path="/org.openoffice.Office.Writer/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>2</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>2</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>1</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>1</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>1</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun" oor:op="fuse"><value>false</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="UseLocking" oor:op="fuse"><value>false</value></prop></item>
 <item oor:path="/org.openoffice.Office.Common/Save/Document"><prop oor:name="AutoSave" oor:op="fuse"><value>false</value></prop></item>
@@ -71,6 +78,10 @@ REGISTRY = '''<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Update/Update"><prop oor:name="Enabled" oor:op="fuse"><value>false</value></prop></item>
 </oor:items>
 '''
+
+# Calc: links to other files are never updated (1 = never; 2 was "ask", which
+# the interaction handler aborts) and formulas are never recalculated on load
+# (1 = never): the PDF and the CSV show the values the workbook was saved with.
 
 # soffice.bin exits with 81 after creating a new profile and must be started
 # again (oosplash, the usual launcher, does this).
@@ -168,14 +179,19 @@ def warm_up(desktop):
 
 def read_job():
     stdin = sys.stdin.buffer
-    fmt = stdin.readline().decode('ascii', 'replace').strip()
+    words = stdin.readline().decode('ascii', 'replace').split()
+    fmt = words[0] if words else ''
     if fmt not in IMPORT_FILTERS:
         raise Failure('converter-failed')
+    sheets = None
+    if len(words) == 2 and words[1].startswith('sheets=') and fmt in SHEET_FORMATS:
+        cells, size, hidden = words[1][len('sheets='):].split(',')
+        sheets = (int(cells), int(size), hidden == 'include')
     data = stdin.read()
     path = '%s/document.%s' % (WORK, fmt)
     with open(path, 'wb') as f:
         f.write(data)
-    return fmt, path
+    return fmt, path, sheets
 
 
 CFB_MAGIC = bytes.fromhex('d0cf11e0a1b11ae1')
@@ -226,6 +242,88 @@ def convert(office, desktop, fmt, path):
         log('export failed: %s' % type(e).__name__)
         raise Failure('converter-failed')
     with open(out, 'rb') as f:
+        return doc, f.read()
+
+
+SHEET_FORMATS = ('xlsx', 'xls', 'ods')
+MAX_SHEETS = 256
+MAX_COLUMNS = 1024
+# "Text - txt - csv (StarCalc)" export: comma, double quote, UTF-8, from line 1,
+# cells as shown (dates and amounts as formatted), no formulas, only sheet N.
+CSV_OPTIONS = '44,34,76,1,,0,false,true,true,false,false,%d'
+
+
+def gaps(spans, length):
+    """The stretches of 0..length-1 that no (start, end) span covers."""
+    out, at = [], 0
+    for start, end in sorted(spans):
+        if start > at:
+            out.append((at, min(start, length) - 1))
+        at = max(at, end + 1)
+    if at < length:
+        out.append((at, length - 1))
+    return [g for g in out if g[0] <= g[1]]
+
+
+def used_area(sheet):
+    cursor = sheet.createCursor()
+    cursor.gotoEndOfUsedArea(False)
+    a = cursor.getRangeAddress()
+    return a.EndRow + 1, a.EndColumn + 1
+
+
+def sheet_values(doc, max_cells, max_bytes, include_hidden):
+    """Each sheet's values as LibreOffice shows them, as CSV. Automatic
+    calculation is off first, so that taking out hidden rows and columns and
+    the rows past the cap changes no value (a total keeps the hidden rows)."""
+    doc.enableAutomaticCalculation(False)
+    sheets = doc.Sheets
+    out, left = [], max_bytes
+    for i in range(min(sheets.Count, MAX_SHEETS)):
+        sheet = sheets.getByIndex(i)
+        name = sheet.Name.encode('utf-8')[:1024]
+        hidden = not sheet.IsVisible
+        rows, cols = used_area(sheet)
+        visible = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).queryVisibleCells().getRangeAddresses()
+        hidden_rows = gaps([(r.StartRow, r.EndRow) for r in visible], rows)
+        hidden_cols = gaps([(r.StartColumn, r.EndColumn) for r in visible], cols)
+        counts = (sum(e - s + 1 for s, e in hidden_rows), sum(e - s + 1 for s, e in hidden_cols))
+        csv, truncated, left_out = b'', False, 0
+        if hidden and not include_hidden:
+            left_out = 1  # hidden
+        else:
+            if not include_hidden:
+                for s, e in reversed(hidden_rows):
+                    sheet.getRows().removeByIndex(s, e - s + 1)
+                for s, e in reversed(hidden_cols):
+                    sheet.getColumns().removeByIndex(s, e - s + 1)
+                rows, cols = used_area(sheet)
+            keep_cols = min(cols, MAX_COLUMNS)
+            keep_rows = max(1, max_cells // keep_cols)
+            if cols > keep_cols:
+                sheet.getColumns().removeByIndex(keep_cols, cols - keep_cols)
+            if rows > keep_rows:
+                sheet.getRows().removeByIndex(keep_rows, rows - keep_rows)
+            truncated = cols > keep_cols or rows > keep_rows
+            csv = export_sheet(doc, i)
+            if len(csv) > left:
+                csv, left_out = b'', 2  # past max_bytes
+            left -= len(csv)
+        head = b'SHEET %d %d %d %d %d %d %d\n' % (hidden, left_out, counts[0], counts[1], truncated, len(name), len(csv))
+        out.append(head + name + csv)
+    return out
+
+
+def export_sheet(doc, i):
+    # The filter adds "-<sheet name>" to the file name: one folder per sheet.
+    folder = '%s/sheet-%d' % (WORK, i)
+    os.makedirs(folder)
+    doc.storeToURL(uno.systemPathToFileUrl(folder + '/values.csv'),
+                   props(FilterName='Text - txt - csv (StarCalc)', FilterOptions=CSV_OPTIONS % (i + 1)))
+    files = os.listdir(folder)
+    if len(files) != 1:
+        return b''
+    with open(os.path.join(folder, files[0]), 'rb') as f:
         return f.read()
 
 
@@ -241,8 +339,8 @@ def main():
     out.write(b'READY\n')
     out.flush()
     try:
-        fmt, path = read_job()
-        pdf = convert(office, desktop, fmt, path)
+        fmt, path, sheets = read_job()
+        doc, pdf = convert(office, desktop, fmt, path)
     except Failure as f:
         out.write(b'ERR %s\n' % f.code.encode())
         out.flush()
@@ -250,6 +348,17 @@ def main():
     out.write(b'OK %d\n' % len(pdf))
     out.write(pdf)
     out.flush()
+    if sheets is not None:
+        # After the PDF, which is already out: a failure here costs the CSVs only.
+        try:
+            values = sheet_values(doc, *sheets)
+        except Exception as e:
+            log('sheet values failed: %s' % type(e).__name__)
+            values = []
+        out.write(b'SHEETS %d\n' % len(values))
+        for v in values:
+            out.write(v)
+        out.flush()
     return 0
 
 

@@ -9,16 +9,19 @@ import path from 'node:path';
 import { parseAnswer } from './answer.js';
 import { startOfficeProcess, type OfficeProcess } from './office-process.js';
 import { sandboxedCommand, unsandboxedCommand } from './sandbox.js';
-import type { OfficeConverter, OfficeConverterOptions, OfficeFormat, OfficeResult } from './types.js';
+import { MAX_SHEETS } from './sheet-answer.js';
+import { SHEET_FORMATS, type OfficeConverter, type OfficeConverterOptions, type OfficeFormat, type OfficeResult } from './types.js';
+import type { SheetValuesRequest } from '../../core/ports.js';
 import { createWarmPool, type ProcessExit } from '../warm-pool.js';
 
-const DEFAULTS = { warmSlots: 1, memoryCapMb: 2048, maxPdfBytes: 256 * 1024 * 1024 };
+const DEFAULTS = { warmSlots: 1, memoryCapMb: 2048, maxPdfBytes: 256 * 1024 * 1024, maxSheetBytes: 256 * 1024 * 1024 };
 
 export function createOfficeConverter(options: OfficeConverterOptions): OfficeConverter {
   const opts = { ...DEFAULTS, ...options };
   const { isolation } = opts;
   if (isolation.mode === 'unavailable') return unavailable(isolation.why);
-  const maxAnswerBytes = opts.maxPdfBytes + 64;
+  // The PDF, and room for the values of a workbook's sheets (asked for per document, checked in parseAnswer).
+  const maxAnswerBytes = opts.maxPdfBytes + 64 + opts.maxSheetBytes + MAX_SHEETS * (128 + 1024);
   const tag = `mugaika-office-${randomBytes(6).toString('hex')}`;
 
   const start = (): OfficeProcess => {
@@ -30,7 +33,8 @@ export function createOfficeConverter(options: OfficeConverterOptions): OfficeCo
   const pool = createWarmPool('LibreOffice', start, Math.max(1, Math.floor(opts.warmSlots)));
   let closed = false;
 
-  const convert = async (untrustedBytes: Uint8Array, format: OfficeFormat, deadline: number): Promise<OfficeResult> => {
+  const convert = async (untrustedBytes: Uint8Array, format: OfficeFormat, deadline: number, sheets?: SheetValuesRequest): Promise<OfficeResult> => {
+    const asked = sheets && SHEET_FORMATS.has(format) ? { ...sheets, maxBytes: Math.min(sheets.maxBytes, opts.maxSheetBytes) } : undefined;
     if (closed) return { ok: false, reason: 'converter-failed', detail: 'the Office converter has been closed' };
     const remaining = deadline - Date.now();
     if (remaining <= 0) return timeout();
@@ -45,11 +49,11 @@ export function createOfficeConverter(options: OfficeConverterOptions): OfficeCo
         if (timedOut) return timeout();
         return failed('LibreOffice did not start', await proc.exited, proc);
       }
-      proc.send(format, untrustedBytes);
+      proc.send(format, untrustedBytes, asked);
       const exit = await proc.exited;
       if (timedOut) return timeout();
       if (exit.code !== 0) return failed('LibreOffice crashed or was killed (memory cap?)', exit, proc);
-      return parseAnswer(proc.answer());
+      return parseAnswer(proc.answer(), asked);
     } finally {
       clearTimeout(timer);
       proc.kill();

@@ -6,12 +6,13 @@
 import { spawn } from 'node:child_process';
 import type { OneShotProcess, ProcessExit } from '../warm-pool.js';
 import type { OfficeCommand } from './sandbox.js';
+import type { SheetValuesRequest } from '../../core/ports.js';
 import type { OfficeFormat } from './types.js';
 
 /** A LibreOffice sandbox; `ready` once LibreOffice is up and waiting. */
 export interface OfficeProcess extends OneShotProcess {
-  /** Hands over the one document; the process starts work at EOF. */
-  send(format: OfficeFormat, untrustedBytes: Uint8Array): void;
+  /** Hands over the one document (and, for a workbook, what to answer of its sheets); the process starts work at EOF. */
+  send(format: OfficeFormat, untrustedBytes: Uint8Array, sheets?: SheetValuesRequest): void;
   /** Everything the process wrote to stdout after READY: untrusted. */
   answer(): Buffer;
 }
@@ -80,8 +81,9 @@ export function startOfficeProcess(command: OfficeCommand, maxAnswerBytes: numbe
     ready,
     exited,
     isAlive: () => alive,
-    send(format, untrustedBytes) {
-      child.stdin.write(`${format}\n`);
+    send(format, untrustedBytes, sheets) {
+      const values = sheets ? ` sheets=${Math.floor(sheets.maxCellsPerSheet)},${Math.floor(sheets.maxBytes)},${sheets.hidden}` : '';
+      child.stdin.write(`${format}${values}\n`);
       child.stdin.end(untrustedBytes);
     },
     answer: () => stdout,

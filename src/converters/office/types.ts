@@ -1,20 +1,23 @@
 // The contract between the Office converter (LibreOffice in a sandbox) and the
 // document converter that rasterizes its PDF. Structurally the same as the
 // `OfficeToPdf` that src/converters/documents.ts takes.
-import type { DocumentFailure, DocumentFormat } from '../../core/ports.js';
+import type { DocumentFailure, DocumentFormat, SheetValuesRequest, UntrustedSheet } from '../../core/ports.js';
 import type { Isolation, IsolationMode } from '../isolation.js';
 
 export type OfficeFormat = Exclude<DocumentFormat, 'pdf'>;
 
 export const OFFICE_FORMATS: readonly OfficeFormat[] = ['docx', 'xlsx', 'pptx', 'doc', 'xls', 'ppt', 'rtf', 'odt', 'ods', 'odp'];
 
-export type OfficeResult = { ok: true; pdf: Uint8Array } | { ok: false; reason: DocumentFailure; detail: string };
+export const SHEET_FORMATS: ReadonlySet<OfficeFormat> = new Set<OfficeFormat>(['xlsx', 'xls', 'ods']);
+
+export type OfficeResult = { ok: true; pdf: Uint8Array; sheets?: UntrustedSheet[] } | { ok: false; reason: DocumentFailure; detail: string };
 
 /**
  * Converts one untrusted Office document to PDF, giving up at `deadline`
- * (ms since epoch). The PDF is still untrusted: it must be rasterized.
+ * (ms since epoch). The PDF is still untrusted: it must be rasterized. With
+ * `sheets`, a workbook also answers each sheet's values (untrusted CSV).
  */
-export type OfficeToPdf = (untrustedBytes: Uint8Array, format: OfficeFormat, deadline: number) => Promise<OfficeResult>;
+export type OfficeToPdf = (untrustedBytes: Uint8Array, format: OfficeFormat, deadline: number, sheets?: SheetValuesRequest) => Promise<OfficeResult>;
 
 export interface OfficeConverterOptions {
   /** LibreOffice sandboxes kept started and waiting for a document (default 1). */
@@ -29,6 +32,8 @@ export interface OfficeConverterOptions {
   memoryCapMb?: number;
   /** A PDF larger than this is treated as a failed conversion (default 256 MiB). */
   maxPdfBytes?: number;
+  /** The values of a workbook's sheets may take at most this, whatever a document asks (default 256 MiB). */
+  maxSheetBytes?: number;
 }
 
 export interface OfficeConverter {
