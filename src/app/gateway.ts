@@ -33,6 +33,7 @@ import { lockDataDir } from '../relay/lock.js';
 import { unlockServiceFor } from '../unlock/wiring.js';
 import { createSanitizer } from '../relay/sanitizer.js';
 import { createTransferLog, recoveredFromLog } from '../relay/transfer-log.js';
+import { senderAuthenticatorFor } from '../sender/wiring.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 
 export interface Gateway {
@@ -165,6 +166,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     policy,
     retry: config.delivery,
     hostname: config.smtp.hostname,
+    authenticator: senderAuthenticatorFor(config.dns, config.smtp.hostname),
     sanitizeConcurrency: workers * 2,
     deliveryConcurrency: config.delivery.maxConnections * 2,
     // Incoming entries too: a first attempt is made before the outgoing entry exists,

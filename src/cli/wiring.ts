@@ -14,6 +14,8 @@ import type { Envelope } from '../model/envelope.js';
 import { decideIsolation } from '../converters/isolation.js';
 import { openVault } from '../quarantine/vault.js';
 import { createSanitizer, type Sanitizer } from '../relay/sanitizer.js';
+import type { SenderAuthenticator } from '../sender/authenticate.js';
+import { senderAuthenticatorFor } from '../sender/wiring.js';
 import { openStore } from '../store/open.js';
 import { defaultActor } from '../app/cli-context.js';
 
@@ -25,9 +27,16 @@ export interface CliDeps {
   actor: string;
   now(): Date;
   close(): Promise<void>;
+  /** Checks the sender as the gateway does at receipt; null with `dns.authenticate: false`. */
+  authenticator?: SenderAuthenticator | null;
 }
 
-export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliDeps> {
+export interface CliDnsOptions {
+  /** Resolvers to ask (--dns-server), instead of the configuration's or the system's. */
+  servers?: readonly string[];
+}
+
+export async function openCliDeps(dataDir: string, policy: Policy, dns: CliDnsOptions = {}): Promise<CliDeps> {
   const dir = path.resolve(dataDir);
   const actor = defaultActor();
   let closing: Array<() => Promise<void>> = [];
@@ -56,7 +65,8 @@ export async function openCliDeps(dataDir: string, policy: Policy): Promise<CliD
       quarantine,
     });
     closing.push(() => sanitizer.close());
-    return { sanitizer, audit, actor, now: () => new Date(), close };
+    const authenticator = senderAuthenticatorFor(dns.servers?.length ? { ...config.dns, servers: [...dns.servers] } : config.dns, gateway);
+    return { sanitizer, audit, actor, now: () => new Date(), close, authenticator };
   } catch (err) {
     await close();
     throw new QuarantineUnavailableError(err);

@@ -10,6 +10,7 @@ import { createSharpTranscoder } from '../converters/image-sharp.js';
 import type { Isolation } from '../converters/isolation.js';
 import { documentConverterFor } from '../converters/wiring.js';
 import type { Policy } from '../core/policy.js';
+import type { SenderFacts } from '../model/sender-trust.js';
 import type { QuarantineId, SanitizeDeps } from '../core/ports.js';
 import { QuarantineUnavailableError, sanitize, type Envelope, type SanitizeResult } from '../core/sanitize.js';
 import { reusing } from './reuse-quarantine.js';
@@ -36,6 +37,8 @@ export interface WorkerTask {
   started: Float64Array;
   /** The quarantine item the message already has (sanitized before a crash). */
   quarantineId: QuarantineId | null;
+  /** What the relay found out about the sender at receipt. */
+  sender?: SenderFacts;
 }
 
 export type WorkerReply = { ok: true; result: SanitizeResult } | { ok: false; quarantineUnavailable: boolean; message: string };
@@ -64,7 +67,10 @@ export default async function run(task: WorkerTask): Promise<WorkerReply> {
     const { deps: d } = await (deps ??= open()).catch((err: unknown) => {
       throw new QuarantineUnavailableError(err);
     });
-    const result = await sanitize({ raw: task.raw, envelope: task.envelope }, setup.policy, { ...d, quarantine: reusing(d.quarantine, task.quarantineId) });
+    const result = await sanitize({ raw: task.raw, envelope: task.envelope, ...(task.sender ? { sender: task.sender } : {}) }, setup.policy, {
+      ...d,
+      quarantine: reusing(d.quarantine, task.quarantineId),
+    });
     return { ok: true, result };
   } catch (err) {
     // Reopen the store next time: it may have been the cause.
