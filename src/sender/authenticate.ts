@@ -50,6 +50,16 @@ const detailOf = (comment: string | undefined, authservId: string, fallback: str
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err)).slice(0, DETAIL_MAX);
 
+/** How far into a message its header is looked for. */
+const HEADER_SCAN_BYTES = 1024 * 1024;
+
+/** DKIM-Signature fields in the message's header. */
+function signatureHeaders(raw: Buffer): number {
+  const head = raw.subarray(0, HEADER_SCAN_BYTES).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  return (end < 0 ? head : head.slice(0, end)).match(/^dkim-signature[ \t]*:/gim)?.length ?? 0;
+}
+
 class OverBudget extends Error {
   override readonly name = 'OverBudget';
 }
@@ -80,6 +90,11 @@ export function createAuthenticator(opts: AuthenticatorOptions): SenderAuthentic
       }
       return { result: word(r.status.result), domain: r.signingDomain || null, selector: r.selector || null, detail: detailOf(r.status.comment, id, r.status.result) };
     });
+
+    // mailauth leaves out signatures it cannot parse: each is a permerror (RFC 6376 6.1.1), not an unsigned message.
+    for (let n = signatureHeaders(raw) - signatures.length; n > 0; n--) {
+      dkim.push({ result: 'permerror', domain: null, selector: null, detail: 'a DKIM-Signature header could not be read (malformed tags)' });
+    }
 
     let spfCheck: SpfCheck | null = null;
     let spfPassDomain: string | null = null;
