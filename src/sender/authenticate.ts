@@ -88,7 +88,12 @@ export function createAuthenticator(opts: AuthenticatorOptions): SenderAuthentic
       if (bits && bits > opts.maxKeyBits) {
         return { result: 'permerror', domain: r.signingDomain ?? null, selector: r.selector ?? null, detail: `the signing key has ${bits} bits, more than the ${opts.maxKeyBits} accepted` };
       }
-      return { result: word(r.status.result), domain: r.signingDomain || null, selector: r.selector || null, detail: detailOf(r.status.comment, id, r.status.result) };
+      return {
+        result: word(r.status.result),
+        domain: r.signingDomain || null,
+        selector: r.selector || null,
+        detail: detailOf(r.status.comment, id, r.status.result === 'pass' ? 'signature verified' : `signature ${r.status.result}`),
+      };
     });
 
     // mailauth leaves out signatures it cannot parse: each is a permerror (RFC 6376 6.1.1), not an unsigned message.
@@ -111,7 +116,8 @@ export function createAuthenticator(opts: AuthenticatorOptions): SenderAuthentic
     let arcResult: Awaited<ReturnType<typeof arc>> | undefined;
     if (arcData && arcData.chain.length > 0) {
       arcResult = await arc(arcData, { resolver, minBitLength: 1024 });
-      arcCheck = { result: word(arcResult.status.result), detail: detailOf(arcResult.status.comment, id, arcResult.status.result) };
+      const result = word(arcResult.status.result);
+      arcCheck = { result, detail: detailOf(arcResult.status.comment, id, result === 'pass' ? 'the ARC set verifies' : `the ARC set did not verify (${result})`) };
     } else if (arcData?.error) {
       arcCheck = { result: 'permerror', detail: errorText(arcData.error) };
     }
