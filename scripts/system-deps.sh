@@ -36,12 +36,18 @@
 #   systemd  test/ops/install.test.ts checks the unit scripts/install.sh writes
 #            with systemd-analyze verify and systemd-analyze security (offline:
 #            no running systemd needed), and enables it with systemctl --root.
+#   nsd      test/sender/*.test.ts and the relay's authentication tests start a
+#            private authoritative DNS server (NSD from a temporary nsd.conf,
+#            127.0.0.1 high port, no privilege drop or chroot) serving SPF, DKIM
+#            and DMARC test zones; bench/authentication.ts does the same.
 #
 # Postfix is preseeded with "No configuration": the package then writes no
 # /etc/postfix/main.cf, so its maintainer scripts start no system-wide Postfix
 # and nothing listens on port 25. The tests run their own instances from
 # temporary config directories on 127.0.0.1 high ports and never touch the
-# system one. slapd is preseeded with "omit configuration" for the same reason:
+# system one. NSD's package enables nsd.service, but nothing starts it in a
+# container (policy-rc.d); on a host, `systemctl disable --now nsd` if port 53
+# is not wanted. slapd is preseeded with "omit configuration" for the same reason:
 # no system database, no cn=config, no daemon on port 389; the tests start
 # their own from a temporary slapd.conf.
 set -euo pipefail
@@ -50,7 +56,7 @@ PACKAGES=(postfix postgresql
   libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
   fonts-noto-cjk fonts-ipaexfont bubblewrap poppler-utils poppler-data img2pdf
   tesseract-ocr tesseract-ocr-jpn tesseract-ocr-eng
-  slapd ldap-utils chromium clamav-daemon systemd)
+  slapd ldap-utils chromium clamav-daemon systemd nsd)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -34,6 +34,7 @@ import { unlockServiceFor } from '../unlock/wiring.js';
 import { createSanitizer } from '../relay/sanitizer.js';
 import { clamdOf } from '../scan/wiring.js';
 import { createTransferLog, recoveredFromLog } from '../relay/transfer-log.js';
+import { senderAuthenticatorFor } from '../sender/wiring.js';
 import { EXIT, OperatorError } from '../model/operator-error.js';
 import { packageVersion } from '../runtime/version.js';
 import { consoleAddress, firstAdminHint } from './start-line.js';
@@ -169,6 +170,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     policy,
     retry: config.delivery,
     hostname: config.smtp.hostname,
+    authenticator: senderAuthenticatorFor(config.dns, config.smtp.hostname),
     sanitizeConcurrency: workers * 2,
     deliveryConcurrency: config.delivery.maxConnections * 2,
     // Incoming entries too: a first attempt is made before the outgoing entry exists,

@@ -3,6 +3,7 @@
 // Each command loads what it needs when it runs: importing everything up front
 // (sharp, the sanitizer, the SMTP and HTTP servers) made `mugaika queue list`
 // take over a second.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { jstTableOf } from '../core/jst.js';
@@ -13,6 +14,17 @@ import { packageVersion } from '../runtime/version.js';
 import { applyConfigEnv } from './config-env.js';
 
 const defaultDataDir = (): string => path.resolve(process.env.MUGAIKA_DATA_DIR ?? 'data');
+
+/** --client-ip: an IP address (SPF is evaluated for it). */
+const clientIp = (value: string): string => {
+  if (isIP(value) === 0) throw new InvalidArgumentError(`${value} is not an IP address / IP アドレスではありません`);
+  return value;
+};
+/** --dns-server: an IP address, optionally with :port (IPv6 in brackets then), as config's dns.servers. */
+const collect = (value: string, previous: string[]): string[] => {
+  if (isIP(value) === 0 && !/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/.test(value)) throw new InvalidArgumentError(`${value} is not IP[:port] / IP[:port] ではありません`);
+  return [...previous, value];
+};
 
 const program = new Command().name('mugaika').description('無害化ゲートウェイ / Email sanitization gateway for the LGWAN zone').showHelpAfterError();
 program.version(`mugaika ${packageVersion()}`, '-V, --version', 'バージョンを表示する / print the version');
@@ -27,28 +39,39 @@ program
   .option('--batch <dir>', 'sanitize every .eml in this folder')
   .option('--data-dir <dir>', 'data folder (quarantine, keys); default $MUGAIKA_DATA_DIR or ./data')
   .option('--policy <file>', 'policy file (YAML); default: the embedded defaults')
-  .option('-c, --config <file>', "the gateway's configuration file (YAML): its database and scan.clamdSocket; MUGAIKA_CLAMD_SOCKET overrides it")
-  .action(async (input: string | undefined, opts: { output: string; report?: string; batch?: string; dataDir?: string; policy?: string; config?: string }) => {
-    if (!input === !opts.batch) throw new InvalidArgumentError('give either INPUT or --batch DIR / INPUT か --batch DIR のどちらかを指定してください');
-    const [{ loadPolicy }, { openCliDeps }, { sanitizeFile, sanitizeFolder }] = await Promise.all([import('../policy/load.js'), import('./wiring.js'), import('./sanitize-command.js')]);
-    const policy = await loadPolicy(opts.policy);
-    const deps = await openCliDeps(opts.dataDir ?? defaultDataDir(), policy, opts.config);
-    try {
-      if (opts.batch) {
-        const lines = await sanitizeFolder(opts.batch, opts.output, deps, process.stderr.isTTY === true);
-        for (const { file, report } of lines) {
-          const codes = [...new Set(report.findings.map((f) => f.code))].join(' ');
-          process.stdout.write(`${file.padEnd(32)} ${report.verdict.padEnd(9)} ${report.quarantineId ?? '-'.padEnd(21)} ${codes}\n`);
+  .option('-c, --config <file>', "the gateway's configuration file (YAML): its database, dns and scan.clamdSocket; MUGAIKA_CLAMD_SOCKET overrides it")
+  .option('--client-ip <address>', "the connecting client's IP address, for SPF (without it SPF is not evaluated)", clientIp)
+  .option('--helo <name>', "the client's EHLO/HELO name (SPF checks it for the null sender)")
+  .option('--mail-from <address>', 'the envelope sender (MAIL FROM); without it, the null sender')
+  .option('--dns-server <address>', "a DNS resolver to ask (IP[:port]; repeatable); default: the system's", collect, [] as string[])
+  .action(
+    async (
+      input: string | undefined,
+      opts: { output: string; report?: string; batch?: string; dataDir?: string; policy?: string; config?: string; clientIp?: string; helo?: string; mailFrom?: string; dnsServer: string[] },
+    ) => {
+      if (!input === !opts.batch) throw new InvalidArgumentError('give either INPUT or --batch DIR / INPUT か --batch DIR のどちらかを指定してください');
+      const [{ loadPolicy }, { openCliDeps }, { sanitizeFile, sanitizeFolder }] = await Promise.all([import('../policy/load.js'), import('./wiring.js'), import('./sanitize-command.js')]);
+      const policy = await loadPolicy(opts.policy);
+      const deps = await openCliDeps(opts.dataDir ?? defaultDataDir(), policy, opts.config, { servers: opts.dnsServer });
+      const client = { ip: opts.clientIp ?? null, helo: opts.helo ?? null, mailFrom: opts.mailFrom ?? null };
+      if (!client.ip && deps.authenticator) process.stderr.write('SPF は評価していません（--client-ip がありません）/ SPF not evaluated: no --client-ip\n');
+      try {
+        if (opts.batch) {
+          const lines = await sanitizeFolder(opts.batch, opts.output, deps, process.stderr.isTTY === true, client);
+          for (const { file, report } of lines) {
+            const codes = [...new Set(report.findings.map((f) => f.code))].join(' ');
+            process.stdout.write(`${file.padEnd(32)} ${report.verdict.padEnd(9)} ${report.quarantineId ?? '-'.padEnd(21)} ${codes}\n`);
+          }
+          process.stdout.write(`\n${lines.length} messages -> ${opts.output}\n`);
+        } else if (input) {
+          const report = await sanitizeFile(input, opts.output, opts.report, deps, client);
+          if (!opts.report) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         }
-        process.stdout.write(`\n${lines.length} messages -> ${opts.output}\n`);
-      } else if (input) {
-        const report = await sanitizeFile(input, opts.output, opts.report, deps);
-        if (!opts.report) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      } finally {
+        await deps.close();
       }
-    } finally {
-      await deps.close();
-    }
-  });
+    },
+  );
 
 program
   .command('serve')

@@ -15,6 +15,8 @@ import { decideIsolation } from '../converters/isolation.js';
 import { openVault } from '../quarantine/vault.js';
 import { createSanitizer, type Sanitizer } from '../relay/sanitizer.js';
 import { clamdOf } from '../scan/wiring.js';
+import type { SenderAuthenticator } from '../sender/authenticate.js';
+import { senderAuthenticatorFor } from '../sender/wiring.js';
 import { openStore } from '../store/open.js';
 import { defaultActor } from '../app/cli-context.js';
 
@@ -26,9 +28,16 @@ export interface CliDeps {
   actor: string;
   now(): Date;
   close(): Promise<void>;
+  /** Checks the sender as the gateway does at receipt; null with `dns.authenticate: false`. */
+  authenticator?: SenderAuthenticator | null;
 }
 
-export async function openCliDeps(dataDir: string, policy: Policy, configFile?: string): Promise<CliDeps> {
+export interface CliDnsOptions {
+  /** Resolvers to ask (--dns-server), instead of the configuration's or the system's. */
+  servers?: readonly string[];
+}
+
+export async function openCliDeps(dataDir: string, policy: Policy, configFile?: string, dns: CliDnsOptions = {}): Promise<CliDeps> {
   const dir = path.resolve(dataDir);
   const actor = defaultActor();
   let closing: Array<() => Promise<void>> = [];
@@ -59,7 +68,8 @@ export async function openCliDeps(dataDir: string, policy: Policy, configFile?: 
       clamd: clamdOf(config),
     });
     closing.push(() => sanitizer.close());
-    return { sanitizer, audit, actor, now: () => new Date(), close };
+    const authenticator = senderAuthenticatorFor(dns.servers?.length ? { ...config.dns, servers: [...dns.servers] } : config.dns, gateway);
+    return { sanitizer, audit, actor, now: () => new Date(), close, authenticator };
   } catch (err) {
     await close();
     throw new QuarantineUnavailableError(err);

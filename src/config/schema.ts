@@ -1,6 +1,7 @@
 // The gateway's configuration: where it listens, where it delivers, where it
 // keeps its data. One zod schema; a YAML file overrides the defaults and six
 // environment variables override the file.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:2525 or [::1]:2525');
@@ -116,6 +117,41 @@ const webSchema = z
 
 export type WebConfig = z.infer<typeof webSchema>;
 
+/** A DNS server as node's resolver takes it: an IP address, optionally with a port (`127.0.0.1:5353`, `[::1]:5353`). */
+const dnsServer = z.string().refine((v) => isIP(v) !== 0 || /^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/.test(v), 'an IP address, optionally with :port (e.g. 127.0.0.1:5353 or [::1]:5353)');
+
+/** Sender authentication at receipt (SPF, DKIM, DMARC, ARC) and the DNS it asks. */
+const dnsSchema = z
+  .object({
+    /**
+     * Check senders at all; off, the notice and our Authentication-Results say
+     * nothing about them. Unset, on when `servers` names resolvers: a gateway
+     * started on the embedded defaults asks no DNS. `true` without `servers`
+     * asks the system's (the example configuration, which scripts/install.sh
+     * installs, says so).
+     */
+    authenticate: z.boolean().optional(),
+    /** The resolvers to ask; the system's (/etc/resolv.conf) when absent. */
+    servers: z.array(dnsServer).min(1).optional(),
+    /** One query's wait for one server, ms. */
+    timeoutMs: z.number().int().positive().max(30_000).default(2000),
+    /** How often a query is sent before it fails. */
+    tries: z.number().int().positive().max(5).default(2),
+    /** All checks of one message together, DNS included: past it, what is left is a temperror, ms. */
+    budgetMs: z.number().int().positive().max(60_000).default(5000),
+    /** Answers kept, and for how long, s. */
+    cacheEntries: z.number().int().nonnegative().max(1_000_000).default(10_000),
+    cacheSeconds: z.number().int().nonnegative().max(86_400).default(300),
+    /** A DNS answer longer than this is refused (temperror), bytes. */
+    maxAnswerBytes: z.number().int().positive().max(65_535).default(16_384),
+    /** DKIM and ARC keys longer than this are refused (permerror), bits. */
+    maxKeyBits: z.number().int().min(1024).max(16_384).default(8192),
+  })
+  .strict()
+  .prefault({});
+
+export type DnsConfig = z.infer<typeof dnsSchema>;
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('data'),
@@ -215,6 +251,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     web: webSchema,
+    dns: dnsSchema,
   })
   .strict()
   .refine((c) => !c.smtp.tlsKeyFile === !c.smtp.tlsCertFile, {

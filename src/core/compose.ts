@@ -15,6 +15,8 @@ export interface ComposeInput {
   verdict: VerdictWord;
   quarantineId: string | null;
   messageId: string;
+  /** Our Authentication-Results value (authentication-results.ts), already folded; none when nothing was checked. */
+  authenticationResults?: string | null;
 }
 
 const CRLF_BODY = (text: string): string => text.replace(/\r?\n/g, '\r\n');
@@ -25,7 +27,10 @@ export function composeMessage(input: ComposeInput): Promise<Buffer> {
 
 /** The MIME tree of the message, as nodemailer's MailComposer makes it. */
 export function mimeTree(input: ComposeInput): MimeNode {
-  const extra: Record<string, string> = { 'X-Mugaika-Verdict': input.verdict };
+  const extra: Record<string, string | { prepared: true; value: string }> = {};
+  // Ours, written from the relay's facts; the original's never cross (nothing of its header is copied).
+  if (input.authenticationResults) extra['Authentication-Results'] = { prepared: true, value: input.authenticationResults };
+  extra['X-Mugaika-Verdict'] = input.verdict;
   if (input.quarantineId) extra['X-Mugaika-Quarantine-Id'] = input.quarantineId;
   if (input.headers.originalMessageId) extra['X-Mugaika-Original-Message-Id'] = input.headers.originalMessageId;
   const composer = new MailComposer({

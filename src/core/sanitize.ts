@@ -2,6 +2,7 @@
 // goes wrong, the original is quarantined and the recipient gets a notice-only
 // message. Only a quarantine that cannot keep the original stops a decision.
 import { archiveBudget } from './archive.js';
+import { authenticationResults } from './authentication-results.js';
 import { deliveredParts, numbered, sanitizeAttachment, type AttachmentContext, type AttachmentOutcome, type SanitizedAttachment } from './attachments.js';
 import { sanitizeBody } from './body.js';
 import { composeMessage, type VerdictWord } from './compose.js';
@@ -139,6 +140,8 @@ function blockFinding(t: SenderTreatment): Finding {
   if (b?.by === 'dmarc-reject') return finding('dmarc-reject', { detail: b.domain });
   return finding('sender-blocked', { detail: b?.by === 'exclude' ? `exclude ${b.entry}` : b?.by === 'rule' ? `rule ${b.rule}` : '' });
 }
+/** Our Authentication-Results value from the relay's facts; none when nothing was checked. */
+const arOf = (input: SanitizeInput): string | null => (input.sender?.authentication ? authenticationResults(input.sender.authentication) : null);
 
 /** The item's page in the console, when its address is configured. */
 const itemUrlOf = (deps: SanitizeDeps, id: QuarantineId | null): string | null => (deps.consoleUrl && id ? `${deps.consoleUrl}/items/${id}` : null);
@@ -211,6 +214,7 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
     verdict: findings.length > 0 ? 'sanitized' : 'clean',
     quarantineId,
     messageId: `<${deps.randomToken()}@${policy.output.messageIdDomain}>`,
+    authenticationResults: arOf(input),
   });
   return { action: 'deliver', verdict: findings.length > 0 ? 'sanitized' : 'clean', message, quarantineId, findings };
 }
@@ -249,6 +253,7 @@ export async function blockMessage(input: SanitizeInput, policy: Policy, deps: S
       verdict: 'blocked',
       quarantineId,
       messageId: `<${deps.randomToken()}@${policy.output.messageIdDomain}>`,
+      authenticationResults: arOf(input),
     });
   // Should even the original's decoded header fields upset the composer, the
   // notice goes out under headers we made up entirely.

@@ -14,6 +14,8 @@ export interface SpfCheck {
   result: AuthResultWord;
   /** The domain checked: the envelope sender's, or the HELO name's for the null sender. */
   domain: string | null;
+  /** Which identity `domain` is (RFC 7208): the MAIL FROM's, or the HELO name's for the null sender. */
+  identity?: 'mailfrom' | 'helo';
   /** Why, in English, for the Authentication-Results comment and the audit record. */
   detail: string;
 }

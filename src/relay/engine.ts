@@ -9,6 +9,7 @@ import type { Metrics, QueueSnapshot } from '../ops/metrics.js';
 import type { Spool } from '../spool/spool.js';
 import type { QueueId } from '../spool/types.js';
 import { backoffMs, type RetryPolicy } from './retry.js';
+import type { SenderAuthenticator } from '../sender/authenticate.js';
 import type { Sanitizer } from './sanitizer.js';
 import { createScheduler, systemClock, type Clock } from './scheduler.js';
 import { createSteps, QUARANTINE_RETRY_MS, type Recovered, type Requests } from './steps.js';
@@ -31,6 +32,8 @@ export interface EngineDeps {
   recovered?: Recovered;
   /** The system clock unless a test gives its own. */
   clock?: Clock;
+  /** Checks senders at receipt (src/sender/); absent or null: not checked. */
+  authenticator?: SenderAuthenticator | null;
 }
 
 export interface Engine {

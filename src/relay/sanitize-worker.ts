@@ -10,6 +10,7 @@ import { createSharpTranscoder } from '../converters/image-sharp.js';
 import type { Isolation } from '../converters/isolation.js';
 import { documentConverterFor } from '../converters/wiring.js';
 import type { Policy } from '../core/policy.js';
+import type { SenderFacts } from '../model/sender-trust.js';
 import type { QuarantineId, SanitizeDeps } from '../core/ports.js';
 import { QuarantineUnavailableError, ScannerUnavailableError, sanitize, type Envelope, type SanitizeResult } from '../core/sanitize.js';
 import { createClamdScanner, type ClamdOptions } from '../scan/clamd.js';
@@ -40,6 +41,8 @@ export interface WorkerTask {
   started: Float64Array;
   /** The quarantine item the message already has (sanitized before a crash). */
   quarantineId: QuarantineId | null;
+  /** What the relay found out about the sender at receipt. */
+  sender?: SenderFacts;
 }
 
 export type WorkerReply = { ok: true; result: SanitizeResult } | { ok: false; quarantineUnavailable: boolean; scannerUnavailable?: boolean; message: string };
@@ -81,8 +84,9 @@ export default async function run(task: WorkerTask): Promise<WorkerReply> {
     });
     // A mail the gateway made itself (an unlocked attachment) has no sender to check.
     const firstContact = task.envelope.unlockedFrom ? null : await firstContactFor(store, setup.policy, task.envelope, new Date());
-    const sender = firstContact ? { sender: { authentication: null, firstContactFor: firstContact } } : {};
-    const result = await sanitize({ raw: task.raw, envelope: task.envelope, ...sender }, setup.policy, { ...d, quarantine: reusing(d.quarantine, task.quarantineId) });
+    // The relay's authentication at receipt (task.sender) and first contact, asked here of the store.
+    const facts = task.sender || firstContact ? { sender: { authentication: task.sender?.authentication ?? null, firstContactFor: firstContact } } : {};
+    const result = await sanitize({ raw: task.raw, envelope: task.envelope, ...facts }, setup.policy, { ...d, quarantine: reusing(d.quarantine, task.quarantineId) });
     return { ok: true, result };
   } catch (err) {
     // Nothing is wrong with the store: the scanner could not answer, and the message waits.

@@ -12,6 +12,7 @@ import { finding } from '../core/findings.js';
 import type { Policy } from '../core/policy.js';
 import type { ImageTranscoder, QuarantineId, QuarantineStore, SanitizeDeps } from '../core/ports.js';
 import { blockMessage, QuarantineUnavailableError, ScannerUnavailableError, type Envelope, type SanitizeResult } from '../core/sanitize.js';
+import type { SenderFacts } from '../model/sender-trust.js';
 import type { ClamdOptions } from '../scan/clamd.js';
 import { runtimeUrl } from '../runtime/files.js';
 import { reusing } from './reuse-quarantine.js';
@@ -24,6 +25,8 @@ export interface RunOptions {
    * instead of in a second item.
    */
   quarantineId?: QuarantineId | null;
+  /** What the relay found out about the sender at receipt, handed to the core as data. */
+  sender?: SenderFacts;
 }
 
 export interface Sanitizer {
@@ -121,12 +124,12 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
 
   return {
     async run(raw, envelope, options = {}) {
-      const input = { raw, envelope };
+      const input = { raw, envelope, ...(options.sender ? { sender: options.sender } : {}) };
       const blockDeps: SanitizeDeps = { ...mainDeps, quarantine: reusing(mainDeps.quarantine, options.quarantineId) };
       let reply: WorkerReply;
       const clock = budgetClock(budget);
       try {
-        reply = await pool.run({ raw, envelope, started: clock.started, quarantineId: options.quarantineId ?? null } satisfies WorkerTask, { signal: clock.signal });
+        reply = await pool.run({ raw, envelope, started: clock.started, quarantineId: options.quarantineId ?? null, sender: options.sender } satisfies WorkerTask, { signal: clock.signal });
       } catch (err) {
         const timedOut = err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
         const cause = timedOut

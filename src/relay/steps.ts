@@ -19,6 +19,8 @@ import type { DeliveryState, QueueId, Receipt, TransferRecord } from '../spool/t
 import { spoolBounce } from './bounces.js';
 import { backoffMs, expired, type RetryPolicy } from './retry.js';
 import type { Sanitizer } from './sanitizer.js';
+import { authenticationSummary, senderFactsFor } from './sender-facts.js';
+import type { SenderAuthenticator } from '../sender/authenticate.js';
 import type { Scheduler } from './scheduler.js';
 import type { RecordedVerdict, TransferLog } from './transfer-log.js';
 
@@ -34,6 +36,8 @@ export interface StepDeps {
   retry: RetryPolicy;
   hostname: string;
   now(): number;
+  /** Checks senders at receipt (SPF, DKIM, DMARC, ARC); absent or null: not checked. */
+  authenticator?: SenderAuthenticator | null;
 }
 
 /** Operator requests (`mugaika queue retry|bounce`) known to be waiting, by queue id. */
@@ -136,13 +140,15 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
       return;
     }
     const recorded = verdicts.get(id);
+    // Once, on the original bytes, before the sanitizer: the core gets the facts as data.
+    const sender = await senderFactsFor(d, id, envelope, raw, log);
     const started = performance.now();
     let result;
     try {
       result = await d.sanitizer.run(
         raw,
         { mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, unlockedFrom: envelope.unlockOf?.quarantineId ?? null },
-        { quarantineId: recorded?.quarantineId ?? null },
+        { quarantineId: recorded?.quarantineId ?? null, sender },
       );
     } catch (err) {
       if (!(err instanceof QuarantineUnavailableError || err instanceof ScannerUnavailableError)) throw err;
@@ -158,6 +164,7 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
     if (result.quarantineId && !recorded) d.metrics.quarantined.inc();
     const codes = result.findings.map((f) => f.code);
     const base = { queueId: id, from: envelope.mailFrom, to: envelope.rcptTo, verdict: result.verdict, quarantineId: result.quarantineId, findings: codes };
+    const authentication = authenticationSummary(sender);
     if (result.action === 'deliver') {
       const now = new Date(d.now()).toISOString();
       const state: DeliveryState = {
@@ -183,6 +190,7 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
           ...base,
           client: envelope.clientAddress,
           receivedAt: envelope.receivedAt,
+          ...(authentication ? { authentication } : {}),
           ...(envelope.unlockOf ? { detail: `unlocked from ${envelope.unlockOf.quarantineId} by ${envelope.unlockOf.user}` } : {}),
         };
         try {
@@ -227,6 +235,7 @@ export function createSteps(d: StepDeps, scheduler: Scheduler, requests: Request
         ...base,
         client: envelope.clientAddress,
         receivedAt: envelope.receivedAt,
+        ...(authentication ? { authentication } : {}),
         detail: bounceId ? `bounce ${bounceId}` : 'null sender: no bounce',
       };
       try {

@@ -22,7 +22,12 @@ export function auditEntries(r: TransferRecord, actor: string): AuditEntry[] {
   const who = { from: r.from ?? null, to: r.to ?? [] };
   const entry = (action: AuditAction, details: Record<string, unknown>): AuditEntry => ({ actor, action, object: r.queueId, details: { ...who, ...details } });
   const verdict = entry('verdict', { verdict: r.verdict, quarantineId: r.quarantineId ?? null, findings: r.findings ?? [] });
-  const received = entry('received', { client: r.client, receivedAt: r.receivedAt, ...(r.detail ? { detail: r.detail } : {}) });
+  const received = entry('received', {
+    client: r.client,
+    receivedAt: r.receivedAt,
+    ...(r.authentication ? { authentication: r.authentication } : {}),
+    ...(r.detail ? { detail: r.detail } : {}),
+  });
   switch (r.event) {
     case 'sanitized':
       return [received, verdict];

@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { coalescedDirSync, writeDurably } from '../durable/files.js';
 import type { ReceivedEnvelope } from '../model/envelope.js';
+import type { SenderFacts } from '../model/sender-trust.js';
 import type { DeliveryState, QueueId, Receipt } from './types.js';
 import { envelopeFromDisk, stateFromDisk } from './legacy.js';
 import { openReceiptJournal, type ReceiptJournal } from './receipt-journal.js';
@@ -85,6 +86,10 @@ export interface Spool {
   listIncoming(): Promise<QueueId[]>;
   hasIncoming(id: QueueId): Promise<boolean>;
   removeIncoming(id: QueueId): Promise<void>;
+  /** Keeps (durably) what sender authentication found for an incoming entry: a restart does not check it again. */
+  writeSenderFacts(id: QueueId, facts: SenderFacts): Promise<void>;
+  /** What writeSenderFacts kept; null when nothing was (yet). Removed with the incoming entry. */
+  readSenderFacts(id: QueueId): Promise<SenderFacts | null>;
   writeOutgoing(id: QueueId, state: DeliveryState, message: Uint8Array): Promise<void>;
   readOutgoing(id: QueueId): Promise<{ state: DeliveryState; message: Buffer }>;
   readState(id: QueueId): Promise<DeliveryState | null>;
@@ -152,6 +157,7 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
   const syncIncoming = coalescedDirSync(incoming);
   const recent = new Map<QueueId, { envelope: ReceivedEnvelope; raw: Buffer }>();
   const inFile = (id: QueueId): string => path.join(incoming, `${checkId(id)}.msg`);
+  const senderFile = (id: QueueId): string => path.join(incoming, `${checkId(id)}.sender.json`);
   const emlFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.eml`);
   const stateFile = (id: QueueId): string => path.join(outgoing, `${checkId(id)}.json`);
   const controlFile = (id: QueueId, kind: ControlKind): string => path.join(control, `${checkId(id)}.${kind}`);
@@ -166,6 +172,9 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
     // A half-written outgoing entry: its incoming file still exists and is sanitized again.
     const states = new Set(await idsIn(outgoing, '.json'));
     for (const id of await idsIn(outgoing, '.eml')) if (!states.has(id)) await fs.rm(emlFile(id), { force: true });
+    // Sender facts whose incoming file is gone (a crash between the two removals).
+    const msgs = new Set(await idsIn(incoming, '.msg'));
+    for (const id of await idsIn(incoming, '.sender.json')) if (!msgs.has(id)) await fs.rm(senderFile(id), { force: true });
   }
   // Receipts are written by the gateway alone, which opens the spool with `recover`.
   let journal: ReceiptJournal | null = null;
@@ -257,9 +266,25 @@ export async function openSpool(dataDir: string, options: SpoolOptions = {}): Pr
       ),
     // No folder fsync: an incoming file that a power loss brings back is found
     // already sanitized (its outgoing state exists) and removed again.
-    removeIncoming: (id) => {
+    removeIncoming: async (id) => {
       recent.delete(id);
-      return unlinkIfThere(inFile(id));
+      await unlinkIfThere(inFile(id));
+      await unlinkIfThere(senderFile(id));
+    },
+    // Atomic (tmp, then rename) but not fsync'd: that would cost every message a
+    // disk flush. What a crash loses is checked again; nothing crosses without facts.
+    async writeSenderFacts(id, facts) {
+      const part = path.join(tmp, `${checkId(id)}.sender.json`);
+      await fs.writeFile(part, JSON.stringify(facts), { mode: 0o600 });
+      await fs.rename(part, senderFile(id));
+    },
+    async readSenderFacts(id) {
+      try {
+        return JSON.parse(await fs.readFile(senderFile(id), 'utf8')) as SenderFacts;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
     },
     async writeOutgoing(id, state, message) {
       await writeDurably(emlFile(id), message, 0o600, tmp);

@@ -48,6 +48,8 @@ export interface TransferRecord {
   /** On 'sanitized' and 'rejected', the first records of a message: where and when it came in. */
   client?: string;
   receivedAt?: string;
+  /** On 'sanitized' and 'rejected': what sender authentication found (our Authentication-Results value, one line). */
+  authentication?: string;
   /** The envelope sender; null for the null sender. */
   from?: string | null;
   to?: readonly string[];
