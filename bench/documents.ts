@@ -56,7 +56,7 @@ function rasterizerPeak(tag: string): number {
 async function ourPhase(file: string): Promise<Figures> {
   const tag = `bench-${process.pid}`;
   const converter = createPdfConverter({ isolation: await decideIsolation({ allowUnsandboxed: false }), warm: 1, tag });
-  const limits = () => ({ maxPages: 200, dpi: DPI, maxPixelsPerPage: 40_000_000, jpegQuality: 85, maxOutputBytes: 1024 * 1024 * 1024, deadline: Date.now() + 600_000 });
+  const limits = () => ({ maxPages: 200, dpi: DPI, maxPixelsPerPage: 40_000_000, jpegQuality: 85, maxOutputBytes: 1024 * 1024 * 1024, deadline: Date.now() + 600_000, textLayer: true });
   await converter.toImagePdf(await textPdf(1), limits()); // warm-up: sharp, pdf-lib, the pool
   await converter.warm(); // as in service: the next process waits, mupdf loaded and compiled
   const pdf = readFileSync(file);

@@ -46,6 +46,12 @@ export const policySchema = z
         maxPixelsPerPage: positiveInt(1_000_000_000).default(40_000_000),
         /** Run the converter even when its sandbox (bubblewrap) is missing. Read by the converter. */
         allowUnsandboxed: z.boolean().default(false),
+        /**
+         * Draw each page's visible text invisibly over its image (as a scanner's
+         * OCR layer), so the text can be searched and copied. Text the page does
+         * not show is left out.
+         */
+        textLayer: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -80,6 +80,8 @@ export interface DocumentLimits {
   maxOutputBytes: number;
   /** Absolute time (ms since epoch) after which the converter must give up. */
   deadline: number;
+  /** Draw the pages' visible text invisibly over the images, so it can be searched and copied. */
+  textLayer: boolean;
 }
 
 export type DocumentFailure =
@@ -92,12 +94,23 @@ export type DocumentFailure =
   | 'converter-failed' // crashed, killed for memory, or answered with garbage
   | 'output-too-large'; // the new PDF would not fit in what the delivered message may still carry
 
-export type DocumentResult = { ok: true; pdf: Uint8Array; pages: number } | { ok: false; reason: DocumentFailure; detail: string };
+export type DocumentResult =
+  | {
+      ok: true;
+      pdf: Uint8Array;
+      pages: number;
+      /** Visible text was drawn invisibly over the pages (searchable, copyable). */
+      textLayer: boolean;
+      /** Pages whose text was cut short (too many characters): the notice says so. */
+      textTruncatedPages?: number;
+    }
+  | { ok: false; reason: DocumentFailure; detail: string };
 
 /**
  * Renders an untrusted document to pixels in an isolated process and builds a
  * new PDF from those pixels alone: same page count and sizes, one image per
- * page, no text, fonts, links, scripts, forms, attachments or metadata.
+ * page, no links, scripts, forms, attachments or metadata; the only text is
+ * the pages' visible text drawn invisibly (render mode 3) when asked.
  */
 export interface DocumentConverter {
   toImagePdf(untrustedBytes: Uint8Array, format: DocumentFormat, limits: DocumentLimits): Promise<DocumentResult>;
