@@ -136,6 +136,21 @@ describe('the text layer', () => {
     expect(poppler('pdffonts', result.pdf).trim().split('\n').slice(2)).toEqual([]);
   });
 
+  it('without its font, converts the document without a text layer and says so once in the log', async () => {
+    const lines: string[] = [];
+    const fontless = createDocumentConverter({ pdf: { isolation, warm: 0, textFontPaths: [path.join(work, 'no-such-font.ttf')], log: (line) => lines.push(line) } });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const result = expectOk(await fontless.toImagePdf(japanesePdf(), 'pdf', limits()));
+        expect(result.textLayer).toBe(false);
+        expect(poppler('pdftotext', result.pdf).trim()).toBe('');
+      }
+      expect(lines).toEqual([expect.stringContaining('no font for the text layer')]);
+    } finally {
+      await fontless.close();
+    }
+  });
+
   it('keeps the active-content checks: scripts, actions, links, forms, attachments and metadata stay out', async () => {
     const output = expectOk(await converter.toImagePdf(await activePdf(), 'pdf', limits())).pdf;
     expectOnlyInvisibleText(output);
