@@ -6,6 +6,12 @@
 // own; the rasterizer's peak (VmHWM) is read from /proc while it works.
 // Target: our pages/s at least the baseline's (ratio >= 1).
 //
+// The invisible text layer (policy documents.textLayer, on by default) is
+// measured beside rendering alone: the same file, our path with and without
+// it, each in a fresh process; its cost is printed as a ratio of the seconds
+// per page (target: under 1.25, i.e. under 25 % extra). `--quick`: the
+// 30-page input only.
+//
 // Office documents (docx vs a cold `soffice --headless --convert-to pdf`) are
 // benchmarked separately in bench/office.ts; see officeComparison() below.
 import { execFileSync, fork } from 'node:child_process';
@@ -18,7 +24,8 @@ import { decideIsolation } from '../src/converters/isolation.js';
 import { createPdfConverter } from '../src/converters/pdf/pdf-converter.js';
 
 const DPI = 150;
-const INPUTS = [30, 200];
+const QUICK = process.argv.includes('--quick');
+const INPUTS = QUICK ? [30] : [30, 200];
 
 interface Figures {
   seconds: number;
@@ -53,10 +60,10 @@ function rasterizerPeak(tag: string): number {
 }
 
 /** One run of our path, in this (fresh) process. */
-async function ourPhase(file: string): Promise<Figures> {
+async function ourPhase(file: string, textLayer: boolean): Promise<Figures> {
   const tag = `bench-${process.pid}`;
   const converter = createPdfConverter({ isolation: await decideIsolation({ allowUnsandboxed: false }), warm: 1, tag });
-  const limits = () => ({ maxPages: 200, dpi: DPI, maxPixelsPerPage: 40_000_000, jpegQuality: 85, maxOutputBytes: 1024 * 1024 * 1024, deadline: Date.now() + 600_000 });
+  const limits = () => ({ maxPages: 200, dpi: DPI, maxPixelsPerPage: 40_000_000, jpegQuality: 85, maxOutputBytes: 1024 * 1024 * 1024, deadline: Date.now() + 600_000, textLayer });
   await converter.toImagePdf(await textPdf(1), limits()); // warm-up: sharp, pdf-lib, the pool
   await converter.warm(); // as in service: the next process waits, mupdf loaded and compiled
   const pdf = readFileSync(file);
@@ -71,9 +78,9 @@ async function ourPhase(file: string): Promise<Figures> {
   return { seconds, pagesPerSecond: result.pages / seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 + childPeak };
 }
 
-function ours(file: string): Promise<Figures> {
+function ours(file: string, textLayer = true): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--phase', file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['--phase', file, ...(textLayer ? ['--text'] : [])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m) => resolve(m as Figures));
     child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`bench phase exited with ${code}`))));
   });
@@ -115,7 +122,7 @@ async function main(): Promise<void> {
   if (phase >= 0) {
     const file = process.argv[phase + 1];
     if (!file) throw new Error('--phase needs a file');
-    process.send?.(await ourPhase(file));
+    process.send?.(await ourPhase(file, process.argv.includes('--text')));
     return;
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mugaika-bench-docs-'));
@@ -130,6 +137,16 @@ async function main(): Promise<void> {
       const ratio = us.pagesPerSecond / them.pagesPerSecond;
       console.log(
         `${`${pages} pages`.padEnd(11)} | ${us.pagesPerSecond.toFixed(1).padStart(13)}  ${`${us.peakRssMiB.toFixed(0)} MiB`.padStart(22)} | ${them.pagesPerSecond.toFixed(1).padStart(24)}  ${`${them.peakRssMiB.toFixed(0)} MiB`.padStart(8)} | ${ratio.toFixed(2)}${ratio >= 1 ? '' : '  (target: >= 1, missed)'}`,
+      );
+    }
+    console.log('input       | rendering alone: s/page | with the text layer: s/page | ratio (target < 1.25)');
+    for (const pages of INPUTS) {
+      const file = path.join(dir, `text-${pages}.pdf`);
+      const alone = await ours(file, false);
+      const withText = await ours(file, true);
+      const ratio = withText.seconds / alone.seconds;
+      console.log(
+        `${`${pages} pages`.padEnd(11)} | ${(alone.seconds / pages).toFixed(3).padStart(23)} | ${(withText.seconds / pages).toFixed(3).padStart(27)} | ${ratio.toFixed(2)}${ratio < 1.25 ? '' : '  (target: < 1.25, missed)'}`,
       );
     }
     officeComparison();

@@ -84,7 +84,7 @@ const documents = createDocumentConverter({
     return r;
   },
 });
-const limits = () => ({ maxPages: 100, dpi: 150, maxPixelsPerPage: 40_000_000, jpegQuality: 85, maxOutputBytes: 1024 * 1024 * 1024, deadline: Date.now() + 120_000 });
+const limits = () => ({ maxPages: 100, dpi: 150, maxPixelsPerPage: 40_000_000, jpegQuality: 85, maxOutputBytes: 1024 * 1024 * 1024, deadline: Date.now() + 120_000, textLayer: true });
 const ours: number[] = [];
 let officePeak = 0;
 let pages = 0;

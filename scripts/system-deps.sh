@@ -18,7 +18,9 @@
 #   libreoffice-*-nogui, python3-uno  src/converters/office/ converts Office
 #            documents to PDF (convert.py drives soffice over UNO) inside
 #            bubblewrap; fonts-noto-cjk, fonts-ipaexfont give it Japanese
-#            glyphs. poppler-utils (pdftoppm, pdffonts, pdftotext) and
+#            glyphs. fonts-ipaexfont's IPAex Gothic (ipaexg.ttf) is also the
+#            font of the invisible text layer over converted pages
+#            (src/converters/pdf/text-layer.ts; without it, no text layer). poppler-utils (pdftoppm, pdffonts, pdftotext) and
 #            poppler-data check its output in test/converters/office.test.ts;
 #            img2pdf turns lossless images into PDFs. tesseract-ocr with its
 #            Japanese and English models reads pages without text (policy

@@ -113,8 +113,13 @@ export async function convertDocument(bytes: Uint8Array, format: DocumentFormat,
       maxOutputBytes,
       deadline,
       ...(sheetValues ? { sheetValues } : {}),
+      textLayer: policy.documents.textLayer,
     });
-    if (r.ok) return { ok: true, pdf: r.pdf, sheets: r.sheets ?? [], findings: [finding('document-converted', { detail: `${format}, ${r.pages} pages` })] };
+    if (r.ok) {
+      const findings = [finding(r.textLayer ? 'document-converted-searchable' : 'document-converted', { detail: `${format}, ${r.pages} pages` })];
+      if (r.textTruncatedPages) findings.push(finding('document-text-partial', { detail: `${r.textTruncatedPages} pages with more text than the layer takes`, count: r.textTruncatedPages }));
+      return { ok: true, pdf: r.pdf, sheets: r.sheets ?? [], findings };
+    }
     return { ok: false, findings: [finding(CODES[r.reason], { detail: `${r.reason}: ${r.detail}`.slice(0, 300) })] };
   } catch (err) {
     return { ok: false, findings: [finding('document-unconvertible', { detail: `converter threw: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) })] };

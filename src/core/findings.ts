@@ -52,6 +52,10 @@ export const findingCodes = [
   'output-limit',
   // Documents (rebuilt as image-only PDFs).
   'document-converted',
+  // ... with the pages' visible text drawn invisibly over them: it can be searched and copied.
+  'document-converted-searchable',
+  // Some pages had too much text for the text layer: their text is partly missing.
+  'document-text-partial',
   // A document with macros (docm, xlsm, a .doc with VBA): never run, warned about first.
   'document-macro',
   'document-encrypted',

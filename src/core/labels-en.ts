@@ -79,6 +79,8 @@ export const en: Labels = {
     'attachment-removed': 'Files of this type are not accepted; removed.',
     'output-limit': 'The message reached its size limit: the rest of the body and the remaining attachments were left out.',
     'document-converted': 'Rebuilt as a PDF of page images (no searching, copying or links).',
+    'document-converted-searchable': 'Rebuilt as a PDF of page images (text can be searched and copied; no links).',
+    'document-text-partial': 'Some pages have too much text: part of their text cannot be searched or copied.',
     'document-macro': 'It contained macros (they cannot run in a PDF of page images).',
     'document-encrypted': 'Password-protected documents cannot be converted; removed. If you need it, ask the sender to send it again without a password.',
     'document-too-large': 'It has more pages, or larger pages, than allowed; removed.',

@@ -55,6 +55,12 @@ export const policySchema = z
         sheetMaxCells: positiveInt(50_000_000).default(1_000_000),
         /** OCR (Tesseract, Japanese and English) of rendered pages without text, for their text layer, within the message's time. */
         ocr: z.boolean().default(false),
+        /**
+         * Draw each page's visible text invisibly over its image (as a scanner's
+         * OCR layer), so the text can be searched and copied. Text the page does
+         * not show is left out.
+         */
+        textLayer: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -109,6 +109,8 @@ export interface DocumentLimits {
   deadline: number;
   /** For a workbook (xlsx, xls, ods): also each sheet's values. */
   sheetValues?: SheetValuesRequest;
+  /** Draw the pages' visible text invisibly over the images, so it can be searched and copied. */
+  textLayer: boolean;
 }
 
 export type DocumentFailure =
@@ -122,12 +124,24 @@ export type DocumentFailure =
   | 'output-too-large'; // the new PDF would not fit in what the delivered message may still carry
 
 export type DocumentResult =
-  { ok: true; pdf: Uint8Array; pages: number; /** When sheetValues was asked for a workbook. */ sheets?: readonly UntrustedSheet[] } | { ok: false; reason: DocumentFailure; detail: string };
+  | {
+      ok: true;
+      pdf: Uint8Array;
+      pages: number;
+      /** Visible text was drawn invisibly over the pages (searchable, copyable). */
+      textLayer: boolean;
+      /** Pages whose text was cut short (too many characters): the notice says so. */
+      textTruncatedPages?: number;
+      /** When sheetValues was asked for a workbook. */
+      sheets?: readonly UntrustedSheet[];
+    }
+  | { ok: false; reason: DocumentFailure; detail: string };
 
 /**
  * Renders an untrusted document to pixels in an isolated process and builds a
  * new PDF from those pixels alone: same page count and sizes, one image per
- * page, no text, fonts, links, scripts, forms, attachments or metadata.
+ * page, no links, scripts, forms, attachments or metadata; the only text is
+ * the pages' visible text drawn invisibly (render mode 3) when asked.
  */
 export interface DocumentConverter {
   toImagePdf(untrustedBytes: Uint8Array, format: DocumentFormat, limits: DocumentLimits): Promise<DocumentResult>;

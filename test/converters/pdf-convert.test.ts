@@ -1,6 +1,7 @@
 // The PDF path end to end on real PDFs: a sandboxed mupdf process renders,
 // the parent rebuilds an image-only PDF. Active content, text and fonts must
 // be gone; page count and sizes kept; the pages must look like the input.
+// (The invisible text layer, on by default, is checked in pdf-text-layer.test.ts.)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +55,8 @@ describe('PDF -> pixels -> PDF', () => {
     expect(fontRows(input).length).toBeGreaterThanOrEqual(2);
     expect(poppler('pdftotext', input)).toContain('Visible text on page 2');
 
-    const result = await converter.toImagePdf(input, 'pdf', limits());
+    // Without the text layer (policy documents.textLayer: false); with it: pdf-text-layer.test.ts.
+    const result = await converter.toImagePdf(input, 'pdf', limits({ textLayer: false }));
     const output = expectOk(result);
     expect(result.ok && result.pages).toBe(4);
 
@@ -74,7 +76,7 @@ describe('PDF -> pixels -> PDF', () => {
   it('renders Japanese text in an embedded CJK font as pixels', async () => {
     const input = japanesePdf();
     expect(poppler('pdftotext', input)).toContain('無害化通信テスト');
-    const output = expectOk(await converter.toImagePdf(input, 'pdf', limits()));
+    const output = expectOk(await converter.toImagePdf(input, 'pdf', limits({ textLayer: false })));
     expect(poppler('pdftotext', output).trim()).toBe('');
     expect(fontRows(output)).toEqual([]);
     expectLooksLike(input, output);
@@ -122,7 +124,7 @@ describe('PDF -> pixels -> PDF', () => {
       expect(['undecodable', 'converter-failed'], name).toContain(result.ok ? 'ok' : result.reason);
     }
     // A JPEG header in front of a PDF: mupdf finds the PDF; what comes out is pixels only.
-    const fromPolyglot = expectOk(await converter.toImagePdf(polyglot, 'pdf', limits()));
+    const fromPolyglot = expectOk(await converter.toImagePdf(polyglot, 'pdf', limits({ textLayer: false })));
     expect(pageSizes(fromPolyglot)).toEqual(pageSizes(good));
     expect(fontRows(fromPolyglot)).toEqual([]);
 

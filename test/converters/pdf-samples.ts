@@ -17,6 +17,7 @@ export const limits = (over: Partial<DocumentLimits> = {}): DocumentLimits => ({
   jpegQuality: 85,
   maxOutputBytes: 50 * 1024 * 1024,
   deadline: Date.now() + 30_000,
+  textLayer: true,
   ...over,
 });
 

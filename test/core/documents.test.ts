@@ -46,12 +46,20 @@ afterAll(closeDocuments);
 describe('documents become image-only PDFs', () => {
   it('a PDF crosses as a new PDF with as many pages, under its own name', async () => {
     const o = await send('請求書.pdf', 'application/pdf', await pdf(3), await withConverter());
-    expect(codes(o)).toEqual(['document-converted']);
+    expect(codes(o)).toEqual(['document-converted-searchable']);
     expect(o.result.findings[0]!.detail).toBe('pdf, 3 pages');
+    expect(o.mail!.text).toContain('画像化した PDF に作り直しました（文字の検索・コピーができます。リンクは使えません）。');
     const [a] = o.mail!.attachments;
     expect([a!.filename, a!.contentType]).toEqual(['請求書.pdf', 'application/pdf']);
     expect((await PDFDocument.load(a!.content)).getPageCount()).toBe(3);
     expect(a!.content.toString('latin1')).not.toContain('page 1');
+  });
+
+  it('with documents.textLayer off, the PDF has no text and the notice says it cannot be searched', async () => {
+    const o = await send('請求書.pdf', 'application/pdf', await pdf(1), await withConverter(), policyWith({ documents: { textLayer: false } }));
+    expect(codes(o)).toEqual(['document-converted']);
+    expect(o.mail!.text).toContain('文字の検索・コピーやリンクは使えません');
+    expect(o.mail!.attachments[0]!.content.toString('latin1')).not.toContain('/Font');
   });
 
   it('a document with more pages than documents.maxPages is removed', async () => {

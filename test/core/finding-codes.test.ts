@@ -11,6 +11,8 @@ import { closeDocuments, realDocuments } from '../helpers/documents.js';
 import { tnef } from '../helpers/tnef.js';
 import { uuencode } from '../helpers/encoded.js';
 import { PDFDocument } from 'pdf-lib';
+import { textPdf } from '../converters/pdf-samples.js';
+import { crowdedPdf } from '../converters/pdf-text-samples.js';
 import { eml, harness, plain, policyWith, run, tempDir, withAttachments, type Harness } from '../helpers/run.js';
 import { makeWorkbooks } from '../helpers/workbooks.js';
 import { NOTICE_RULE } from '../../src/core/notice.js';
@@ -134,6 +136,8 @@ const cases: Record<FindingCode, Case> = {
   'output-limit': { input: () => att('text/plain', 'a.txt', 'y'.repeat(20_000)), policy: policyWith({ limits: { maxOutputBytes: 10_000 } }) },
   'attachment-removed': { input: () => withAttachments('x', [{ type: 'application/octet-stream', filename: 'a.exe', body: exe }]) },
   'document-converted': { input: async () => att('application/pdf', 'a.pdf', await pdf()), h: converting },
+  'document-converted-searchable': { input: async () => att('application/pdf', 'a.pdf', Buffer.from(await textPdf(1))), h: converting },
+  'document-text-partial': { input: async () => att('application/pdf', 'a.pdf', Buffer.from(await crowdedPdf(110_000))), h: converting },
   'document-macro': { input: () => att('application/msword', '調査票.doc', cfb(['WordDocument', 'Macros', 'VBA', '_VBA_PROJECT'])) },
   'document-encrypted': { input: () => att('application/octet-stream', 'a.docx', cfb(['EncryptionInfo', 'EncryptedPackage'])) },
   'document-too-large': { input: async () => att('application/pdf', 'a.pdf', await pdf(3)), policy: policyWith({ documents: { maxPages: 2 } }), h: converting },

@@ -24,11 +24,11 @@ describe('mugaika serve: accept and deliver', () => {
     expect([...names.keys()].sort()).toEqual(['報告書.docx.pdf', '請求書.pdf']);
     for (const pdf of names.values()) {
       expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
-      // Pixels only: no font, no links or scripts (test/converters/pdf-*.test.ts checks in depth).
-      expect(pdf.toString('latin1')).not.toMatch(/\/Font|\/JavaScript|\/URI|\/OpenAction/);
+      // Pixels and invisible text only: no links or scripts (test/converters/pdf-*.test.ts checks in depth).
+      expect(pdf.toString('latin1')).not.toMatch(/\/JavaScript|\/URI|\/OpenAction|\/Annots/);
     }
     const verdicts = transfers(gw.dataDir).filter((l) => l.event === 'verdict');
-    expect(verdicts.map((l) => (l as { findings?: string[] }).findings)).toEqual([['document-converted'], ['document-converted']]);
+    expect(verdicts.map((l) => (l as { findings?: string[] }).findings)).toEqual([['document-converted-searchable'], ['document-converted-searchable']]);
   });
 
   it('delivers samples sanitized to the next hop, logs the transfer and empties the spool', async () => {

@@ -231,12 +231,12 @@ describe('PPAP: opening a password-protected attachment from the console', () =>
     expect(more).toEqual([]);
     expect(rebuilt!.filename).toBe('見積書.pdf');
     expect(rebuilt!.contentType).toBe('application/pdf');
-    // Rebuilt as images like any PDF: no encryption and no text layer left.
+    // Rebuilt as images like any PDF, its visible text laid invisibly over them: no encryption left.
     const delivered = mupdf.Document.openDocument(rebuilt!.content, 'application/pdf');
     expect(delivered.needsPassword()).toBe(false);
     expect(delivered.countPages()).toBe(1);
-    expect(delivered.loadPage(0).toStructuredText('preserve-whitespace').asText()).not.toContain('PDF-CONTENT');
-    expect(pdfMail.text).toContain('ページを画像にした PDF に作り直しました');
+    expect(delivered.loadPage(0).toStructuredText('preserve-whitespace').asText()).toContain('PDF-CONTENT-page');
+    expect(pdfMail.text).toContain('画像化した PDF に作り直しました（文字の検索・コピーができます');
     expect(leaks()).toEqual([]);
   }, 240_000);
 

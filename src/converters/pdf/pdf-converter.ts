@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DocumentLimits, DocumentResult } from '../../core/ports.js';
 import { buildImagePdf } from './image-pdf.js';
+import { loadTextFont, TEXT_FONT_PATHS } from './text-layer.js';
 import { type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
 import type { Isolation } from '../isolation.js';
 import { rasterizerCommand } from './sandbox.js';
@@ -24,6 +25,10 @@ export interface PdfConverterOptions {
   warm?: number;
   /** Shown in each rasterizer's argv (`ps`), e.g. to tell gateways apart. */
   tag?: string;
+  /** Font files for the invisible text layer, first found wins. Default TEXT_FONT_PATHS (IPAex Gothic). */
+  textFontPaths?: readonly string[];
+  /** Where a line about a missing text font goes. Default stderr. */
+  log?: (line: string) => void;
 }
 
 export interface PdfConverter {
@@ -45,14 +50,17 @@ export function createPdfConverter(opts: PdfConverterOptions): PdfConverter {
   const { isolation } = opts;
   if (isolation.mode === 'unavailable') return unavailable(isolation.why);
   const memoryCapMb = opts.memoryCapMb ?? 1024;
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const command = rasterizerCommand({ isolation, memoryCapMb, tag: opts.tag ?? `mugaika-${randomUUID().slice(0, 8)}` });
   const pool = createWarmPool('rasterizer', () => startRasterizer(command), opts.warm ?? 2);
 
   async function convert(proc: RasterizerProcess, untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult> {
-    proc.send({ dpi: limits.dpi, maxPages: limits.maxPages, maxPixelsPerPage: limits.maxPixelsPerPage }, untrustedPdf);
+    // A missing font means no text layer (and one logged line), never a failed document.
+    const font = limits.textLayer ? loadTextFont(opts.textFontPaths ?? TEXT_FONT_PATHS, log) : null;
+    proc.send({ dpi: limits.dpi, maxPages: limits.maxPages, maxPixelsPerPage: limits.maxPixelsPerPage, textLayer: font !== null }, untrustedPdf);
     try {
-      const built = await buildImagePdf(checkedPages(proc.frames, limits), limits.jpegQuality, limits.maxOutputBytes);
-      return { ok: true, pdf: built.pdf, pages: built.pages };
+      const built = await buildImagePdf(checkedPages(proc.frames, limits), limits.jpegQuality, limits.maxOutputBytes, font);
+      return { ok: true, pdf: built.pdf, pages: built.pages, textLayer: built.textLayer, ...(built.textTruncatedPages > 0 ? { textTruncatedPages: built.textTruncatedPages } : {}) };
     } catch (err) {
       if (err instanceof ConversionError) return { ok: false, reason: err.reason, detail: err.message };
       if (err instanceof EndedEarly) {

@@ -2,6 +2,7 @@
 // pattern). Parent -> child on stdin: a job header, then the untrusted PDF
 // bytes until EOF. Child -> parent on stdout, big-endian frames:
 //   'S' u32 pageCount
+//   'T' u32 index, u8 flags (1: truncated), u32 length, then runs (encodeText), before each page's 'P'
 //   'P' u32 index, u32 width, u32 height, f64 widthPt, f64 heightPt, then width*height*3 RGB bytes
 //   'F' u8 failure code, u16 length, ASCII detail
 //   'D' (done)
@@ -21,9 +22,40 @@ export interface RasterJob {
   dpi: number;
   maxPages: number;
   maxPixelsPerPage: number;
+  /** Read each page's visible text (visible-text.ts); without it every 'T' frame is empty. */
+  textLayer: boolean;
 }
 
-export const TAG = { start: 0x53, page: 0x50, failure: 0x46, done: 0x44 } as const;
+/**
+ * Visible text on one baseline: from (x, y), page points, PDF coordinates
+ * (origin bottom left), `width` points along the unit direction (dirX, dirY),
+ * at `size` points.
+ */
+export interface TextRun {
+  text: string;
+  x: number;
+  y: number;
+  width: number;
+  size: number;
+  dirX: number;
+  dirY: number;
+}
+
+/** Characters of one page the child looks at; past it the rest is dropped and the page marked truncated. */
+export const MAX_TEXT_CHARS_PER_PAGE = 100_000;
+/** Bytes of one page's runs: every character in a run of its own, 4 UTF-8 bytes each, fits. */
+export const MAX_TEXT_FRAME_BYTES = MAX_TEXT_CHARS_PER_PAGE * 32;
+export const TEXT_HEAD_BYTES = 4 + 1 + 4;
+/** Each run: six f32 (x, y, width, size, dirX, dirY), u16 text bytes, then the UTF-8 text. */
+export const RUN_HEAD_BYTES = 6 * 4 + 2;
+export const TEXT_TRUNCATED = 1;
+/**
+ * Characters never put in the text layer: controls, bidi controls and other
+ * invisible format characters, lone surrogates. Combining marks are kept.
+ */
+export const UNSHOWN_CHARS = /[\p{Cc}\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\p{Cs}]/gu;
+
+export const TAG = { start: 0x53, text: 0x54, page: 0x50, failure: 0x46, done: 0x44 } as const;
 
 export const START_BODY_BYTES = 4;
 export const PAGE_HEADER_BYTES = 4 + 4 + 4 + 8 + 8;
@@ -61,6 +93,31 @@ export function encodePageHeader(index: number, width: number, height: number, w
   b.writeDoubleBE(widthPt, 13);
   b.writeDoubleBE(heightPt, 21);
   return b;
+}
+
+/** One page's 'T' frame; runs past MAX_TEXT_FRAME_BYTES are left out and the page marked truncated. */
+export function encodeText(index: number, runs: readonly TextRun[], truncated: boolean): Buffer {
+  const parts: Buffer[] = [];
+  let length = 0;
+  let cut = truncated;
+  for (const run of runs) {
+    const text = Buffer.from(run.text, 'utf8');
+    if (text.length > 0xffff || length + RUN_HEAD_BYTES + text.length > MAX_TEXT_FRAME_BYTES) {
+      cut = true;
+      break;
+    }
+    const head = Buffer.alloc(RUN_HEAD_BYTES);
+    [run.x, run.y, run.width, run.size, run.dirX, run.dirY].forEach((v, i) => head.writeFloatBE(v, i * 4));
+    head.writeUInt16BE(text.length, 24);
+    parts.push(head, text);
+    length += RUN_HEAD_BYTES + text.length;
+  }
+  const b = Buffer.alloc(1 + TEXT_HEAD_BYTES);
+  b[0] = TAG.text;
+  b.writeUInt32BE(index, 1);
+  b[5] = cut ? TEXT_TRUNCATED : 0;
+  b.writeUInt32BE(length, 6);
+  return Buffer.concat([b, ...parts]);
 }
 
 export function encodeFailure(code: ChildFailure, detail: string): Buffer {

@@ -2,7 +2,8 @@
 // It runs mupdf (WASM) inside the sandbox that rasterizer-process.ts builds and
 // talks only through protocol.ts. Nothing here is trusted by the parent.
 import { writeSync } from 'node:fs';
-import { type ChildFailure, encodeDone, encodeFailure, encodePageHeader, encodeStart, MAX_PAGE_POINTS, READY_LINE, type RasterJob } from './protocol.js';
+import { type ChildFailure, encodeDone, encodeFailure, encodePageHeader, encodeStart, encodeText, MAX_PAGE_POINTS, MAX_TEXT_CHARS_PER_PAGE, READY_LINE, type RasterJob } from './protocol.js';
+import { STEXT_OPTIONS, visibleText } from './visible-text.js';
 
 // stdout carries frames only: whatever a library prints goes to stderr.
 console.log = console.error;
@@ -54,18 +55,25 @@ type Mupdf = typeof import('mupdf');
  */
 function warmUp(mupdf: Mupdf, dpi: number): void {
   const doc = new mupdf.PDFDocument();
-  const pixels = new mupdf.Pixmap(mupdf.ColorSpace.DeviceRGB, [0, 0, 64, 64], false);
-  pixels.clear(200);
+  const square = new mupdf.Pixmap(mupdf.ColorSpace.DeviceRGB, [0, 0, 64, 64], false);
+  square.clear(200);
   const resources = doc.addObject({
     Font: { F1: doc.addSimpleFont(new mupdf.Font('Helvetica')) },
-    XObject: { I1: doc.addImage(new mupdf.Image(pixels.asJPEG(80))), I2: doc.addImage(new mupdf.Image(pixels)) },
+    XObject: { I1: doc.addImage(new mupdf.Image(square.asJPEG(80))), I2: doc.addImage(new mupdf.Image(square)) },
   });
   const lines = Array.from({ length: 40 }, (_, i) => `BT /F1 11 Tf 50 ${780 - i * 16} Td (${i}: The quick brown fox jumps over the lazy dog 0123456789) Tj ET`);
   const contents = [...lines, '0 0 1 rg 300 300 100 100 re f 1 0 0 RG 2 w 50 50 m 500 400 l S', 'q 100 0 0 100 200 200 cm /I1 Do Q q 50 0 0 50 400 100 cm /I2 Do Q'].join('\n');
   doc.insertPage(-1, doc.addPage([0, 0, 595, 842], 0, resources, contents));
   const page = doc.loadPage(0);
   const scale = dpi / 72;
-  page.toPixmap(mupdf.Matrix.scale(scale, scale), mupdf.ColorSpace.DeviceRGB, false, true).destroy();
+  const list = page.toDisplayList(true);
+  const pixmap = list.toPixmap(mupdf.Matrix.scale(scale, scale), mupdf.ColorSpace.DeviceRGB, false);
+  const stext = list.toStructuredText(STEXT_OPTIONS);
+  const pixels = { view: () => pixmap.getPixels(), width: pixmap.getWidth(), height: pixmap.getHeight(), stride: pixmap.getStride(), scale, originX: 0, originY: 0, heightPt: 842 };
+  visibleText(stext, pixels, MAX_TEXT_CHARS_PER_PAGE);
+  stext.destroy();
+  pixmap.destroy();
+  list.destroy();
   page.destroy();
   doc.destroy();
 }
@@ -125,12 +133,24 @@ async function main(): Promise<void> {
     const size = sizes[i];
     if (!size) throw new Refusal('failed', 'page table out of step');
     const page = doc.loadPage(i);
-    const pixmap = page.toPixmap(mupdf.Matrix.scale(scale, scale), mupdf.ColorSpace.DeviceRGB, false, true);
+    // Interpreted once; the pixels and the text both come from this list.
+    const list = page.toDisplayList(true);
+    const pixmap = list.toPixmap(mupdf.Matrix.scale(scale, scale), mupdf.ColorSpace.DeviceRGB, false);
     const width = pixmap.getWidth();
     const height = pixmap.getHeight();
     const stride = pixmap.getStride();
-    const pixels = pixmap.getPixels();
     const [x0 = 0, y0 = 0, x1 = 0, y1 = 0] = size.bounds;
+    if (job.textLayer) {
+      const stext = list.toStructuredText(STEXT_OPTIONS);
+      // Views of WASM memory: growing the memory detaches them, so one is asked for when needed.
+      const text = visibleText(stext, { view: () => pixmap.getPixels(), width, height, stride, scale, originX: x0, originY: y0, heightPt: y1 - y0 }, MAX_TEXT_CHARS_PER_PAGE);
+      stext.destroy();
+      writeAll(encodeText(i, text.runs, text.truncated));
+    } else {
+      writeAll(encodeText(i, [], false));
+    }
+    list.destroy();
+    const pixels = pixmap.getPixels();
     writeAll(encodePageHeader(i, width, height, x1 - x0, y1 - y0));
     const row = width * 3;
     if (stride === row) writeAll(new Uint8Array(pixels.buffer, pixels.byteOffset, row * height));

@@ -4,7 +4,21 @@
 // the limits do not allow.
 import type { DocumentFailure, DocumentLimits } from '../../core/ports.js';
 import type { ByteReader } from './byte-reader.js';
-import { CHILD_FAILURES, FAILURE_HEAD_BYTES, MAX_DETAIL_BYTES, MAX_PAGE_POINTS, PAGE_HEADER_BYTES, START_BODY_BYTES, TAG } from './protocol.js';
+import {
+  CHILD_FAILURES,
+  FAILURE_HEAD_BYTES,
+  MAX_DETAIL_BYTES,
+  MAX_PAGE_POINTS,
+  MAX_TEXT_FRAME_BYTES,
+  PAGE_HEADER_BYTES,
+  RUN_HEAD_BYTES,
+  START_BODY_BYTES,
+  TAG,
+  TEXT_HEAD_BYTES,
+  TEXT_TRUNCATED,
+  type TextRun,
+  UNSHOWN_CHARS,
+} from './protocol.js';
 
 export interface CheckedPage {
   index: number;
@@ -12,6 +26,10 @@ export interface CheckedPage {
   height: number;
   widthPt: number;
   heightPt: number;
+  /** The page's visible text, checked: every run starts on the page. */
+  text: TextRun[];
+  /** The child dropped part of the page's text (too many characters). */
+  textTruncated: boolean;
   /** width * height * 3 bytes, row by row. */
   rgb: Buffer;
   /** Hands `rgb` back for a later page; it must not be read after this. */
@@ -62,7 +80,53 @@ async function failure(reader: ByteReader): Promise<ConversionError> {
 /** A page's pixel side must be what its point size gives at the asked DPI. */
 const plausible = (pixels: number, points: number, dpi: number): boolean => Math.abs(pixels - (points * dpi) / 72) <= 2;
 
-function checkHeader(head: Buffer, expected: number, limits: DocumentLimits): Omit<CheckedPage, 'rgb' | 'release'> {
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** One page's runs from an untrusted 'T' body; anything malformed is garbage. */
+function checkRuns(body: Buffer): TextRun[] {
+  const runs: TextRun[] = [];
+  let at = 0;
+  while (at < body.length) {
+    if (at + RUN_HEAD_BYTES > body.length) throw garbage('a text run cut short');
+    const [x, y, width, size, dirX, dirY] = [0, 1, 2, 3, 4, 5].map((i) => body.readFloatBE(at + i * 4)) as [number, number, number, number, number, number];
+    const untrustedLength = body.readUInt16BE(at + 24);
+    at += RUN_HEAD_BYTES;
+    if (at + untrustedLength > body.length) throw garbage(`a text run of ${untrustedLength} bytes past the end of its frame`);
+    let text: string;
+    try {
+      text = utf8.decode(body.subarray(at, at + untrustedLength));
+    } catch {
+      throw garbage('a text run that is not UTF-8');
+    }
+    at += untrustedLength;
+    const values = [x, y, width, size, dirX, dirY];
+    if (!values.every(Number.isFinite)) throw garbage('a text run with a position that is not a number');
+    if (Math.abs(x) > MAX_PAGE_POINTS || Math.abs(y) > MAX_PAGE_POINTS) throw garbage(`a text run at (${x}, ${y})`);
+    if (!(size > 0 && size <= MAX_PAGE_POINTS) || !(width > 0 && width <= 2 * MAX_PAGE_POINTS)) throw garbage(`a text run of size ${size}, width ${width}`);
+    if (Math.abs(Math.hypot(dirX, dirY) - 1) > 0.01) throw garbage(`a text run with direction (${dirX}, ${dirY})`);
+    const shown = text.replace(UNSHOWN_CHARS, '');
+    if (shown.trim().length > 0) runs.push({ text: shown, x, y, width, size, dirX, dirY });
+  }
+  return runs;
+}
+
+/** The 'T' frame of page `expected` (its tag already read). */
+async function readText(reader: ByteReader, expected: number): Promise<{ runs: TextRun[]; truncated: boolean }> {
+  const head = await need(reader, TEXT_HEAD_BYTES, `page ${expected + 1}'s text header`);
+  const untrustedIndex = head.readUInt32BE(0);
+  const untrustedFlags = head[4] ?? 255;
+  const untrustedLength = head.readUInt32BE(5);
+  if (untrustedIndex !== expected) throw garbage(`text of page ${untrustedIndex} where page ${expected}'s was due`);
+  if ((untrustedFlags & ~TEXT_TRUNCATED) !== 0) throw garbage(`text flags ${untrustedFlags}`);
+  if (untrustedLength > MAX_TEXT_FRAME_BYTES) throw garbage(`${untrustedLength} bytes of text for one page (limit ${MAX_TEXT_FRAME_BYTES})`);
+  const body = untrustedLength === 0 ? Buffer.alloc(0) : await need(reader, untrustedLength, `the end of page ${expected + 1}'s text`);
+  return { runs: checkRuns(body), truncated: (untrustedFlags & TEXT_TRUNCATED) !== 0 };
+}
+
+/** Runs whose start lies on the page (a point of slack for rounding); the rest cannot be shown there. */
+const onPage = (runs: TextRun[], widthPt: number, heightPt: number): TextRun[] => runs.filter((r) => r.x >= -1 && r.x <= widthPt + 1 && r.y >= -1 && r.y <= heightPt + 1);
+
+function checkHeader(head: Buffer, expected: number, limits: DocumentLimits): Omit<CheckedPage, 'rgb' | 'release' | 'text' | 'textTruncated'> {
   const untrustedIndex = head.readUInt32BE(0);
   const untrustedWidth = head.readUInt32BE(4);
   const untrustedHeight = head.readUInt32BE(8);
@@ -96,6 +160,10 @@ export async function* checkedPages(reader: ByteReader, limits: DocumentLimits):
   if (untrustedCount < 1 || untrustedCount > limits.maxPages) throw garbage(`a page count of ${untrustedCount} (limit ${limits.maxPages})`);
 
   for (let index = 0; index < untrustedCount; index++) {
+    const textTag = (await need(reader, 1, `page ${index + 1}'s text`))[0];
+    if (textTag === TAG.failure) throw await failure(reader);
+    if (textTag !== TAG.text) throw garbage(`frame ${textTag} where page ${index + 1}'s text was due`);
+    const text = await readText(reader, index);
     const tag = (await need(reader, 1, `page ${index + 1}`))[0];
     if (tag === TAG.failure) throw await failure(reader);
     if (tag !== TAG.page) throw garbage(`frame ${tag} where page ${index + 1} was due`);
@@ -110,7 +178,7 @@ export async function* checkedPages(reader: ByteReader, limits: DocumentLimits):
       released = true;
       if (spare.length < SPARE_BUFFERS) spare.push(buffer);
     };
-    yield { ...page, rgb, release };
+    yield { ...page, text: onPage(text.runs, page.widthPt, page.heightPt), textTruncated: text.truncated, rgb, release };
   }
   const last = (await need(reader, 1, 'the end mark'))[0];
   if (last === TAG.failure) throw await failure(reader);
