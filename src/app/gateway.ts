@@ -261,6 +261,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     workflow,
     carrier: nextHop,
     policy,
+    policyFile: config.policyFile ? path.resolve(config.policyFile) : undefined,
     users: createUserDirectory(store, audit),
     dataDir,
     subjects,

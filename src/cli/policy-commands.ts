@@ -56,7 +56,7 @@ export function registerPolicyCommands(program: Command): void {
       const actor = opts.actor.trim();
       const reason = opts.reason.trim();
       if (!actor || !reason) throw new OperatorError('--actor と --reason には空でない値を指定してください。/ --actor and --reason must not be empty.', EXIT.usage);
-      const { importSenderLists, parseSenderCsv } = await import('../policy/sender-lists.js');
+      const { importSenderListsAudited, parseSenderCsv } = await import('../policy/sender-lists.js');
       const file = await policyFileOf(opts);
       let bytes: Buffer;
       try {
@@ -68,14 +68,7 @@ export function registerPolicyCommands(program: Command): void {
       const lists = parseSenderCsv(bytes, csv);
       const { inContext } = await import('../app/cli-context.js');
       await inContext({ config: opts.config, dataDir: opts.dataDir, by: actor }, async ({ audit }) => {
-        const change = await importSenderLists(file, lists, async (c) => {
-          await audit.append({
-            actor,
-            action: 'policy-changed',
-            object: file,
-            details: { section: 'senders', reason, before: c.before, after: c.after, allow: c.allow, exclude: c.exclude, source: path.basename(csv) },
-          });
-        });
+        const change = await importSenderListsAudited(file, lists, audit, { actor, reason, source: path.basename(csv) });
         const same = change.before === change.after ? '（内容は同じでした / no change in effect）' : '';
         process.stdout.write(
           `${file} の許可リストを ${change.allow} 件、除外リストを ${change.exclude} 件にしました${same} / ${file}: ${change.allow} allowed, ${change.exclude} excluded senders\n  fingerprint ${change.before} -> ${change.after}\n  ゲートウェイを再起動すると反映されます / restart the gateway to apply it\n`,

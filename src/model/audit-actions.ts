@@ -46,6 +46,8 @@ export const auditActions = [
   'second-factor-enrolled',
   'second-factor-reset',
   'policy-changed',
+  // the policy's allow and exclusion lists downloaded from the console as CSV
+  'policy-exported',
   'key-rotated',
   'audit-verified',
   // the console's auditor: a verification started from the browser, a search exported

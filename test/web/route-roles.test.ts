@@ -9,6 +9,8 @@
 // one and the same 404 page for every id that is not theirs, and a GET on a
 // route that only takes POST is a 404, never an error.
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTrust } from '../../src/audit/signer.js';
@@ -21,7 +23,7 @@ import { openSpool, type Spool } from '../../src/spool/spool.js';
 import { createUnlockService, type UnlockService } from '../../src/unlock/service.js';
 import { totpCodeAt } from '../../src/users/totp.js';
 import { zip } from '../helpers/bytes.js';
-import { withAttachments } from '../helpers/run.js';
+import { tempDir, withAttachments } from '../helpers/run.js';
 import { postgresBackend, sqliteBackend } from '../store/backends.js';
 import { signInAll } from './audit-harness.js';
 import { Browser, secretOn } from './browser.js';
@@ -63,6 +65,8 @@ for (const backend of [sqliteBackend, postgresBackend]) {
     const tokens = {} as Record<Visitor, string>;
     let otherSession = '';
     let queueId = '';
+    const policyFile = path.join(tempDir(), 'policy.yaml');
+    writeFileSync(policyFile, 'language: ja\n');
 
     /** Sanitizes a real message into the console's quarantine; returns its item id. */
     const arrive = async (raw: Buffer, from: string, to: string[]): Promise<string> => {
@@ -92,11 +96,13 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       sessions: (await c.auth.sessions()).map((s) => s.id).sort(),
       unlock: await c.store.listUnlockStates(items.locked),
       control: await spool.listControl(),
+      policy: readFileSync(policyFile, 'utf8'),
     });
 
     beforeAll(async () => {
       let spoolReady!: Promise<Spool>;
       c = await startConsole(backend, {
+        policyFile,
         onRoute: (r) => {
           for (const m of [r.method].flat()) registered.add(`${m} ${r.url}`);
         },

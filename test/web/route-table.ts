@@ -96,6 +96,11 @@ export const consoleRoutes: readonly Row[] = [
   row('POST /admin/queue/retry', LOGIN, 403, '→ /admin/queue?done=1', 403, { form: () => ({ id: '' }) }),
   row('POST /admin/queue/bounce', LOGIN, 403, '→ /admin/queue?done=1', 403, { form: ({ queueId }) => ({ id: queueId }) }),
   row('GET /admin/policy', LOGIN, 403, 200, 403),
+  row('GET /admin/policy/senders.csv', LOGIN, 403, 200, 403),
+  // The test's policy file takes the pasted lists (a 409 without one).
+  row('POST /admin/policy/senders', LOGIN, 403, '→ /admin/policy?senders=done&allow=1&exclude=1', 403, {
+    form: () => ({ csv: 'list,sender,note\r\nallow,partner.example.lg.jp,協定先\r\nexclude,spam.example,\r\n', reason: '取引先の追加' }),
+  }),
   row('GET /admin/users', LOGIN, 403, 200, 403),
   row('POST /admin/users', LOGIN, 403, 200, 403, { form: () => ({ name: 'yamada', displayName: '山田', role: 'staff', email: 'yamada@city.example.lg.jp', password: 'yamada long passphrase' }) }),
   row('POST /admin/users/:name', LOGIN, 403, 200, 403, { form: () => ({ op: 'email', email: 'sato-new@city.example.lg.jp' }) }),

@@ -75,6 +75,8 @@ export interface ConsoleOptions {
   deps?: (parts: { o: Opened; audit: AuditLog; now: () => Date }) => Partial<ConsoleDeps>;
   /** The policy the administrator's pages apply (release.approvals). */
   policy?: Policy;
+  /** The policy file the policy page's lists are written to; by default none (the embedded defaults, not editable). */
+  policyFile?: string;
   /** Where released originals go; by default the data dir's Maildir. */
   carrier?: Carrier;
   /** Told of every route the server registers (fastify's onRoute hook, added before the first one). */
@@ -112,6 +114,7 @@ export async function startConsole(backend: Backend, opts: ConsoleOptions = {}):
     workflow,
     carrier: opts.carrier ?? createMaildirCarrier(path.join(o.dataDir, 'maildir')),
     policy,
+    policyFile: opts.policyFile,
     users,
     dataDir: o.dataDir,
     subjects: createSubjectIndex(vault, store),

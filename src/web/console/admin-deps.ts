@@ -15,6 +15,8 @@ export interface AdminDeps {
   /** The gateway's next hop (the LGWAN-side MTA): where a released original goes. */
   carrier: Carrier;
   policy: Policy;
+  /** The policy file the gateway read at start (absolute), which the policy page's lists are written to; absent: the embedded defaults, not editable. */
+  policyFile?: string | undefined;
   users: UserDirectory;
   /** The gateway's data dir: its spool is the delivery queue. */
   dataDir: string;

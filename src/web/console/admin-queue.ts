@@ -1,11 +1,9 @@
 // The delivery queue (what `mugaika queue list` shows) with retry and bounce,
 // which do what the CLI does (a request in spool/control/ the gateway applies
-// within a second), audited as `queue-controlled`; and the policy in force,
-// read-only, with its fingerprint and when it last changed.
+// within a second), audited as `queue-controlled`. The policy page is in
+// admin-policy.ts.
 import type { FastifyInstance } from 'fastify';
-import { stringify } from 'yaml';
 import { bounceQueue, listQueue, retryQueue } from '../../cli/queue-command.js';
-import { policyFingerprint } from '../../relay/lifecycle.js';
 import type { AdminDeps } from './admin-deps.js';
 import { adminMessages } from './admin-messages.js';
 import { actorOf, adminPage, formField } from './admin-routes.js';
@@ -66,22 +64,4 @@ export function registerAdminQueue(c: FastifyInstance, k: Kit, a: AdminDeps, pre
       return reply.redirect(done.length > 0 || (kind === 'retry' && !id) ? '/admin/queue?done=1' : '/admin/queue?gone=1', 303);
     });
   }
-
-  c.get('/admin/policy', async (req, reply) => {
-    const lang = k.langOf(req, reply);
-    const me = await k.signedIn(req, reply, lang, ['admin']);
-    if (!('user' in me)) return me;
-    const w = adminMessages[lang];
-    const changes = await a.vault.store.searchAudit({ actions: ['policy-changed'] });
-    const last = changes.at(-1);
-    const body = `<p>${esc(w.policyHint)}</p>${table(
-      ['', ''],
-      [
-        [w.fingerprint, policyFingerprint(a.policy)],
-        [w.changedAt, last ? when(last.time, lang) : w.neverChanged],
-      ],
-      '',
-    )}<pre class="policy">${esc(stringify(a.policy))}</pre>`;
-    return adminPage(k, reply, me, lang, 200, w.policyHeading, body);
-  });
 }

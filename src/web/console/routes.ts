@@ -15,6 +15,7 @@ import { registerAccountRoutes } from './account-routes.js';
 import { registerUnlockRoutes } from './unlock-routes.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { adminStart, registerAdminRoutes } from './admin-routes.js';
+import { registerAdminPolicy } from './admin-policy.js';
 import { loginPage, registerAuthRoutes } from './auth-routes.js';
 import { esc, STYLESHEET, table, when } from './html.js';
 import { cookieOptions, createKit, LANG_COOKIE, type ConsoleDeps } from './kit.js';
@@ -51,6 +52,7 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     registerStaffRoutes(c, k, c.csrfProtection);
     const auditorStart = registerAuditRoutes(c, k, c.csrfProtection);
     registerAdminRoutes(c, k, c.csrfProtection);
+    registerAdminPolicy(c, k, c.csrfProtection);
 
     c.get('/', async (req, reply) => {
       const lang = k.langOf(req, reply);
