@@ -114,10 +114,17 @@ export async function convertDocument(bytes: Uint8Array, format: DocumentFormat,
       deadline,
       ...(sheetValues ? { sheetValues } : {}),
       textLayer: policy.documents.textLayer,
+      ...(documents.ocr && documents.textLayer ? { ocr: { maxPages: documents.ocrMaxPages } } : {}),
     });
     if (r.ok) {
       const findings = [finding(r.textLayer ? 'document-converted-searchable' : 'document-converted', { detail: `${format}, ${r.pages} pages` })];
       if (r.textTruncatedPages) findings.push(finding('document-text-partial', { detail: `${r.textTruncatedPages} pages with more text than the layer takes`, count: r.textTruncatedPages }));
+      if (r.ocrPages) findings.push(finding('document-ocr', { detail: `${r.ocrPages} pages without text read by OCR`, count: r.ocrPages }));
+      if (r.ocrUnreadPages) {
+        findings.push(
+          finding('document-ocr-partial', { detail: `${r.ocrUnreadPages} pages without text not read by OCR (page limit ${documents.ocrMaxPages}, time or failure)`, count: r.ocrUnreadPages }),
+        );
+      }
       return { ok: true, pdf: r.pdf, sheets: r.sheets ?? [], findings };
     }
     return { ok: false, findings: [finding(CODES[r.reason], { detail: `${r.reason}: ${r.detail}`.slice(0, 300) })] };

@@ -56,6 +56,9 @@ export const findingCodes = [
   'document-converted-searchable',
   // Some pages had too much text for the text layer: their text is partly missing.
   'document-text-partial',
+  // Pages without text (scans) read by OCR; pages OCR left unread (page limit, time).
+  'document-ocr',
+  'document-ocr-partial',
   // A document with macros (docm, xlsm, a .doc with VBA): never run, warned about first.
   'document-macro',
   'document-encrypted',

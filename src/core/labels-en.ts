@@ -81,6 +81,8 @@ export const en: Labels = {
     'document-converted': 'Rebuilt as a PDF of page images (no searching, copying or links).',
     'document-converted-searchable': 'Rebuilt as a PDF of page images (text can be searched and copied; no links).',
     'document-text-partial': 'Some pages have too much text: part of their text cannot be searched or copied.',
+    'document-ocr': 'Pages without text (such as scans) were read by OCR so that their text can be searched and copied; it may contain misreadings.',
+    'document-ocr-partial': 'Some pages without text were not read by OCR (time or page limit): their text cannot be searched or copied.',
     'document-macro': 'It contained macros (they cannot run in a PDF of page images).',
     'document-encrypted': 'Password-protected documents cannot be converted; removed. If you need it, ask the sender to send it again without a password.',
     'document-too-large': 'It has more pages, or larger pages, than allowed; removed.',
@@ -123,6 +125,9 @@ export const en: Labels = {
     'link-text-mismatch': 'Some links in it lead elsewhere than their text says (see the [WARNING] lines).',
   },
   counted: {
+    'document-ocr': (n) =>
+      `${n === 1 ? '1 page' : `${n} pages`} without text (such as scans) ${n === 1 ? 'was' : 'were'} read by OCR so that their text can be searched and copied; it may contain misreadings.`,
+    'document-ocr-partial': (n) => `${n === 1 ? '1 page' : `${n} pages`} without text ${n === 1 ? 'was' : 'were'} not read by OCR (time or page limit): their text cannot be searched or copied.`,
     'sheet-values-left-out': (n) => `${n} CSV file(s) of the values were not attached, for the size limit of the mail or similar (the original has them).`,
     'parts-truncated': (n) => `The message has more parts than allowed; the remaining ${n} ${n === 1 ? 'was' : 'were'} not delivered (in the original).`,
     'depth-truncated': (n) => `${n} ${n === 1 ? 'section' : 'sections'} nested too deeply ${n === 1 ? 'was' : 'were'} not delivered (in the original).`,

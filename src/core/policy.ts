@@ -55,6 +55,8 @@ export const policySchema = z
         sheetMaxCells: positiveInt(50_000_000).default(1_000_000),
         /** OCR (Tesseract, Japanese and English) of rendered pages without text, for their text layer, within the message's time. */
         ocr: z.boolean().default(false),
+        /** Pages of one document OCR reads at most; the notice says when pages were left unread. */
+        ocrMaxPages: positiveInt(10_000).default(30),
         /**
          * Draw each page's visible text invisibly over its image (as a scanner's
          * OCR layer), so the text can be searched and copied. Text the page does

@@ -111,6 +111,12 @@ export interface DocumentLimits {
   sheetValues?: SheetValuesRequest;
   /** Draw the pages' visible text invisibly over the images, so it can be searched and copied. */
   textLayer: boolean;
+  /**
+   * With textLayer: read pages without text of their own (scans) by OCR, at
+   * most `maxPages` of them, before the deadline; what is not read in time
+   * stays without text.
+   */
+  ocr?: { maxPages: number };
 }
 
 export type DocumentFailure =
@@ -132,6 +138,10 @@ export type DocumentResult =
       textLayer: boolean;
       /** Pages whose text was cut short (too many characters): the notice says so. */
       textTruncatedPages?: number;
+      /** Pages without text of their own whose text OCR read (when limits.ocr asked for it). */
+      ocrPages?: number;
+      /** Pages without text of their own left unread: past ocr.maxPages, out of time, or OCR failed. */
+      ocrUnreadPages?: number;
       /** When sheetValues was asked for a workbook. */
       sheets?: readonly UntrustedSheet[];
     }

@@ -13,6 +13,7 @@ import { uuencode } from '../helpers/encoded.js';
 import { PDFDocument } from 'pdf-lib';
 import { textPdf } from '../converters/pdf-samples.js';
 import { crowdedPdf } from '../converters/pdf-text-samples.js';
+import { scannedPdf } from '../converters/ocr-samples.js';
 import { eml, harness, plain, policyWith, run, tempDir, withAttachments, type Harness } from '../helpers/run.js';
 import { makeWorkbooks } from '../helpers/workbooks.js';
 import { NOTICE_RULE } from '../../src/core/notice.js';
@@ -138,6 +139,12 @@ const cases: Record<FindingCode, Case> = {
   'document-converted': { input: async () => att('application/pdf', 'a.pdf', await pdf()), h: converting },
   'document-converted-searchable': { input: async () => att('application/pdf', 'a.pdf', Buffer.from(await textPdf(1))), h: converting },
   'document-text-partial': { input: async () => att('application/pdf', 'a.pdf', Buffer.from(await crowdedPdf(110_000))), h: converting },
+  'document-ocr': { input: async () => att('application/pdf', 'scan.pdf', Buffer.from(await scannedPdf())), policy: policyWith({ documents: { ocr: true } }), h: converting },
+  'document-ocr-partial': {
+    input: async () => att('application/pdf', 'scan.pdf', Buffer.from(await scannedPdf(2))),
+    policy: policyWith({ documents: { ocr: true, ocrMaxPages: 1 } }),
+    h: converting,
+  },
   'document-macro': { input: () => att('application/msword', '調査票.doc', cfb(['WordDocument', 'Macros', 'VBA', '_VBA_PROJECT'])) },
   'document-encrypted': { input: () => att('application/octet-stream', 'a.docx', cfb(['EncryptionInfo', 'EncryptedPackage'])) },
   'document-too-large': { input: async () => att('application/pdf', 'a.pdf', await pdf(3)), policy: policyWith({ documents: { maxPages: 2 } }), h: converting },

@@ -36,8 +36,9 @@ function command(opts: TesseractOptions): { file: string; args: string[] } | nul
 /** Tesseract's TSV (level 5 rows are words): the words, clamped to the page. */
 export function parseTsv(untrustedTsv: string, page: Pick<OcrPage, 'width' | 'height'>): OcrWord[] {
   const words: OcrWord[] = [];
-  for (const line of untrustedTsv.split('\n')) {
-    const f = line.split('\t');
+  const lines = new Map<string, number>();
+  for (const row of untrustedTsv.split('\n')) {
+    const f = row.split('\t');
     if (f.length < 12 || f[0] !== '5') continue;
     const [left, top, width, height, conf] = f.slice(6, 11).map(Number) as [number, number, number, number, number];
     const text = cleanText(f.slice(11).join(' ')).text.replace(/\s+/g, ' ').trim().slice(0, MAX_WORD_CHARS);
@@ -47,7 +48,10 @@ export function parseTsv(untrustedTsv: string, page: Pick<OcrPage, 'width' | 'he
     const w = Math.min(Math.max(0, width), page.width - x);
     const h = Math.min(Math.max(0, height), page.height - y);
     if (w === 0 || h === 0) continue;
-    words.push({ text, x, y, width: w, height: h, confidence: Math.min(100, Math.max(0, conf)) });
+    const key = f.slice(1, 5).join('\t');
+    let line = lines.get(key);
+    if (line === undefined) lines.set(key, (line = lines.size));
+    words.push({ text, x, y, width: w, height: h, confidence: Math.min(100, Math.max(0, conf)), line });
     if (words.length >= MAX_WORDS) break;
   }
   return words;

@@ -12,6 +12,8 @@ export interface OcrWord {
   height: number;
   /** Tesseract's confidence, 0-100. */
   confidence: number;
+  /** The line Tesseract put the word on, numbered from 0 in the order read. */
+  line: number;
 }
 
 export type OcrResult =

@@ -1,10 +1,14 @@
 // PDF -> pixels -> PDF. The PDF is rendered in a one-shot sandboxed rasterizer
 // process from the warm pool; its frames are checked (untrusted-pages.ts) and
 // each page becomes one JPEG on a page of the same size (image-pdf.ts). The
-// deadline kills the process with SIGKILL.
+// deadline kills the process with SIGKILL. Pages without text are read by OCR
+// (Tesseract in its own sandboxed process, ../ocr/) when limits.ocr asks,
+// until OCR_MARGIN_MS before the deadline, so the PDF is still built in time.
 import { randomUUID } from 'node:crypto';
 import type { DocumentLimits, DocumentResult } from '../../core/ports.js';
-import { buildImagePdf } from './image-pdf.js';
+import { buildImagePdf, type PageOcr } from './image-pdf.js';
+import { ocrRuns } from '../ocr/ocr-runs.js';
+import { ocrPage } from '../ocr/tesseract.js';
 import { loadTextFont, TEXT_FONT_PATHS } from './text-layer.js';
 import { type RasterizerProcess, startRasterizer } from './rasterizer-process.js';
 import type { Isolation } from '../isolation.js';
@@ -29,7 +33,14 @@ export interface PdfConverterOptions {
   textFontPaths?: readonly string[];
   /** Where a line about a missing text font goes. Default stderr. */
   log?: (line: string) => void;
+  /** Cap on one OCR process's writable memory, MiB. Default 1024. */
+  ocrMemoryCapMb?: number;
+  /** How long before the deadline OCR stops, for the PDF to be built. Default OCR_MARGIN_MS. */
+  ocrMarginMs?: number;
 }
+
+/** OCR stops this long before the document's deadline: the time left to draw its text and save the PDF. */
+export const OCR_MARGIN_MS = 1500;
 
 export interface PdfConverter {
   toImagePdf(untrustedPdf: Uint8Array, limits: DocumentLimits): Promise<DocumentResult>;
@@ -58,9 +69,28 @@ export function createPdfConverter(opts: PdfConverterOptions): PdfConverter {
     // A missing font means no text layer (and one logged line), never a failed document.
     const font = limits.textLayer ? loadTextFont(opts.textFontPaths ?? TEXT_FONT_PATHS, log) : null;
     proc.send({ dpi: limits.dpi, maxPages: limits.maxPages, maxPixelsPerPage: limits.maxPixelsPerPage, textLayer: font !== null }, untrustedPdf);
+    const ocrDeadline = limits.deadline - (opts.ocrMarginMs ?? OCR_MARGIN_MS);
+    const ocr: PageOcr | null =
+      font && limits.ocr
+        ? {
+            maxPages: limits.ocr.maxPages,
+            read: async (page) => {
+              const r = await ocrPage(page, ocrDeadline, { isolation, ...(opts.ocrMemoryCapMb ? { memoryCapMb: opts.ocrMemoryCapMb } : {}) });
+              return r.ok ? ocrRuns(r.words, page) : null;
+            },
+          }
+        : null;
     try {
-      const built = await buildImagePdf(checkedPages(proc.frames, limits), limits.jpegQuality, limits.maxOutputBytes, font);
-      return { ok: true, pdf: built.pdf, pages: built.pages, textLayer: built.textLayer, ...(built.textTruncatedPages > 0 ? { textTruncatedPages: built.textTruncatedPages } : {}) };
+      const built = await buildImagePdf(checkedPages(proc.frames, limits), limits.jpegQuality, limits.maxOutputBytes, font, ocr);
+      return {
+        ok: true,
+        pdf: built.pdf,
+        pages: built.pages,
+        textLayer: built.textLayer,
+        ...(built.textTruncatedPages > 0 ? { textTruncatedPages: built.textTruncatedPages } : {}),
+        ...(built.ocrPages > 0 ? { ocrPages: built.ocrPages } : {}),
+        ...(built.ocrUnreadPages > 0 ? { ocrUnreadPages: built.ocrUnreadPages } : {}),
+      };
     } catch (err) {
       if (err instanceof ConversionError) return { ok: false, reason: err.reason, detail: err.message };
       if (err instanceof EndedEarly) {
