@@ -257,6 +257,10 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       const byFinding = await admin.get('/admin/search?finding=name-double-extension');
       expect(byFinding.body).toContain(b);
       expect(byFinding.body).not.toContain(c);
+      // Findings in words, in the table and in the form's choices; the code only as the choice's value.
+      expect(byFinding.body).toMatch(/<td>[^<]*二重の拡張子/);
+      expect(byFinding.body).toContain('<option value="name-double-extension" selected>二重の拡張子</option>');
+      expect(byFinding.body).not.toMatch(/<td>[^<]*name-double-extension/);
     });
 
     it('lists the delivery queue and bounces or retries from the browser, audited', async () => {

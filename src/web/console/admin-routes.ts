@@ -5,6 +5,7 @@
 // in the admin-*.ts modules registered from here. Every route is for
 // administrators only (403 for the other roles), every form carries the CSRF
 // token, every change is audited by the workflow or the directory it calls.
+import { findingWords } from './finding-words.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { labelsFor } from '../../core/labels.js';
 import type { FindingCode } from '../../core/findings.js';
@@ -69,7 +70,13 @@ export async function adminStart(store: Store, lang: Lang, now: Date): Promise<s
       i.recipients.join(', '),
     ]);
   const held = await store.listItems({ states: ['held'], newestFirst: true, limit: 100 });
-  const heldRows = held.map((i) => [new Raw(`<a href="/admin/items/${esc(i.id)}">${esc(i.id)}</a>`), when(i.receivedAt, lang), i.envelopeFrom ?? '<>', i.recipients.join(', '), i.findings.join(' ')]);
+  const heldRows = held.map((i) => [
+    new Raw(`<a href="/admin/items/${esc(i.id)}">${esc(i.id)}</a>`),
+    when(i.receivedAt, lang),
+    i.envelopeFrom ?? '<>',
+    i.recipients.join(', '),
+    findingWords(i.findings, lang),
+  ]);
   return `${adminNav(lang)}<h2>${esc(w.requestsHeading)}</h2><p>${esc(w.requestsHint)}</p>${table([m.col.id, w.waited, m.col.time, w.requestedBy, w.reason, m.col.from, m.col.to], rows, m.none)}
 <section><h3>${esc(w.heldHeading)}</h3>${table([m.col.id, m.col.received, m.col.from, m.col.to, m.col.findings], heldRows, m.none)}</section>`;
 }

@@ -1,6 +1,7 @@
 // Search over every quarantined item by date, sender, recipient, subject,
 // finding and state, paged, newest first. The subject is sealed in the
 // database: the search reads the in-memory index (src/quarantine/subject-index.ts).
+import { findingWord, findingWords } from './finding-words.js';
 import type { FastifyInstance } from 'fastify';
 import { findingCodes } from '../../core/findings.js';
 import { itemStates, type ItemState } from '../../model/item-states.js';
@@ -45,7 +46,7 @@ export function registerAdminSearch(c: FastifyInstance, k: Kit, a: AdminDeps): v
 ${select(
   'finding',
   w.finding,
-  findingCodes.map((c) => [c, c] as const),
+  findingCodes.map((c) => [c, findingWord(c, lang)] as const),
 )}${select(
       'state',
       w.state,
@@ -57,7 +58,7 @@ ${select(
       i.subject ?? '',
       i.from ?? i.envelopeFrom ?? '<>',
       i.recipients.join(', '),
-      i.findings.join(' '),
+      findingWords(i.findings, lang),
       m.state[i.state],
     ]);
     const params = (p: number): string => `/admin/search?${new URLSearchParams({ ...f, page: String(p) }).toString()}`;

@@ -1,5 +1,6 @@
 // The monthly 自己点検 report as a page to print (a print stylesheet, no
 // script) and as a CSV for Excel (UTF-8 with BOM, formulas kept as text).
+import { findingWord } from './finding-words.js';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { excelSafe } from '../../audit/export.js';
@@ -112,7 +113,7 @@ function reportHtml(r: MonthlyReport, lang: Lang, madeBy: string): string {
 <section><h3>${esc(s.verdicts)}</h3>${table([a.col.verdict, a.count], [...verdictRows, [a.total, r.messages]], a.none)}</section>
 <section><h3>${esc(s.findings)}</h3>${table(
     [a.col.details, a.count],
-    [...r.findings].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])),
+    [...r.findings].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([f, n]) => [`${findingWord(f, lang)} (${f})`, n]),
     a.none,
   )}</section>
 <section><h3>${esc(s.releases)}</h3>${table(
