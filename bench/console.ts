@@ -319,7 +319,15 @@ export const pages: PageBench[] = [
     name: 'audit search: recipient',
     role: 'auditor',
     url: `/audit?recipient=${encodeURIComponent(staff(5))}`,
-    baseline: (db) => db.prepare(`SELECT ${COLUMNS} FROM audit_records WHERE seq IN (SELECT seq FROM audit_recipients WHERE address = ?) ORDER BY time DESC, seq DESC LIMIT ?`).all(staff(5), PAGE),
+    // The recipient's rows of audit_recipients, newest first down their (address, time, seq) index, each record by its seq.
+    baseline: (db) =>
+      db
+        .prepare(
+          `SELECT ${COLUMNS.split(', ')
+            .map((c) => `r.${c}`)
+            .join(', ')} FROM audit_recipients a JOIN audit_records r ON r.seq = a.seq WHERE a.address = ? ORDER BY a.time DESC, a.seq DESC LIMIT ?`,
+        )
+        .all(staff(5), PAGE),
   },
   {
     name: 'audit search: one day, months back',

@@ -213,7 +213,15 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       const limit = Math.max(1, Math.min(500, q.limit ?? 50));
       const rows: IndexedItem[] = [];
       let total = 0;
+      // The smallest list that holds every match: a recipient's own, a finding's, or all of them.
+      const byFindingList = own === null && Boolean(q.finding);
       const candidates = own !== null ? mergedPostings([...own].map((a) => byAddress.get(a) ?? [])) : q.finding ? (byFinding.get(q.finding) ?? []) : ordered;
+      // Nothing left to check on any item (a clerk's whole list, everything with a finding, all items): the page is a slice.
+      const nothingToCheck = since === undefined && until === undefined && !q.state && sender === null && recipient === null && subject === null && (!q.finding || byFindingList);
+      if (nothingToCheck) {
+        const end = Math.max(0, candidates.length - offset);
+        return { total: candidates.length, rows: candidates.slice(Math.max(0, end - limit), end).reverse() };
+      }
       for (let i = candidates.length - 1; i >= 0; i--) {
         const it = candidates[i]!;
         if (until !== undefined && it.receivedAt >= until) continue;
