@@ -32,6 +32,7 @@ import { createEngine } from '../relay/engine.js';
 import { lockDataDir } from '../relay/lock.js';
 import { unlockServiceFor } from '../unlock/wiring.js';
 import { createSanitizer } from '../relay/sanitizer.js';
+import { createScannerHealth } from '../scan/clamd-health.js';
 import { clamdOf } from '../scan/wiring.js';
 import { createTransferLog, recoveredFromLog } from '../relay/transfer-log.js';
 import { senderAuthenticatorFor } from '../sender/wiring.js';
@@ -181,7 +182,10 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   await engine.start();
   opened.push(() => engine.stop());
 
-  const inbound = createInbound({ config, maxMessageBytes: policy.limits.maxMessageBytes, spool, metrics, log, accepted: engine.accepted });
+  // policy scan.unavailable tempfail: while clamd does not answer, no message is taken (451), none accepted to wait.
+  const scanner = config.scan.clamdSocket && policy.scan.unavailable === 'tempfail' ? createScannerHealth(clamdOf(config)!.socketPath, 2000) : null;
+  const unready = scanner ? async (): Promise<string | null> => ((await scanner.available()) ? null : 'the malware scanner is not answering') : undefined;
+  const inbound = createInbound({ config, maxMessageBytes: policy.limits.maxMessageBytes, spool, metrics, log, accepted: engine.accepted, unready });
   inbound.on('error', (err) => log.error({ err: err.message }, 'smtp server error'));
   const smtpAt = parseHostPort(config.smtp.listen);
   await listening({ ja: 'SMTP', en: 'SMTP' }, config.smtp.listen, (onError, onListening) => {

@@ -45,6 +45,11 @@ export interface InboundDeps {
   metrics: Metrics;
   log: Logger;
   accepted(id: QueueId, receivedAt: Date): void;
+  /**
+   * Asked at MAIL FROM: null when a message can be taken now, or why not
+   * (the malware scanner is down and the policy says try again later): 451.
+   */
+  unready?: () => Promise<string | null>;
 }
 
 export function createInbound(d: InboundDeps): SMTPServer {
@@ -114,7 +119,11 @@ export function createInbound(d: InboundDeps): SMTPServer {
       else perClient.delete(session.remoteAddress);
     },
     onMailFrom(_address: SMTPServerAddress, _session, cb) {
-      cb();
+      if (!d.unready) return cb();
+      d.unready().then(
+        (why) => (why === null ? cb() : cb(refuse('unready', 451, `4.3.0 ${why}; try again later`))),
+        () => cb(refuse('unready', 451, '4.3.0 temporary local problem; try again later')),
+      );
     },
     onRcptTo(address: SMTPServerAddress, _session, cb) {
       if (ours(address.address)) return cb();

@@ -7,6 +7,7 @@ import { defaultPolicy } from '../../src/core/policy.js';
 import type { MalwareScanner } from '../../src/core/ports.js';
 import { ScannerUnavailableError, sanitize } from '../../src/core/sanitize.js';
 import { createClamdScanner } from '../../src/scan/clamd.js';
+import { createScannerHealth, pingClamd } from '../../src/scan/clamd-health.js';
 import { zip } from '../helpers/bytes.js';
 import { EICAR, EICAR_SIGNATURE, startClamd, type Clamd } from '../helpers/clamd.js';
 import { harness, policyWith, run, withAttachments, type Harness } from '../helpers/run.js';
@@ -40,6 +41,18 @@ describe('the clamd adapter (INSTREAM over its Unix socket)', () => {
     expect(await scanner.scan(EICAR, FAR())).toEqual({ verdict: 'found', signature: EICAR_SIGNATURE });
     // Many chunks: the stream is framed chunk by chunk and ends with a zero length.
     expect(await scanner.scan(Buffer.concat([Buffer.alloc(300_000, 0x41), EICAR]), FAR())).toEqual({ verdict: 'clean' });
+  });
+
+  it("answers the SMTP door's question (PING), and keeps the answer for a moment", async () => {
+    expect(await pingClamd(clamd.socket, 10_000)).toBe(true);
+    expect(await pingClamd(`${clamd.socket}.absent`, 10_000)).toBe(false);
+    let t = 0;
+    const health = createScannerHealth(`${clamd.socket}.absent`, 10_000, () => t);
+    expect(await health.available()).toBe(false);
+    const up = createScannerHealth(clamd.socket, 10_000, () => t);
+    expect(await up.available()).toBe(true);
+    t += 60_000;
+    expect(await up.available()).toBe(true);
   });
 
   it('a file over StreamMaxLength is "limit", told apart from a daemon that is gone', async () => {

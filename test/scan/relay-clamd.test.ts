@@ -1,7 +1,9 @@
 // clamd through the real gateway (`mugaika serve`, scan.clamdSocket) and the
 // real CLI (`mugaika sanitize`, MUGAIKA_CLAMD_SOCKET): with the daemon not
-// there, policy tempfail keeps the accepted message in the spool and
-// delivers it, scanned, once the daemon answers; block delivers the notice.
+// there, policy tempfail takes no message (451: the sender tries again) and
+// takes and delivers it, scanned, once the daemon answers; block delivers the
+// notice. (A message taken just before clamd stops waits in the spool: the
+// relay's steps, test/scan/clamd.test.ts.)
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,22 +32,27 @@ const socketPlace = (): string => {
 const noticeOf = (text: string): string => text.slice(0, text.indexOf(NOTICE_RULE));
 
 describe('mugaika serve with scan.clamdSocket', () => {
-  it('tempfail: clamd is not there; the accepted message waits in the spool and is delivered, scanned, once it is', async () => {
+  it('tempfail: while clamd is not there no message is taken (451 at MAIL FROM); once it answers, the message is scanned and delivered', async () => {
     const socket = socketPlace();
     const sink = await startSink();
     const gw = await startGateway({ nextHop: `127.0.0.1:${sink.port}`, config: { scan: { clamdSocket: socket } } });
-    const r = await client(gw.smtpPort).send({ from: 'sender@example.jp', to: ['staff@city.example.lg.jp'] }, mail());
-    expect(r.ok, r.response).toBe(true);
-    await gw.waitLog('the deferral', (l) => /malware scanner unavailable/.test(String(l.msg)), 60_000);
-    expect(sink.messages).toEqual([]);
+    const refused = await client(gw.smtpPort).send({ from: 'sender@example.jp', to: ['staff@city.example.lg.jp'] }, mail());
+    expect(refused.ok).toBe(false);
+    expect(refused.code).toBe(451);
+    expect(refused.response).toMatch(/malware scanner is not answering/);
     const clamd = await startClamd({ socket });
     onCleanup(() => clamd.stop());
-    // The relay tries the message again on its own (after QUARANTINE_RETRY_MS).
+    // The door asks clamd again once its last answer is a few seconds old: the sender's retry gets through.
+    let r = refused;
+    await waitFor('the message accepted', async () => (r = await client(gw.smtpPort).send({ from: 'sender@example.jp', to: ['staff@city.example.lg.jp'] }, mail())).ok, 60_000, 500);
+    expect(r.code).toBe(250);
     await waitFor('the message at the sink', () => sink.messages.length === 1, 150_000, 200);
     const delivered = await simpleParser(sink.messages[0]!.raw);
     expect(noticeOf(delivered.text!)).toContain(`ウイルス（検出名: ${EICAR_SIGNATURE}）`);
     expect(delivered.attachments.map((a) => a.filename)).toEqual(['memo.txt']);
     expect(sink.messages[0]!.raw.includes(EICAR)).toBe(false);
+    // Only the message that was taken is in the log: the refused ones left nothing behind.
+    expect(sink.messages).toHaveLength(1);
   }, 240_000);
 
   it('block: clamd is not there; the notice alone is delivered', async () => {
