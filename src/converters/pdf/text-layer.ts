@@ -13,6 +13,7 @@ import {
   type PDFFont,
   type PDFOperator,
   type PDFPage,
+  PDFHexString,
   popGraphicsState,
   pushGraphicsState,
   setCharacterSqueeze,
@@ -54,36 +55,78 @@ export function loadTextFont(paths: readonly string[], log: (line: string) => vo
 export interface LayerFont {
   font: PDFFont;
   /** Code points the font has glyphs for: others are left out, not drawn as .notdef. */
-  has: Set<number>;
+  has: ReadonlySet<number>;
+  /** Each character's glyph code (in this document's subset) and width at size 1, looked up once. */
+  glyphs: Map<string, { hex: string; width: number }>;
 }
+
+type Fontkit = Parameters<PDFDocument['registerFontkit']>[0];
+type FontkitFont = ReturnType<Fontkit['create']>;
+
+/**
+ * The font parsed once per process (4 MB for IPAex Gothic): every document
+ * embeds its own subset of it, but reading its tables again for each one, and
+ * listing its characters, cost more than the text layer itself.
+ */
+const parsed = new Map<Uint8Array, { font: FontkitFont; has: ReadonlySet<number> }>();
+const parsedOnce = (bytes: Uint8Array): { font: FontkitFont; has: ReadonlySet<number> } => {
+  let p = parsed.get(bytes);
+  if (!p) {
+    const font = fontkit.create(bytes as Buffer);
+    p = { font, has: new Set(font.characterSet) };
+    parsed.set(bytes, p);
+  }
+  return p;
+};
 
 export async function embedLayerFont(doc: PDFDocument, bytes: Uint8Array): Promise<LayerFont> {
-  doc.registerFontkit(fontkit);
+  const { font: shared, has } = parsedOnce(bytes);
+  // pdf-lib asks its fontkit to parse the bytes: it gets the font parsed once.
+  doc.registerFontkit({ create: (data: Uint8Array) => (data === bytes ? shared : fontkit.create(data as Buffer)) } as Fontkit);
   const font = await doc.embedFont(bytes, { subset: true });
-  return { font, has: new Set(font.getCharacterSet()) };
+  return { font, has, glyphs: new Map() };
 }
 
-const drawable = (text: string, has: Set<number>): string => Array.from(text, (c) => (has.has(c.codePointAt(0) ?? -1) || c === ' ' ? c : '')).join('');
+/**
+ * A run's glyph codes and its width at `size`, character by character (no
+ * shaping: the text is not seen, and one glyph per character keeps what is
+ * copied exactly what was read). Characters the font lacks are left out.
+ */
+function encoded(layer: LayerFont, text: string, size: number): { hex: string; width: number } {
+  let hex = '';
+  let width = 0;
+  for (const c of text) {
+    let g = layer.glyphs.get(c);
+    if (!g) {
+      if (!layer.has.has(c.codePointAt(0) ?? -1) && c !== ' ') continue;
+      g = { hex: layer.font.encodeText(c).asString(), width: layer.font.widthOfTextAtSize(c, 1) };
+      layer.glyphs.set(c, g);
+    }
+    hex += g.hex;
+    width += g.width;
+  }
+  return { hex, width: width * size };
+}
 
 /** Puts `runs` on `page` invisibly; returns how many were drawn. */
 export function drawTextLayer(page: PDFPage, layer: LayerFont, runs: readonly TextRun[]): number {
-  const shown: Array<{ run: TextRun; text: string; natural: number }> = [];
+  const shown: Array<{ run: TextRun; hex: string; natural: number }> = [];
   for (const run of runs) {
-    const text = drawable(run.text, layer.has).trim();
+    const text = run.text.trim();
     if (text.length === 0) continue;
-    const natural = layer.font.widthOfTextAtSize(text, run.size);
-    if (natural > 0) shown.push({ run, text, natural });
+    const { hex, width } = encoded(layer, text, run.size);
+    if (hex.length > 0 && width > 0) shown.push({ run, hex, natural: width });
   }
   if (shown.length === 0) return 0;
   const key = page.node.newFontDictionary('T', layer.font.ref);
   const ops: PDFOperator[] = [pushGraphicsState(), beginText(), setTextRenderingMode(TextRenderingMode.Invisible)];
-  for (const { run, text, natural } of shown) {
+  for (const { run, hex, natural } of shown) {
     ops.push(
       setFontAndSize(key, run.size),
       // Tz: horizontal scaling in percent, so the run ends where the original's did.
       setCharacterSqueeze(Math.min(10_000, Math.max(1, (100 * run.width) / natural))),
       setTextMatrix(run.dirX, run.dirY, -run.dirY, run.dirX, run.x, run.y),
-      showText(layer.font.encodeText(text)),
+      showText(PDFHexString.of(hex)),
     );
   }
   ops.push(endText(), popGraphicsState());

@@ -53,38 +53,43 @@ class Stop extends Error {}
  * the box's background (the most frequent colour on its edge) differs from
  * the colour, and some pixel inside is nearer the colour than the background.
  */
+/** Edge colour counts of one box, by 4-bit-a-channel colour: reused, only the touched entries cleared. */
+const edgeCounts = new Uint32Array(4096);
+const touched: number[] = [];
+
 function inked(pixels: Uint8Array | Uint8ClampedArray, stride: number, x0: number, y0: number, x1: number, y1: number, r: number, g: number, b: number, spend: (n: number) => void): boolean {
-  const counts = new Map<number, number>();
   let best = -1;
   let bestCount = 0;
-  const edge = (x: number, y: number): void => {
-    const at = y * stride + x * 3;
+  const edge = (at: number): void => {
     // 4 bits a channel: near colours of anti-aliased edges fall together.
     const key = ((pixels[at]! >> 4) << 8) | ((pixels[at + 1]! >> 4) << 4) | (pixels[at + 2]! >> 4);
-    const n = (counts.get(key) ?? 0) + 1;
-    counts.set(key, n);
+    const n = ++edgeCounts[key]!;
+    if (n === 1) touched.push(key);
     if (n > bestCount) {
       bestCount = n;
       best = at;
     }
   };
   for (let x = x0; x < x1; x++) {
-    edge(x, y0);
-    edge(x, y1 - 1);
+    edge(y0 * stride + x * 3);
+    edge((y1 - 1) * stride + x * 3);
   }
   for (let y = y0 + 1; y < y1 - 1; y++) {
-    edge(x0, y);
-    edge(x1 - 1, y);
+    edge(y * stride + x0 * 3);
+    edge(y * stride + (x1 - 1) * 3);
   }
+  for (const key of touched) edgeCounts[key] = 0;
+  touched.length = 0;
   spend(2 * (x1 - x0 + y1 - y0));
-  const distance = (at: number): number => Math.max(Math.abs(pixels[at]! - r), Math.abs(pixels[at + 1]! - g), Math.abs(pixels[at + 2]! - b));
-  const contrast = distance(best);
+  const contrast = Math.max(Math.abs(pixels[best]! - r), Math.abs(pixels[best + 1]! - g), Math.abs(pixels[best + 2]! - b));
   if (contrast < MIN_CONTRAST) return false;
   const near = contrast / 2;
   spend((x1 - x0) * (y1 - y0));
   for (let y = y0; y < y1; y++) {
     let at = y * stride + x0 * 3;
-    for (let x = x0; x < x1; x++, at += 3) if (distance(at) <= near) return true;
+    for (let x = x0; x < x1; x++, at += 3) {
+      if (Math.abs(pixels[at]! - r) <= near && Math.abs(pixels[at + 1]! - g) <= near && Math.abs(pixels[at + 2]! - b) <= near) return true;
+    }
   }
   return false;
 }
@@ -166,13 +171,14 @@ export function visibleText(stext: StructuredText, page: PagePixels, maxChars: n
           return;
         }
         const [ox = 0, oy = 0] = origin;
-        const xs = [quad[0], quad[2], quad[4], quad[6]] as number[];
-        const ys = [quad[1], quad[3], quad[5], quad[7]] as number[];
-        const px0 = Math.max(0, Math.floor((Math.min(...xs) - page.originX) * page.scale));
-        const py0 = Math.max(0, Math.floor((Math.min(...ys) - page.originY) * page.scale));
-        const px1 = Math.min(page.width, Math.ceil((Math.max(...xs) - page.originX) * page.scale));
-        const py1 = Math.min(page.height, Math.ceil((Math.max(...ys) - page.originY) * page.scale));
-        const [r = 0, g = 0, b = 0] = color.map((v) => Math.round(v * 255));
+        const q = quad as number[];
+        const px0 = Math.max(0, Math.floor((Math.min(q[0]!, q[2]!, q[4]!, q[6]!) - page.originX) * page.scale));
+        const py0 = Math.max(0, Math.floor((Math.min(q[1]!, q[3]!, q[5]!, q[7]!) - page.originY) * page.scale));
+        const px1 = Math.min(page.width, Math.ceil((Math.max(q[0]!, q[2]!, q[4]!, q[6]!) - page.originX) * page.scale));
+        const py1 = Math.min(page.height, Math.ceil((Math.max(q[1]!, q[3]!, q[5]!, q[7]!) - page.originY) * page.scale));
+        const r = Math.round((color[0] ?? 0) * 255);
+        const g = Math.round((color[1] ?? 0) * 255);
+        const b = Math.round((color[2] ?? 0) * 255);
         const visible =
           Number.isFinite(size) &&
           size > 0 &&
