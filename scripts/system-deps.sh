@@ -93,6 +93,19 @@ if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; 
   echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
 fi
 
+# No package's service is started by its installation: the tests start their
+# own clamd, NSD, slapd, PostgreSQL and Postfix on 127.0.0.1 and temp dirs; a
+# system nsd on port 53 or a freshclam reaching the Internet is not wanted.
+# (policy-rc.d exit 101: "action forbidden", honoured by invoke-rc.d and
+# deb-systemd-invoke; one left by someone else is kept.)
+own_policy=false
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  own_policy=true
+fi
+trap 'if [[ $own_policy == true ]]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
+
 # The package lists are refreshed only here, when something is missing.
 apt-get update -q >&2
 apt-get install -y -q --no-install-recommends \
