@@ -3,8 +3,8 @@
 // sentences in its invisible text layer, where the picture shows them, as an
 // independent tool (poppler's pdftotext) reads it; with OCR off it has no
 // text; with too little time the PDF still comes out, on time, without text.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { poppler, squeezed } from '../helpers/poppler.js';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,13 +27,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function poppler(tool: 'pdffonts' | 'pdftotext', pdf: Uint8Array, ...args: string[]): string {
-  const file = path.join(work, `${tool}-${Math.random().toString(36).slice(2)}.pdf`);
-  writeFileSync(file, pdf);
-  return execFileSync(tool, tool === 'pdftotext' ? [...args, file, '-'] : [file], { encoding: 'utf8' });
-}
-
-const squeezed = (text: string): string => text.replace(/\s+/g, '');
+const pop = (tool: 'pdffonts' | 'pdftotext', pdf: Uint8Array, ...args: string[]): string => poppler(work, tool, pdf, ...args);
 
 function expectOk(result: DocumentResult): Extract<DocumentResult, { ok: true }> {
   if (!result.ok) throw new Error(`expected a PDF, got ${result.reason}: ${result.detail}`);
@@ -42,20 +36,20 @@ function expectOk(result: DocumentResult): Extract<DocumentResult, { ok: true }>
 
 describe('OCR of pages without text', () => {
   it('the sample has no text of its own', () => {
-    expect(poppler('pdftotext', scanned).trim()).toBe('');
+    expect(pop('pdftotext', scanned).trim()).toBe('');
   });
 
   it('with OCR on: the sentences the scan shows can be found, where it shows them, in one embedded font', async () => {
     const result = expectOk(await converter.toImagePdf(scanned, 'pdf', limits({ ocr: { maxPages: 10 }, deadline: Date.now() + 60_000 })));
     expect(result).toMatchObject({ textLayer: true, ocrPages: 1 });
     expect(result.ocrUnreadPages).toBeUndefined();
-    const text = squeezed(poppler('pdftotext', result.pdf));
+    const text = squeezed(pop('pdftotext', result.pdf));
     for (const sentence of [...SCANNED_JA, ...SCANNED_EN]) expect(text).toContain(squeezed(sentence));
-    const fonts = poppler('pdffonts', result.pdf).trim().split('\n').slice(2);
+    const fonts = pop('pdffonts', result.pdf).trim().split('\n').slice(2);
     expect(fonts).toHaveLength(1);
     expect(fonts[0]).toMatch(/CID TrueType\s+Identity-H\s+yes/);
     // 'Invoice' was drawn at x = 60 pt, its baseline 220 pt below the top, 18 pt high.
-    const invoice = /<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">Invoice<\/word>/.exec(poppler('pdftotext', result.pdf, '-bbox'));
+    const invoice = /<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">Invoice<\/word>/.exec(pop('pdftotext', result.pdf, '-bbox'));
     expect(invoice).not.toBeNull();
     const [xMin, yMin, , yMax] = invoice!.slice(1, 5).map(Number) as [number, number, number, number];
     expect(Math.abs(xMin - 60)).toBeLessThan(3);
@@ -68,14 +62,14 @@ describe('OCR of pages without text', () => {
     const result = expectOk(await converter.toImagePdf(scanned, 'pdf', limits()));
     expect(result.textLayer).toBe(false);
     expect(result.ocrPages).toBeUndefined();
-    expect(poppler('pdftotext', result.pdf).trim()).toBe('');
-    expect(poppler('pdffonts', result.pdf).trim().split('\n').slice(2)).toEqual([]);
+    expect(pop('pdftotext', result.pdf).trim()).toBe('');
+    expect(pop('pdffonts', result.pdf).trim().split('\n').slice(2)).toEqual([]);
   }, 60_000);
 
   it('without the text layer, no OCR either', async () => {
     const result = expectOk(await converter.toImagePdf(scanned, 'pdf', limits({ textLayer: false, ocr: { maxPages: 10 } })));
     expect(result.textLayer).toBe(false);
-    expect(poppler('pdftotext', result.pdf).trim()).toBe('');
+    expect(pop('pdftotext', result.pdf).trim()).toBe('');
   }, 60_000);
 
   it('with too little time for OCR: the PDF still comes out before the deadline, without text, and says the page was not read', async () => {
@@ -87,7 +81,7 @@ describe('OCR of pages without text', () => {
       expect(Date.now()).toBeLessThanOrEqual(deadline + 100);
       expect(result.pages).toBe(1);
       expect(result).toMatchObject({ textLayer: false, ocrUnreadPages: 1 });
-      expect(poppler('pdftotext', result.pdf).trim()).toBe('');
+      expect(pop('pdftotext', result.pdf).trim()).toBe('');
     } finally {
       await hurried.close();
     }
@@ -96,7 +90,7 @@ describe('OCR of pages without text', () => {
   it('reads at most ocr.maxPages pages of a document and counts the others as unread', async () => {
     const result = expectOk(await converter.toImagePdf(await scannedPdf(3), 'pdf', limits({ ocr: { maxPages: 1 }, deadline: Date.now() + 60_000 })));
     expect(result).toMatchObject({ pages: 3, textLayer: true, ocrPages: 1, ocrUnreadPages: 2 });
-    const pages = poppler('pdftotext', result.pdf).split('\f');
+    const pages = pop('pdftotext', result.pdf).split('\f');
     expect(squeezed(pages[0]!)).toContain(squeezed(SCANNED_EN[0]!));
     expect(pages.slice(1).join('').trim()).toBe('');
   }, 90_000);

@@ -2,8 +2,8 @@
 // tool (poppler's pdftotext) must find the sentences the page shows, at their
 // places, and none of the text planted where the page does not show it; the
 // only font is the one embedded (subsetted) for text drawn in render mode 3.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { poppler, squeezed } from '../helpers/poppler.js';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as mupdf from 'mupdf';
@@ -22,13 +22,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function poppler(tool: 'pdffonts' | 'pdftotext', pdf: Uint8Array, ...args: string[]): string {
-  const file = path.join(work, `${tool}-${Math.random().toString(36).slice(2)}.pdf`);
-  writeFileSync(file, pdf);
-  return execFileSync(tool, tool === 'pdftotext' ? [...args, file, '-'] : [file], { encoding: 'utf8' });
-}
-
-const squeezed = (text: string): string => text.replace(/\s+/g, '');
+const pop = (tool: 'pdffonts' | 'pdftotext', pdf: Uint8Array, ...args: string[]): string => poppler(work, tool, pdf, ...args);
 
 function expectOk(result: DocumentResult): Extract<DocumentResult, { ok: true }> {
   if (!result.ok) throw new Error(`expected a PDF, got ${result.reason}: ${result.detail}`);
@@ -67,7 +61,7 @@ function expectOnlyInvisibleText(output: Uint8Array): void {
     }
     expect(content.replace(/BT\n[\s\S]*?\nET/g, '')).not.toMatch(/\b(Tj|TJ|Tf|Tr)$/m);
   }
-  const fonts = poppler('pdffonts', output).trim().split('\n').slice(2);
+  const fonts = pop('pdffonts', output).trim().split('\n').slice(2);
   expect(fonts.length).toBeLessThanOrEqual(1);
   for (const row of fonts) expect(row).toMatch(/CID TrueType\s+Identity-H\s+yes/);
 }
@@ -77,14 +71,14 @@ describe('the text layer', () => {
     const input = await plantedPdf();
     const result = expectOk(await converter.toImagePdf(input, 'pdf', limits()));
     expect(result.textLayer).toBe(true);
-    const text = squeezed(poppler('pdftotext', result.pdf));
+    const text = squeezed(pop('pdftotext', result.pdf));
     for (const sentence of [...VISIBLE, VISIBLE_SMALL, VISIBLE_RED]) expect(text).toContain(squeezed(sentence));
     expectOnlyInvisibleText(result.pdf);
 
     // Selection boxes: each visible word where the original has it, within a point.
     const words = (pdf: Uint8Array): Map<string, number[]> => {
       const boxes = new Map<string, number[]>();
-      for (const m of poppler('pdftotext', pdf, '-bbox').matchAll(/<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]+)<\/word>/g)) {
+      for (const m of pop('pdftotext', pdf, '-bbox').matchAll(/<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]+)<\/word>/g)) {
         boxes.set(m[5]!, [m[1], m[2], m[3], m[4]].map(Number));
       }
       return boxes;
@@ -109,7 +103,7 @@ describe('the text layer', () => {
     for (const hidden of [HIDDEN.whiteOnWhite, HIDDEN.underImage, HIDDEN.underShape, HIDDEN.invisibleMode]) expect(everything).toContain(hidden);
 
     const output = expectOk(await converter.toImagePdf(input, 'pdf', limits())).pdf;
-    const text = squeezed(poppler('pdftotext', output));
+    const text = squeezed(pop('pdftotext', output));
     for (const [kind, hidden] of Object.entries(HIDDEN)) {
       expect(text, `${kind} is left out`).not.toContain(hidden.slice(-4));
       expect(text, `${kind} is left out`).not.toContain(hidden.slice(0, 4));
@@ -118,7 +112,7 @@ describe('the text layer', () => {
 
   it('embeds only the glyphs it uses', async () => {
     const output = expectOk(await converter.toImagePdf(japanesePdf(), 'pdf', limits())).pdf;
-    expect(squeezed(poppler('pdftotext', output))).toContain('令和七年度予算書');
+    expect(squeezed(pop('pdftotext', output))).toContain('令和七年度予算書');
     const doc = new mupdf.PDFDocument(output);
     let fontFile = 0;
     for (let num = 1; num < doc.countObjects(); num++) {
@@ -132,8 +126,8 @@ describe('the text layer', () => {
   it('is off when the policy says so: no font, no text', async () => {
     const result = expectOk(await converter.toImagePdf(await plantedPdf(), 'pdf', limits({ textLayer: false })));
     expect(result.textLayer).toBe(false);
-    expect(poppler('pdftotext', result.pdf).trim()).toBe('');
-    expect(poppler('pdffonts', result.pdf).trim().split('\n').slice(2)).toEqual([]);
+    expect(pop('pdftotext', result.pdf).trim()).toBe('');
+    expect(pop('pdffonts', result.pdf).trim().split('\n').slice(2)).toEqual([]);
   });
 
   it('without its font, converts the document without a text layer and says so once in the log', async () => {
@@ -143,7 +137,7 @@ describe('the text layer', () => {
       for (let i = 0; i < 2; i++) {
         const result = expectOk(await fontless.toImagePdf(japanesePdf(), 'pdf', limits()));
         expect(result.textLayer).toBe(false);
-        expect(poppler('pdftotext', result.pdf).trim()).toBe('');
+        expect(pop('pdftotext', result.pdf).trim()).toBe('');
       }
       expect(lines).toEqual([expect.stringContaining('no font for the text layer')]);
     } finally {
@@ -154,7 +148,7 @@ describe('the text layer', () => {
   it('keeps the active-content checks: scripts, actions, links, forms, attachments and metadata stay out', async () => {
     const output = expectOk(await converter.toImagePdf(await activePdf(), 'pdf', limits())).pdf;
     expectOnlyInvisibleText(output);
-    const text = squeezed(poppler('pdftotext', output));
+    const text = squeezed(pop('pdftotext', output));
     expect(text).toContain('Visibletextonpage2');
     expect(text).toContain('無害化通信テスト');
   });
@@ -170,9 +164,9 @@ describe('the text layer', () => {
 
   it('takes a font with a lying ToUnicode map without controls, bidi overrides or a crash', async () => {
     const input = await bogusToUnicodePdf();
-    expect(poppler('pdftotext', input)).toMatch(/\u202e/);
+    expect(pop('pdftotext', input)).toMatch(/\u202e/);
     const result = expectOk(await converter.toImagePdf(input, 'pdf', limits()));
-    expect(poppler('pdftotext', result.pdf)).not.toMatch(/[\u0000-\u0008\u000b\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/);
+    expect(pop('pdftotext', result.pdf)).not.toMatch(/[\u0000-\u0008\u000b\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/);
     expectOnlyInvisibleText(result.pdf);
   });
 
@@ -181,7 +175,7 @@ describe('the text layer', () => {
     try {
       const result = expectOk(await office.toImagePdf(Buffer.from('docx bytes'), 'docx', limits()));
       expect(result.textLayer).toBe(true);
-      const text = squeezed(poppler('pdftotext', result.pdf));
+      const text = squeezed(pop('pdftotext', result.pdf));
       expect(text).toContain(squeezed(VISIBLE[1]!));
       expect(text).not.toContain(HIDDEN.whiteOnWhite.slice(-4));
     } finally {
