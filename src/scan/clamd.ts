@@ -7,6 +7,7 @@
 // decides what that means (policy scan.unavailable). Never rejects.
 import net from 'node:net';
 import type { MalwareScanner, ScanResult } from '../core/ports.js';
+import { pingClamd } from './clamd-health.js';
 
 export interface ClamdOptions {
   /** clamd's LocalSocket. */
@@ -48,6 +49,7 @@ function scanOnce(opts: ClamdOptions, bytes: Uint8Array, until: number): Promise
     const reply: Buffer[] = [];
     let replyBytes = 0;
     let connected = false;
+    let sent = 0;
     let failure: Error | null = null;
     let settled = false;
     const done = (r: ScanResult): void => {
@@ -68,7 +70,14 @@ function scanOnce(opts: ClamdOptions, bytes: Uint8Array, until: number): Promise
         // closes as soon as the stream passes its StreamMaxLength, and that
         // answer is read before a later write fails on the closed socket.
         // (setImmediate: after the event loop has polled for that answer.)
-        const send = (b: Buffer): Promise<void> => new Promise((ok, fail) => socket.write(b, (err) => (err ? fail(err) : setImmediate(ok))));
+        const send = (b: Buffer): Promise<void> =>
+          new Promise((ok, fail) =>
+            socket.write(b, (err) => {
+              if (err) return fail(err);
+              sent += b.byteLength;
+              setImmediate(ok);
+            }),
+          );
         await send(Buffer.from('zINSTREAM\0', 'latin1'));
         for (let at = 0; at < bytes.byteLength && !settled; at += CHUNK) await send(frame(bytes.subarray(at, at + CHUNK)));
         if (!settled) await send(Buffer.alloc(4));
@@ -87,7 +96,16 @@ function scanOnce(opts: ClamdOptions, bytes: Uint8Array, until: number): Promise
     socket.on('close', () => {
       if (replyBytes > 0) return done(parseReply(answer()));
       const why = failure ? failure.message : 'the connection closed without an answer';
-      done(connected ? unavailable('failed', `clamd at ${opts.socketPath} stopped mid-scan: ${why}`) : unavailable('unreachable', `clamd at ${opts.socketPath} is not reachable: ${why}`));
+      if (!connected) return done(unavailable('unreachable', `clamd at ${opts.socketPath} is not reachable: ${why}`));
+      const stopped = unavailable('failed', `clamd at ${opts.socketPath} stopped mid-scan: ${why}`);
+      if (sent === 0) return done(stopped);
+      // A write can fail (EPIPE) before the answer clamd sent as it closed has
+      // been read: Node then drops the socket and the answer with it. A daemon
+      // that closed a stream it was being fed, yet still answers, closed it at
+      // its StreamMaxLength; one that does not answer has gone.
+      void pingClamd(opts.socketPath, Math.max(1, Math.min(5000, until - Date.now()))).then((alive) =>
+        done(alive ? unavailable('limit', `clamd closed the stream after ${sent} bytes and still answers: the file is over its StreamMaxLength`) : stopped),
+      );
     });
   });
 }

@@ -2,6 +2,10 @@
 // INSTREAM conversation, and the core with the scanner as a second opinion on
 // every file, a zip's members included, and the policy's choice when the
 // daemon is gone (scan.unavailable: tempfail | block).
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../../src/core/policy.js';
 import type { MalwareScanner } from '../../src/core/ports.js';
@@ -63,6 +67,42 @@ describe('the clamd adapter (INSTREAM over its Unix socket)', () => {
       expect(await s.scan(EICAR, FAR())).toEqual({ verdict: 'found', signature: EICAR_SIGNATURE });
     } finally {
       await small.stop();
+    }
+  });
+
+  it('a stream closed without an answer (the answer lost to a failed write) is "limit" while the daemon still answers PING, "failed" when not', async () => {
+    // What the race looks like from here: clamd wrote its size-limit line and
+    // closed, but a write failed (EPIPE) before the line was read. A peer on a
+    // Unix socket that closes the stream after 256 KB without a word plays it
+    // deterministically; whether it answers PING decides.
+    const peer = async (answersPing: boolean): Promise<{ socket: string; close: () => Promise<void> }> => {
+      const dir = await mkdtemp(join(tmpdir(), 'mugaika-clamd-peer-'));
+      const socket = join(dir, 'peer.sock');
+      const server = net.createServer((c) => {
+        let got = 0;
+        c.on('data', (b: Buffer) => {
+          if (got === 0 && b.subarray(0, 5).toString('latin1') === 'zPING') return answersPing ? c.end('PONG\0') : c.destroy();
+          got += b.length;
+          if (got > 256 * 1024) c.destroy();
+        });
+        c.on('error', () => undefined);
+      });
+      await new Promise<void>((r) => server.listen(socket, r));
+      return { socket, close: async () => (await new Promise<void>((r) => server.close(() => r())), await rm(dir, { recursive: true, force: true })) };
+    };
+    const alive = await peer(true);
+    const gone = await peer(false);
+    try {
+      const big = Buffer.alloc(4 * 1024 * 1024, 0x41);
+      expect(await createClamdScanner({ socketPath: alive.socket, timeoutMs: 60_000 }).scan(big, FAR())).toMatchObject({
+        verdict: 'unavailable',
+        reason: 'limit',
+        detail: expect.stringContaining('StreamMaxLength'),
+      });
+      expect(await createClamdScanner({ socketPath: gone.socket, timeoutMs: 60_000 }).scan(big, FAR())).toMatchObject({ verdict: 'unavailable', reason: 'failed' });
+    } finally {
+      await alive.close();
+      await gone.close();
     }
   });
 
