@@ -52,7 +52,7 @@ function expectOnlyInvisibleText(output: Uint8Array): void {
   }
   for (const content of pageContents(output)) {
     // Each page: its image over the whole page, then at most one text block.
-    expect(content.trim()).toMatch(/^q\n([\d.\s-]+ cm\n)+\/Image-\d+ Do\nQ(\nq\nBT\n3 Tr\n[\s\S]*\nET\nQ)?$/);
+    expect(content.trim()).toMatch(/^q\n([\d.\s-]+ cm\n)+\/Image-\d+ Do\nQ(\s+q\nBT\n3 Tr\n[\s\S]*\nET\nQ)?$/);
     const blocks = content.match(/BT\n[\s\S]*?\nET/g) ?? [];
     expect(blocks.length).toBeLessThanOrEqual(1);
     for (const block of blocks) {

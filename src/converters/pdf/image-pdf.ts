@@ -7,11 +7,12 @@
 // Pages without text of their own can be read by OCR (PageOcr): one at a
 // time, from a greyscale PNG of our own pixels, their text drawn once all
 // reads have ended, which the OCR's deadline bounds.
-import { concatTransformationMatrix, copyStringIntoBuffer, drawObject, PDFDict, PDFDocument, PDFName, type PDFPage, PDFStream, popGraphicsState, pushGraphicsState } from 'pdf-lib';
+import { PDFDict, PDFDocument, PDFName, type PDFPage } from 'pdf-lib';
 import sharp from 'sharp';
 import type { OcrPage } from '../ocr/types.js';
 import type { PageScale } from '../ocr/ocr-runs.js';
 import type { TextRun } from './protocol.js';
+import { appendContent, BulkStream, pdfNumber } from './raw-content.js';
 import { drawTextLayer, embedLayerFont, type LayerFont } from './text-layer.js';
 import { ConversionError, type CheckedPage } from './untrusted-pages.js';
 
@@ -35,48 +36,6 @@ export interface PageOcr {
   maxPages: number;
   /** The runs read on a page image ([] when none), or null when it could not be read in time. Never rejects. */
   read(page: OcrPage & PageScale): Promise<TextRun[] | null>;
-}
-
-/**
- * A pdf-lib stream of bytes already encoded (here a JPEG, /DCTDecode) whose
- * contents are copied into the output in one go: pdf-lib's PDFRawStream
- * copies them byte by byte, which made saving a 200-page document take most
- * of a second. Same bytes, same layout.
- */
-class BulkStream extends PDFStream {
-  constructor(
-    dict: PDFDict,
-    private readonly contents: Uint8Array,
-  ) {
-    super(dict);
-  }
-
-  override clone(): BulkStream {
-    return new BulkStream(this.dict.clone(), this.contents.slice());
-  }
-
-  override getContents(): Uint8Array {
-    return this.contents;
-  }
-
-  override getContentsSize(): number {
-    return this.contents.length;
-  }
-
-  override getContentsString(): string {
-    return Buffer.from(this.contents).toString('latin1');
-  }
-
-  override copyBytesInto(buffer: Uint8Array, offset: number): number {
-    this.updateDict();
-    const start = offset;
-    offset += this.dict.copyBytesInto(buffer, offset);
-    offset += copyStringIntoBuffer('\nstream\n', buffer, offset);
-    buffer.set(this.contents, offset);
-    offset += this.contents.length;
-    offset += copyStringIntoBuffer('\nendstream', buffer, offset);
-    return offset - start;
-  }
 }
 
 function encode(page: CheckedPage, quality: number, forOcr: boolean): Promise<Encoded> {
@@ -108,7 +67,7 @@ function addPage(doc: PDFDocument, encoded: Encoded, layer: LayerFont | null): {
   );
   const page = doc.addPage([encoded.widthPt, encoded.heightPt]);
   const name = page.node.newXObject('Image', image);
-  page.pushOperators(pushGraphicsState(), concatTransformationMatrix(encoded.widthPt, 0, 0, encoded.heightPt, 0, 0), drawObject(name), popGraphicsState());
+  appendContent(page, `q\n${pdfNumber(encoded.widthPt)} 0 0 ${pdfNumber(encoded.heightPt)} 0 0 cm\n${name.toString()} Do\nQ\n`);
   return { page, withText: layer !== null && drawTextLayer(page, layer, encoded.text) > 0 };
 }
 

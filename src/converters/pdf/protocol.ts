@@ -97,27 +97,37 @@ export function encodePageHeader(index: number, width: number, height: number, w
 
 /** One page's 'T' frame; runs past MAX_TEXT_FRAME_BYTES are left out and the page marked truncated. */
 export function encodeText(index: number, runs: readonly TextRun[], truncated: boolean): Buffer {
-  const parts: Buffer[] = [];
   let length = 0;
   let cut = truncated;
+  let fit = 0;
   for (const run of runs) {
-    const text = Buffer.from(run.text, 'utf8');
-    if (text.length > 0xffff || length + RUN_HEAD_BYTES + text.length > MAX_TEXT_FRAME_BYTES) {
+    const bytes = Buffer.byteLength(run.text, 'utf8');
+    if (bytes > 0xffff || length + RUN_HEAD_BYTES + bytes > MAX_TEXT_FRAME_BYTES) {
       cut = true;
       break;
     }
-    const head = Buffer.alloc(RUN_HEAD_BYTES);
-    [run.x, run.y, run.width, run.size, run.dirX, run.dirY].forEach((v, i) => head.writeFloatBE(v, i * 4));
-    head.writeUInt16BE(text.length, 24);
-    parts.push(head, text);
-    length += RUN_HEAD_BYTES + text.length;
+    length += RUN_HEAD_BYTES + bytes;
+    fit++;
   }
-  const b = Buffer.alloc(1 + TEXT_HEAD_BYTES);
+  const b = Buffer.alloc(1 + TEXT_HEAD_BYTES + length);
   b[0] = TAG.text;
   b.writeUInt32BE(index, 1);
   b[5] = cut ? TEXT_TRUNCATED : 0;
   b.writeUInt32BE(length, 6);
-  return Buffer.concat([b, ...parts]);
+  let at = 1 + TEXT_HEAD_BYTES;
+  for (let i = 0; i < fit; i++) {
+    const run = runs[i]!;
+    b.writeFloatBE(run.x, at);
+    b.writeFloatBE(run.y, at + 4);
+    b.writeFloatBE(run.width, at + 8);
+    b.writeFloatBE(run.size, at + 12);
+    b.writeFloatBE(run.dirX, at + 16);
+    b.writeFloatBE(run.dirY, at + 20);
+    const bytes = b.write(run.text, at + RUN_HEAD_BYTES, 'utf8');
+    b.writeUInt16BE(bytes, at + 24);
+    at += RUN_HEAD_BYTES + bytes;
+  }
+  return b;
 }
 
 export function encodeFailure(code: ChildFailure, detail: string): Buffer {

@@ -3,6 +3,7 @@
 // talks only through protocol.ts. Nothing here is trusted by the parent.
 import { writeSync } from 'node:fs';
 import { type ChildFailure, encodeDone, encodeFailure, encodePageHeader, encodeStart, encodeText, MAX_PAGE_POINTS, MAX_TEXT_CHARS_PER_PAGE, READY_LINE, type RasterJob } from './protocol.js';
+import { charWalk, type CharWalk } from './stext-walk.js';
 import { STEXT_OPTIONS, visibleText } from './visible-text.js';
 
 // stdout carries frames only: whatever a library prints goes to stderr.
@@ -53,7 +54,7 @@ type Mupdf = typeof import('mupdf');
  * a flate image) once, so that the functions a job needs are compiled before
  * the job arrives: under --no-liftoff each is compiled on its first call.
  */
-function warmUp(mupdf: Mupdf, dpi: number): void {
+function warmUp(mupdf: Mupdf, walk: CharWalk, dpi: number): void {
   const doc = new mupdf.PDFDocument();
   const square = new mupdf.Pixmap(mupdf.ColorSpace.DeviceRGB, [0, 0, 64, 64], false);
   square.clear(200);
@@ -70,7 +71,7 @@ function warmUp(mupdf: Mupdf, dpi: number): void {
   const pixmap = list.toPixmap(mupdf.Matrix.scale(scale, scale), mupdf.ColorSpace.DeviceRGB, false);
   const stext = list.toStructuredText(STEXT_OPTIONS);
   const pixels = { view: () => pixmap.getPixels(), width: pixmap.getWidth(), height: pixmap.getHeight(), stride: pixmap.getStride(), scale, originX: 0, originY: 0, heightPt: 842 };
-  visibleText(stext, pixels, MAX_TEXT_CHARS_PER_PAGE);
+  visibleText((visitor) => walk(stext, visitor), pixels, MAX_TEXT_CHARS_PER_PAGE);
   stext.destroy();
   pixmap.destroy();
   list.destroy();
@@ -82,9 +83,13 @@ const isMemoryError = (message: string): boolean => /malloc|out of memory|memory
 
 async function main(): Promise<void> {
   // Load and compile the WASM before the job arrives: this is what a warm process saves.
+  // mupdf.js builds its Emscripten module on this object: the text walk reads it directly.
+  const wasmModule: Record<string, unknown> = {};
+  (globalThis as Record<string, unknown>)['$libmupdf_wasm_Module'] = wasmModule;
   const mupdf = await import('mupdf');
+  const walk = charWalk(wasmModule);
   try {
-    warmUp(mupdf, 150);
+    warmUp(mupdf, walk, 150);
   } catch (err) {
     // Only speed is lost: the job compiles what it needs as it goes.
     process.stderr.write(`warm-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -143,7 +148,11 @@ async function main(): Promise<void> {
     if (job.textLayer) {
       const stext = list.toStructuredText(STEXT_OPTIONS);
       // Views of WASM memory: growing the memory detaches them, so one is asked for when needed.
-      const text = visibleText(stext, { view: () => pixmap.getPixels(), width, height, stride, scale, originX: x0, originY: y0, heightPt: y1 - y0 }, MAX_TEXT_CHARS_PER_PAGE);
+      const text = visibleText(
+        (visitor) => walk(stext, visitor),
+        { view: () => pixmap.getPixels(), width, height, stride, scale, originX: x0, originY: y0, heightPt: y1 - y0 },
+        MAX_TEXT_CHARS_PER_PAGE,
+      );
       stext.destroy();
       writeAll(encodeText(i, text.runs, text.truncated));
     } else {

@@ -6,24 +6,9 @@
 // selection box covers the characters on the image.
 import { readFileSync } from 'node:fs';
 import fontkit from '@pdf-lib/fontkit';
-import {
-  beginText,
-  endText,
-  type PDFDocument,
-  type PDFFont,
-  type PDFOperator,
-  type PDFPage,
-  PDFHexString,
-  popGraphicsState,
-  pushGraphicsState,
-  setCharacterSqueeze,
-  setFontAndSize,
-  setTextMatrix,
-  setTextRenderingMode,
-  showText,
-  TextRenderingMode,
-} from 'pdf-lib';
+import type { PDFDocument, PDFFont, PDFPage } from 'pdf-lib';
 import type { TextRun } from './protocol.js';
+import { appendContent, pdfNumber } from './raw-content.js';
 
 /** Debian's fonts-ipaexfont (scripts/system-deps.sh), then the alternatives' Japanese gothic. */
 export const TEXT_FONT_PATHS = ['/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf', '/usr/share/fonts/truetype/fonts-japanese-gothic.ttf'];
@@ -118,18 +103,13 @@ export function drawTextLayer(page: PDFPage, layer: LayerFont, runs: readonly Te
     if (hex.length > 0 && width > 0) shown.push({ run, hex, natural: width });
   }
   if (shown.length === 0) return 0;
-  const key = page.node.newFontDictionary('T', layer.font.ref);
-  const ops: PDFOperator[] = [pushGraphicsState(), beginText(), setTextRenderingMode(TextRenderingMode.Invisible)];
+  const key = page.node.newFontDictionary('T', layer.font.ref).toString();
+  // 3 Tr: neither filled nor stroked. Tz (horizontal scaling, percent) makes the run end where the original's did.
+  let content = 'q\nBT\n3 Tr\n';
   for (const { run, hex, natural } of shown) {
-    ops.push(
-      setFontAndSize(key, run.size),
-      // Tz: horizontal scaling in percent, so the run ends where the original's did.
-      setCharacterSqueeze(Math.min(10_000, Math.max(1, (100 * run.width) / natural))),
-      setTextMatrix(run.dirX, run.dirY, -run.dirY, run.dirX, run.x, run.y),
-      showText(PDFHexString.of(hex)),
-    );
+    const squeeze = Math.min(10_000, Math.max(1, (100 * run.width) / natural));
+    content += `${key} ${pdfNumber(run.size)} Tf ${pdfNumber(squeeze)} Tz ${pdfNumber(run.dirX)} ${pdfNumber(run.dirY)} ${pdfNumber(-run.dirY)} ${pdfNumber(run.dirX)} ${pdfNumber(run.x)} ${pdfNumber(run.y)} Tm <${hex}> Tj\n`;
   }
-  ops.push(endText(), popGraphicsState());
-  page.pushOperators(...ops);
+  appendContent(page, `${content}ET\nQ\n`);
   return shown.length;
 }
