@@ -26,7 +26,11 @@ import { cleanText } from './text-clean.js';
 import type { AttachmentContext, Conversion, DeliveredPart } from './attachment-types.js';
 
 export const removed = (...findings: Finding[]): Conversion => ({ disposition: { as: 'removed' }, findings });
-export const delivered = (part: DeliveredPart, findings: Finding[]): Conversion => ({ disposition: { as: 'delivered', part }, findings });
+/** A file that crosses as `part`, with `also` beside it when there is any (a workbook's sheets as CSV beside its PDF). */
+export const delivered = (part: DeliveredPart, findings: Finding[], also: readonly DeliveredPart[] = []): Conversion => ({
+  disposition: { as: 'delivered', part, ...(also.length > 0 ? { also } : {}) },
+  findings,
+});
 export const textPart = (filename: string, text: string): DeliveredPart => ({ filename, contentType: 'text/plain; charset=utf-8', bytes: Buffer.from(text, 'utf8') });
 
 export async function convertImage(att: UntrustedAttachment, format: NonNullable<Classified['imageFormat']>, name: SafeName, ctx: AttachmentContext): Promise<Conversion> {
@@ -111,10 +115,8 @@ export async function convertDoc(att: UntrustedAttachment, what: Classified, nam
   const out = await convertDocument(att.bytes, doc.format, ctx.documents, ctx.policy, ctx.deadline, rawBytesLeft(ctx.output));
   if (!out.ok) return { ...removed(...before, ...out.findings), format: doc.format };
   const pdf: DeliveredPart = { filename: deliveredName(name, 'pdf'), contentType: 'application/pdf', bytes: out.pdf };
-  if (out.sheets.length === 0) return { ...delivered(pdf, [...before, ...out.findings]), format: doc.format };
   // The CSVs take what the message may still carry beside the PDF (charged() takes both).
   const room = { left: ctx.output.closed ? 0 : ctx.output.left - encodedSize(out.pdf.byteLength), closed: false };
-  const values = sheetValues(out.sheets, name, ctx.policy, room);
-  const also = values.parts.length > 0 ? { also: values.parts } : {};
-  return { disposition: { as: 'delivered', part: pdf, ...also }, findings: [...before, ...out.findings, ...values.findings], format: doc.format };
+  const values = out.sheets.length > 0 ? sheetValues(out.sheets, name, ctx.policy, room) : { parts: [], findings: [] };
+  return { ...delivered(pdf, [...before, ...out.findings, ...values.findings], values.parts), format: doc.format };
 }

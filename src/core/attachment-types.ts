@@ -30,11 +30,8 @@ export type Disposition =
   /** A calendar: its events are shown at the end of the body. */
   | { as: 'in-body'; text: string };
 
-export interface AttachmentOutcome {
-  /** 1-based position in the notice. */
-  index: number;
-  /** The position of the archive, message or TNEF this file was found in. */
-  parent: number | null;
+/** What one file is and what became of it, wherever it was found. */
+export interface AttachmentFile {
   /** The neutralised original name (a path inside an archive), as shown in the notice. */
   shownName: string;
   /** Whether the sender named it (shownName is otherwise a made-up one). */
@@ -54,6 +51,13 @@ export interface AttachmentOutcome {
   findings: Finding[];
 }
 
+export interface AttachmentOutcome extends AttachmentFile {
+  /** 1-based position in the notice. */
+  index: number;
+  /** The position of the archive, message or TNEF this file was found in. */
+  parent: number | null;
+}
+
 export interface AttachmentContext {
   policy: Policy;
   labels: Labels;
@@ -71,18 +75,7 @@ export interface AttachmentContext {
 }
 
 /** An attachment before it has its place in the notice. */
-export interface Node {
-  shownName: string;
-  named: boolean;
-  kind: AttachmentKind;
-  fileKind: FileKind;
-  claimedExt: string | null;
-  ext: string | null;
-  sniffedType: string;
-  size: number;
-  sha256: string;
-  disposition: Disposition;
-  findings: Finding[];
+export interface Node extends AttachmentFile {
   members: Node[];
 }
 

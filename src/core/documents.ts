@@ -4,74 +4,40 @@
 // serves to report a lie.
 import { cfbContent } from './cfb.js';
 import { finding, type Finding, type FindingCode } from './findings.js';
+import { officeFormat } from './office-formats.js';
 import type { Policy } from './policy.js';
 import type { DocumentConverter, DocumentFailure, DocumentFormat, SheetValuesRequest, UntrustedSheet } from './ports.js';
 
 export type DocumentKind = { ok: true; format: DocumentFormat; /** A name extension that contradicts the bytes, if any. */ lie: string | null } | { ok: false; code: FindingCode; detail: string };
 
-// file-type's names -> the converter's formats. Templates, slide shows and
-// macro-enabled files render like their plain relatives; macros never run.
-const FORMATS: Record<string, DocumentFormat> = {
-  pdf: 'pdf',
-  rtf: 'rtf',
-  docx: 'docx',
-  docm: 'docx',
-  dotx: 'docx',
-  dotm: 'docx',
-  xlsx: 'xlsx',
-  xlsm: 'xlsx',
-  xltx: 'xlsx',
-  xltm: 'xlsx',
-  pptx: 'pptx',
-  pptm: 'pptx',
-  potx: 'pptx',
-  potm: 'pptx',
-  ppsx: 'pptx',
-  ppsm: 'pptx',
-  odt: 'odt',
-  ott: 'odt',
-  ods: 'ods',
-  ots: 'ods',
-  odp: 'odp',
-  otp: 'odp',
-};
-
-// The formats a name's extension claims; a word processor file named .xls is a lie worth reporting.
-const FAMILY: Record<string, 'text' | 'sheet' | 'slides' | 'pdf'> = {
+// What a name's extension claims; a word processor file named .xls is a lie worth reporting.
+const FAMILY: Record<DocumentFormat, 'text' | 'sheet' | 'slides' | 'pdf'> = {
   pdf: 'pdf',
   doc: 'text',
   docx: 'text',
-  docm: 'text',
-  dot: 'text',
-  dotx: 'text',
-  dotm: 'text',
   rtf: 'text',
   odt: 'text',
-  ott: 'text',
   xls: 'sheet',
   xlsx: 'sheet',
-  xlsm: 'sheet',
-  xlt: 'sheet',
-  xltx: 'sheet',
-  xltm: 'sheet',
   ods: 'sheet',
-  ots: 'sheet',
   ppt: 'slides',
   pptx: 'slides',
-  pptm: 'slides',
-  pot: 'slides',
-  potx: 'slides',
-  potm: 'slides',
-  pps: 'slides',
-  ppsx: 'slides',
-  ppsm: 'slides',
   odp: 'slides',
-  otp: 'slides',
+};
+
+/** The format a file-type name or a name's extension stands for (office-formats.ts has the Office ones). */
+const formatOf = (name: string): DocumentFormat | undefined => (name === 'pdf' ? 'pdf' : officeFormat(name)?.format);
+
+// The binary Office formats open only after the CFB container's streams are read (below), never on a format name alone: fail closed.
+const CFB_FORMATS: ReadonlySet<DocumentFormat> = new Set<DocumentFormat>(['doc', 'xls', 'ppt']);
+const sniffedAs = (sniffed: string): DocumentFormat | undefined => {
+  const format = formatOf(sniffed);
+  return format && !CFB_FORMATS.has(format) ? format : undefined;
 };
 
 /** What document the bytes are, from file-type's format and, for CFB, the stream names. */
 export function documentKind(bytes: Uint8Array, sniffedFormat: string | null, nameExt: string | null): DocumentKind {
-  let format: DocumentFormat | undefined = sniffedFormat ? FORMATS[sniffedFormat] : undefined;
+  let format: DocumentFormat | undefined = sniffedFormat ? sniffedAs(sniffedFormat) : undefined;
   if (sniffedFormat === 'cfb') {
     const inside = cfbContent(bytes);
     if (inside === 'encrypted-ooxml') return { ok: false, code: 'document-encrypted', detail: 'password-protected Office file (EncryptedPackage)' };
@@ -79,8 +45,8 @@ export function documentKind(bytes: Uint8Array, sniffedFormat: string | null, na
     else return { ok: false, code: 'attachment-removed', detail: inside === 'outlook-message' ? 'Outlook .msg' : 'CFB container of no known document' };
   }
   if (!format) return { ok: false, code: 'attachment-removed', detail: `${sniffedFormat ?? 'unknown'} is no document format we convert` };
-  const claimed = nameExt ? FAMILY[nameExt] : undefined;
-  return { ok: true, format, lie: claimed && claimed !== FAMILY[format] ? `named .${nameExt}, actually ${format}` : null };
+  const claimed = nameExt ? formatOf(nameExt) : undefined;
+  return { ok: true, format, lie: claimed && FAMILY[claimed] !== FAMILY[format] ? `named .${nameExt}, actually ${format}` : null };
 }
 
 const CODES: Record<DocumentFailure, FindingCode> = {

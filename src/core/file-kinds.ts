@@ -5,6 +5,7 @@
 // Office file is a CFB container to file-type). Also what a name claims to
 // be, to say what a disguised file pretends to be.
 import type { AttachmentKind } from './findings.js';
+import { officeFormat, officeFormats } from './office-formats.js';
 
 export type FileKind =
   | 'image'
@@ -31,48 +32,17 @@ export type FileKind =
   | 'disk-image'
   | 'unknown';
 
-// file-type's format names, the converter's, and name extensions.
-const OFFICE: Record<string, FileKind> = {
-  doc: 'word',
-  docx: 'word',
-  docm: 'word',
-  dot: 'word',
-  dotx: 'word',
-  dotm: 'word',
-  xls: 'excel',
-  xlsx: 'excel',
-  xlsm: 'excel',
-  xlt: 'excel',
-  xltx: 'excel',
-  xltm: 'excel',
-  ppt: 'powerpoint',
-  pptx: 'powerpoint',
-  pptm: 'powerpoint',
-  pot: 'powerpoint',
-  potx: 'powerpoint',
-  potm: 'powerpoint',
-  pps: 'powerpoint',
-  ppsx: 'powerpoint',
-  ppsm: 'powerpoint',
-  rtf: 'rtf',
-  odt: 'odt',
-  ott: 'odt',
-  ods: 'ods',
-  ots: 'ods',
-  odp: 'odp',
-  otp: 'odp',
-};
-
 /** The macro-enabled Office formats, as file-type names them from the bytes. */
-export const MACRO_FORMATS: ReadonlySet<string> = new Set(['docm', 'dotm', 'xlsm', 'xltm', 'pptm', 'potm', 'ppsm']);
+export const MACRO_FORMATS: ReadonlySet<string> = new Set(officeFormats().flatMap(([ext, f]) => (f.macro ? [ext] : [])));
 
 export function fileKind(kind: AttachmentKind, format: string | null, ext: string | null): FileKind {
-  if (kind === 'office') return (format ? OFFICE[format] : undefined) ?? (ext ? OFFICE[ext] : undefined) ?? 'office';
+  // file-type's format names, the converter's, and name extensions are all keys of the Office table.
+  if (kind === 'office') return (format ? officeFormat(format)?.kind : undefined) ?? (ext ? officeFormat(ext)?.kind : undefined) ?? 'office';
   return kind;
 }
 
-const CLAIMED: Record<string, FileKind> = {
-  ...OFFICE,
+const CLAIMED: Readonly<Record<string, FileKind>> = {
+  ...Object.fromEntries(officeFormats().map(([ext, f]) => [ext, f.kind])),
   pdf: 'pdf',
   txt: 'text',
   csv: 'csv',
@@ -96,7 +66,10 @@ const CLAIMED: Record<string, FileKind> = {
 };
 
 /** What a name's extension claims the file is, where it names something harmless-looking. */
-export const claimedKind = (ext: string | null): FileKind | null => (ext ? (CLAIMED[ext.toLowerCase()] ?? null) : null);
+export const claimedKind = (ext: string | null): FileKind | null => {
+  const key = ext?.toLowerCase();
+  return key && Object.hasOwn(CLAIMED, key) ? (CLAIMED[key] ?? null) : null;
+};
 
 /** The kinds that are never legitimate in mail: removed, with a warning first in the notice. */
 export const DANGEROUS_KINDS: ReadonlySet<AttachmentKind> = new Set(['executable', 'script', 'shortcut', 'disk-image']);

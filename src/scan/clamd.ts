@@ -5,9 +5,9 @@
 // such as "INSTREAM size limit exceeded" past its StreamMaxLength). Any answer
 // the daemon does not give, in time and whole, is `unavailable`: the core
 // decides what that means (policy scan.unavailable). Never rejects.
-import net from 'node:net';
 import type { MalwareScanner, ScanResult } from '../core/ports.js';
 import { pingClamd } from './clamd-health.js';
+import { talkToClamd } from './clamd-socket.js';
 
 export interface ClamdOptions {
   /** clamd's LocalSocket. */
@@ -43,71 +43,33 @@ const frame = (chunk: Uint8Array): Buffer => {
   return Buffer.concat([head, chunk]);
 };
 
-function scanOnce(opts: ClamdOptions, bytes: Uint8Array, until: number): Promise<ScanResult> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection({ path: opts.socketPath });
-    const reply: Buffer[] = [];
-    let replyBytes = 0;
-    let connected = false;
-    let sent = 0;
-    let failure: Error | null = null;
-    let settled = false;
-    const done = (r: ScanResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(r);
-    };
-    const waited = Math.max(0, until - Date.now());
-    const timer = setTimeout(() => done(unavailable('timeout', `clamd at ${opts.socketPath} did not answer within ${waited} ms`)), waited);
-    const answer = (): string => Buffer.concat(reply).toString('latin1');
-
-    socket.on('connect', () => {
-      connected = true;
-      void (async () => {
-        // One chunk at a time, each flushed before the next: clamd answers and
-        // closes as soon as the stream passes its StreamMaxLength, and that
-        // answer is read before a later write fails on the closed socket.
-        // (setImmediate: after the event loop has polled for that answer.)
-        const send = (b: Buffer): Promise<void> =>
-          new Promise((ok, fail) =>
-            socket.write(b, (err) => {
-              if (err) return fail(err);
-              sent += b.byteLength;
-              setImmediate(ok);
-            }),
-          );
-        await send(Buffer.from('zINSTREAM\0', 'latin1'));
-        for (let at = 0; at < bytes.byteLength && !settled; at += CHUNK) await send(frame(bytes.subarray(at, at + CHUNK)));
-        if (!settled) await send(Buffer.alloc(4));
-      })().catch(() => undefined); // a write that fails ends in 'error' and 'close', handled there
-    });
-    socket.on('data', (chunk: Buffer) => {
-      reply.push(chunk);
-      replyBytes += chunk.length;
-      if (chunk.includes(0)) done(parseReply(answer()));
-      else if (replyBytes > MAX_REPLY) done(unavailable('failed', 'clamd answered more than one line'));
-    });
-    socket.on('error', (err) => {
-      failure = err;
-    });
-    // clamd closes at once after some errors (size limit): what it said before is its answer.
-    socket.on('close', () => {
-      if (replyBytes > 0) return done(parseReply(answer()));
-      const why = failure ? failure.message : 'the connection closed without an answer';
-      if (!connected) return done(unavailable('unreachable', `clamd at ${opts.socketPath} is not reachable: ${why}`));
-      const stopped = unavailable('failed', `clamd at ${opts.socketPath} stopped mid-scan: ${why}`);
-      if (sent === 0) return done(stopped);
-      // A write can fail (EPIPE) before the answer clamd sent as it closed has
-      // been read: Node then drops the socket and the answer with it. A daemon
-      // that closed a stream it was being fed, yet still answers, closed it at
-      // its StreamMaxLength; one that does not answer has gone.
-      void pingClamd(opts.socketPath, Math.max(1, Math.min(5000, until - Date.now()))).then((alive) =>
-        done(alive ? unavailable('limit', `clamd closed the stream after ${sent} bytes and still answers: the file is over its StreamMaxLength`) : stopped),
-      );
-    });
+async function scanOnce(opts: ClamdOptions, bytes: Uint8Array, until: number): Promise<ScanResult> {
+  const waited = Math.max(0, until - Date.now());
+  // One chunk at a time (send waits for each to be flushed), so that clamd's
+  // answer to a stream past its StreamMaxLength is read before a later write fails.
+  const talk = await talkToClamd(opts.socketPath, until, MAX_REPLY, async (send, over) => {
+    await send(Buffer.from('zINSTREAM\0', 'latin1'));
+    for (let at = 0; at < bytes.byteLength && !over(); at += CHUNK) await send(frame(bytes.subarray(at, at + CHUNK)));
+    if (!over()) await send(Buffer.alloc(4));
   });
+  if (talk.end === 'answer') return parseReply(talk.untrustedAnswer);
+  if (talk.end === 'too-long') return unavailable('failed', 'clamd answered more than one line');
+  const timeout = unavailable('timeout', `clamd at ${opts.socketPath} did not answer within ${waited} ms`);
+  if (talk.end === 'timeout') return timeout;
+  // clamd closes at once after some errors (size limit): what it said before is its answer.
+  if (talk.untrustedAnswer.length > 0) return parseReply(talk.untrustedAnswer);
+  const why = talk.error ? talk.error.message : 'the connection closed without an answer';
+  if (!talk.connected) return unavailable('unreachable', `clamd at ${opts.socketPath} is not reachable: ${why}`);
+  const stopped = unavailable('failed', `clamd at ${opts.socketPath} stopped mid-scan: ${why}`);
+  if (talk.sent === 0) return stopped;
+  // A write can fail (EPIPE) before the answer clamd sent as it closed has
+  // been read: Node then drops the socket and the answer with it. A daemon
+  // that closed a stream it was being fed, yet still answers, closed it at
+  // its StreamMaxLength; one that does not answer has gone. The file's time
+  // still bounds the question: a PING unanswered by then is a timeout.
+  const alive = await pingClamd(opts.socketPath, Math.max(1, Math.min(5000, until - Date.now())));
+  if (alive) return unavailable('limit', `clamd closed the stream after ${talk.sent} bytes and still answers: the file is over its StreamMaxLength`);
+  return Date.now() >= until ? timeout : stopped;
 }
 
 export function createClamdScanner(opts: ClamdOptions): MalwareScanner {

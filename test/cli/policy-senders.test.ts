@@ -9,24 +9,7 @@ import { readPolicyFile } from '../../src/policy/sender-lists.js';
 import { openStore } from '../../src/store/open.js';
 import { mugaika } from '../helpers/cli.js';
 import { tempDir } from '../helpers/run.js';
-
-const POLICY = `# 市のポリシー（コメントは残ります）
-language: ja
-release:
-  approvals: 1 # 一人で解放
-senders:
-  # 取引先
-  allow:
-    - sender: keiri@partner.example.jp
-      note: 経理の窓口
-  exclude: []
-  rules:
-    - name: 初めての相手は画像を PDF に
-      when: { firstContact: true }
-      then: { images: pdf-page }
-`;
-
-const BOM = '\uFEFF';
+import { BOM, EDITED, EXPORTED, expectEditedLists, malformed, policyFile, POLICY, REEXPORTED } from '../helpers/sender-lists.js';
 
 async function policyChanges(dataDir: string) {
   const store = await openStore({ dataDir });
@@ -41,38 +24,23 @@ describe('mugaika policy senders', () => {
   it('exports, imports a CSV edited in Excel (audited, comments kept) and exports the same lists back', async () => {
     const dir = tempDir();
     const dataDir = path.join(dir, 'data');
-    const policy = path.join(dir, 'policy.yaml');
-    writeFileSync(policy, POLICY);
+    const policy = policyFile(dir);
     const out = path.join(dir, 'senders.csv');
 
     const exported = await mugaika(['policy', 'senders', 'export', '--policy', policy, '--file', out]);
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
-    expect(readFileSync(out, 'utf8')).toBe(`${BOM}list,sender,note\r\nallow,keiri@partner.example.jp,経理の窓口\r\n`);
+    expect(readFileSync(out, 'utf8')).toBe(EXPORTED);
 
     const before = policyFingerprint(await readPolicyFile(policy));
     const edited = path.join(dir, 'edited.csv');
-    writeFileSync(
-      edited,
-      `${BOM}list,sender,note\r\nallow,keiri@partner.example.jp,経理の窓口\r\nallow,Partner2.example.jp,"協定先, 2026年度"\r\nexclude,spam.example,過去に不審メール\r\nexclude,fake@example.com,\r\n`,
-    );
+    writeFileSync(edited, `${BOM}${EDITED}`);
     const imported = await mugaika(['policy', 'senders', 'import', edited, '--policy', policy, '--data-dir', dataDir, '--actor', '情報政策担当 山田', '--reason', '年度替わりの見直し']);
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
     expect(imported.stdout).toContain('許可リストを 2 件、除外リストを 2 件にしました');
 
-    const text = readFileSync(policy, 'utf8');
-    for (const comment of ['# 市のポリシー（コメントは残ります）', '# 一人で解放', '# 取引先']) expect(text).toContain(comment);
-    const now = await readPolicyFile(policy);
-    expect(now.senders.allow).toEqual([
-      { sender: 'keiri@partner.example.jp', note: '経理の窓口' },
-      { sender: 'partner2.example.jp', note: '協定先, 2026年度' },
-    ]);
-    expect(now.senders.exclude).toEqual([
-      { sender: 'spam.example', note: '過去に不審メール' },
-      { sender: 'fake@example.com', note: '' },
-    ]);
-    expect(now.senders.rules.map((r) => r.name)).toEqual(['初めての相手は画像を PDF に']);
+    const now = await expectEditedLists(policy);
     expect(now.release.approvals).toBe(1);
 
     const [record, ...more] = await policyChanges(dataDir);
@@ -83,18 +51,15 @@ describe('mugaika policy senders', () => {
 
     const again = path.join(dir, 'again.csv');
     expect((await mugaika(['policy', 'senders', 'export', '--policy', policy, '--file', again])).code).toBe(0);
-    expect(readFileSync(again, 'utf8')).toBe(
-      `${BOM}list,sender,note\r\nallow,keiri@partner.example.jp,経理の窓口\r\nallow,partner2.example.jp,"協定先, 2026年度"\r\nexclude,spam.example,過去に不審メール\r\nexclude,fake@example.com,\r\n`,
-    );
+    expect(readFileSync(again, 'utf8')).toBe(REEXPORTED);
   });
 
   it('rejects a malformed CSV with the line of each mistake, in Japanese first, and changes nothing', async () => {
     const dir = tempDir();
     const dataDir = path.join(dir, 'data');
-    const policy = path.join(dir, 'policy.yaml');
-    writeFileSync(policy, POLICY);
+    const policy = policyFile(dir);
     const bad = path.join(dir, 'bad.csv');
-    writeFileSync(bad, 'list,sender,note\nallow,ok.example.jp,\nblock,x.example.jp,\nexclude,not an address,\nexclude,ok.example.jp,\n');
+    writeFileSync(bad, malformed('\n'));
     const r = await mugaika(['policy', 'senders', 'import', bad, '--policy', policy, '--data-dir', dataDir, '--actor', 'yamada', '--reason', 'test']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ポリシーは変更していません');

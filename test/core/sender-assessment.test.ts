@@ -4,22 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/core/parse.js';
 import { policySchema, type Policy } from '../../src/core/policy.js';
 import { assessSender, type SenderInput } from '../../src/core/sender-assessment.js';
-import type { AuthenticationFacts, SenderFacts } from '../../src/model/sender-trust.js';
+import type { SenderFacts } from '../../src/model/sender-trust.js';
+import { auth, facts, SENDERS } from '../helpers/sender-facts.js';
 
-const policy: Policy = policySchema.parse({
-  senders: { own: { names: ['山田市役所'], domains: ['city.yamada.lg.jp'] }, partners: [{ names: ['山田信用金庫'], domains: ['yamada-shinkin.co.jp'] }] },
-});
-
-export const auth = (over: Partial<AuthenticationFacts> = {}): AuthenticationFacts => ({
-  spf: { result: 'pass', domain: 'example.jp', detail: 'sender IP is permitted' },
-  dkim: [{ result: 'pass', domain: 'example.jp', selector: 's1', detail: 'signature ok' }],
-  dmarc: { result: 'pass', domain: 'example.jp', policy: 'reject', detail: 'aligned' },
-  arc: null,
-  authservId: 'gw.test.invalid',
-  ...over,
-});
-
-const facts = (authentication: AuthenticationFacts | null, firstContactFor: string[] | null = []): SenderFacts => ({ authentication, firstContactFor });
+const policy: Policy = policySchema.parse({ senders: SENDERS });
 
 async function input(headers: string[], sender: SenderFacts | undefined, envelope?: { mailFrom: string | null; rcptTo: string[] }): Promise<SenderInput> {
   const raw = Buffer.from([...headers, 'Subject: t', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'body', ''].join('\r\n'), 'utf8');

@@ -4,35 +4,15 @@
 // rewrite (audited with the administrator and the reason), a malformed CSV
 // refused line by line with the file left byte for byte as it was, a missing
 // reason refused, staff and auditors refused.
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readPolicyFile } from '../../src/policy/sender-lists.js';
 import { policyFingerprint } from '../../src/relay/lifecycle.js';
-import { tempDir } from '../helpers/run.js';
+import { BOM, EDITED, EXPORTED, expectEditedLists, malformed, policyFile, REEXPORTED } from '../helpers/sender-lists.js';
 import { postgresBackend, sqliteBackend } from '../store/backends.js';
 import { download, signInAll } from './audit-harness.js';
 import type { Browser } from './browser.js';
 import { startConsole, type Console } from './setup.js';
-
-const POLICY = `# 市のポリシー（コメントは残ります）
-language: ja
-release:
-  approvals: 1 # 一人で解放
-senders:
-  # 取引先
-  allow:
-    - sender: keiri@partner.example.jp
-      note: 経理の窓口
-  exclude: []
-  rules:
-    - name: 初めての相手は画像を PDF に
-      when: { firstContact: true }
-      then: { images: pdf-page }
-`;
-const BOM = '\uFEFF';
-const EDITED = `list,sender,note\r\nallow,keiri@partner.example.jp,経理の窓口\r\nallow,Partner2.example.jp,"協定先, 2026年度"\r\nexclude,spam.example,過去に不審メール\r\nexclude,fake@example.com,\r\n`;
-const BAD = 'list,sender,note\r\nallow,ok.example.jp,\r\nblock,x.example.jp,\r\nexclude,not an address,\r\nexclude,ok.example.jp,\r\n';
 
 const csrfOn = (body: string): string => /name="_csrf" value="([^"]+)"/.exec(body)![1]!.replace(/&amp;/g, '&');
 
@@ -45,8 +25,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
     });
 
     const start = async (withFile = true) => {
-      const file = path.join(tempDir(), 'policy.yaml');
-      writeFileSync(file, POLICY);
+      const file = policyFile();
       // The gateway runs on the file it read at start.
       c = await startConsole(backend, withFile ? { policyFile: file, policy: await readPolicyFile(file) } : {});
       return { file, ...(await signInAll(c)) };
@@ -68,7 +47,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(csv.status).toBe(200);
       expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       expect(csv.headers.get('content-disposition')).toBe('attachment; filename="senders.csv"');
-      expect(csv.bytes.toString('utf8')).toBe(`${BOM}list,sender,note\r\nallow,keiri@partner.example.jp,経理の窓口\r\n`);
+      expect(csv.bytes.toString('utf8')).toBe(EXPORTED);
       const before = policyFingerprint(await readPolicyFile(file));
       expect((await c!.records('policy-exported')).map((r) => [r.actor, r.object, r.details.fingerprint, r.details.allow])).toEqual([['console:kanri', file, before, 1]]);
 
@@ -80,18 +59,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       // The gateway still runs on the policy it read at start.
       expect(after.body).toContain('ポリシーファイルは変更されていますが、まだ反映されていません。');
 
-      const text = readFileSync(file, 'utf8');
-      for (const comment of ['# 市のポリシー（コメントは残ります）', '# 一人で解放', '# 取引先']) expect(text).toContain(comment);
-      const now = await readPolicyFile(file);
-      expect(now.senders.allow).toEqual([
-        { sender: 'keiri@partner.example.jp', note: '経理の窓口' },
-        { sender: 'partner2.example.jp', note: '協定先, 2026年度' },
-      ]);
-      expect(now.senders.exclude).toEqual([
-        { sender: 'spam.example', note: '過去に不審メール' },
-        { sender: 'fake@example.com', note: '' },
-      ]);
-      expect(now.senders.rules.map((r) => r.name)).toEqual(['初めての相手は画像を PDF に']);
+      const now = await expectEditedLists(file);
 
       const [record, ...more] = await c!.records('policy-changed');
       expect(more).toEqual([]);
@@ -99,7 +67,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(record!.details).toMatchObject({ section: 'senders', reason: '年度替わりの見直し', before, after: policyFingerprint(now), allow: 2, exclude: 2, source: 'console' });
 
       const again = await download(admin, '/admin/policy/senders.csv');
-      expect(again.bytes.toString('utf8')).toBe(`${BOM}${EDITED.replace('Partner2', 'partner2')}`);
+      expect(again.bytes.toString('utf8')).toBe(REEXPORTED);
       expect(await c!.records('policy-exported')).toHaveLength(2);
 
       const en = await admin.get('/admin/policy?senders=done&allow=2&exclude=2&lang=en');
@@ -109,7 +77,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
     it('refuses a malformed CSV with the line of each mistake and leaves the file byte for byte', async () => {
       const { file, admin } = await start();
       const bytes = readFileSync(file);
-      const r = await replace(admin, { csv: BAD, reason: '見直し' });
+      const r = await replace(admin, { csv: malformed('\r\n'), reason: '見直し' });
       expect(r.status).toBe(400);
       expect(r.body).toContain('CSV に誤りがあるため、ポリシーは変更していません。');
       expect(r.body).toContain('<li>3 行目: list は allow（許可）か exclude（除外）です: &quot;block&quot;</li>');
@@ -124,7 +92,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(noHeader.status).toBe(400);
       expect(noHeader.body).toContain('<li>1 行目: 見出し「list,sender,note」にしてください。</li>');
       await admin.get('/admin/policy?lang=en');
-      const en = await replace(admin, { csv: BAD, reason: 'review' });
+      const en = await replace(admin, { csv: malformed('\r\n'), reason: 'review' });
       expect(en.status).toBe(400);
       expect(en.body).toContain('<li>line 3: list must be allow or exclude: &quot;block&quot;</li>');
       expect(readFileSync(file).equals(bytes)).toBe(true);
