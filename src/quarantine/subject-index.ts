@@ -25,8 +25,8 @@ export interface IndexedItem {
   readable: boolean;
   /** Lower-cased, NFKC: what a search compares. */
   haystack: { subject: string; sender: string; recipients: string };
-  /** The recipients lower-cased (only): what `recipientAny` matches whole, as the staff pages match an item's recipients. */
-  addressees: readonly string[];
+  /** The recipients lower-cased (only), each as its number in this index: what `recipientAny` matches whole, as the staff pages match an item's recipients. */
+  addressees: readonly number[];
 }
 
 export interface ItemQuery {
@@ -89,7 +89,14 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
    * order: a clerk's list (their addresses) or a search by finding walks only
    * its own items, not the whole quarantine.
    */
-  let byAddress = new Map<string, IndexedItem[]>();
+  let byAddress = new Map<number, IndexedItem[]>();
+  /** Each address (lower-cased) met, as a number: an item's check against a clerk's addresses compares numbers, not strings elsewhere in memory. */
+  const addressNumbers = new Map<string, number>();
+  const numberOf = (address: string): number => {
+    let n = addressNumbers.get(address);
+    if (n === undefined) addressNumbers.set(address, (n = addressNumbers.size));
+    return n;
+  };
   let byFinding = new Map<string, IndexedItem[]>();
   /** The items in each state; kept in order as items move (see `move`). */
   let byState = new Map<ItemState, IndexedItem[]>();
@@ -102,7 +109,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
   /** Bumped whenever an item is added or the lists rebuilt: what a merged list of addresses was built from. */
   let generation = 0;
   const merged = new Map<string, { generation: number; list: IndexedItem[] }>();
-  const post = (map: Map<string, IndexedItem[]>, key: string, item: IndexedItem): void => {
+  const post = <K>(map: Map<K, IndexedItem[]>, key: K, item: IndexedItem): void => {
     const list = map.get(key);
     if (list) list.push(item);
     else map.set(key, [item]);
@@ -152,7 +159,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       from,
       readable,
       haystack: { subject: fold(subject), sender: `${fold(row.envelopeFrom)}\n${fold(from)}`, recipients: row.recipients.map(fold).join('\n') },
-      addressees: row.recipients.map((r) => r.toLowerCase()),
+      addressees: row.recipients.map((r) => numberOf(r.toLowerCase())),
     };
     byId.set(row.id, item);
     const last = ordered.at(-1);
@@ -253,7 +260,8 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       const sender = q.sender ? fold(q.sender) : null;
       const recipient = q.recipient ? fold(q.recipient) : null;
       const subject = q.subject ? fold(q.subject) : null;
-      const own = q.recipientAny ? new Set(q.recipientAny.map((a) => a.toLowerCase())) : null;
+      // An address never met matches nothing.
+      const own = q.recipientAny ? new Set(q.recipientAny.flatMap((a) => addressNumbers.get(a.toLowerCase()) ?? [])) : null;
       const offset = Math.max(0, q.offset ?? 0);
       const limit = Math.max(1, Math.min(500, q.limit ?? 50));
       const rows: IndexedItem[] = [];
@@ -262,21 +270,23 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       // of the subject's, or all items), and of it only the part in the time range: its items are checked for
       // the rest. A list that is exactly the matches of its own condition is not checked for it again.
       const pair = subject !== null && subject.length >= 2 ? rarestPair(subject) : null;
-      const lists: { size: number; exact: 'own' | 'finding' | 'state' | null; list: () => IndexedItem[] }[] = [{ size: ordered.length, exact: null, list: () => ordered }];
+      const lists: { size: number; exact: 'own' | 'finding' | 'state' | 'subject' | null; list: () => IndexedItem[] }[] = [{ size: ordered.length, exact: null, list: () => ordered }];
       if (own !== null) lists.push({ size: [...own].reduce((n, a) => n + (byAddress.get(a)?.length ?? 0), 0), exact: 'own', list: () => ownList(own) });
       if (q.finding) lists.push({ size: byFinding.get(q.finding)?.length ?? 0, exact: 'finding', list: () => byFinding.get(q.finding!) ?? [] });
       if (q.state) lists.push({ size: byState.get(q.state)?.length ?? 0, exact: 'state', list: () => byState.get(q.state!) ?? [] });
-      if (pair !== null) lists.push({ size: byPair.get(pair)?.length ?? 0, exact: null, list: () => byPair.get(pair) ?? [] });
+      // A query of two characters is its own pair: its list is exactly its matches.
+      if (pair !== null) lists.push({ size: byPair.get(pair)?.length ?? 0, exact: subject!.length === 2 ? 'subject' : null, list: () => byPair.get(pair) ?? [] });
       const chosen = lists.reduce((a, b) => (b.size < a.size ? b : a));
       const candidates = chosen.list();
       const checkOwn = own !== null && chosen.exact !== 'own';
       const checkFinding = Boolean(q.finding) && chosen.exact !== 'finding';
       const checkState = Boolean(q.state) && chosen.exact !== 'state';
+      const checkSubject = subject !== null && chosen.exact !== 'subject';
       // The part of the list in [since, until): its items are in time order.
       const lo = since === undefined ? 0 : firstAtOrAfter(candidates, since);
       const hi = until === undefined ? candidates.length : firstAtOrAfter(candidates, until);
       // Nothing left to check on any item: the page is a slice.
-      if (!checkOwn && !checkFinding && !checkState && sender === null && recipient === null && subject === null) {
+      if (!checkOwn && !checkFinding && !checkState && !checkSubject && sender === null && recipient === null) {
         const end = Math.max(lo, hi - offset);
         return { total: Math.max(0, hi - lo), rows: candidates.slice(Math.max(lo, end - limit), end).reverse() };
       }
@@ -287,7 +297,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
         if (sender !== null && !it.haystack.sender.includes(sender)) continue;
         if (recipient !== null && !it.haystack.recipients.includes(recipient)) continue;
         if (checkOwn && !addressedTo(it, own)) continue;
-        if (subject !== null && !it.haystack.subject.includes(subject)) continue;
+        if (checkSubject && !it.haystack.subject.includes(subject!)) continue;
         if (total >= offset && rows.length < limit) rows.push(it);
         total++;
       }
@@ -296,10 +306,10 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
   };
 
   /** The items addressed to any of `own`, in `ordered`'s order (kept while no item is added: a clerk reads their list page after page). */
-  function ownList(own: ReadonlySet<string>): IndexedItem[] {
+  function ownList(own: ReadonlySet<number>): IndexedItem[] {
     const lists = [...own].map((a) => byAddress.get(a) ?? []);
     if (lists.filter((l) => l.length > 0).length <= 1) return lists.find((l) => l.length > 0) ?? [];
-    const key = [...own].sort().join('\n');
+    const key = [...own].sort((a, b) => a - b).join();
     const kept = merged.get(key);
     if (kept?.generation === generation) return kept.list;
     const list = mergedPostings(lists);
@@ -367,7 +377,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
   }
 
   /** One of the item's recipients is in `own` (a plain loop: this runs for every item of a search). */
-  function addressedTo(it: IndexedItem, own: ReadonlySet<string>): boolean {
+  function addressedTo(it: IndexedItem, own: ReadonlySet<number>): boolean {
     for (const a of it.addressees) if (own.has(a)) return true;
     return false;
   }
