@@ -4,7 +4,9 @@
 // and paragraph separators, control characters), are written out as <U+202E>,
 // so that the auditor's page, a CSV opened in Excel and a terminal all show
 // exactly what was there.
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\u115F\u1160\u3164\uFFA0]/gu;
+/** The characters written out (a class of a `u` regular expression, without its brackets). */
+export const HIDDEN_CHARS = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\u115F\u1160\u3164\uFFA0`;
+const HIDDEN = new RegExp(`[${HIDDEN_CHARS}]`, 'gu');
 
 const mark = (c: string): string => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}>`;
 

@@ -3,7 +3,9 @@
 // the index decrypts every item's metadata once (at start, in batches), then
 // follows the audit log by seq: a `quarantined` record adds its item, a
 // workflow record moves its item's state, a `purged` record expires its items.
-// A search is a scan of plain values (100,000 items in a few milliseconds).
+// A search walks the smallest list that holds its matches (a recipient's,
+// a finding's, a state's, a subject's rarest pair of characters), only the
+// part in its time range.
 import type { AuditRecord, ItemRow, Store } from '../store/types.js';
 import type { ItemState } from '../model/item-states.js';
 import type { Vault } from './vault.js';
@@ -23,8 +25,8 @@ export interface IndexedItem {
   readable: boolean;
   /** Lower-cased, NFKC: what a search compares. */
   haystack: { subject: string; sender: string; recipients: string };
-  /** The recipients lower-cased (only): what `recipientAny` matches whole, as the staff pages match an item's recipients. */
-  addressees: readonly string[];
+  /** The recipients lower-cased (only), each as its number in this index: what `recipientAny` matches whole, as the staff pages match an item's recipients. */
+  addressees: readonly number[];
 }
 
 export interface ItemQuery {
@@ -70,6 +72,13 @@ const byTime = (a: IndexedItem, b: IndexedItem): number => (a.receivedAt === b.r
 
 export const fold = (s: string | null | undefined): string => (s ?? '').normalize('NFKC').toLowerCase();
 
+/** Every pair of adjacent characters (UTF-16 units, as `includes` compares) in `s`, each once. */
+const pairsOf = (s: string): Set<string> => {
+  const out = new Set<string>();
+  for (let i = 0; i + 1 < s.length; i++) out.add(s.slice(i, i + 2));
+  return out;
+};
+
 export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): SubjectIndex {
   const byId = new Map<string, IndexedItem>();
   /** Oldest first (by receivedAt, then id); items added out of order set `unsorted`. */
@@ -80,9 +89,27 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
    * order: a clerk's list (their addresses) or a search by finding walks only
    * its own items, not the whole quarantine.
    */
-  let byAddress = new Map<string, IndexedItem[]>();
+  let byAddress = new Map<number, IndexedItem[]>();
+  /** Each address (lower-cased) met, as a number: an item's check against a clerk's addresses compares numbers, not strings elsewhere in memory. */
+  const addressNumbers = new Map<string, number>();
+  const numberOf = (address: string): number => {
+    let n = addressNumbers.get(address);
+    if (n === undefined) addressNumbers.set(address, (n = addressNumbers.size));
+    return n;
+  };
   let byFinding = new Map<string, IndexedItem[]>();
-  const post = (map: Map<string, IndexedItem[]>, key: string, item: IndexedItem): void => {
+  /** The items in each state; kept in order as items move (see `move`). */
+  let byState = new Map<ItemState, IndexedItem[]>();
+  /**
+   * The items whose folded subject holds each pair of adjacent characters: a
+   * subject search walks the list of its query's rarest pair (every match
+   * holds every pair of the query) and checks each of those items.
+   */
+  let byPair = new Map<string, IndexedItem[]>();
+  /** Bumped whenever an item is added or the lists rebuilt: what a merged list of addresses was built from. */
+  let generation = 0;
+  const merged = new Map<string, { generation: number; list: IndexedItem[] }>();
+  const post = <K>(map: Map<K, IndexedItem[]>, key: K, item: IndexedItem): void => {
     const list = map.get(key);
     if (list) list.push(item);
     else map.set(key, [item]);
@@ -90,6 +117,18 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
   const postAll = (item: IndexedItem): void => {
     for (const a of new Set(item.addressees)) post(byAddress, a, item);
     for (const f of new Set(item.findings)) post(byFinding, f, item);
+    post(byState, item.state, item);
+    for (const p of pairsOf(item.haystack.subject)) post(byPair, p, item);
+  };
+  const rebuild = (): void => {
+    ordered = [...byId.values()].sort(byTime);
+    byAddress = new Map();
+    byFinding = new Map();
+    byState = new Map();
+    byPair = new Map();
+    for (const item of ordered) postAll(item);
+    generation++;
+    unsorted = false;
   };
   let cursor = 0;
   let loading: Promise<void> | null = null;
@@ -120,13 +159,14 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       from,
       readable,
       haystack: { subject: fold(subject), sender: `${fold(row.envelopeFrom)}\n${fold(from)}`, recipients: row.recipients.map(fold).join('\n') },
-      addressees: row.recipients.map((r) => r.toLowerCase()),
+      addressees: row.recipients.map((r) => numberOf(r.toLowerCase())),
     };
     byId.set(row.id, item);
     const last = ordered.at(-1);
     if (last && (last.receivedAt > item.receivedAt || (last.receivedAt === item.receivedAt && last.id > item.id))) unsorted = true;
     ordered.push(item);
     postAll(item);
+    generation++;
   };
 
   const apply = async (r: AuditRecord): Promise<void> => {
@@ -136,12 +176,30 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       if (row) await add(row);
       return;
     }
-    const move = (id: string | null, to: ItemState): void => {
+    const move = (id: string | null, to: ItemState, inPlace = true): void => {
       const item = id ? byId.get(id) : undefined;
-      if (item) item.state = to;
+      if (!item || item.state === to) return;
+      // Out of order, every list is rebuilt from the items' states before the next search.
+      if (inPlace && !unsorted) {
+        const from = byState.get(item.state);
+        const at = from ? placeOf(from, item) : -1;
+        if (from && from[at] === item) from.splice(at, 1);
+        const into = byState.get(to);
+        if (into) into.splice(placeOf(into, item), 0, item);
+        else byState.set(to, [item]);
+      }
+      item.state = to;
     };
-    if (r.action === 'purged') for (const id of details.ids ?? []) move(id, 'expired');
-    else if (r.action === 'release-delivered' && details.stateChanged) move(r.object, 'released');
+    if (r.action === 'purged') {
+      // A purge may expire thousands at once: one walk over all items rebuilds the state lists, not a splice each.
+      const ids = details.ids ?? [];
+      const inPlace = ids.length <= 64;
+      for (const id of ids) move(id, 'expired', inPlace);
+      if (!inPlace) {
+        byState = new Map();
+        for (const item of ordered) post(byState, item.state, item);
+      }
+    } else if (r.action === 'release-delivered' && details.stateChanged) move(r.object, 'released');
     else if (details.toState) move(r.object, details.toState);
   };
 
@@ -196,48 +254,81 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
     async search(q) {
       await index.load();
       await index.refresh();
-      if (unsorted) {
-        ordered = [...byId.values()].sort(byTime);
-        byAddress = new Map();
-        byFinding = new Map();
-        for (const item of ordered) postAll(item);
-        unsorted = false;
-      }
+      if (unsorted) rebuild();
       const since = q.since?.toISOString();
       const until = q.until?.toISOString();
       const sender = q.sender ? fold(q.sender) : null;
       const recipient = q.recipient ? fold(q.recipient) : null;
       const subject = q.subject ? fold(q.subject) : null;
-      const own = q.recipientAny ? new Set(q.recipientAny.map((a) => a.toLowerCase())) : null;
+      // An address never met matches nothing.
+      const own = q.recipientAny ? new Set(q.recipientAny.flatMap((a) => addressNumbers.get(a.toLowerCase()) ?? [])) : null;
       const offset = Math.max(0, q.offset ?? 0);
       const limit = Math.max(1, Math.min(500, q.limit ?? 50));
       const rows: IndexedItem[] = [];
       let total = 0;
-      // The smallest list that holds every match: a recipient's own, a finding's, or all of them.
-      const byFindingList = own === null && Boolean(q.finding);
-      const candidates = own !== null ? mergedPostings([...own].map((a) => byAddress.get(a) ?? [])) : q.finding ? (byFinding.get(q.finding) ?? []) : ordered;
-      // Nothing left to check on any item (a clerk's whole list, everything with a finding, all items): the page is a slice.
-      const nothingToCheck = since === undefined && until === undefined && !q.state && sender === null && recipient === null && subject === null && (!q.finding || byFindingList);
-      if (nothingToCheck) {
-        const end = Math.max(0, candidates.length - offset);
-        return { total: candidates.length, rows: candidates.slice(Math.max(0, end - limit), end).reverse() };
+      // The smallest list that holds every match (a recipient's own, a finding's, a state's, the rarest pair
+      // of the subject's, or all items), and of it only the part in the time range: its items are checked for
+      // the rest. A list that is exactly the matches of its own condition is not checked for it again.
+      const pair = subject !== null && subject.length >= 2 ? rarestPair(subject) : null;
+      const lists: { size: number; exact: 'own' | 'finding' | 'state' | 'subject' | null; list: () => IndexedItem[] }[] = [{ size: ordered.length, exact: null, list: () => ordered }];
+      if (own !== null) lists.push({ size: [...own].reduce((n, a) => n + (byAddress.get(a)?.length ?? 0), 0), exact: 'own', list: () => ownList(own) });
+      if (q.finding) lists.push({ size: byFinding.get(q.finding)?.length ?? 0, exact: 'finding', list: () => byFinding.get(q.finding!) ?? [] });
+      if (q.state) lists.push({ size: byState.get(q.state)?.length ?? 0, exact: 'state', list: () => byState.get(q.state!) ?? [] });
+      // A query of two characters is its own pair: its list is exactly its matches.
+      if (pair !== null) lists.push({ size: byPair.get(pair)?.length ?? 0, exact: subject!.length === 2 ? 'subject' : null, list: () => byPair.get(pair) ?? [] });
+      const chosen = lists.reduce((a, b) => (b.size < a.size ? b : a));
+      const candidates = chosen.list();
+      const checkOwn = own !== null && chosen.exact !== 'own';
+      const checkFinding = Boolean(q.finding) && chosen.exact !== 'finding';
+      const checkState = Boolean(q.state) && chosen.exact !== 'state';
+      const checkSubject = subject !== null && chosen.exact !== 'subject';
+      // The part of the list in [since, until): its items are in time order.
+      const lo = since === undefined ? 0 : firstAtOrAfter(candidates, since);
+      const hi = until === undefined ? candidates.length : firstAtOrAfter(candidates, until);
+      // Nothing left to check on any item: the page is a slice.
+      if (!checkOwn && !checkFinding && !checkState && !checkSubject && sender === null && recipient === null) {
+        const end = Math.max(lo, hi - offset);
+        return { total: Math.max(0, hi - lo), rows: candidates.slice(Math.max(lo, end - limit), end).reverse() };
       }
-      for (let i = candidates.length - 1; i >= 0; i--) {
+      for (let i = hi - 1; i >= lo; i--) {
         const it = candidates[i]!;
-        if (until !== undefined && it.receivedAt >= until) continue;
-        if (since !== undefined && it.receivedAt < since) break;
-        if (q.state && it.state !== q.state) continue;
-        if (q.finding && !it.findings.includes(q.finding)) continue;
+        if (checkState && it.state !== q.state) continue;
+        if (checkFinding && !it.findings.includes(q.finding!)) continue;
         if (sender !== null && !it.haystack.sender.includes(sender)) continue;
         if (recipient !== null && !it.haystack.recipients.includes(recipient)) continue;
-        if (own !== null && !addressedTo(it, own)) continue;
-        if (subject !== null && !it.haystack.subject.includes(subject)) continue;
+        if (checkOwn && !addressedTo(it, own)) continue;
+        if (checkSubject && !it.haystack.subject.includes(subject!)) continue;
         if (total >= offset && rows.length < limit) rows.push(it);
         total++;
       }
       return { total, rows };
     },
   };
+
+  /** The items addressed to any of `own`, in `ordered`'s order (kept while no item is added: a clerk reads their list page after page). */
+  function ownList(own: ReadonlySet<number>): IndexedItem[] {
+    const lists = [...own].map((a) => byAddress.get(a) ?? []);
+    if (lists.filter((l) => l.length > 0).length <= 1) return lists.find((l) => l.length > 0) ?? [];
+    const key = [...own].sort((a, b) => a - b).join();
+    const kept = merged.get(key);
+    if (kept?.generation === generation) return kept.list;
+    const list = mergedPostings(lists);
+    // A few hundred clerks at most; should there be more, the oldest go.
+    if (merged.size >= 256) merged.delete(merged.keys().next().value!);
+    merged.set(key, { generation, list });
+    return list;
+  }
+
+  /** Of the query's pairs of characters, the one fewest items hold. */
+  function rarestPair(subject: string): string {
+    let best = subject.slice(0, 2);
+    let size = byPair.get(best)?.length ?? 0;
+    for (const p of pairsOf(subject)) {
+      const n = byPair.get(p)?.length ?? 0;
+      if (n < size) [best, size] = [p, n];
+    }
+    return best;
+  }
 
   /** Lists in `ordered`'s order merged into one, in that order, each item once (one addressed to two of them is in both). */
   function mergedPostings(lists: IndexedItem[][]): IndexedItem[] {
@@ -261,8 +352,32 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
     return out;
   }
 
+  /** Where `item` is, or would go, in a list in `ordered`'s order. */
+  function placeOf(list: readonly IndexedItem[], item: IndexedItem): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (byTime(list[mid]!, item) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The first item of a list in `ordered`'s order received at `time` or later (its length if none). */
+  function firstAtOrAfter(list: readonly IndexedItem[], time: string): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.receivedAt < time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** One of the item's recipients is in `own` (a plain loop: this runs for every item of a search). */
-  function addressedTo(it: IndexedItem, own: ReadonlySet<string>): boolean {
+  function addressedTo(it: IndexedItem, own: ReadonlySet<number>): boolean {
     for (const a of it.addressees) if (own.has(a)) return true;
     return false;
   }

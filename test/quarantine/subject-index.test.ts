@@ -172,3 +172,132 @@ describe('subject index with many items (SQLite)', () => {
     expect((await page({ finding: 'attachment-removed', offset: removed.length, limit: 5 })).ids).toEqual([late]);
   });
 });
+
+describe('subject index lists (SQLite)', () => {
+  let f: VaultFixture;
+  afterEach(async () => f?.close());
+
+  it(
+    'answers every kind of search exactly as a look at every item does, through its lists of addresses, findings, states and subject pairs, also after state changes',
+    { timeout: 120_000 },
+    async () => {
+      f = await vaultFixture(sqliteBackend);
+      const master = f.vault.ring.wrapping();
+      const t0 = Date.parse('2026-03-01T00:00:00Z');
+      const N = 1_200;
+      const db = new Database(path.join(f.dataDir, 'mugaika.db'));
+      const insert = db.prepare(
+        `INSERT INTO quarantine_items (${ITEM_COLUMNS}) VALUES (${ITEM_COLUMNS.split(',')
+          .map(() => '?')
+          .join(', ')})`,
+      );
+      // Subjects with full-width letters, a surrogate pair, case, repeated pairs; times with ties (every third shares its time).
+      const subjects = ['【予算】会議資料', 'ＡＢＣ請求書', 'abc 見積書', '予算予算の確認', 'お知らせ😀です', '会議', 'Re: 議事録', 'x'];
+      const states = ['held', 'release-requested', 'rejected'] as const;
+      const findings = ['html-converted', 'attachment-removed', 'document-macro'];
+      const items: { id: string; receivedAt: string; subject: string; recipients: string[]; findings: string[]; state: string; from: string }[] = [];
+      for (let i = 0; i < N; i++) {
+        const at = new Date(t0 + Math.floor(i / 3) * 60_000);
+        const id = newQuarantineId(at);
+        const key = newDataKey();
+        const to = [`staff${i % 17}@city.example.lg.jp`, ...(i % 5 === 0 ? [SHARED] : [])];
+        const subject = `${subjects[i % subjects.length]}${i % 11 === 0 ? ' 第' + i + '号' : ''}`;
+        const from = `s${i % 23}@example.jp`;
+        const m = meta(subject, at, { envelopeFrom: from, envelopeTo: to });
+        const row: ItemRow = {
+          id,
+          gateway: 'gw',
+          receivedAt: at.toISOString(),
+          envelopeFrom: from,
+          recipients: to,
+          size: 100,
+          findings: i % 4 === 0 ? [findings[1]!, findings[0]!] : [findings[(i % 3) as 0 | 1 | 2]!],
+          state: states[i % 7 === 0 ? 1 : i % 13 === 0 ? 2 : 0]!,
+          stateChangedAt: at.toISOString(),
+          stateChangedBy: 'gw',
+          keyId: master.id,
+          wrappedKey: wrapDataKey(master, id, key),
+          sealedMeta: sealMeta(key, id, m),
+        };
+        insert.run(...itemValues(row));
+        items.push({ id, receivedAt: row.receivedAt, subject, recipients: to, findings: [...row.findings], state: row.state, from });
+      }
+      db.close();
+      const index = createSubjectIndex(f.vault, f.store);
+      await index.load();
+      const fold = (s: string): string => s.normalize('NFKC').toLowerCase();
+      type Q = Parameters<typeof index.search>[0];
+      // The oracle: every item looked at, newest first.
+      const expected = (q: Q): { total: number; ids: string[] } => {
+        const own = q.recipientAny?.map((a) => a.toLowerCase());
+        const all = items
+          .filter(
+            (x) =>
+              (!q.since || x.receivedAt >= q.since.toISOString()) &&
+              (!q.until || x.receivedAt < q.until.toISOString()) &&
+              (!q.subject || fold(x.subject).includes(fold(q.subject))) &&
+              (!q.sender || fold(x.from).includes(fold(q.sender)) || fold('広報 <kouhou@example.jp>').includes(fold(q.sender))) &&
+              (!own || x.recipients.some((r) => own.includes(r.toLowerCase()))) &&
+              (!q.finding || x.findings.includes(q.finding)) &&
+              (!q.state || x.state === q.state),
+          )
+          .sort((a, b) => (a.receivedAt === b.receivedAt ? (a.id < b.id ? 1 : -1) : a.receivedAt < b.receivedAt ? 1 : -1))
+          .map((x) => x.id);
+        const offset = q.offset ?? 0;
+        return { total: all.length, ids: all.slice(offset, offset + (q.limit ?? 50)) };
+      };
+      const got = async (q: Q): Promise<{ total: number; ids: string[] }> => {
+        const r = await index.search(q);
+        return { total: r.total, ids: r.rows.map((x) => x.id) };
+      };
+      const mid = new Date(t0 + 100 * 60_000);
+      const late = new Date(t0 + 300 * 60_000);
+      const queries: Q[] = [];
+      for (const subject of [undefined, '予算', '予算予', 'abc', 'ＡＢ', '😀', 'お知らせ😀', '議', 'x', '第11号', 'no such']) {
+        for (const state of [undefined, ...states]) {
+          for (const extra of [
+            {},
+            { finding: 'attachment-removed' },
+            { recipientAny: [`STAFF3@city.example.lg.jp`, SHARED] },
+            { since: mid, until: late },
+            { since: late },
+            { until: mid, offset: 20 },
+            { sender: 'S5@' },
+          ]) {
+            queries.push({ subject, state, ...extra, limit: 40 });
+          }
+        }
+      }
+      const check = async (): Promise<void> => {
+        for (const q of queries) expect({ q, r: await got(q) }).toEqual({ q, r: expected(q) });
+      };
+      await check();
+      // Items move from state to state (and back to none of the lists they were in): the state lists follow.
+      const wf = createWorkflow(f.vault);
+      for (const x of items.filter((_, i) => i % 9 === 1)) {
+        if (x.state === 'held') {
+          await wf.request(x.id, 'console:tanaka', '必要');
+          x.state = 'release-requested';
+        } else if (x.state === 'release-requested') {
+          await wf.reject(x.id, 'console:sato', 'no');
+          x.state = 'rejected';
+        }
+      }
+      await check();
+      // An item out of time order, then a move: the lists are rebuilt in order and the move still lands.
+      const older = await f.vault.put(
+        Buffer.from('old'),
+        meta('予算 遅れて', new Date(t0 - 60_000), { envelopeFrom: 's5@example.jp', envelopeTo: [SHARED], findings: [{ code: 'attachment-removed' }] }),
+      );
+      items.push({ id: older, receivedAt: new Date(t0 - 60_000).toISOString(), subject: '予算 遅れて', recipients: [SHARED], findings: ['attachment-removed'], state: 'held', from: 's5@example.jp' });
+      await wf.request(older, 'console:tanaka', '必要');
+      items.at(-1)!.state = 'release-requested';
+      await check();
+      // A purge of every item at once (the state lists rebuilt in one walk).
+      await wf.purge(0, 'test');
+      for (const x of items) x.state = 'expired';
+      await check();
+      for (const q of [{ state: 'expired' as const, limit: 40 }, { state: 'expired' as const, subject: '予算', offset: 30 }, { state: 'held' as const }]) expect(await got(q)).toEqual(expected(q));
+    },
+  );
+});
