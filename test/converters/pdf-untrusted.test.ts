@@ -11,8 +11,11 @@ import { limits } from './pdf-samples.js';
 const LIMITS = limits({ maxPages: 3, dpi: 72, maxPixelsPerPage: 10_000 });
 const pixels = (w: number, h: number): Buffer => Buffer.alloc(w * h * 3, 0x7f);
 const noText = (index: number): Buffer => encodeText(index, [], false);
-const page = (index: number, w: number, h: number, wPt = w, hPt = h): Buffer => Buffer.concat([noText(index), encodePageHeader(index, w, h, wPt, hPt), pixels(w, h)]);
-const header = (index: number, w: number, h: number, wPt: number, hPt: number): Buffer => Buffer.concat([noText(index), encodePageHeader(index, w, h, wPt, hPt)]);
+/** A page's frames: its pixels, then its text (the child reads the text while the pixels are sent). */
+const page = (index: number, w: number, h: number, wPt = w, hPt = h): Buffer => Buffer.concat([encodePageHeader(index, w, h, wPt, hPt), pixels(w, h), noText(index)]);
+const header = (index: number, w: number, h: number, wPt: number, hPt: number): Buffer => encodePageHeader(index, w, h, wPt, hPt);
+/** Page 0 of 10x10 points, before its text frame. */
+const pixelsOfPage0 = (): Buffer => Buffer.concat([encodePageHeader(0, 10, 10, 10, 10), pixels(10, 10)]);
 const run = (over: Partial<TextRun> = {}): TextRun => ({ text: '市役所', x: 5, y: 5, width: 20, size: 8, dirX: 1, dirY: 0, ...over });
 /** A 'T' frame whose body is `body` as it stands. */
 const rawText = (index: number, flags: number, body: Buffer, length = body.length): Buffer => {
@@ -53,28 +56,28 @@ describe('frames from the rasterizer', () => {
   });
 
   it.each([
-    ['no page count first', [page(0, 10, 10)], /frame 84 where the page count was due/],
+    ['no page count first', [page(0, 10, 10)], /frame 80 where the page count was due/],
     ['zero pages', [encodeStart(0)], /page count of 0/],
     ['more pages than the limit', [encodeStart(4)], /page count of 4 \(limit 3\)/],
-    ['pages out of order', [encodeStart(2), page(1, 10, 10)], /text of page 1 where page 0's was due/],
-    ['a page without its text frame', [encodeStart(1), encodePageHeader(0, 10, 10, 10, 10)], /frame 80 where page 1's text was due/],
-    ['a page after text of another', [encodeStart(2), noText(0), encodePageHeader(1, 10, 10, 10, 10)], /page 1 where page 0 was due/],
+    ['pages out of order', [encodeStart(2), page(1, 10, 10)], /page 1 where page 0 was due/],
+    ['a page without its text frame', [encodeStart(1), pixelsOfPage0(), encodeDone()], /frame 68 where page 1's text was due/],
+    ['a page followed by the text of another', [encodeStart(2), pixelsOfPage0(), noText(1)], /text of page 1 where page 0's was due/],
     ['a zero-width page', [encodeStart(1), header(0, 0, 10, 1, 10)], /0x10 pixels/],
     ['a page over the pixel limit', [encodeStart(1), header(0, 200, 200, 200, 200)], /over the limit of 10000/],
     ['a NaN page side', [encodeStart(1), header(0, 10, 10, Number.NaN, 10)], /page side of NaN points/],
     ["a page side beyond PDF's 14,400", [encodeStart(1), header(0, 10, 10, 20_000, 10)], /page side of 20000 points/],
     ['pixels that do not fit the page size', [encodeStart(1), header(0, 10, 10, 90, 10)], /10x10 pixels for a page of 90x10 pt/],
-    ['an unknown frame', [encodeStart(1), Buffer.from([0x58])], /frame 88 where page 1's text was due/],
-    ['no end mark', [encodeStart(1), page(0, 10, 10), page(1, 10, 10)], /frame 84 where the end mark was due/],
-    ['text over the frame limit', [encodeStart(1), rawText(0, 0, Buffer.alloc(0), MAX_TEXT_FRAME_BYTES + 1)], /bytes of text for one page/],
-    ['unknown text flags', [encodeStart(1), rawText(0, 6, Buffer.alloc(0))], /text flags 6/],
-    ['a text run cut short', [encodeStart(1), rawText(0, 0, Buffer.alloc(10))], /a text run cut short/],
-    ['a text run longer than its frame', [encodeStart(1), rawText(0, 0, runBody(run(), Buffer.from('ab'), 500))], /500 bytes past the end of its frame/],
-    ['a text run that is not UTF-8', [encodeStart(1), rawText(0, 0, runBody(run(), Buffer.from([0xff, 0xfe, 0x41])))], /not UTF-8/],
-    ['a NaN text position', [encodeStart(1), rawText(0, 0, runBody(run({ x: Number.NaN })))], /not a number/],
-    ['a text run far off any page', [encodeStart(1), rawText(0, 0, runBody(run({ y: 1e9 })))], /a text run at/],
-    ['a text run of no size', [encodeStart(1), rawText(0, 0, runBody(run({ size: 0 })))], /size 0/],
-    ['a text direction that is not a unit vector', [encodeStart(1), rawText(0, 0, runBody(run({ dirX: 5 })))], /direction \(5, 0\)/],
+    ['an unknown frame', [encodeStart(1), Buffer.from([0x58])], /frame 88 where page 1 was due/],
+    ['no end mark', [encodeStart(1), page(0, 10, 10), page(1, 10, 10)], /frame 80 where the end mark was due/],
+    ['text over the frame limit', [encodeStart(1), pixelsOfPage0(), rawText(0, 0, Buffer.alloc(0), MAX_TEXT_FRAME_BYTES + 1)], /bytes of text for one page/],
+    ['unknown text flags', [encodeStart(1), pixelsOfPage0(), rawText(0, 6, Buffer.alloc(0))], /text flags 6/],
+    ['a text run cut short', [encodeStart(1), pixelsOfPage0(), rawText(0, 0, Buffer.alloc(10))], /a text run cut short/],
+    ['a text run longer than its frame', [encodeStart(1), pixelsOfPage0(), rawText(0, 0, runBody(run(), Buffer.from('ab'), 500))], /500 bytes past the end of its frame/],
+    ['a text run that is not UTF-8', [encodeStart(1), pixelsOfPage0(), rawText(0, 0, runBody(run(), Buffer.from([0xff, 0xfe, 0x41])))], /not UTF-8/],
+    ['a NaN text position', [encodeStart(1), pixelsOfPage0(), rawText(0, 0, runBody(run({ x: Number.NaN })))], /not a number/],
+    ['a text run far off any page', [encodeStart(1), pixelsOfPage0(), rawText(0, 0, runBody(run({ y: 1e9 })))], /a text run at/],
+    ['a text run of no size', [encodeStart(1), pixelsOfPage0(), rawText(0, 0, runBody(run({ size: 0 })))], /size 0/],
+    ['a text direction that is not a unit vector', [encodeStart(1), pixelsOfPage0(), rawText(0, 0, runBody(run({ dirX: 5 })))], /direction \(5, 0\)/],
     ['an unknown failure code', [Buffer.from([TAG.failure, 200, 0, 0])], /unknown failure code 200/],
     ['an overlong failure detail', [Buffer.from([TAG.failure, 0, 0xff, 0xff])], /failure detail of 65535 bytes/],
   ])('refuses %s as converter-failed', async (_name, frames, detail) => {
@@ -83,7 +86,7 @@ describe('frames from the rasterizer', () => {
 
   it('takes the text of a page, without controls or bidi overrides, and only runs that start on the page', async () => {
     const runs = [run(), run({ text: 'a\u202eb\u0007c\u200fd' }), run({ text: '\u202e\u0000 ' }), run({ x: 400, text: 'off the page' }), run({ text: 'e\u0301', dirX: 0, dirY: -1 })];
-    const frames = Buffer.concat([encodeStart(1), encodeText(0, runs, true), encodePageHeader(0, 50, 40, 50, 40), pixels(50, 40), encodeDone()]);
+    const frames = Buffer.concat([encodeStart(1), encodePageHeader(0, 50, 40, 50, 40), pixels(50, 40), encodeText(0, runs, true), encodeDone()]);
     const got = [];
     for await (const p of checkedPages(ByteReader.fromStream(Readable.from([frames])), LIMITS)) got.push(p);
     expect(got).toHaveLength(1);
@@ -109,7 +112,7 @@ describe('frames from the rasterizer', () => {
   });
 
   it('reuses a page buffer only once its page was released, and never mixes pages up', async () => {
-    const filled = (index: number): Buffer => Buffer.concat([noText(index), encodePageHeader(index, 10, 10, 10, 10), Buffer.alloc(300, index + 1)]);
+    const filled = (index: number): Buffer => Buffer.concat([encodePageHeader(index, 10, 10, 10, 10), Buffer.alloc(300, index + 1), noText(index)]);
     const frames = Buffer.concat([encodeStart(3), filled(0), filled(1), filled(2), encodeDone()]);
     const chunks = Array.from({ length: Math.ceil(frames.length / 64) }, (_, i) => frames.subarray(i * 64, i * 64 + 64));
 

@@ -2,8 +2,9 @@
 // pattern). Parent -> child on stdin: a job header, then the untrusted PDF
 // bytes until EOF. Child -> parent on stdout, big-endian frames:
 //   'S' u32 pageCount
-//   'T' u32 index, u8 flags (1: truncated), u32 length, then runs (encodeText), before each page's 'P'
 //   'P' u32 index, u32 width, u32 height, f64 widthPt, f64 heightPt, then width*height*3 RGB bytes
+//   'T' u32 index, u8 flags (1: truncated), u32 length, then runs (encodeText), after each page's 'P'
+//       (the child reads a page's text while its pixels are on their way)
 //   'F' u8 failure code, u16 length, ASCII detail
 //   'D' (done)
 // Everything the child sends is untrusted: the parent checks every value

@@ -42,7 +42,7 @@ export interface LayerFont {
   /** Code points the font has glyphs for: others are left out, not drawn as .notdef. */
   has: ReadonlySet<number>;
   /** Each character's glyph code (in this document's subset) and width at size 1, looked up once. */
-  glyphs: Map<string, { hex: string; width: number }>;
+  glyphs: Map<number, { hex: string; width: number }>;
 }
 
 type Fontkit = Parameters<PDFDocument['registerFontkit']>[0];
@@ -80,12 +80,15 @@ export async function embedLayerFont(doc: PDFDocument, bytes: Uint8Array): Promi
 function encoded(layer: LayerFont, text: string, size: number): { hex: string; width: number } {
   let hex = '';
   let width = 0;
-  for (const c of text) {
-    let g = layer.glyphs.get(c);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.codePointAt(i)!;
+    if (code > 0xffff) i++;
+    let g = layer.glyphs.get(code);
     if (!g) {
-      if (!layer.has.has(c.codePointAt(0) ?? -1) && c !== ' ') continue;
+      if (!layer.has.has(code) && code !== 0x20) continue;
+      const c = String.fromCodePoint(code);
       g = { hex: layer.font.encodeText(c).asString(), width: layer.font.widthOfTextAtSize(c, 1) };
-      layer.glyphs.set(c, g);
+      layer.glyphs.set(code, g);
     }
     hex += g.hex;
     width += g.width;
@@ -106,9 +109,13 @@ export function drawTextLayer(page: PDFPage, layer: LayerFont, runs: readonly Te
   const key = page.node.newFontDictionary('T', layer.font.ref).toString();
   // 3 Tr: neither filled nor stroked. Tz (horizontal scaling, percent) makes the run end where the original's did.
   let content = 'q\nBT\n3 Tr\n';
+  let size = '';
   for (const { run, hex, natural } of shown) {
+    // Tf only where the size changes: most runs of a page share one.
+    const runSize = pdfNumber(run.size);
+    if (runSize !== size) content += `${key} ${(size = runSize)} Tf\n`;
     const squeeze = Math.min(10_000, Math.max(1, (100 * run.width) / natural));
-    content += `${key} ${pdfNumber(run.size)} Tf ${pdfNumber(squeeze)} Tz ${pdfNumber(run.dirX)} ${pdfNumber(run.dirY)} ${pdfNumber(-run.dirY)} ${pdfNumber(run.dirX)} ${pdfNumber(run.x)} ${pdfNumber(run.y)} Tm <${hex}> Tj\n`;
+    content += `${pdfNumber(squeeze)} Tz ${pdfNumber(run.dirX)} ${pdfNumber(run.dirY)} ${pdfNumber(-run.dirY)} ${pdfNumber(run.dirX)} ${pdfNumber(run.x)} ${pdfNumber(run.y)} Tm <${hex}> Tj\n`;
   }
   appendContent(page, `${content}ET\nQ\n`);
   return shown.length;

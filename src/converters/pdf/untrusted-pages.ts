@@ -88,7 +88,12 @@ function checkRuns(body: Buffer): TextRun[] {
   let at = 0;
   while (at < body.length) {
     if (at + RUN_HEAD_BYTES > body.length) throw garbage('a text run cut short');
-    const [x, y, width, size, dirX, dirY] = [0, 1, 2, 3, 4, 5].map((i) => body.readFloatBE(at + i * 4)) as [number, number, number, number, number, number];
+    const x = body.readFloatBE(at);
+    const y = body.readFloatBE(at + 4);
+    const width = body.readFloatBE(at + 8);
+    const size = body.readFloatBE(at + 12);
+    const dirX = body.readFloatBE(at + 16);
+    const dirY = body.readFloatBE(at + 20);
     const untrustedLength = body.readUInt16BE(at + 24);
     at += RUN_HEAD_BYTES;
     if (at + untrustedLength > body.length) throw garbage(`a text run of ${untrustedLength} bytes past the end of its frame`);
@@ -99,12 +104,15 @@ function checkRuns(body: Buffer): TextRun[] {
       throw garbage('a text run that is not UTF-8');
     }
     at += untrustedLength;
-    const values = [x, y, width, size, dirX, dirY];
-    if (!values.every(Number.isFinite)) throw garbage('a text run with a position that is not a number');
+    if (!(Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(width) && Number.isFinite(size) && Number.isFinite(dirX) && Number.isFinite(dirY))) {
+      throw garbage('a text run with a position that is not a number');
+    }
     if (Math.abs(x) > MAX_PAGE_POINTS || Math.abs(y) > MAX_PAGE_POINTS) throw garbage(`a text run at (${x}, ${y})`);
     if (!(size > 0 && size <= MAX_PAGE_POINTS) || !(width > 0 && width <= 2 * MAX_PAGE_POINTS)) throw garbage(`a text run of size ${size}, width ${width}`);
     if (Math.abs(Math.hypot(dirX, dirY) - 1) > 0.01) throw garbage(`a text run with direction (${dirX}, ${dirY})`);
-    const shown = text.replace(UNSHOWN_CHARS, '');
+    // Most runs have nothing to remove: test before building a new string.
+    UNSHOWN_CHARS.lastIndex = 0;
+    const shown = UNSHOWN_CHARS.test(text) ? text.replace(UNSHOWN_CHARS, '') : text;
     if (shown.trim().length > 0) runs.push({ text: shown, x, y, width, size, dirX, dirY });
   }
   return runs;
@@ -160,24 +168,24 @@ export async function* checkedPages(reader: ByteReader, limits: DocumentLimits):
   if (untrustedCount < 1 || untrustedCount > limits.maxPages) throw garbage(`a page count of ${untrustedCount} (limit ${limits.maxPages})`);
 
   for (let index = 0; index < untrustedCount; index++) {
-    const textTag = (await need(reader, 1, `page ${index + 1}'s text`))[0];
-    if (textTag === TAG.failure) throw await failure(reader);
-    if (textTag !== TAG.text) throw garbage(`frame ${textTag} where page ${index + 1}'s text was due`);
-    const text = await readText(reader, index);
     const tag = (await need(reader, 1, `page ${index + 1}`))[0];
     if (tag === TAG.failure) throw await failure(reader);
     if (tag !== TAG.page) throw garbage(`frame ${tag} where page ${index + 1} was due`);
     const page = checkHeader(await need(reader, PAGE_HEADER_BYTES, `page ${index + 1}'s header`), index, limits);
     const bytes = page.width * page.height * 3;
     const buffer = bufferFor(bytes);
-    const rgb = await reader.readInto(buffer, bytes);
-    if (!rgb) throw new EndedEarly(`rasterizer output ended before the end of page ${index + 1}'s pixels`);
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       if (spare.length < SPARE_BUFFERS) spare.push(buffer);
     };
+    const rgb = await reader.readInto(buffer, bytes);
+    if (!rgb) throw new EndedEarly(`rasterizer output ended before the end of page ${index + 1}'s pixels`);
+    const textTag = (await need(reader, 1, `page ${index + 1}'s text`))[0];
+    if (textTag === TAG.failure) throw await failure(reader);
+    if (textTag !== TAG.text) throw garbage(`frame ${textTag} where page ${index + 1}'s text was due`);
+    const text = await readText(reader, index);
     yield { ...page, text: onPage(text.runs, page.widthPt, page.heightPt), textTruncated: text.truncated, rgb, release };
   }
   const last = (await need(reader, 1, 'the end mark'))[0];
