@@ -3,13 +3,17 @@
 // Fills a SQLite store with 1,000,000 audit records (a valid, signed chain:
 // mail through the relay over a year, a tenth of it quarantined) and the
 // 100,000 quarantined items they tell of, then measures each page's server
-// time (fastify inject, signed in as the role that uses it; median and p95
-// of repeated requests) beside a plain indexed SELECT of the same rows on the
-// same database. Targets: under 2x that SELECT, and under 300 ms.
+// time (over HTTP on 127.0.0.1, signed in as the role that uses it; median
+// and p95 of repeated requests) beside a plain indexed SELECT of the same
+// rows on the same database. Server time is fastify's own (reply.elapsedTime:
+// from the request's arrival to the page written to the socket), what an
+// access log records; the time at the client is printed beside it.
+// Targets: server time under 2x that SELECT; under 300 ms at the client.
 //
 // Each page is a row of `pages`: the staff list and the admin search are
 // further rows (a url, the role that reads it, and the SELECT of its rows).
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -171,19 +175,27 @@ async function fill(store: Store, dataDir: string): Promise<void> {
   console.log(`console    filled ${fmt(RECORDS)} audit records and ${fmt(RECORDS / ITEM_EVERY)} items in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-/** A signed-in visitor of the app through inject: a cookie jar and the CSRF token of the last page. */
+/** Fastify's time (reply.elapsedTime, ms) for the last request answered. */
+let lastServerMs = Number.NaN;
+
+/** A signed-in visitor of the app over HTTP on 127.0.0.1 (keep-alive): a cookie jar and the CSRF token of the last page. */
 class Visitor {
   readonly cookies = new Map<string, string>();
-  constructor(readonly app: FastifyInstance) {}
+  constructor(readonly base: string) {}
   async request(method: 'GET' | 'POST', url: string, form?: Record<string, string>): Promise<{ status: number; body: string; location?: string }> {
-    const res = await this.app.inject({
+    const res = await fetch(`${this.base}${url}`, {
       method,
-      url,
+      redirect: 'manual',
       headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-      payload: form ? new URLSearchParams(form).toString() : undefined,
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
     });
-    for (const c of res.cookies) if (c.value) this.cookies.set(c.name, c.value);
-    return { status: res.statusCode, body: res.body, location: res.headers.location as string | undefined };
+    for (const c of res.headers.getSetCookie()) {
+      const [pair = ''] = c.split(';');
+      const at = pair.indexOf('=');
+      const value = pair.slice(at + 1);
+      if (at > 0 && value) this.cookies.set(pair.slice(0, at), value);
+    }
+    return { status: res.status, body: await res.text(), location: res.headers.get('location') ?? undefined };
   }
   async submit(url: string, action: string, fields: Record<string, string>): Promise<{ status: number; body: string; location?: string }> {
     const page = await this.request('GET', url);
@@ -232,8 +244,14 @@ async function startConsole(store: Store, dataDir: string): Promise<{ app: Fasti
   const admin = { vault, workflow, carrier, policy: defaultPolicy, users, dataDir, subjects, now };
   // The console's error page says nothing of the cause: say it here (a 500 stops the bench).
   app.addHook('onError', async (req, _reply, err) => console.error(`console    ${req.method} ${req.url}: ${err.stack ?? err.message}`));
+  // The server's own time for each request, as its access log would give it: from the request's
+  // arrival to the last byte of the page written (inject's harness around it is not the server's).
+  app.addHook('onResponse', async (_req, reply) => {
+    lastServerMs = reply.elapsedTime;
+  });
   await registerConsole(app, { auth, store, vault, workflow, secureCookies: false, loginRequestsPerMinute: 100_000, auditor: { audit }, admin });
-  await app.ready();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const names: Record<Role, string> = { staff: 'staff1', admin: 'kanri', auditor: 'kansa' };
   return {
     app,
@@ -245,7 +263,7 @@ async function startConsole(store: Store, dataDir: string): Promise<{ app: Fasti
       const earlier = (await users.list()).find((u) => u.name === name);
       if (earlier?.secondFactor) await users.resetSecondFactor(name, 'bench');
       if (!earlier) await users.add({ name, role, email: role === 'staff' ? staff(1) : null, aliases: role === 'staff' ? [SOUMU] : [], password: PASSWORD }, 'bench');
-      const v = new Visitor(app);
+      const v = new Visitor(base);
       const first = await v.submit('/login', '/login', { name, password: PASSWORD });
       if (first.location === '/login/enrol') {
         const enrol = await v.request('GET', '/login/enrol');
@@ -486,20 +504,23 @@ async function measure(v: Visitor, db: Database.Database, p: PageBench): Promise
     p.baseline(db);
   }
   const rows = p.baseline(db).length;
+  const client: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
     let t = performance.now();
     await v.request('GET', p.url);
-    page.push(performance.now() - t);
+    client.push(performance.now() - t);
+    page.push(lastServerMs);
     t = performance.now();
     p.baseline(db);
     base.push(performance.now() - t);
   }
   const a = stats(page);
   const b = stats(base);
+  const c = stats(client);
   const ratio = a.median / Math.max(b.median, 0.001);
-  const flags = [...(a.p95 >= 300 ? ['p95 OVER 300 ms'] : []), ...(ratio >= 2 ? ['over 2x'] : [])];
+  const flags = [...(c.p95 >= 300 ? ['p95 OVER 300 ms'] : []), ...(ratio >= 2 ? ['over 2x'] : [])];
   console.log(
-    `console    ${p.name.padEnd(36)} page ${ms(a.median).padStart(9)} (p95 ${ms(a.p95).padStart(9)})   SELECT of the same ${String(rows).padStart(5)} rows ${ms(b.median).padStart(8)} (p95 ${ms(b.p95).padStart(8)})   ratio ${ratio.toFixed(1)}x${flags.length ? `  (${flags.join(', ')})` : ''}`,
+    `console    ${p.name.padEnd(36)} server ${ms(a.median).padStart(9)} (p95 ${ms(a.p95).padStart(9)}; at the client ${ms(c.median)}, p95 ${ms(c.p95)})   SELECT of the same ${String(rows).padStart(5)} rows ${ms(b.median).padStart(8)} (p95 ${ms(b.p95).padStart(8)})   ratio ${ratio.toFixed(1)}x${flags.length ? `  (${flags.join(', ')})` : ''}`,
   );
 }
 
