@@ -7,14 +7,22 @@ export async function serve(configFile: string | undefined, dataDir?: string): P
   const loaded = await loadConfig(configFile, process.env);
   // --data-dir wins over the file and MUGAIKA_DATA_DIR, as for every other command.
   const config = dataDir ? { ...loaded, dataDir } : loaded;
+  // Listened for before the gateway starts: a SIGTERM that comes once the start
+  // line is out but before startGateway has returned (systemd stopping a unit
+  // just started) is a clean stop, not the default action's kill.
+  let requested: string | null = null;
+  let onSignal = (signal: string): void => {
+    requested ??= signal;
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
   const gateway = await startGateway(config);
   const failure = await new Promise<Error | null>((resolve) => {
-    const shutdown = (signal: string): void => {
+    onSignal = (signal: string): void => {
       gateway.log.info({ signal }, 'shutdown requested');
       resolve(null);
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    if (requested) onSignal(requested);
     void gateway.died.then(resolve);
   });
   if (failure) {
