@@ -354,23 +354,21 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
 
   /** Where `item` is, or would go, in a list in `ordered`'s order. */
   function placeOf(list: readonly IndexedItem[], item: IndexedItem): number {
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (byTime(list[mid]!, item) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstNotBefore(list, (it) => byTime(it, item) < 0);
   }
 
   /** The first item of a list in `ordered`'s order received at `time` or later (its length if none). */
   function firstAtOrAfter(list: readonly IndexedItem[], time: string): number {
+    return firstNotBefore(list, (it) => it.receivedAt < time);
+  }
+
+  /** Binary search: the first index whose item is not `before` (every `before` item comes first). */
+  function firstNotBefore(list: readonly IndexedItem[], before: (it: IndexedItem) => boolean): number {
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (list[mid]!.receivedAt < time) lo = mid + 1;
+      if (before(list[mid]!)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
