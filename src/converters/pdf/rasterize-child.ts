@@ -2,6 +2,7 @@
 // It runs mupdf (WASM) inside the sandbox that rasterizer-process.ts builds and
 // talks only through protocol.ts. Nothing here is trusted by the parent.
 import { write, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import {
   type ChildFailure,
   encodeDone,
@@ -23,6 +24,8 @@ console.log = console.error;
 console.info = console.error;
 console.debug = console.error;
 
+const writeAsync = promisify(write);
+
 class Refusal extends Error {
   constructor(
     readonly code: ChildFailure,
@@ -39,11 +42,7 @@ function writeAll(bytes: Uint8Array): void {
 
 /** writeAll on a libuv thread: this thread goes on meanwhile. `bytes` must stay valid until it resolves. */
 async function writeAllOffThread(bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.byteLength) {
-    const from = at;
-    at += await new Promise<number>((resolve, reject) => write(1, bytes, from, bytes.byteLength - from, null, (err, n) => (err ? reject(err) : resolve(n))));
-  }
+  for (let at = 0; at < bytes.byteLength;) at += (await writeAsync(1, bytes, at, bytes.byteLength - at, null)).bytesWritten;
 }
 
 /** A page's rows without the padding mupdf may put at the end of each. */
@@ -102,7 +101,7 @@ function warmUp(mupdf: Mupdf, walk: CharWalk, dpi: number): void {
   const list = page.toDisplayList(true);
   const pixmap = list.toPixmap(mupdf.Matrix.scale(scale, scale), mupdf.ColorSpace.DeviceRGB, false);
   const stext = list.toStructuredText(STEXT_OPTIONS);
-  const pixels = { view: () => pixmap.getPixels(), width: pixmap.getWidth(), height: pixmap.getHeight(), stride: pixmap.getStride(), scale, originX: 0, originY: 0, heightPt: 842 };
+  const pixels = { pixels: pixmap.getPixels(), width: pixmap.getWidth(), height: pixmap.getHeight(), stride: pixmap.getStride(), scale, originX: 0, originY: 0, heightPt: 842 };
   // Read its text several times: V8 optimises the character walk and the ink
   // check only after many calls, and a cold first document paid 3-4x for its text.
   for (let i = 0; i < WARM_TEXT_READS; i++) visibleText((visitor) => walk(stext, visitor), pixels, MAX_TEXT_CHARS_PER_PAGE);
@@ -191,7 +190,7 @@ async function main(): Promise<void> {
     const sent = stride === row ? writeAllOffThread(new Uint8Array(pixels.buffer, pixels.byteOffset, row * height)) : writeAllOffThread(packedRows(pixels, width, height, stride));
     let text: { runs: TextRun[]; truncated: boolean } = { runs: [], truncated: false };
     try {
-      if (stext) text = visibleText((visitor) => walk(stext, visitor), { view: () => pixels, width, height, stride, scale, originX: x0, originY: y0, heightPt: y1 - y0 }, MAX_TEXT_CHARS_PER_PAGE);
+      if (stext) text = visibleText((visitor) => walk(stext, visitor), { pixels, width, height, stride, scale, originX: x0, originY: y0, heightPt: y1 - y0 }, MAX_TEXT_CHARS_PER_PAGE);
     } finally {
       // Whatever happened, the write must end before its memory can be freed.
       await sent;

@@ -12,8 +12,11 @@ import type { CharVisitor } from './stext-walk.js';
 
 /** The rendered page: RGB, `stride` bytes a row, at `scale` pixels a point, page origin at (originX, originY). */
 export interface PagePixels {
-  /** A view of the pixels; asked again whenever WASM memory growth has detached the last one. */
-  view: () => Uint8Array | Uint8ClampedArray;
+  /**
+   * The pixels: a view of WASM memory, taken after the last step that
+   * allocates there (the structured text), so nothing detaches it meanwhile.
+   */
+  pixels: Uint8Array | Uint8ClampedArray;
   width: number;
   height: number;
   stride: number;
@@ -176,7 +179,7 @@ export function visibleText(walk: (visitor: CharVisitor) => void, page: PagePixe
   let truncated = false;
   let budget = page.width * page.height * PIXEL_BUDGET_PER_PAGE_PIXEL;
   let lastKept = false;
-  let pixels = page.view();
+  const { pixels } = page;
 
   const close = (): void => {
     if (open && open.text.length > 0) {
@@ -228,7 +231,6 @@ export function visibleText(walk: (visitor: CharVisitor) => void, page: PagePixe
       const py1 = Math.min(page.height, Math.ceil((Math.max(q[1]!, q[3]!, q[5]!, q[7]!) - page.originY) * page.scale));
       let visible = Number.isFinite(size) && size > 0 && px1 - px0 >= MIN_BOX_PX && py1 - py0 >= MIN_BOX_PX;
       if (visible) {
-        if (pixels.byteLength === 0) pixels = page.view();
         const looked = inked(pixels, page.stride, px0, py0, px1, py1, (rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255);
         budget -= Math.abs(looked);
         visible = looked > 0;
