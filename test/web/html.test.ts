@@ -38,6 +38,12 @@ describe('esc and shown', () => {
       '<U+202E>',
       'ｱ',
       ' ',
+      '~',
+      '\u007F',
+      '\t',
+      '\u0080',
+      '\u00AD',
+      'é',
     ];
     const samples: unknown[] = [null, undefined, 0, 42, '', ...pieces, JSON.stringify({ from: 'a@example.jp', to: ['b@example.jp'], verdict: 'sanitized' })];
     // Every pair and a few thousand mixes of the pieces.
@@ -46,6 +52,12 @@ describe('esc and shown', () => {
     const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648);
     for (let i = 0; i < 3000; i++) samples.push(Array.from({ length: 1 + (next() % 12) }, () => pieces[next() % pieces.length]).join(''));
     for (const s of samples) {
+      expect(esc(s)).toBe(plainEsc(s));
+      expect(shown(s)).toBe(plainShown(s));
+    }
+    // Every ASCII character alone, and all of them in one string (the one-pass path for printable ASCII and its way out).
+    const ascii = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i));
+    for (const s of [...ascii, ascii.join(''), ascii.slice(32, 127).join('')]) {
       expect(esc(s)).toBe(plainEsc(s));
       expect(shown(s)).toBe(plainShown(s));
     }

@@ -10,18 +10,42 @@ const SPECIAL = new RegExp(`[&<>"'${HIDDEN_CHARS}]`, 'u');
 const SPECIAL_ALL = new RegExp(SPECIAL.source, 'gu');
 const written = (c: string): string => ENTITIES[c] ?? `&lt;${visible(c).slice(1, -1)}&gt;`;
 
-/** Tested first: most text has nothing to write out, and a page has thousands of cells; otherwise one pass. */
+/**
+ * Printable ASCII (space to tilde) with the five written out, in one pass of
+ * its own; null when the text holds anything else (a control, DEL or any
+ * character past ASCII), which the full pattern must look at. Most of a page
+ * is ASCII (times, addresses, ids, the audit log's JSON), and a pattern of
+ * Unicode classes with a callback per quote costs several times more.
+ */
+const asciiEscaped = (s: string): string | null => {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return null;
+    const e = c === 0x22 ? '&quot;' : c === 0x26 ? '&amp;' : c === 0x27 ? '&#39;' : c === 0x3c ? '&lt;' : c === 0x3e ? '&gt;' : null;
+    if (e === null) continue;
+    out += s.slice(from, i) + e;
+    from = i + 1;
+  }
+  return from === 0 ? s : out + s.slice(from);
+};
+
+/** ASCII in one pass; other text tested first (most has nothing to write out), then written out in one pass. */
 export const esc = (v: unknown): string => {
   const s = typeof v === 'string' ? v : String(v ?? '');
-  return SPECIAL.test(s) ? s.replace(SPECIAL_ALL, written) : s;
+  return asciiEscaped(s) ?? (SPECIAL.test(s) ? s.replace(SPECIAL_ALL, written) : s);
 };
+
+/** Written-out hidden characters marked, and text that looks like one (a sender's own "<U+202E>") marked the same. */
+const marked = (e: string): string => (e.includes('&lt;U+') ? e.replace(/&lt;U\+([0-9A-F]{4,6})&gt;/g, '<span class="hidden-char">&lt;U+$1&gt;</span>') : e);
 
 /** An escaped value for the page's text, hidden characters marked so that they stand out. */
 export const shown = (v: unknown): string => {
   const s = typeof v === 'string' ? v : String(v ?? '');
-  if (!SPECIAL.test(s)) return s;
-  const e = s.replace(SPECIAL_ALL, written);
-  return e.includes('&lt;U+') ? e.replace(/&lt;U\+([0-9A-F]{4,6})&gt;/g, '<span class="hidden-char">&lt;U+$1&gt;</span>') : e;
+  const ascii = asciiEscaped(s);
+  if (ascii !== null) return ascii === s ? s : marked(ascii);
+  return SPECIAL.test(s) ? marked(s.replace(SPECIAL_ALL, written)) : s;
 };
 
 const clocks = {
@@ -89,9 +113,15 @@ export class Raw {
 /** A table: one header row, then the rows, each cell escaped (unless Raw). */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[], empty: string): string {
   if (rows.length === 0) return `<p class="none">${esc(empty)}</p>`;
-  const head = headers.map((h) => `<th>${esc(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c) => (c instanceof Raw ? `<td>${c.html}</td>` : `<td>${shown(c)}</td>`)).join('')}</tr>`).join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  let out = '<table><thead><tr>';
+  for (const h of headers) out += `<th>${esc(h)}</th>`;
+  out += '</tr></thead><tbody>\n';
+  for (const r of rows) {
+    out += '<tr>';
+    for (const c of r) out += c instanceof Raw ? `<td>${c.html}</td>` : `<td>${shown(c)}</td>`;
+    out += '</tr>\n';
+  }
+  return `${out}</tbody></table>`;
 }
 
 export function page(o: { lang: string; title: string; body: string }): string {
