@@ -144,14 +144,15 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(releases[1]![6]).toBe(
         '申請理由: =マクロの内容を確認したい / 承認者・却下者: console:kanri / 判断日時: 2026/11/12 10:30:00 / コメント: マクロ付きのため解放できません / 判断までの時間: 0 時間 30 分',
       );
+      // Actions in words, as in the page (the exported log keeps the codes).
       expect(section('4.').map((r) => [r[4], r[1], r[5]])).toEqual([
-        ['cli:root', 'user-changed', 'tanaka'],
-        ['cli:root', 'user-changed', 'kanri'],
-        ['cli:root', 'user-changed', 'kansa'],
-        ['console:kanri', 'release-approved', a],
-        ['console:kanri', 'release-delivered', a],
-        ['console:kanri', 'release-rejected', b],
-        ['console:kanri', 'user-changed', 'tanaka'],
+        ['cli:root', 'ユーザーの変更', 'tanaka'],
+        ['cli:root', 'ユーザーの変更', 'kanri'],
+        ['cli:root', 'ユーザーの変更', 'kansa'],
+        ['console:kanri', '解放の承認', a],
+        ['console:kanri', '解放した原本の配送', a],
+        ['console:kanri', '解放の却下', b],
+        ['console:kanri', 'ユーザーの変更', 'tanaka'],
       ]);
       expect(section('5.').map((r) => [r[1], r[2], r[6]])).toEqual([
         ['ログインの失敗（件）', '5', ''],
@@ -159,7 +160,7 @@ for (const backend of [sqliteBackend, postgresBackend]) {
         ['ロックされた回数', '1', 'tanaka'],
       ]);
       const policy = section('6.');
-      expect(policy.map((r) => [r[1], r[3], r[4]])).toEqual([['policy-changed', '2026/11/20 09:00:00', 'gw1']]);
+      expect(policy.map((r) => [r[1], r[3], r[4]])).toEqual([['ポリシーの変更', '2026/11/20 09:00:00', 'gw1']]);
       expect(policy[0]![6]).toBe('{"before":"policy-a","after":"policy-b"}');
       const chain = section('7.');
       expect(chain.at(-1)![1]).toMatch(/^最新の検証: 改ざんなし/);

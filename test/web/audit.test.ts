@@ -83,7 +83,13 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       const back = await auditor.get(linkOn(second.body, 'prev')!);
       expect(seqsOn(back.body)).toEqual(verdicts.slice(0, 100));
       expect(first.body).toContain('name="action"');
-      expect(first.body).toContain('<option value="verdict" selected>');
+      expect(first.body).toContain('<option value="verdict" selected>判定 (verdict)</option>');
+      // Actions and verdicts in words on the page; the codes stay in the exports.
+      expect(first.body).toContain('<td>判定</td>');
+      expect(first.body).not.toMatch(/<td>verdict<\/td>/);
+      expect(first.body).toMatch(/<td>(無害化|変更なし|隔離（全体）)<\/td>/);
+      expect((await auditor.get('/audit?action=verdict&lang=en')).body).toContain('<option value="verdict" selected>verdict (verdict)</option>');
+      await auditor.get('/audit?lang=ja');
 
       // Each field alone.
       const only = async (query: string): Promise<number[]> => {

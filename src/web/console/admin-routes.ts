@@ -19,6 +19,7 @@ import { viewOriginal } from './admin-original.js';
 import { registerAdminQueue } from './admin-queue.js';
 import { registerAdminSearch } from './admin-search.js';
 import { registerAdminUsers } from './admin-users.js';
+import { actionWord } from './action-words.js';
 import { esc, Raw, shown, table, when } from './html.js';
 import type { Kit } from './kit.js';
 import { messages, type Lang } from './messages.js';
@@ -154,7 +155,7 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
       [m.col.time, m.col.actor, m.col.action, w.reason],
       history.map((r) => {
         const d = JSON.parse(r.details) as { reason?: unknown; comment?: unknown };
-        return [when(r.time, lang), r.actor, r.action, String(d.reason ?? d.comment ?? '')];
+        return [when(r.time, lang), r.actor, actionWord(r.action, lang), String(d.reason ?? d.comment ?? '')];
       }),
       m.none,
     );

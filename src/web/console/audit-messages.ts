@@ -65,7 +65,7 @@ const ja = {
     policy: '6. ポリシーの変更',
     chain: '7. 監査ログの検証',
   },
-  verdictName: { clean: '変更なし', sanitized: '無害化', blocked: '隔離（全体）', rejected: '受信拒否', quarantined: '隔離' } as Record<string, string>,
+  verdictName: { clean: '変更なし', sanitized: '無害化', blocked: '隔離（全体）', rejected: '受信拒否', quarantined: '隔離', bounce: '返送メール' } as Record<string, string>,
   count: '件数',
   total: '合計',
   releaseCol: {
@@ -159,7 +159,7 @@ const en: AuditMessages = {
     policy: '6. Policy changes',
     chain: '7. Audit log verification',
   },
-  verdictName: { clean: 'unchanged', sanitized: 'sanitized', blocked: 'quarantined (whole)', rejected: 'refused', quarantined: 'quarantined' },
+  verdictName: { clean: 'unchanged', sanitized: 'sanitized', blocked: 'quarantined (whole)', rejected: 'refused', quarantined: 'quarantined', bounce: 'return mail' },
   count: 'Count',
   total: 'Total',
   releaseCol: {
@@ -194,3 +194,6 @@ export const auditMessages: Record<Lang, AuditMessages> = { ja, en };
 
 /** A message with its {placeholders} filled. */
 export const fill = (text: string, values: Record<string, string | number>): string => text.replace(/\{(\w+)\}/g, (all, k: string) => (k in values ? String(values[k]) : all));
+
+/** A relay verdict in words; one this list does not know, as it is. */
+export const verdictWord = (v: string, lang: Lang): string => (Object.hasOwn(auditMessages[lang].verdictName, v) ? (auditMessages[lang].verdictName[v] as string) : v);

@@ -7,7 +7,8 @@ import { excelSafe } from '../../audit/export.js';
 import { visible } from '../../audit/visible.js';
 import { jstTableOf } from '../../core/jst.js';
 import type { CurrentSession } from '../../users/sessions.js';
-import { auditMessages, fill } from './audit-messages.js';
+import { actionWord } from './action-words.js';
+import { auditMessages, fill, verdictWord } from './audit-messages.js';
 import { monthOf, parseMonth } from './audit-query.js';
 import { monthlyReport, type EventRow, type MonthlyReport } from './audit-report.js';
 import { esc, table } from './html.js';
@@ -60,8 +61,8 @@ export function reportRows(r: MonthlyReport, lang: Lang): string[][] {
   const a = auditMessages[lang];
   const s = a.section;
   const rows: string[][] = [];
-  const ev = (section: string, e: EventRow, item: string = e.action): string[] => [section, item, '', jstTableOf(e.time), e.actor, e.object ?? '', brief(e.details)];
-  for (const [v, n] of byCount(r.verdicts)) rows.push([s.verdicts, a.verdictName[v] ?? v, String(n), '', '', '', v]);
+  const ev = (section: string, e: EventRow, item: string = actionWord(e.action, lang)): string[] => [section, item, '', jstTableOf(e.time), e.actor, e.object ?? '', brief(e.details)];
+  for (const [v, n] of byCount(r.verdicts)) rows.push([s.verdicts, verdictWord(v, lang), String(n), '', '', '', v]);
   rows.push([s.verdicts, a.total, String(r.messages), '', '', '', '']);
   for (const [f, n] of [...r.findings].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))) rows.push([s.findings, f, String(n), '', '', '', '']);
   for (const x of r.releases) {
@@ -102,10 +103,10 @@ function reportHtml(r: MonthlyReport, lang: Lang, madeBy: string): string {
   const events = (list: EventRow[]): string =>
     table(
       [a.adminCol.time, a.adminCol.actor, a.adminCol.action, a.adminCol.object, a.adminCol.details],
-      list.map((e) => [jstTableOf(e.time), e.actor, e.action, e.object ?? '', brief(e.details)]),
+      list.map((e) => [jstTableOf(e.time), e.actor, actionWord(e.action, lang), e.object ?? '', brief(e.details)]),
       a.none,
     );
-  const verdictRows = byCount(r.verdicts).map(([v, n]) => [a.verdictName[v] ?? v, n]);
+  const verdictRows = byCount(r.verdicts).map(([v, n]) => [verdictWord(v, lang), n]);
   return `<article class="report">
 <h2>${esc(fill(a.reportTitle, { month: r.month }))}</h2>
 <p>${esc(fill(a.reportPeriod, { since: jstTableOf(r.since.toISOString()), until: jstTableOf(r.until.toISOString()) }))}</p>

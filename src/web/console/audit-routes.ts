@@ -16,7 +16,8 @@ import { auditActions } from '../../model/audit-actions.js';
 import type { AuditFilter, AuditKey, AuditRecord } from '../../store/types.js';
 import type { Role } from '../../model/users.js';
 import type { CurrentSession } from '../../users/sessions.js';
-import { auditMessages, fill } from './audit-messages.js';
+import { actionWord } from './action-words.js';
+import { auditMessages, fill, verdictWord } from './audit-messages.js';
 import { PAGE_SIZE, parseSearch, searchFields, searchQuery, type ParsedSearch, type SearchForm } from './audit-query.js';
 import { PRINT_STYLESHEET, registerReportRoutes } from './audit-report-routes.js';
 import { createVerifyRunner, type VerifyRunner } from './audit-verify-runner.js';
@@ -97,7 +98,8 @@ function searchForm(lang: Lang, form: SearchForm): string {
     // Keep what was typed when datetime-local cannot show it.
     return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? v : v.replace(' ', 'T').slice(0, 16);
   };
-  const options = auditActions.map((x) => `<option value="${x}"${form.action === x ? ' selected' : ''}>${esc(x)}</option>`).join('');
+  // In words, the code beside them: the code is what an export's action column holds.
+  const options = auditActions.map((x) => `<option value="${x}"${form.action === x ? ' selected' : ''}>${esc(`${actionWord(x, lang)} (${x})`)}</option>`).join('');
   return `<form class="search no-print" method="get" action="/audit">
 <label>${esc(a.field.since)}<input name="since" type="datetime-local" value="${esc(timeValue(form.since))}"></label>
 <label>${esc(a.field.until)}<input name="until" type="datetime-local" value="${esc(timeValue(form.until))}"></label>
@@ -142,7 +144,7 @@ export function registerAuditRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     const { rows, newer, older } = await searchPage(k, p);
     const cells = rows.map((r) => {
       const f = shownFields(r);
-      return [r.seq, when(r.time, lang), r.actor, r.action, r.object ?? '', f.from, f.to, f.verdict, cut(r.details, DETAILS_SHOWN)];
+      return [r.seq, when(r.time, lang), r.actor, actionWord(r.action, lang), r.object ?? '', f.from, f.to, verdictWord(f.verdict, lang), cut(r.details, DETAILS_SHOWN)];
     });
     const q = searchQuery(p.form);
     const links = [
