@@ -44,6 +44,9 @@ const htmlMail = (tok: string): Buffer =>
       'From: kouhou@example.jp',
       `To: ${STAFF}`,
       `Subject: =?UTF-8?B?${Buffer.from(`お知らせ ${tok}`).toString('base64')}?=`,
+      // Encoded words that decode to markup and a reordering character, and ISO-2022-JP under a label libmime does not know.
+      `X-Encoded: =?UTF-8?B?${Buffer.from('<b>太字</b>\u202Eexe.pdf').toString('base64')}?=`,
+      `X-Jis: =?CP50220?B?${Buffer.from('\x1b$B$3$s$K$A$O\x1b(B', 'latin1').toString('base64')}?=`,
       'Date: Thu, 26 Nov 2026 10:00:00 +0900',
       'MIME-Version: 1.0',
       'Content-Type: text/html; charset=utf-8',
@@ -135,6 +138,14 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       expect(html.body).toContain('&lt;img src=&quot;https://tracker.example/x.png&quot;&gt;');
       expect(html.body).not.toContain('<img');
       expect(html.body).toContain(`お知らせ TOKB`);
+      // Each header field as received, and decoded beside it where it was encoded: escaped, hidden characters marked.
+      const b64 = (t: string): string => Buffer.from(t).toString('base64');
+      expect(html.body).toContain(`<td>Subject</td><td>=?UTF-8?B?${b64('お知らせ TOKB')}?=</td><td>お知らせ TOKB</td>`);
+      expect(html.body).toContain('<td>X-Encoded</td>');
+      expect(html.body).toContain('<td>&lt;b&gt;太字&lt;/b&gt;<span class="hidden-char">&lt;U+202E&gt;</span>exe.pdf</td>');
+      expect(html.body).not.toContain('<b>');
+      expect(html.body).toMatch(/<td>X-Jis<\/td><td>=\?CP50220\?B\?[^<]+\?=<\/td><td>こんにちは<\/td>/);
+      expect(html.body).toContain('<td>Date</td><td>Thu, 26 Nov 2026 10:00:00 +0900</td><td></td>');
 
       const done = await admin.submit(page, `/admin/items/${older}/approve`, { comment: '取引先に電話で確認済み' });
       expect(done.status).toBe(303);

@@ -128,8 +128,8 @@ export function registerAdminRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
         const v = await viewOriginal(raw, a.policy.limits.maxMessageBytes);
         original = `${v.parseError ? `<p class="error">${esc(w.parseFailed)}: ${esc(v.parseError)}</p>` : ''}
 <section><h3>${esc(w.headersHeading)}</h3>${v.headersCut ? `<p>${esc(w.headersCut)}</p>` : ''}${table(
-          ['', ''],
-          v.headers.map((h) => [h.name, h.value]),
+          [w.headerCol.name, w.headerCol.value, w.headerCol.decoded],
+          v.headers.map((h) => [h.name, h.value, h.decoded ?? '']),
           m.none,
         )}</section>
 <section><h3>${esc(w.linksHeading)}</h3>${table(
