@@ -18,11 +18,12 @@ export function wordingTable(): string {
   const ja = labelsFor('ja');
   const en = labelsFor('en');
   const rows = findingCodes.map((code) => {
-    const about = (l: typeof ja, lead: string): string => {
+    const about = (l: typeof ja, lead: string, page: string): string => {
       const own = l.findingInAttachment[code];
-      return cell(own ? `${l.finding[code]}<br>${lead}${own}` : l.finding[code]);
+      const unlock = (l.findingUnlockable as Partial<Record<string, string>>)[code];
+      return cell([l.finding[code], ...(own ? [`${lead}${own}`] : []), ...(unlock ? [`${page}${unlock}`] : [])].join('<br>'));
     };
-    return `| \`${code}\` | ${about(ja, '（添付ファイルについて）')} | ${about(en, '(about an attachment) ')} |`;
+    return `| \`${code}\` | ${about(ja, '（添付ファイルについて）', '（web.publicUrl があり、メールに直接添付された zip・PDF のとき）')} | ${about(en, '(about an attachment) ', '(with web.publicUrl, a zip or PDF attached to the mail itself) ')} |`;
   });
   return [BEGIN, '| 検出コード / code | 日本語 | English |', '|---|---|---|', ...rows, END].join('\n');
 }

@@ -124,6 +124,10 @@ export const en: Labels = {
     'link-defanged': 'Links in it are inert.',
     'link-text-mismatch': 'Some links in it lead elsewhere than their text says (see the [WARNING] lines).',
   },
+  findingUnlockable: {
+    'archive-encrypted': 'Password-protected archives cannot be inspected; removed. If you know the password, enter it on the page below and the contents will be sanitized and delivered to you.',
+    'document-encrypted': 'Password-protected PDFs cannot be converted; removed. If you know the password, enter it on the page below and the PDF will be sanitized and delivered to you.',
+  },
   counted: {
     'document-ocr': (n) =>
       `${n === 1 ? '1 page' : `${n} pages`} without text (such as scans) ${n === 1 ? 'was' : 'were'} read by OCR so that their text can be searched and copied; it may contain misreadings.`,
@@ -175,6 +179,7 @@ export const en: Labels = {
   notKept: 'The changes lose nothing (links made inert and the like), so the original is not kept.',
   itemPage: 'What was changed, and a request for the original, are on this page:',
   itemPageOnly: 'What was changed is shown on this page:',
+  itemPageUnlock: 'The password can be entered, what was changed seen and the original asked for on this page:',
   contact: (name, phone, mail) => {
     const reach = [phone, mail].map((s) => s.trim()).filter(Boolean);
     return reach.length > 0 ? `${name.trim()} (${reach.join(', ')})` : name.trim();

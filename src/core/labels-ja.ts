@@ -119,6 +119,10 @@ export const ja: Labels = {
     'link-defanged': 'リンクは無効にしています。',
     'link-text-mismatch': '表示と実際のリンク先が違うリンクがあります（[警告] の行をご確認ください）。',
   },
+  findingUnlockable: {
+    'archive-encrypted': 'パスワード付きの圧縮ファイルは中身を確認できないため、削除しました。パスワードが分かるときは、下のページで入力すると、中身を無害化してお届けします。',
+    'document-encrypted': 'パスワード付きの PDF は変換できないため、削除しました。パスワードが分かるときは、下のページで入力すると、無害化してお届けします。',
+  },
   counted: {
     'document-ocr': (n) => `スキャンした紙など文字のないページ（${n}ページ）は、画像から文字を読み取り、検索・コピーできるようにしました（読み間違いがあることがあります）。`,
     'document-ocr-partial': (n) => `文字のないページのうち${n}ページは、時間またはページ数の上限のため、文字を読み取っていません（そのページは検索・コピーできません）。`,
@@ -168,6 +172,7 @@ export const ja: Labels = {
   notKept: '変更はリンクの無効化などに限られるため、原本は保管していません。',
   itemPage: '変更した内容の確認と原本の申請は、次のページでできます。',
   itemPageOnly: '変更した内容は、次のページで確認できます。',
+  itemPageUnlock: 'パスワードの入力、変更した内容の確認、原本の申請は、次のページでできます。',
   contact: (name, phone, mail) => {
     const reach = [phone, mail].map((s) => s.trim()).filter(Boolean);
     return reach.length > 0 ? `${name.trim()}（${reach.join('、')}）` : name.trim();

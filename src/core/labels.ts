@@ -14,6 +14,12 @@ import type { SenderAssessment } from '../model/sender-trust.js';
 import { en } from './labels-en.js';
 import { ja } from './labels-ja.js';
 
+/**
+ * What a recipient can open in the console with the password (src/unlock/):
+ * a password-protected zip or PDF attached to the mail itself.
+ */
+export type UnlockableCode = Extract<FindingCode, 'archive-encrypted' | 'document-encrypted'>;
+
 /** Something never legitimate in mail, warned about before anything else. */
 export type Danger =
   /** An executable, script, shortcut or disk image; `claimed` is what its name pretends it is. */
@@ -64,6 +70,8 @@ export interface Labels {
   finding: Record<FindingCode, string>;
   /** Where a finding's sentence reads differently about one attachment. */
   findingInAttachment: Partial<Record<FindingCode, string>>;
+  /** A password-protected zip or PDF whose password the recipient can enter on the item page below (with web.publicUrl). */
+  findingUnlockable: Record<UnlockableCode, string>;
   /** Sentences that say a finding's count (Finding.count); `finding` is the fallback. */
   counted: Partial<Record<FindingCode, (n: number) => string>>;
   /** The Reply-To addresses left out (reply-to-other-domain), named. */
@@ -97,6 +105,8 @@ export interface Labels {
   itemPage: string;
   /** The same, where nothing of the original is worth asking for. */
   itemPageOnly: string;
+  /** The same, where the page also takes the password of a protected zip or PDF (and the original can be asked for). */
+  itemPageUnlock: string;
   /** The contact with its phone (内線) and mail address, as the policy gives them. */
   contact(name: string, phone: string, mail: string): string;
   /** The line put at the top of a released original's text: who released it and when (JST); `actor` may be empty. */

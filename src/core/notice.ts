@@ -11,7 +11,7 @@ import type { AttachmentOutcome } from './attachments.js';
 import { defangText } from './defang.js';
 import { claimedKind, DANGEROUS_KINDS } from './file-kinds.js';
 import { LOSES_NOTHING, type Finding, type FindingCode } from './findings.js';
-import type { Danger, Labels } from './labels.js';
+import type { Danger, Labels, UnlockableCode } from './labels.js';
 import type { Policy } from './policy.js';
 import type { SenderAssessment } from '../model/sender-trust.js';
 
@@ -68,16 +68,33 @@ const SAYS_REMOVED: ReadonlySet<FindingCode> = new Set<FindingCode>([
   'malware-scan-limit',
 ]);
 
+/**
+ * A finding the recipient can undo on the item page with the password: a
+ * protected zip or PDF attached to the mail itself, what the console's unlock
+ * service opens (src/unlock/service.ts, encryptedParts). Not one inside an
+ * archive or an attached message, nor an Office file.
+ */
+const unlockable = (a: AttachmentOutcome, code: FindingCode): code is UnlockableCode =>
+  a.parent === null && ((code === 'archive-encrypted' && a.fileKind === 'archive') || (code === 'document-encrypted' && a.fileKind === 'pdf'));
+
 class Words {
   constructor(
     readonly labels: Labels,
     private readonly own: Partial<Record<FindingCode, string>>,
+    /** The notice ends with the item's page in the console, where a password can be entered. */
+    readonly onPage: boolean,
   ) {}
 
-  /** The sentence of a finding: the policy's own, else its count's, else the attachment's, else the general one. */
-  of(f: Finding, inAttachment: boolean): string {
+  /** The sentence of a finding: the policy's own, else its count's, else the item page's (a password to enter), else the attachment's, else the general one. */
+  of(f: Finding, inAttachment: AttachmentOutcome | null): string {
     const l = this.labels;
-    return this.own[f.code] ?? (f.count !== undefined ? l.counted[f.code]?.(f.count) : undefined) ?? (inAttachment ? l.findingInAttachment[f.code] : undefined) ?? l.finding[f.code];
+    return (
+      this.own[f.code] ??
+      (f.count !== undefined ? l.counted[f.code]?.(f.count) : undefined) ??
+      (inAttachment && this.onPage && unlockable(inAttachment, f.code) ? l.findingUnlockable[f.code] : undefined) ??
+      (inAttachment ? l.findingInAttachment[f.code] : undefined) ??
+      l.finding[f.code]
+    );
   }
 }
 
@@ -131,7 +148,7 @@ function attachmentLines(a: AttachmentOutcome, danger: Danger | undefined, words
   const head = a.parent === null ? labels.attachmentLine(a.index, name, kind) : labels.memberLine(a.index, name, kind, a.parent);
   // A dangerous file: the warning above says what it is; here only what became of it.
   const findings = danger?.what === 'file' || danger?.what === 'malware' ? a.findings.filter((f) => SAYS_REMOVED.has(f.code)) : firstOfEach(a.findings);
-  const said = findings.map((f) => words.of(f, true));
+  const said = findings.map((f) => words.of(f, a));
   const fate = fateOf(a, labels);
   const indent = ' '.repeat(head.length - head.trimStart().length + `${a.index}. `.length);
   return [head, `${indent}${[...said, fate].filter(Boolean).join(labels.sentenceGap)}`];
@@ -144,7 +161,7 @@ function messageLines(findings: readonly Finding[], words: Words): string[] {
   const replyTo = findings.filter((f) => f.code === 'reply-to-other-domain').map((f) => f.detail ?? '');
   for (const f of firstOfEach(findings)) {
     if (f.code === 'link-defanged') continue;
-    const own = words.of(f, false);
+    const own = words.of(f, null);
     const text = f.code === 'reply-to-other-domain' && own === labels.finding[f.code] ? labels.replyToOther(replyTo) : own;
     out.push(`${labels.bullet}${text}`);
   }
@@ -152,7 +169,7 @@ function messageLines(findings: readonly Finding[], words: Words): string[] {
 }
 
 export function buildNotice(input: NoticeInput, labels: Labels): string {
-  const words = new Words(labels, input.notice.findings);
+  const words = new Words(labels, input.notice.findings, Boolean(input.itemUrl));
   const contact = labels.contact(input.notice.contact, input.notice.contactPhone, input.notice.contactMail);
   const attachmentFindings = input.attachments.flatMap((a) => a.findings);
   const all = [...input.messageFindings, ...attachmentFindings];
@@ -172,7 +189,7 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
 
   if (input.blocked) {
     const [cause, ...rest] = firstOfEach(input.messageFindings);
-    lines.push(labels.noticeBlocked(cause ? words.of(cause, false) : ''), ...messageLines(rest, words));
+    lines.push(labels.noticeBlocked(cause ? words.of(cause, null) : ''), ...messageLines(rest, words));
   } else if (all.length === 0) {
     lines.push(labels.noticeClean);
   } else {
@@ -182,7 +199,7 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
       for (const a of input.attachments) lines.push(...attachmentLines(a, dangerByIndex.get(a.index), words));
     }
     const link = all.find((f) => f.code === 'link-defanged');
-    if (link) lines.push(`${labels.bullet}${words.of(link, false)}`);
+    if (link) lines.push(`${labels.bullet}${words.of(link, null)}`);
   }
 
   if (input.quarantineId) {
@@ -193,7 +210,10 @@ export function buildNotice(input: NoticeInput, labels: Labels): string {
     else if (dangers.length > 0) lines.push(labels.quarantinedAskOthers(input.quarantineId, contact));
     else lines.push(labels.quarantinedAsk(input.quarantineId, contact));
     // Plain text we wrote, on a line of its own (mail clients make it a link); no request is invited when nothing is worth asking for.
-    if (input.itemUrl) lines.push(worthAsking ? labels.itemPage : labels.itemPageOnly, input.itemUrl);
+    if (input.itemUrl) {
+      const password = input.attachments.some((a) => a.findings.some((f) => unlockable(a, f.code)));
+      lines.push(password ? labels.itemPageUnlock : worthAsking ? labels.itemPage : labels.itemPageOnly, input.itemUrl);
+    }
   } else if (all.length > 0) {
     lines.push(labels.notKept);
   }

@@ -3,9 +3,11 @@
 // wrote; without it, the notice is word for word what it was. The sealed
 // metadata records each attachment and what became of it.
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { NOTICE_RULE } from '../../src/core/notice.js';
+import { encryptedPdf, textPdf } from '../converters/pdf-samples.js';
 import { zip } from '../helpers/bytes.js';
+import { closeDocuments, realDocuments } from '../helpers/documents.js';
 import { harness, plain, run, withAttachments } from '../helpers/run.js';
 
 const URL_BASE = 'https://mugaika.city.example.lg.jp';
@@ -88,5 +90,48 @@ describe('the notice with the console address', () => {
       [3, 1, 'run.exe', 'removed'],
     ]);
     expect(meta.attachments![0]!.size).toBe(z.length);
+  });
+
+  describe('a password-protected zip or PDF: the page takes its password', () => {
+    afterAll(closeDocuments);
+    const ZIP_SAYS = 'パスワード付きの圧縮ファイルは中身を確認できないため、削除しました。';
+    const ppap = async (): Promise<Buffer> =>
+      withAttachments('見積書を送ります。パスワードは別のメールで送ります。', [{ type: 'application/zip', filename: '見積.zip', body: await zip([['見積書.txt', '見積です。']], { password: 'pw' }) }]);
+
+    it('a zip attached to the mail: where to enter the password, instead of asking the sender to send it again', async () => {
+      const o = await run(await ppap(), undefined, await harness({ consoleUrl: URL_BASE }));
+      const lines = noticeOf(o.mail!.text!);
+      expect(lines).toContain(`     ${ZIP_SAYS}パスワードが分かるときは、下のページで入力すると、中身を無害化してお届けします。`);
+      expect(o.mail!.text).not.toContain('送り直して');
+      expect(lines.slice(-2)).toEqual(['パスワードの入力、変更した内容の確認、原本の申請は、次のページでできます。', `${URL_BASE}/items/${o.result.quarantineId}`]);
+      // Without the console's address there is no page: the sender is asked, as before.
+      const without = noticeOf((await run(await ppap(), undefined, await harness())).mail!.text!);
+      expect(without).toContain(`     ${ZIP_SAYS}必要なときは、差出人にパスワードを付けずに送り直してもらってください。`);
+      expect(without.join('\n')).not.toContain('パスワードの入力');
+    });
+
+    it('a PDF attached to the mail too, converted by the real converter', async () => {
+      const pdf = Buffer.from(encryptedPdf(await textPdf(1), 'pw'));
+      const o = await run(
+        withAttachments('資料です。', [{ type: 'application/pdf', filename: '資料.pdf', body: pdf }]),
+        undefined,
+        await harness({ consoleUrl: URL_BASE, documents: realDocuments() }),
+      );
+      expect(o.codes).toContain('document-encrypted');
+      const lines = noticeOf(o.mail!.text!);
+      expect(lines).toContain('     パスワード付きの PDF は変換できないため、削除しました。パスワードが分かるときは、下のページで入力すると、無害化してお届けします。');
+      expect(lines.at(-2)).toBe('パスワードの入力、変更した内容の確認、原本の申請は、次のページでできます。');
+    });
+
+    it('a protected zip inside another zip is not offered: the console opens only what the mail itself carries', async () => {
+      const inner = await zip([['見積書.txt', '見積です。']], { password: 'pw' });
+      const outer = await zip([['内側.zip', inner]]);
+      const o = await run(withAttachments('資料です。', [{ type: 'application/zip', filename: '外側.zip', body: outer }]), undefined, await harness({ consoleUrl: URL_BASE }));
+      expect(o.codes).toContain('archive-encrypted');
+      const text = o.mail!.text!;
+      expect(text).toContain(`${ZIP_SAYS}必要なときは、差出人にパスワードを付けずに送り直してもらってください。`);
+      expect(text).not.toContain('パスワードの入力');
+      expect(noticeOf(text).at(-2)).toBe('変更した内容の確認と原本の申請は、次のページでできます。');
+    });
   });
 });

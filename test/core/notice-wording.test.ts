@@ -16,6 +16,7 @@ const jaSentences = (): Array<[string, string]> =>
     [code, ja.finding[code]] as [string, string],
     ...(ja.findingInAttachment[code] ? [[`${code} (attachment)`, ja.findingInAttachment[code]!] as [string, string]] : []),
     ...(ja.counted[code] ? [[`${code} (counted)`, ja.counted[code]!(3)] as [string, string]] : []),
+    ...(code in ja.findingUnlockable ? [[`${code} (unlockable)`, (ja.findingUnlockable as Record<string, string>)[code]!] as [string, string]] : []),
   ]);
 
 describe('finding wording', () => {
