@@ -12,8 +12,27 @@ export interface FileBlobStore extends BlobStore {
   fileOf(id: string): string;
 }
 
-export async function openFileBlobStore(dir: string): Promise<FileBlobStore> {
+/** A write's temporary file older than this was left by a writer that died (a sanitizer thread killed at its budget mid-put, a crash). */
+export const STALE_TEMP_MS = 3_600_000;
+
+/**
+ * Removes the temporary files of writes that never finished (writeDurably's
+ * `.<id>.mgq.<random>.tmp`), once they are an hour old: a younger one may be
+ * another process's write in progress (`mugaika sanitize` beside the gateway).
+ * They hold only sealed bytes, but nothing else would ever remove them.
+ */
+async function sweepStaleTemps(dir: string, now: number): Promise<void> {
+  for await (const e of await fs.opendir(dir)) {
+    if (!e.isFile() || !e.name.startsWith('.') || !e.name.endsWith('.tmp')) continue;
+    const file = path.join(dir, e.name);
+    const st = await fs.stat(file).catch(() => null);
+    if (st && now - st.mtimeMs > STALE_TEMP_MS) await fs.rm(file, { force: true });
+  }
+}
+
+export async function openFileBlobStore(dir: string, now: () => number = Date.now): Promise<FileBlobStore> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await sweepStaleTemps(dir, now());
   const fileOf = (id: string): string => {
     if (!isQuarantineId(id))
       throw new QuarantineReadError(`隔離IDではありません: ${JSON.stringify(id.slice(0, 40))} / not a quarantine id: ${JSON.stringify(id.slice(0, 40))} (expected Q-YYYYMMDD-XXXXXXXXXX)`);

@@ -105,9 +105,11 @@ describe('mugaika sanitize (the CLI contract)', () => {
   });
 
   it('holds limits.timeoutMs through synchronous work: an overrun is a timeout, the original quarantined', async () => {
-    // 96 MB of short text lines: the scan of the body is one synchronous stretch
-    // of seconds, which no deadline check inside the core can interrupt; the
-    // thread is killed. (8 MB of HTML used to be such a stretch; the HTML walk
+    // 96 MB of one-letter text lines (32 million): the scan of the body is one
+    // synchronous stretch of seconds, which no deadline check inside the core
+    // can interrupt; the thread is killed. (16 million lines of four letters
+    // took under the 2.5 s budget on a fast machine, and ended as a
+    // DeadlineExceeded after the stretch instead.) (8 MB of HTML used to be such a stretch; the HTML walk
     // now checks the deadline itself, so it ends as a DeadlineExceeded instead.)
     const dir = tempDir();
     const input = path.join(dir, 'slow.eml');
@@ -119,7 +121,7 @@ describe('mugaika sanitize (the CLI contract)', () => {
         'Date: Thu, 26 Nov 2026 10:00:00 +0900',
         'Content-Type: text/plain',
         '',
-        'para\r\n'.repeat(Math.ceil((96 * 1024 * 1024) / 6)),
+        'a\r\n'.repeat(Math.ceil((96 * 1024 * 1024) / 3)),
       ].join('\r\n'),
     );
     writeFileSync(input, raw);
@@ -127,14 +129,22 @@ describe('mugaika sanitize (the CLI contract)', () => {
     writeFileSync(policy, 'limits:\n  timeoutMs: 500\n  maxMessageBytes: 134217728\n');
     const r = mugaika(['sanitize', input, '-o', path.join(dir, 'o.eml'), '--report', path.join(dir, 'r.json'), '--data-dir', dir, '--policy', policy]);
     expect(r.code).toBe(0);
-    // The detail names the hard budget (timeoutMs and a 2 s grace): that, not the wall clock of a busy machine, is what bounds it.
+    // The detail names what stopped it: the hard budget (timeoutMs and a 2 s grace: that, not the
+    // wall clock of a busy machine, bounds it) when the thread was still in the stretch, or one of the
+    // core's own deadline checks when a fast machine reached it first. Either way a timeout, and blocked.
+    // (test/relay/sanitizer.test.ts holds the thread to the budget with no grace: only the kill ends it.)
     const report = JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8')) as { verdict: string; quarantineId: string; findings: Array<{ code: string; detail?: string }> };
     expect(report.verdict).toBe('blocked');
-    expect(report.findings[0]).toEqual({ code: 'timeout', detail: 'worker terminated after 2500 ms' });
+    expect(report.findings[0]?.code).toBe('timeout');
+    expect(report.findings[0]?.detail).toMatch(/^(worker terminated after 2500 ms|.*took longer than limits\.timeoutMs)$/);
     const delivered = readFileSync(path.join(dir, 'o.eml'));
     expect(await violations(delivered)).toEqual([]);
-    expect(delivered.toString('latin1')).not.toContain('para');
-    expect(readdirSync(path.join(dir, 'quarantine'))).toEqual([`${report.quarantineId}.mgq`]);
+    expect(delivered.toString('latin1')).not.toContain('a\r\na\r\na\r\n');
+    // One original kept. The killed thread may have been writing its own copy: that write's
+    // temporary file (sealed bytes, never renamed) is swept an hour later (file-blobs.test.ts).
+    const files = readdirSync(path.join(dir, 'quarantine'));
+    expect(files.filter((f) => !f.startsWith('.'))).toEqual([`${report.quarantineId}.mgq`]);
+    expect(files.filter((f) => f.startsWith('.')).every((f) => /^\.Q-\d{8}-[A-Z2-7]{10}\.mgq\.[0-9a-f]{12}\.tmp$/.test(f))).toBe(true);
   }, 180_000);
 
   it('asks for INPUT or --batch, not both and not neither', () => {
