@@ -87,31 +87,56 @@ export function registerQuarantineCommands(program: Command): void {
       }),
     );
 
-  withCommonOptions(q.command('release').description('原本を宛先に配送する(承認)/ approve: deliver the original to its recipients').argument('<id>')).action((id: string, opts: CommonOptions) =>
-    inContext(opts, async ({ vault, config, dataDir }, actor) => {
-      const [{ createWorkflow, releaseMarkingOf }, { nextHopCarrier }, { loadPolicy }] = await Promise.all([
-        import('../quarantine/workflow.js'),
-        import('../delivery/from-config.js'),
-        import('../policy/load.js'),
-      ]);
-      // The gateway's policy says how a released original is marked (release.subjectPrefix, language).
-      const marking = releaseMarkingOf(await loadPolicy(config.policyFile));
-      const carrier = nextHopCarrier(config, dataDir, 1);
-      try {
-        const r = await createWorkflow(vault, undefined, marking).release(id, actor, carrier);
-        if (r.ok) {
-          process.stdout.write(`${id} を解放し、${r.carrier} に配送しました / released ${id} to ${r.accepted.join(', ')} via ${r.carrier}\n`);
-          return;
+  withCommonOptions(q.command('release').description('原本を宛先に配送する(承認)/ approve: deliver the original to its recipients').argument('<id>'))
+    .option('--comment <text>', '承認のコメント / a comment on the approval')
+    .action((id: string, opts: CommonOptions & { comment?: string }) =>
+      inContext(opts, async ({ vault, config, dataDir }, actor) => {
+        const [{ createWorkflow, releaseMarkingOf, stateAllowing }, { approve }, { nextHopCarrier }, { loadPolicy }] = await Promise.all([
+          import('../quarantine/workflow.js'),
+          import('../quarantine/approvals.js'),
+          import('../delivery/from-config.js'),
+          import('../policy/load.js'),
+        ]);
+        // The gateway's policy says how a released original is marked (release.subjectPrefix, language)
+        // and how many administrators approve it (release.approvals): the console's rule, here too.
+        const policy = await loadPolicy(config.policyFile);
+        await stateAllowing(vault.store, id, 'release');
+        const carrier = nextHopCarrier(config, dataDir, 1);
+        try {
+          const workflow = createWorkflow(vault, undefined, releaseMarkingOf(policy));
+          const a = await approve({ vault, workflow, carrier, approvals: policy.release.approvals }, id, actor, (opts.comment ?? '').trim().slice(0, 2000));
+          switch (a.kind) {
+            case 'released':
+              process.stdout.write(`${id} を解放し、${a.result.carrier} に配送しました / released ${id} to ${a.result.accepted.join(', ')} via ${a.result.carrier}\n`);
+              return;
+            case 'first-recorded':
+              process.stdout.write(`${id} の1人目の承認を記録しました。別の管理者が承認すると配送します / first approval of ${id} recorded: it is delivered when another administrator approves\n`);
+              return;
+            case 'already-approved-by-you':
+              process.stderr.write(
+                `mugaika: ${id} は ${actor} がすでに承認しています。2人目は別の管理者が承認してください / ${actor} already approved ${id}: the second approval must come from another administrator\n`,
+              );
+              process.exitCode = EXIT_FAILED;
+              return;
+            case 'not-approvable':
+              // Its state changed since it was checked: say it as the check does.
+              await stateAllowing(vault.store, id, 'release');
+              process.exitCode = EXIT_FAILED;
+              return;
+            case 'not-delivered': {
+              const r = a.result;
+              process.stderr.write(`mugaika: ${id} を配送できませんでした(状態は変わっていません)/ could not deliver ${id} via ${r.carrier}; its state is unchanged\n`);
+              for (const f of r.failed) process.stderr.write(`  ${f.rcpt}: ${f.code ?? '-'} ${f.reason}\n`);
+              const temporary = r.failed.every((f) => f.code === null || f.code < 500);
+              process.exitCode = temporary ? EXIT_TEMPFAIL : EXIT_FAILED;
+              return;
+            }
+          }
+        } finally {
+          await carrier.close();
         }
-        process.stderr.write(`mugaika: ${id} を配送できませんでした(状態は変わっていません)/ could not deliver ${id} via ${r.carrier}; its state is unchanged\n`);
-        for (const f of r.failed) process.stderr.write(`  ${f.rcpt}: ${f.code ?? '-'} ${f.reason}\n`);
-        const temporary = r.failed.every((f) => f.code === null || f.code < 500);
-        process.exitCode = temporary ? EXIT_TEMPFAIL : EXIT_FAILED;
-      } finally {
-        await carrier.close();
-      }
-    }),
-  );
+      }),
+    );
 
   withCommonOptions(q.command('reject').description('解放しない(却下)/ reject: the original stays quarantined until purged').argument('<id>'))
     .option('--reason <text>', '理由 / why')

@@ -57,20 +57,22 @@ export type ReleaseMarking = Pick<Policy['release'], 'subjectPrefix'> & Pick<Pol
 
 export const releaseMarkingOf = (policy: Policy): ReleaseMarking => ({ subjectPrefix: policy.release.subjectPrefix, language: policy.language });
 
+/** The item's state if it allows `step`; otherwise an error that says which states do (QuarantineReadError when there is no such item). */
+export async function stateAllowing(store: Pick<Vault['store'], 'getItem'>, id: string, step: Step): Promise<ItemState> {
+  const row = await store.getItem(id);
+  if (!row) throw new QuarantineReadError(`隔離メッセージ ${id} はありません。/ no quarantined message ${id}`);
+  const { from, ja } = STEPS[step];
+  if (!(from as readonly ItemState[]).includes(row.state)) {
+    throw new QuarantineWorkflowError(
+      `${id} は状態が ${row.state} のため${ja}できません(${from.join(' / ')} のときのみ)。/ cannot ${step} ${id}: it is ${row.state} (allowed from ${from.join(', ')})`,
+    );
+  }
+  return row.state;
+}
+
 export function createWorkflow(vault: Vault, now: () => Date = () => new Date(), marking: ReleaseMarking = releaseMarkingOf(defaultPolicy)): Workflow {
   const { store, audit, blobs } = vault;
-
-  async function stateAllows(id: string, step: Step): Promise<ItemState> {
-    const row = await store.getItem(id);
-    if (!row) throw new QuarantineReadError(`隔離メッセージ ${id} はありません。/ no quarantined message ${id}`);
-    const { from, ja } = STEPS[step];
-    if (!(from as readonly ItemState[]).includes(row.state)) {
-      throw new QuarantineWorkflowError(
-        `${id} は状態が ${row.state} のため${ja}できません(${from.join(' / ')} のときのみ)。/ cannot ${step} ${id}: it is ${row.state} (allowed from ${from.join(', ')})`,
-      );
-    }
-    return row.state;
-  }
+  const stateAllows = (id: string, step: Step): Promise<ItemState> => stateAllowing(store, id, step);
 
   async function transition(id: string, step: Step, actor: string, details: Record<string, unknown>): Promise<void> {
     const was = await stateAllows(id, step);

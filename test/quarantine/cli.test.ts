@@ -163,6 +163,43 @@ describe('mugaika quarantine (CLI)', () => {
     expect(text).toMatch(/\r\n\r\n\[Original\] This is the quarantined original, released by admin on \d{4}-\d\d-\d\d \d\d:\d\d JST\. It was not sanitized\.\r\n本文 pol-a/);
   });
 
+  it('holds to release.approvals: 2 as the console does: a first approval is recorded, the same administrator cannot give the second', async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'data');
+    const [a] = await seed(data, [{ tag: 'two-a' }]);
+    const policy = path.join(dir, 'policy.yaml');
+    writeFileSync(policy, 'release:\n  approvals: 2\n');
+    const config = path.join(dir, 'c.yaml');
+    writeFileSync(config, `policyFile: ${policy}\n`);
+    const first = await mugaika(['quarantine', 'release', a!, '-c', config, '--data-dir', data, '--by', 'admin:sato', '--comment', '取引先に確認済み']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('1人目の承認を記録しました');
+    expect((await rowOf(data, a!))?.state).toBe('held');
+    expect(maildir(data)).toHaveLength(0);
+    const again = await mugaika(['quarantine', 'release', a!, '-c', config, '--data-dir', data, '--by', 'admin:sato']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already approved');
+    expect(maildir(data)).toHaveLength(0);
+    const second = await mugaika(['quarantine', 'release', a!, '-c', config, '--data-dir', data, '--by', 'admin:suzuki']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('released');
+    expect((await rowOf(data, a!))?.state).toBe('released');
+    expect(maildir(data)).toHaveLength(1);
+    // Both approvals are in the audit log: the first recorded with its comment, the release with both approvers.
+    const store = await openStore({ dataDir: data });
+    try {
+      const records = await store.searchAudit({ objects: [a!], actions: ['release-approval-recorded', 'release-approved'] });
+      expect(records.map((r) => [r.actor, r.action])).toEqual([
+        ['admin:sato', 'release-approval-recorded'],
+        ['admin:suzuki', 'release-approved'],
+      ]);
+      expect(JSON.parse(records[0]!.details)).toMatchObject({ comment: '取引先に確認済み', approvalsNeeded: 2 });
+      expect(JSON.parse(records[1]!.details)).toMatchObject({ approvers: ['admin:sato', 'admin:suzuki'] });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('purges after the configured retention, and rotates the key with every item still readable', async () => {
     const dir = tempDir();
     const data = path.join(dir, 'data');
