@@ -5,7 +5,10 @@
 //   put: fresh data key -> seal original and private metadata with it -> wrap
 //        it under the master key -> blob written durably -> row inserted
 //        ('held') and `quarantined` audited in one commit. A put that resolved
-//        is complete.
+//        is complete. It is prepare (everything sealed, nothing written) then
+//        commit (written): a sanitizer thread prepares, the main thread
+//        commits once the thread's answer is final, so a thread killed at its
+//        budget, or a result replaced by the blocked path, leaves no item.
 //   get: row -> unwrap data key -> open blob and metadata whole, or throw
 //        QuarantineReadError; never partial data.
 //
@@ -40,7 +43,27 @@ export interface ItemWithOriginal extends ItemDetails {
   raw: Buffer;
 }
 
+/**
+ * An item sealed and ready to be written: what `prepare` makes (in a
+ * sanitizer thread) and `commit` writes (in the main thread). Plain data, so
+ * it crosses threads; it holds the item's data key, so it never leaves the
+ * process.
+ */
+export interface PreparedItem {
+  id: QuarantineId;
+  row: ItemRow;
+  /** The original, sealed under the data key. */
+  blob: Uint8Array;
+  dataKey: Uint8Array;
+  /** The `quarantined` record's details. */
+  details: Record<string, unknown>;
+}
+
 export interface Vault extends QuarantineStore {
+  /** The original and its metadata sealed under a fresh id and data key; nothing written. */
+  prepare(original: Uint8Array, meta: QuarantineMeta): Promise<PreparedItem>;
+  /** Writes a prepared item: the blob, then the row with its `quarantined` record in one commit. */
+  commit(item: PreparedItem): Promise<QuarantineId>;
   /** Metadata, decrypted (also for purged items). */
   details(id: string): Promise<ItemDetails>;
   /** Metadata of a row the caller has already read (a list's): no second read of the row. */
@@ -70,6 +93,8 @@ export interface VaultOptions {
 
 export const summaryOf = ({ wrappedKey: _w, sealedMeta: _s, ...summary }: ItemRow): ItemSummary => summary;
 
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+
 export async function openVault(o: VaultOptions): Promise<Vault> {
   await fs.mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   const ring = o.ring ?? (await openKeyRing(o.dataDir, o.env ?? process.env));
@@ -97,6 +122,54 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
     }
   }
 
+  async function prepare(original: Uint8Array, meta: QuarantineMeta): Promise<PreparedItem> {
+    await ring.refresh();
+    const master = ring.wrapping();
+    const id = newQuarantineId(meta.receivedAt);
+    const dataKey = newDataKey();
+    const recipients = [...(meta.envelopeTo.length > 0 ? meta.envelopeTo : meta.to)];
+    const findings = [...new Set(meta.findings.map((f) => f.code))];
+    const row: ItemRow = {
+      id,
+      gateway,
+      receivedAt: meta.receivedAt.toISOString(),
+      envelopeFrom: meta.envelopeFrom,
+      recipients,
+      size: original.length,
+      findings,
+      state: 'held',
+      stateChangedAt: now().toISOString(),
+      stateChangedBy: gateway,
+      keyId: master.id,
+      wrappedKey: wrapDataKey(master, id, dataKey),
+      sealedMeta: sealMeta(dataKey, id, meta),
+    };
+    return { id, row, blob: sealBlob(dataKey, id, original), dataKey, details: { from: meta.envelopeFrom, to: recipients, findings, size: original.length } };
+  }
+
+  async function commit(p: PreparedItem): Promise<QuarantineId> {
+    // Buffers that crossed from a thread arrive as plain Uint8Arrays.
+    const { id } = p;
+    const row: ItemRow = { ...p.row, wrappedKey: asBuffer(p.row.wrappedKey), sealedMeta: asBuffer(p.row.sealedMeta) };
+    const dataKey = asBuffer(p.dataKey) as DataKey;
+    await blobs.put(id, asBuffer(p.blob));
+    try {
+      // The row and the record of its quarantine are committed together (one commit).
+      await audit.append({ actor: gateway, action: 'quarantined', object: id, details: p.details }, { items: [row] });
+    } catch (err) {
+      await blobs.delete(id).catch(() => undefined);
+      throw err;
+    }
+    // A key rotation may have started, and even finished, between our
+    // refresh and our commit: its passes could not see this item yet, and
+    // the key it is wrapped under may already be gone from disk. We still
+    // hold the data key, so we wrap it under the key in use now.
+    await ring.refresh();
+    const latest = ring.wrapping();
+    if (latest.id !== row.keyId) await store.rewrapKeys([{ id, keyId: latest.id, wrappedKey: wrapDataKey(latest, id, dataKey) }]);
+    return id;
+  }
+
   const detailsOf = (row: ItemRow, dataKey: DataKey): ItemDetails => ({
     item: summaryOf(row),
     meta: { receivedAt: new Date(row.receivedAt), ...openMeta(dataKey, row.id, row.sealedMeta) },
@@ -108,44 +181,10 @@ export async function openVault(o: VaultOptions): Promise<Vault> {
     ring,
     audit,
     async put(original: Uint8Array, meta: QuarantineMeta): Promise<QuarantineId> {
-      await ring.refresh();
-      const master = ring.wrapping();
-      const id = newQuarantineId(meta.receivedAt);
-      const dataKey = newDataKey();
-      const recipients = [...(meta.envelopeTo.length > 0 ? meta.envelopeTo : meta.to)];
-      const findings = [...new Set(meta.findings.map((f) => f.code))];
-      const row: ItemRow = {
-        id,
-        gateway,
-        receivedAt: meta.receivedAt.toISOString(),
-        envelopeFrom: meta.envelopeFrom,
-        recipients,
-        size: original.length,
-        findings,
-        state: 'held',
-        stateChangedAt: now().toISOString(),
-        stateChangedBy: gateway,
-        keyId: master.id,
-        wrappedKey: wrapDataKey(master, id, dataKey),
-        sealedMeta: sealMeta(dataKey, id, meta),
-      };
-      await blobs.put(id, sealBlob(dataKey, id, original));
-      try {
-        // The row and the record of its quarantine are committed together (one commit).
-        await audit.append({ actor: gateway, action: 'quarantined', object: id, details: { from: meta.envelopeFrom, to: recipients, findings, size: original.length } }, { items: [row] });
-      } catch (err) {
-        await blobs.delete(id).catch(() => undefined);
-        throw err;
-      }
-      // A key rotation may have started, and even finished, between our
-      // refresh and our commit: its passes could not see this item yet, and
-      // the key it is wrapped under may already be gone from disk. We still
-      // hold the data key, so we wrap it under the key in use now.
-      await ring.refresh();
-      const latest = ring.wrapping();
-      if (latest.id !== master.id) await store.rewrapKeys([{ id, keyId: latest.id, wrappedKey: wrapDataKey(latest, id, dataKey) }]);
-      return id;
+      return commit(await prepare(original, meta));
     },
+    prepare,
+    commit,
     async details(id) {
       const row = await rowOf(id);
       return detailsOf(row, await dataKeyOf(row));

@@ -17,6 +17,7 @@ import type { ClamdOptions } from '../scan/clamd.js';
 import { runtimeUrl } from '../runtime/files.js';
 import { reusing } from './reuse-quarantine.js';
 import type { WorkerReply, WorkerSetup, WorkerTask } from './sanitize-worker.js';
+import type { Vault } from '../quarantine/vault.js';
 
 export interface RunOptions {
   /**
@@ -56,8 +57,8 @@ export interface SanitizerOptions {
   /** clamd (config scan.*), when configured: the threads scan every file with it. */
   clamd?: ClamdOptions;
   workers?: number;
-  /** The main thread's own quarantine, for messages blocked there. */
-  quarantine: QuarantineStore;
+  /** The main thread's own quarantine: it writes what the threads kept (commit), and keeps messages blocked here. */
+  quarantine: QuarantineStore & Pick<Vault, 'commit'>;
   graceMs?: number;
   /** Each thread's V8 heap limits; a message that exhausts them kills its thread, not the gateway. */
   resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
@@ -141,7 +142,11 @@ export function createSanitizer(opts: SanitizerOptions): Sanitizer {
       }
       // The reply's bytes arrive as a Uint8Array of their own: a Buffer over them, not a copy.
       const bytes = reply.ok ? (reply.result.message as Uint8Array | null) : null;
-      if (reply.ok) return { ...reply.result, message: bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null } as SanitizeResult;
+      if (reply.ok) {
+        // The original the result names is written now that the answer is final; without it nothing is delivered.
+        if (reply.kept) await opts.quarantine.commit(reply.kept).catch((err: unknown) => Promise.reject(new QuarantineUnavailableError(err)));
+        return { ...reply.result, message: bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null } as SanitizeResult;
+      }
       if (reply.quarantineUnavailable) throw new QuarantineUnavailableError(new Error(reply.message));
       if (reply.scannerUnavailable) throw new ScannerUnavailableError(reply.message);
       return blockMessage(input, opts.policy, blockDeps, new Date(), finding('internal-error', { detail: reply.message.slice(0, 300) }));
