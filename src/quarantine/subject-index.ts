@@ -97,6 +97,21 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
     if (n === undefined) addressNumbers.set(address, (n = addressNumbers.size));
     return n;
   };
+  /**
+   * Each recipient address as an item's haystack folds it, with the numbers
+   * of the items' addresses written that way: a search by part of a
+   * recipient's address finds the addresses that hold it here (a few
+   * thousand at most), and walks only their items.
+   */
+  const foldedAddresses = new Map<string, Set<number>>();
+  const addresseeOf = (recipient: string): number => {
+    const n = numberOf(recipient.toLowerCase());
+    const folded = fold(recipient);
+    const numbers = foldedAddresses.get(folded);
+    if (numbers) numbers.add(n);
+    else foldedAddresses.set(folded, new Set([n]));
+    return n;
+  };
   let byFinding = new Map<string, IndexedItem[]>();
   /** The items in each state; kept in order as items move (see `move`). */
   let byState = new Map<ItemState, IndexedItem[]>();
@@ -159,7 +174,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       from,
       readable,
       haystack: { subject: fold(subject), sender: `${fold(row.envelopeFrom)}\n${fold(from)}`, recipients: row.recipients.map(fold).join('\n') },
-      addressees: row.recipients.map((r) => numberOf(r.toLowerCase())),
+      addressees: row.recipients.map(addresseeOf),
     };
     byId.set(row.id, item);
     const last = ordered.at(-1);
@@ -276,6 +291,14 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       if (q.state) lists.push({ size: byState.get(q.state)?.length ?? 0, exact: 'state', list: () => byState.get(q.state!) ?? [] });
       // A query of two characters is its own pair: its list is exactly its matches.
       if (pair !== null) lists.push({ size: byPair.get(pair)?.length ?? 0, exact: subject!.length === 2 ? 'subject' : null, list: () => byPair.get(pair) ?? [] });
+      // Part of a recipient's address: the items of every address that holds it (each still checked: one
+      // address number stands for every casing of an address). Text with a line break can span two
+      // recipients of the haystack: only the walk of every item finds that.
+      if (recipient !== null && !recipient.includes('\n')) {
+        const holders = new Set<number>();
+        for (const [folded, numbers] of foldedAddresses) if (folded.includes(recipient)) for (const n of numbers) holders.add(n);
+        lists.push({ size: [...holders].reduce((n, a) => n + (byAddress.get(a)?.length ?? 0), 0), exact: null, list: () => ownList(holders) });
+      }
       const chosen = lists.reduce((a, b) => (b.size < a.size ? b : a));
       const candidates = chosen.list();
       const checkOwn = own !== null && chosen.exact !== 'own';

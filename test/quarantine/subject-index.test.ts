@@ -238,6 +238,7 @@ describe('subject index lists (SQLite)', () => {
               (!q.subject || fold(x.subject).includes(fold(q.subject))) &&
               (!q.sender || fold(x.from).includes(fold(q.sender)) || fold('広報 <kouhou@example.jp>').includes(fold(q.sender))) &&
               (!own || x.recipients.some((r) => own.includes(r.toLowerCase()))) &&
+              (!q.recipient || x.recipients.map(fold).join('\n').includes(fold(q.recipient))) &&
               (!q.finding || x.findings.includes(q.finding)) &&
               (!q.state || x.state === q.state),
           )
@@ -263,6 +264,13 @@ describe('subject index lists (SQLite)', () => {
             { since: late },
             { until: mid, offset: 20 },
             { sender: 'S5@' },
+            // Part of a recipient's address: one address, several (staff1, staff10-16), full-width and upper case, none, and across two recipients.
+            { recipient: 'staff3@' },
+            { recipient: 'STAFF1' },
+            { recipient: 'ｓｔａｆｆ１６' },
+            { recipient: 'nobody' },
+            { recipient: `lg.jp\n${SHARED.slice(0, 4)}` },
+            { recipient: 'staff2', finding: 'attachment-removed', since: mid },
           ]) {
             queries.push({ subject, state, ...extra, limit: 40 });
           }
