@@ -282,7 +282,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
     language: policy.language,
     actor,
   });
-  releaseMail.start(RELEASE_MAIL_TICK_MS);
+  await releaseMail.start(RELEASE_MAIL_TICK_MS);
   opened.push(() => releaseMail.stop());
   // Connections are capped so that a web flood cannot take the descriptors SMTP and the spool need.
   const webCap = webConnectionCap(web.maxConnections, config.smtp.maxClients);

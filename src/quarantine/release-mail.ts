@@ -36,8 +36,11 @@ export interface ReleaseMailerOptions {
 export interface ReleaseMailer {
   /** Sends what is due; resolves when done (failures are retried at a later tick). */
   tick(): Promise<void>;
-  /** Ticks every `intervalMs` until stop(). */
-  start(intervalMs: number): void;
+  /**
+   * Takes where the log stands now (at the very first start, what comes after it is mailed), then
+   * ticks every `intervalMs` until stop().
+   */
+  start(intervalMs: number): Promise<void>;
   /** Stops ticking and waits for a tick under way. */
   stop(): Promise<void>;
 }
@@ -201,7 +204,10 @@ export function createReleaseMailer(o: ReleaseMailerOptions): ReleaseMailer {
       running ??= once().finally(() => (running = null));
       return running;
     },
-    start(intervalMs) {
+    async start(intervalMs) {
+      // Now, not at the first tick: a request made in between (the console is up by then) was taken for history and never mailed.
+      // The database not answering: the first tick takes it.
+      cursors ??= await resume().catch(() => null);
       timer = setInterval(() => void mailer.tick().catch(() => undefined), intervalMs);
       timer.unref();
     },

@@ -91,6 +91,22 @@ for (const backend of [sqliteBackend, postgresBackend]) {
       return b;
     };
 
+    it('mails a request made right after the very first start, before the first tick', async () => {
+      await start();
+      const m = mailer();
+      // The gateway starts the mailer before the console listens; the first tick comes seconds later.
+      await m.start(3_600_000);
+      try {
+        const a = await quarantine('EARLY');
+        await request(a, '至急');
+        await m.tick();
+        await expect.poll(() => sink.messages.length).toBe(1);
+        expect(sink.messages[0]!.text).toContain(a);
+      } finally {
+        await m.stop();
+      }
+    });
+
     it('mails every enabled admin once per request, audited, and never twice (also after a restart)', async () => {
       await start();
       const m = mailer();
