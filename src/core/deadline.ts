@@ -8,6 +8,11 @@ export class DeadlineExceeded extends Error {
   }
 }
 
+/** Throws DeadlineExceeded once the deadline has passed: between synchronous steps, which no timer can interrupt. */
+export function checkDeadline(deadline: number): void {
+  if (Date.now() >= deadline) throw new DeadlineExceeded();
+}
+
 export function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
   const left = deadline - Date.now();
   if (left <= 0) return Promise.reject(new DeadlineExceeded());

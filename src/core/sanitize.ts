@@ -21,7 +21,7 @@ import { shownHeaderBlock } from './shown-headers.js';
 import { fitText, outputBudget } from './output-budget.js';
 import { structureView, type StructureView } from './structure.js';
 import { assessSender } from './sender-assessment.js';
-import { DeadlineExceeded, withDeadline } from './deadline.js';
+import { checkDeadline, DeadlineExceeded, withDeadline } from './deadline.js';
 import type { Envelope } from '../model/envelope.js';
 import type { SenderAssessment, SenderFacts } from '../model/sender-trust.js';
 import { senderTreatment, type SenderTreatment } from './sender-rules.js';
@@ -168,6 +168,8 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   const treatment = treatmentOf(input, policy, headers, sender);
   if (treatment.block) throw new SenderBlocked(treatment);
   const body = sanitizeBody(parsed, labels, policy);
+  // The body's text (HTML walked, links and encoded files found) is one synchronous stretch: seconds for megabytes of HTML.
+  checkDeadline(deadline);
   // The body is what the recipient needs most: it is counted first.
   const output = outputBudget(policy.limits.maxOutputBytes);
   const shown = fitText(output, body.text, labels.bodyCut);
@@ -202,6 +204,8 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   const findings = [...messageFindings, ...outcomes.flatMap((o) => o.findings)];
   // policy quarantine.keepOriginals: content-changed keeps no original whose changes lose nothing.
   const kept = findings.length > 0 && (policy.quarantine.keepOriginals === 'always' || changesContent(findings));
+  // Work finished past limits.timeoutMs is not delivered: the message is a timeout, as the policy says, however far it got.
+  checkDeadline(deadline);
   const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt, outcomes, treatment)) : null;
   const notice = buildNotice(
     { sender, messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },

@@ -50,6 +50,24 @@ describe('failing closed', () => {
     expect(o.mail!.text).toContain('制限時間内に終わらなかった');
   });
 
+  it('work that ends past the budget in a synchronous stretch, which no timer can cut, is a timeout too: not delivered', async () => {
+    // A converter that holds the thread 500 ms and then answers well: its answer wins the race with the
+    // deadline's timer, which cannot fire during the stretch. Before, the message was delivered as sanitized.
+    const slowButFine: ImageTranscoder = {
+      reencode: async (bytes) => {
+        const until = Date.now() + 500;
+        while (Date.now() < until);
+        return { ok: true, bytes: Buffer.from(bytes), format: 'png', width: 8, height: 8, frames: 1 };
+      },
+    };
+    const h = await harness({ images: slowButFine });
+    const o = await run(await photoMail(), policyWith({ limits: { timeoutMs: 300 } }), h);
+    expect(o.result.verdict).toBe('blocked');
+    expect(o.codes[0]).toBe('timeout');
+    expect(o.mail!.attachments).toEqual([]);
+    expect(o.mail!.text).not.toContain('秘密の本文');
+  });
+
   it('when the quarantine cannot keep the original, nothing is decided or delivered', async () => {
     const h = await harness();
     // Replace the quarantine folder with a file: every write into it fails.
