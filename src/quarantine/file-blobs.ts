@@ -12,7 +12,7 @@ export interface FileBlobStore extends BlobStore {
   fileOf(id: string): string;
 }
 
-/** A write's temporary file older than this was left by a writer that died (a sanitizer thread killed at its budget mid-put, a crash). */
+/** A write's temporary file older than this was left by a writer that died mid-write (a crash, a kill). */
 export const STALE_TEMP_MS = 3_600_000;
 
 /**

@@ -1,5 +1,5 @@
 // The quarantine's folder of sealed originals: a write that never finished
-// (its writer killed mid-put: a sanitizer thread at its budget, a crash)
+// (its writer killed mid-write: a crash, a kill of the process)
 // leaves a temporary file; it is removed once an hour old, never younger
 // (another process's write may be in progress), and finished blobs stay.
 import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';

@@ -123,10 +123,11 @@ describe('password thread', () => {
       const settled = await Promise.allSettled(three);
       expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
       expect((settled[2] as PromiseRejectedResult).reason).toBeInstanceOf(PasswordQueueFullError);
-      // The event loop stays free while a hash is computed on the thread.
+      // The event loop stays free while hashes are computed on the thread (five in a row: one alone
+      // took under 4 ms on a fast machine, too short to tell).
       let ticks = 0;
       const timer = setInterval(() => ticks++, 1);
-      await pw.hash('another long password');
+      for (let i = 0; i < 5; i++) await pw.hash(`another long password ${i}`);
       clearInterval(timer);
       expect(ticks).toBeGreaterThan(3);
       await expect(pw.hash('short')).rejects.toThrow(/12/);
