@@ -156,7 +156,7 @@ export function registerAuditRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
 <h2>${esc(a.searchHeading)}</h2><p>${esc(a.searchHint)}</p>
 ${searchForm(lang, p.form)}
 <p>${esc(fill(a.shown, { n: rows.length }))}</p>
-${table([a.col.seq, a.col.time, a.col.actor, a.col.action, a.col.object, a.col.from, a.col.to, a.col.verdict, a.col.details], cells, auditMessages[lang].none)}
+<div class="audit-log">${table([a.col.seq, a.col.time, a.col.actor, a.col.action, a.col.object, a.col.from, a.col.to, a.col.verdict, a.col.details], cells, auditMessages[lang].none)}</div>
 ${links.length ? `<nav class="pages">${links.join(' ')}</nav>` : ''}
 <section><h3>${esc(a.exportHeading)}</h3><p>${esc(a.exportHint)}</p>
 <p><a href="/audit/export.csv${q}" download>${esc(a.exportCsv)}</a> <a href="/audit/export.jsonl${q}" download>${esc(a.exportJsonl)}</a></p></section>`;

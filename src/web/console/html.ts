@@ -148,6 +148,9 @@ button { font-size: 1rem; padding: .3rem .8rem; }
 .notice { color: #060; }
 table { border-collapse: collapse; margin-top: .5rem; }
 th, td { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; font-size: .9rem; }
+th { white-space: nowrap; }
+.audit-log td:nth-child(2), .audit-log td:nth-child(4), .audit-log td:nth-child(8) { white-space: nowrap; }
+.audit-log td:last-child { word-break: break-all; min-width: 16rem; }
 .hidden-char { background: #fde68a; color: #7c2d12; font-family: monospace; border: 1px solid #d97706; border-radius: 2px; }
 nav { display: flex; gap: 1rem; margin: .5rem 0; }
 .qr { background: #fff; padding: .5rem; display: inline-block; border: 1px solid #ccc; }
