@@ -129,7 +129,7 @@ async function start(config: Config, log: Logger, opened: Array<() => Promise<un
   // The sanitizer workers append through it too: one writer for the whole gateway.
   const audit = await openAuditLogThread({ dataDir, databaseUrl: config.database.url, shared: true });
   opened.push(() => audit.close());
-  const quarantine = await openVault({ dataDir, store, audit, gateway: config.smtp.hostname });
+  const quarantine = await openVault({ dataDir, store, audit, gateway: config.smtp.hostname, recover: true });
   const spool = await openSpool(dataDir, { recover: true });
   opened.push(() => spool.close());
   const transfers = createTransferLog(audit, actor, store);

@@ -30,9 +30,14 @@ async function sweepStaleTemps(dir: string, now: number): Promise<void> {
   }
 }
 
-export async function openFileBlobStore(dir: string, now: () => number = Date.now): Promise<FileBlobStore> {
+/**
+ * `recover` (the gateway's start only, as the spool's): sweep what writes a
+ * crash cut short. Not on every open: a CLI command, or each sanitizer
+ * thread, would read the whole folder (100,000 originals and more) for it.
+ */
+export async function openFileBlobStore(dir: string, o: { recover?: boolean; now?: () => number } = {}): Promise<FileBlobStore> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  await sweepStaleTemps(dir, now());
+  if (o.recover) await sweepStaleTemps(dir, (o.now ?? Date.now)());
   const fileOf = (id: string): string => {
     if (!isQuarantineId(id))
       throw new QuarantineReadError(`隔離IDではありません: ${JSON.stringify(id.slice(0, 40))} / not a quarantine id: ${JSON.stringify(id.slice(0, 40))} (expected Q-YYYYMMDD-XXXXXXXXXX)`);

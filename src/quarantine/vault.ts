@@ -89,6 +89,8 @@ export interface VaultOptions {
   /** Recorded on each item and as the actor of `quarantined`; default the host name. */
   gateway?: string;
   now?: () => Date;
+  /** At the gateway's start: remove what writes a crash cut short (file-blobs.ts). */
+  recover?: boolean;
 }
 
 export const summaryOf = ({ wrappedKey: _w, sealedMeta: _s, ...summary }: ItemRow): ItemSummary => summary;
@@ -98,7 +100,7 @@ const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.fro
 export async function openVault(o: VaultOptions): Promise<Vault> {
   await fs.mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   const ring = o.ring ?? (await openKeyRing(o.dataDir, o.env ?? process.env));
-  const blobs = o.store.blobs ?? (await openFileBlobStore(path.join(o.dataDir, 'quarantine')));
+  const blobs = o.store.blobs ?? (await openFileBlobStore(path.join(o.dataDir, 'quarantine'), { recover: o.recover }));
   const gateway = o.gateway ?? os.hostname();
   const now = o.now ?? (() => new Date());
   const { store, audit } = o;

@@ -1,4 +1,4 @@
-// The quarantine's folder of sealed originals: a write that never finished
+// The quarantine's folder of sealed originals, as the gateway opens it at start: a write that never finished
 // (its writer killed mid-write: a crash, a kill of the process)
 // leaves a temporary file; it is removed once an hour old, never younger
 // (another process's write may be in progress), and finished blobs stay.
@@ -20,10 +20,10 @@ describe('the quarantine folder', () => {
     const then = (Date.now() - STALE_TEMP_MS - 60_000) / 1000;
     for (const f of [old, other]) utimesSync(path.join(dir, f), then, then);
 
-    await openFileBlobStore(dir);
+    await openFileBlobStore(dir, { recover: true });
     expect(readdirSync(dir).sort()).toEqual([fresh, 'Q-20261207-AAAAAAAAAA.mgq', other].sort());
     // An hour later the fresh one goes too.
-    await openFileBlobStore(dir, () => Date.now() + STALE_TEMP_MS + 60_000);
+    await openFileBlobStore(dir, { recover: true, now: () => Date.now() + STALE_TEMP_MS + 60_000 });
     expect(readdirSync(dir).sort()).toEqual(['Q-20261207-AAAAAAAAAA.mgq', other].sort());
     expect((await blobs.get('Q-20261207-AAAAAAAAAA'))?.toString()).toBe('sealed');
   });
