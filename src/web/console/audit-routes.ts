@@ -90,6 +90,12 @@ async function searchPage(k: Kit, p: ParsedSearch): Promise<{ rows: AuditRecord[
   return { rows, newer: beforeKey ? (rows[0]?.seq ?? beforeKey.seq) : null, older: got.length > PAGE_SIZE && last ? last.seq : null };
 }
 
+/** Each action in words, the code beside them (the code is what an export's action column holds), escaped once. */
+const actionLabels: Record<Lang, Record<string, string>> = {
+  ja: Object.fromEntries(auditActions.map((x) => [x, esc(`${actionWord(x, 'ja')} (${x})`)])),
+  en: Object.fromEntries(auditActions.map((x) => [x, esc(`${actionWord(x, 'en')} (${x})`)])),
+};
+
 function searchForm(lang: Lang, form: SearchForm): string {
   const a = auditMessages[lang];
   const text = (f: (typeof searchFields)[number], type = 'text'): string => `<label>${esc(a.field[f])}<input name="${f}" type="${type}" value="${esc(form[f] ?? '')}" maxlength="400"></label>`;
@@ -98,8 +104,7 @@ function searchForm(lang: Lang, form: SearchForm): string {
     // Keep what was typed when datetime-local cannot show it.
     return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? v : v.replace(' ', 'T').slice(0, 16);
   };
-  // In words, the code beside them: the code is what an export's action column holds.
-  const options = auditActions.map((x) => `<option value="${x}"${form.action === x ? ' selected' : ''}>${esc(`${actionWord(x, lang)} (${x})`)}</option>`).join('');
+  const options = auditActions.map((x) => `<option value="${x}"${form.action === x ? ' selected' : ''}>${actionLabels[lang][x]}</option>`).join('');
   return `<form class="search no-print" method="get" action="/audit">
 <label>${esc(a.field.since)}<input name="since" type="datetime-local" value="${esc(timeValue(form.since))}"></label>
 <label>${esc(a.field.until)}<input name="until" type="datetime-local" value="${esc(timeValue(form.until))}"></label>
