@@ -29,7 +29,13 @@ export type ShownFields = Pick<ParsedMessage, 'from' | 'to' | 'cc' | 'subject' |
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$/;
 const DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-/** The address in plain ASCII (IDN domains as punycode), or null when it is not one we can write. */
+/**
+ * The address in plain ASCII (IDN domains as punycode), or null when it is not
+ * one we can write. A local part with "=?" is valid atext but starts what reads
+ * as an encoded word running on into the next address ("=?@x.jp, "?B??=" …"),
+ * which a lax decoder would decode: it is not written (display names have
+ * their "=?" broken by cleanHeaderText).
+ */
 export function asciiAddress(untrusted: string): string | null {
   const at = untrusted.lastIndexOf('@');
   if (at <= 0) return null;
@@ -42,7 +48,7 @@ export function asciiAddress(untrusted: string): string | null {
       return null;
     }
   }
-  if (domain.startsWith('[') || !LOCAL_PART.test(local) || !DOMAIN.test(domain)) return null;
+  if (domain.startsWith('[') || !LOCAL_PART.test(local) || local.includes('=?') || !DOMAIN.test(domain)) return null;
   return `${local}@${domain.toLowerCase()}`;
 }
 

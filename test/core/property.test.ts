@@ -1009,6 +1009,12 @@ const FOUND: { name: string; raw: string }[] = [
     name: 'a 90-character one-word display name (From folded after the colon)',
     raw: `From: ${'x'.repeat(90)} <a@example.jp>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0900\r\nSubject: s\r\n\r\nhello\r\n`,
   },
+  {
+    // A local part "=?" (valid atext) and the next mailbox's quoted name "?B??=": the delivered
+    // To read "=?@x, "?B??=" …", an encoded word to a lax decoder (FC_SEED=769208980).
+    name: 'a local part "=?" before a display name "?B??=" (an encoded word across two addresses)',
+    raw: 'From: a@example.jp\r\nTo: =?@example.jp, "?B??=" <b@example.jp>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0900\r\nSubject: s\r\n\r\nhello\r\n',
+  },
 ];
 
 describe('counterexamples found by the properties', () => {
