@@ -60,7 +60,7 @@ const STEP_MS = Math.floor((365 * 86_400_000) / RECORDS);
 const PASSWORD = 'correct horse battery';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const ms = (n: number): string => `${n.toFixed(1)} ms`;
+const ms = (n: number): string => `${n.toFixed(2)} ms`;
 
 const sender = (i: number): string => `sender${i % 997}@example.co.jp`;
 const staff = (i: number): string => `staff${i % 211}@city.example.lg.jp`;

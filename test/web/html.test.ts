@@ -1,6 +1,7 @@
 // The console's escaping and JST times, against the plain forms they replace:
 // esc() and shown() write exactly what escaping every character one by one
-// writes (hidden characters as <U+XXXX>), and when() exactly what
+// writes (hidden characters as <U+XXXX>; shown(), for text between tags,
+// leaves quotes as they are), and when() exactly what
 // Intl.DateTimeFormat in Asia/Tokyo writes, in both languages.
 import { describe, expect, it } from 'vitest';
 import { visible } from '../../src/audit/visible.js';
@@ -9,7 +10,9 @@ import { esc, shown, when } from '../../src/web/console/html.js';
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** The reference: hidden characters written out first, then every one of the five, a character at a time. */
 const plainEsc = (v: unknown): string => [...visible(String(v ?? ''))].map((c) => ENTITIES[c] ?? c).join('');
-const plainShown = (v: unknown): string => plainEsc(v).replace(/&lt;U\+([0-9A-F]{4,6})&gt;/g, '<span class="hidden-char">&lt;U+$1&gt;</span>');
+/** Text between tags: the three that start markup, quotes as they are. */
+const plainText = (v: unknown): string => [...visible(String(v ?? ''))].map((c) => (c === '"' || c === "'" ? c : (ENTITIES[c] ?? c))).join('');
+const plainShown = (v: unknown): string => plainText(v).replace(/&lt;U\+([0-9A-F]{4,6})&gt;/g, '<span class="hidden-char">&lt;U+$1&gt;</span>');
 
 describe('esc and shown', () => {
   it('write every string exactly as escaping each character does, hidden ones marked', () => {
@@ -62,6 +65,7 @@ describe('esc and shown', () => {
       expect(shown(s)).toBe(plainShown(s));
     }
     expect(esc('a<b>"c"&\'d\'')).toBe('a&lt;b&gt;&quot;c&quot;&amp;&#39;d&#39;');
+    expect(shown('a<b>"c"&\'d\'')).toBe('a&lt;b&gt;"c"&amp;\'d\'');
     expect(shown('x\u202Ey')).toBe('x<span class="hidden-char">&lt;U+202E&gt;</span>y');
     // Nothing to write out: the same string.
     expect(esc('会議資料 No.3')).toBe('会議資料 No.3');

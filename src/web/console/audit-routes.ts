@@ -21,7 +21,7 @@ import { auditMessages, fill, verdictWord } from './audit-messages.js';
 import { PAGE_SIZE, parseSearch, searchFields, searchQuery, type ParsedSearch, type SearchForm } from './audit-query.js';
 import { PRINT_STYLESHEET, registerReportRoutes } from './audit-report-routes.js';
 import { createVerifyRunner, type VerifyRunner } from './audit-verify-runner.js';
-import { esc, table, when } from './html.js';
+import { esc, shown, when } from './html.js';
 import type { Kit } from './kit.js';
 import type { Lang } from './messages.js';
 
@@ -52,6 +52,31 @@ function shownFields(r: AuditRecord): Parsed {
 }
 
 const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** The table's head per language, written once. */
+const tableHeads: Record<Lang, string> = {
+  ja: headOf('ja'),
+  en: headOf('en'),
+};
+function headOf(lang: Lang): string {
+  const c = auditMessages[lang].col;
+  return `<table><thead><tr>${[c.seq, c.time, c.actor, c.action, c.object, c.from, c.to, c.verdict, c.details].map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n`;
+}
+
+/**
+ * The search's rows as a table (what `table` writes, a row at a time): the
+ * action in words, its verdict in words, everything a record holds escaped
+ * as text, the details cut short (the export has all of them).
+ */
+function auditTable(rows: readonly AuditRecord[], lang: Lang): string {
+  if (rows.length === 0) return `<p class="none">${esc(auditMessages[lang].none)}</p>`;
+  let out = tableHeads[lang];
+  for (const r of rows) {
+    const f = shownFields(r);
+    out += `<tr><td>${r.seq}</td><td>${shown(when(r.time, lang))}</td><td>${shown(r.actor)}</td><td>${actionCells[lang].get(r.action) ?? shown(r.action)}</td><td>${shown(r.object ?? '')}</td><td>${shown(f.from)}</td><td>${shown(f.to)}</td><td>${shown(verdictWord(f.verdict, lang))}</td><td>${shown(cut(r.details, DETAILS_SHOWN))}</td></tr>\n`;
+  }
+  return `${out}</tbody></table>`;
+}
 
 /** The links between the auditor's pages. */
 export const auditNav = (lang: Lang): string => {
@@ -95,6 +120,17 @@ const actionLabels: Record<Lang, Record<string, string>> = {
   ja: Object.fromEntries(auditActions.map((x) => [x, esc(`${actionWord(x, 'ja')} (${x})`)])),
   en: Object.fromEntries(auditActions.map((x) => [x, esc(`${actionWord(x, 'en')} (${x})`)])),
 };
+/** The action list's options, written once per language and per selected action ('' for none). */
+const actionOptions: Record<Lang, ReadonlyMap<string, string>> = { ja: optionsOf('ja'), en: optionsOf('en') };
+function optionsOf(lang: Lang): ReadonlyMap<string, string> {
+  const written = (selected: string): string => auditActions.map((x) => `<option value="${x}"${selected === x ? ' selected' : ''}>${actionLabels[lang][x]}</option>`).join('');
+  return new Map(['', ...auditActions].map((x) => [x, written(x)]));
+}
+/** Each action in words for a cell of the table, escaped once. */
+const actionCells: Record<Lang, ReadonlyMap<string, string>> = {
+  ja: new Map(auditActions.map((x) => [x, shown(actionWord(x, 'ja'))])),
+  en: new Map(auditActions.map((x) => [x, shown(actionWord(x, 'en'))])),
+};
 
 function searchForm(lang: Lang, form: SearchForm): string {
   const a = auditMessages[lang];
@@ -104,7 +140,7 @@ function searchForm(lang: Lang, form: SearchForm): string {
     // Keep what was typed when datetime-local cannot show it.
     return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? v : v.replace(' ', 'T').slice(0, 16);
   };
-  const options = auditActions.map((x) => `<option value="${x}"${form.action === x ? ' selected' : ''}>${actionLabels[lang][x]}</option>`).join('');
+  const options = actionOptions[lang].get(form.action ?? '') ?? actionOptions[lang].get('') ?? '';
   return `<form class="search no-print" method="get" action="/audit">
 <label>${esc(a.field.since)}<input name="since" type="datetime-local" value="${esc(timeValue(form.since))}"></label>
 <label>${esc(a.field.until)}<input name="until" type="datetime-local" value="${esc(timeValue(form.until))}"></label>
@@ -147,10 +183,6 @@ export function registerAuditRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
     const p = parsed(req, reply, me, lang);
     if (!('filter' in p)) return p;
     const { rows, newer, older } = await searchPage(k, p);
-    const cells = rows.map((r) => {
-      const f = shownFields(r);
-      return [r.seq, when(r.time, lang), r.actor, actionWord(r.action, lang), r.object ?? '', f.from, f.to, verdictWord(f.verdict, lang), cut(r.details, DETAILS_SHOWN)];
-    });
     const q = searchQuery(p.form);
     const links = [
       newer !== null ? `<a href="/audit${searchQuery(p.form, { after: newer })}" rel="prev">${esc(a.newer)}</a>` : '',
@@ -161,7 +193,7 @@ export function registerAuditRoutes(c: FastifyInstance, k: Kit, csrfProtection: 
 <h2>${esc(a.searchHeading)}</h2><p>${esc(a.searchHint)}</p>
 ${searchForm(lang, p.form)}
 <p>${esc(fill(a.shown, { n: rows.length }))}</p>
-<div class="audit-log">${table([a.col.seq, a.col.time, a.col.actor, a.col.action, a.col.object, a.col.from, a.col.to, a.col.verdict, a.col.details], cells, auditMessages[lang].none)}</div>
+<div class="audit-log">${auditTable(rows, lang)}</div>
 ${links.length ? `<nav class="pages">${links.join(' ')}</nav>` : ''}
 <section><h3>${esc(a.exportHeading)}</h3><p>${esc(a.exportHint)}</p>
 <p><a href="/audit/export.csv${q}" download>${esc(a.exportCsv)}</a> <a href="/audit/export.jsonl${q}" download>${esc(a.exportJsonl)}</a></p></section>`;

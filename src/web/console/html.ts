@@ -40,12 +40,35 @@ export const esc = (v: unknown): string => {
 /** Written-out hidden characters marked, and text that looks like one (a sender's own "<U+202E>") marked the same. */
 const marked = (e: string): string => (e.includes('&lt;U+') ? e.replace(/&lt;U\+([0-9A-F]{4,6})&gt;/g, '<span class="hidden-char">&lt;U+$1&gt;</span>') : e);
 
-/** An escaped value for the page's text, hidden characters marked so that they stand out. */
+/** What `shown` writes otherwise: the three that start markup and the hidden ones. */
+const TEXT_SPECIAL = new RegExp(`[&<>${HIDDEN_CHARS}]`, 'u');
+const TEXT_SPECIAL_ALL = new RegExp(TEXT_SPECIAL.source, 'gu');
+
+/** Printable ASCII with the three written out, in one pass; null when the text holds anything else (as asciiEscaped). */
+const asciiText = (s: string): string | null => {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return null;
+    if (c !== 0x26 && c !== 0x3c && c !== 0x3e) continue;
+    out += s.slice(from, i) + (c === 0x26 ? '&amp;' : c === 0x3c ? '&lt;' : '&gt;');
+    from = i + 1;
+  }
+  return from === 0 ? s : out + s.slice(from);
+};
+
+/**
+ * An escaped value for text between tags (a cell, a list item, a <pre>),
+ * hidden characters marked so that they stand out. Never for an attribute's
+ * value: quotes are left as they are (between tags they are only text, and
+ * the audit log's JSON is full of them); `esc` writes those.
+ */
 export const shown = (v: unknown): string => {
   const s = typeof v === 'string' ? v : String(v ?? '');
-  const ascii = asciiEscaped(s);
+  const ascii = asciiText(s);
   if (ascii !== null) return ascii === s ? s : marked(ascii);
-  return SPECIAL.test(s) ? marked(s.replace(SPECIAL_ALL, written)) : s;
+  return TEXT_SPECIAL.test(s) ? marked(s.replace(TEXT_SPECIAL_ALL, written)) : s;
 };
 
 const clocks = {
