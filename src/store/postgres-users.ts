@@ -6,7 +6,9 @@ import {
   credentialSql,
   loginAttemptStatements,
   SESSION_COLUMNS,
+  sessionAndUserSql,
   sessionValues,
+  toSessionAndUser,
   toLoginAddress,
   toSession,
   toUser,
@@ -22,6 +24,7 @@ import { CredentialConflictError, type AuditEffects, type Store } from './types.
 const ph = (i: number): string => `$${i}`;
 const UPSERT_USER = userUpsertSql(ph);
 const CRED = credentialSql(ph);
+const SESSION_AND_USER = sessionAndUserSql('$1');
 const INSERT_SESSION = `INSERT INTO console_sessions (${SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
 
 /** In this order: users, credentials (compare-and-set), counts, session ends, then session openings. */
@@ -53,6 +56,7 @@ type UserReads = Pick<
   | 'getUser'
   | 'listUsers'
   | 'getSession'
+  | 'getSessionAndUser'
   | 'listSessions'
   | 'touchSession'
   | 'deleteExpiredSessions'
@@ -76,6 +80,10 @@ export function postgresUserReads(pool: pg.Pool, inTransaction: <T>(fn: (client:
     async getSession(id) {
       const { rows } = await pool.query<SessionDbRow>(`SELECT ${SESSION_COLUMNS} FROM console_sessions WHERE id = $1`, [id]);
       return rows[0] ? toSession(rows[0]) : null;
+    },
+    async getSessionAndUser(id) {
+      const { rows } = await pool.query<unknown[]>({ text: SESSION_AND_USER, values: [id], rowMode: 'array' });
+      return rows[0] ? toSessionAndUser(rows[0]) : null;
     },
     async listSessions(user) {
       const { rows } =

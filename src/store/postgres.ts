@@ -314,9 +314,12 @@ function auditWhere(filter: AuditFilter): { where: string[]; params: unknown[] }
   if (filter.sender !== undefined) where.push(`sender = ${p(normalizeAddress(filter.sender))}`);
   if (filter.recipient !== undefined) where.push(`recipients @> ARRAY[${p(normalizeAddress(filter.recipient))}::text]`);
   if (filter.verdict !== undefined) where.push(`verdict = ${p(filter.verdict)}`);
-  if (filter.actions) where.push(`action = ANY(${p([...filter.actions])}::text[])`);
+  // One value compared with =, not = ANY(array): only then does the planner walk the (column, time, seq)
+  // index in the order asked and stop at the page's end (with ANY it read every match and sorted them).
+  const oneOf = (column: string, values: readonly string[]): string => (values.length === 1 ? `${column} = ${p(values[0])}` : `${column} = ANY(${p([...values])}::text[])`);
+  if (filter.actions) where.push(oneOf('action', filter.actions));
   if (filter.actor !== undefined) where.push(`actor = ${p(filter.actor)}`);
-  if (filter.objects) where.push(`object = ANY(${p([...filter.objects])}::text[])`);
+  if (filter.objects) where.push(oneOf('object', filter.objects));
   if (filter.afterSeq !== undefined) where.push(`seq > ${p(filter.afterSeq)}`);
   if (filter.beforeSeq !== undefined) where.push(`seq < ${p(filter.beforeSeq)}`);
   if (filter.beforeKey) where.push(`(time, seq) < (${p(filter.beforeKey.time)}::text COLLATE "C", ${p(filter.beforeKey.seq)}::bigint)`);

@@ -168,6 +168,22 @@ export interface SessionDbRow {
 
 export const SESSION_COLUMNS = 'id, user_name, created_at, expires_at, last_seen_at, stage, client, user_agent';
 
+const SESSION_NAMES = SESSION_COLUMNS.split(', ');
+const USER_NAMES = USER_COLUMNS.split(', ');
+/**
+ * A session and its user in one statement (the console asks for both on
+ * every request), the session's columns then the user's, read by position
+ * (rowMode 'array' / raw()): the two tables share column names. `ph` is the
+ * placeholder of the session id.
+ */
+export const sessionAndUserSql = (ph: string): string =>
+  `SELECT ${SESSION_NAMES.map((c) => `s.${c}`).join(', ')}, ${USER_NAMES.map((c) => `u.${c}`).join(', ')} FROM console_sessions s JOIN users u ON u.name = s.user_name WHERE s.id = ${ph}`;
+const byName = (names: readonly string[], values: readonly unknown[], from: number): Record<string, unknown> => Object.fromEntries(names.map((c, i) => [c, values[from + i]]));
+export const toSessionAndUser = (values: readonly unknown[]): { session: SessionRow; user: UserRow } => ({
+  session: toSession(byName(SESSION_NAMES, values, 0) as unknown as SessionDbRow),
+  user: toUser(byName(USER_NAMES, values, SESSION_NAMES.length) as unknown as UserDbRow),
+});
+
 export const toSession = (r: SessionDbRow): SessionRow => ({
   id: r.id,
   user: r.user_name,

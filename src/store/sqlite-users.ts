@@ -6,6 +6,8 @@ import {
   credentialSql,
   loginAttemptStatements,
   SESSION_COLUMNS,
+  sessionAndUserSql,
+  toSessionAndUser,
   sessionValues,
   toLoginAddress,
   toSession,
@@ -25,6 +27,7 @@ type UserReads = Pick<
   | 'getUser'
   | 'listUsers'
   | 'getSession'
+  | 'getSessionAndUser'
   | 'listSessions'
   | 'touchSession'
   | 'deleteExpiredSessions'
@@ -43,6 +46,7 @@ export function sqliteUsers(db: Database.Database): { applyEffects(effects: Audi
   const deleteSessionStmt = db.prepare('DELETE FROM console_sessions WHERE id = ?');
   const deleteUserSessionsStmt = db.prepare('DELETE FROM console_sessions WHERE user_name = ? AND id <> ?');
   const getSessionStmt = db.prepare<[string], SessionDbRow>(`SELECT ${SESSION_COLUMNS} FROM console_sessions WHERE id = ?`);
+  const getSessionAndUserStmt = db.prepare<[string], unknown[]>(sessionAndUserSql('?')).raw(true);
   const listSessionsStmt = db.prepare<[], SessionDbRow>(`SELECT ${SESSION_COLUMNS} FROM console_sessions ORDER BY created_at, id`);
   const listUserSessionsStmt = db.prepare<[string], SessionDbRow>(`SELECT ${SESSION_COLUMNS} FROM console_sessions WHERE user_name = ? ORDER BY created_at, id`);
   const touchSessionStmt = db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?');
@@ -102,6 +106,10 @@ export function sqliteUsers(db: Database.Database): { applyEffects(effects: Audi
       async getSession(id) {
         const row = getSessionStmt.get(id);
         return row ? toSession(row) : null;
+      },
+      async getSessionAndUser(id) {
+        const values = getSessionAndUserStmt.get(id);
+        return values ? toSessionAndUser(values) : null;
       },
       async listSessions(user) {
         return (user === undefined ? listSessionsStmt.all() : listUserSessionsStmt.all(user)).map(toSession);

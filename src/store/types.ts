@@ -295,6 +295,8 @@ export interface Store {
   listUsers(): Promise<UserRow[]>;
   /** The session with this id, if it exists (expired or not). */
   getSession(id: string): Promise<SessionRow | null>;
+  /** The session with this id and its user, in one read (what the console checks on every request); null when either is absent. */
+  getSessionAndUser(id: string): Promise<{ session: SessionRow; user: UserRow } | null>;
   /** Sessions (every stage, expired or not) of one user, or of everyone, oldest first. */
   listSessions(user?: string): Promise<SessionRow[]>;
   /**

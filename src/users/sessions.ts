@@ -129,11 +129,12 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
     finishEnrolment: (token, ticket, code, ctx) => finishEnrolment(d, token, ticket, code, ctx),
 
     async current(token, ctx) {
-      const s = await o.store.getSession(sessionId(token));
+      const found = await o.store.getSessionAndUser(sessionId(token));
       const t = now();
-      if (!s || !live(s, t.toISOString())) return { kind: 'none' };
-      let user = await o.store.getUser(s.user);
-      if (!user || user.disabled) return { kind: 'none' };
+      if (!found || !live(found.session, t.toISOString())) return { kind: 'none' };
+      const s = found.session;
+      let user = found.user;
+      if (user.disabled) return { kind: 'none' };
       if (user.source === 'ldap') {
         const refused = await directoryCheck(user, ctx);
         if (refused) return refused;

@@ -429,6 +429,9 @@ export function storeContract(backend: Backend): void {
       });
       expect(await store.getUser('tanaka')).toMatchObject({ failedLogins: 0, lockedUntil: null, role: 'admin' });
       expect(await store.getSession(session.id)).toEqual(session);
+      // The session and its user in one read: what each read alone gives.
+      expect(await store.getSessionAndUser(session.id)).toEqual({ session, user: await store.getUser('tanaka') });
+      expect(await store.getSessionAndUser('b'.repeat(64))).toBeNull();
 
       // A record that cannot be appended takes its effects with it.
       await expect(
@@ -439,6 +442,7 @@ export function storeContract(backend: Backend): void {
 
       await store.appendAudit((head) => sealRecords(head, [entry({ action: 'logout' })], new Date(T0)), { sessionsEnded: [session.id] });
       expect(await store.getSession(session.id)).toBeNull();
+      expect(await store.getSessionAndUser(session.id)).toBeNull();
       expect((await store.readAudit(0, 100)).map((r) => r.action)).toEqual([
         'user-changed',
         'user-changed',
@@ -612,7 +616,10 @@ export function storeContract(backend: Backend): void {
       // Nothing of a refused append was written: no record, no session.
       expect((await store.head()).seq).toBe(before);
       expect(await store.listSessions('kanri')).toEqual([]);
-      await appendWith('login-succeeded', { totpStepsUsed: [{ name: 'kanri', step: 1001 }] });
+      await appendWith('login-succeeded', { totpStepsUsed: [{ name: 'kanri', step: 1001 }], sessionsOpened: [session('s1001', 'kanri')] });
+      // The session read with its user carries the second factor (its sealed bytes) as getUser does.
+      expect(await store.getSessionAndUser('s1001')).toEqual({ session: await store.getSession('s1001'), user: await store.getUser('kanri') });
+      expect((await store.getSessionAndUser('s1001'))?.user.totp).toEqual({ keyId: 'k1', sealed, enrolledAt: at(1).toISOString(), lastStep: 1001 });
 
       await appendWith('login-succeeded', { recoveryCodesUsed: [{ name: 'kanri', codeHash: 'h2', at: at(5).toISOString() }] });
       expect(await store.recoveryCodesLeft('kanri')).toBe(2);
