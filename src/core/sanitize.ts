@@ -207,24 +207,47 @@ async function rebuild(input: SanitizeInput, view: StructureView & { ok: true },
   // Work finished past limits.timeoutMs is not delivered: the message is a timeout, as the policy says, however far it got.
   checkDeadline(deadline);
   const quarantineId = kept ? await keep(input, deps, metaFor(input, headers, findings, receivedAt, outcomes, treatment)) : null;
-  const notice = buildNotice(
-    { sender, messageFindings, attachments: outcomes, quarantineId, itemUrl: itemUrlOf(deps, quarantineId), blocked: false, notice: policy.notice, unlockedFrom: input.envelope?.unlockedFrom ?? null },
-    labels,
-  );
-  const message = await composeMessage({
-    headers,
-    body: `${notice}\n${[shown.text, ...calendars].join('\n\n')}\n`,
-    parts: deliveredParts(outcomes),
-    verdict: findings.length > 0 ? 'sanitized' : 'clean',
-    quarantineId,
-    messageId: `<${deps.randomToken()}@${policy.output.messageIdDomain}>`,
-    authenticationResults: arOf(input),
-  });
-  return { action: 'deliver', verdict: findings.length > 0 ? 'sanitized' : 'clean', message, quarantineId, findings };
+  try {
+    const notice = buildNotice(
+      {
+        sender,
+        messageFindings,
+        attachments: outcomes,
+        quarantineId,
+        itemUrl: itemUrlOf(deps, quarantineId),
+        blocked: false,
+        notice: policy.notice,
+        unlockedFrom: input.envelope?.unlockedFrom ?? null,
+      },
+      labels,
+    );
+    const message = await composeMessage({
+      headers,
+      body: `${notice}\n${[shown.text, ...calendars].join('\n\n')}\n`,
+      parts: deliveredParts(outcomes),
+      verdict: findings.length > 0 ? 'sanitized' : 'clean',
+      quarantineId,
+      messageId: `<${deps.randomToken()}@${policy.output.messageIdDomain}>`,
+      authenticationResults: arOf(input),
+    });
+    return { action: 'deliver', verdict: findings.length > 0 ? 'sanitized' : 'clean', message, quarantineId, findings };
+  } catch (err) {
+    throw quarantineId === null ? err : new FailedAfterKeep(quarantineId, err);
+  }
+}
+
+/** A failure once the original was kept: the block that follows names that item instead of keeping the original twice. */
+class FailedAfterKeep extends Error {
+  constructor(
+    readonly quarantineId: QuarantineId,
+    readonly failure: unknown,
+  ) {
+    super('sanitizing failed after the original was kept', { cause: failure });
+  }
 }
 
 /** The whole message could not be sanitized: keep it, tell the recipient. */
-export async function blockMessage(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, cause: Finding): Promise<SanitizeResult> {
+export async function blockMessage(input: SanitizeInput, policy: Policy, deps: SanitizeDeps, receivedAt: Date, cause: Finding, keptAs: QuarantineId | null = null): Promise<SanitizeResult> {
   const labels = labelsFor(policy.language);
   const fields = await headersOnly(input.raw, policy);
   let sender: SenderAssessment | null = null;
@@ -235,7 +258,8 @@ export async function blockMessage(input: SanitizeInput, policy: Policy, deps: S
   }
   const { headers, findings: headerFindings } = buildHeaders(fields, policy, labels, receivedAt, warningTag(sender, policy));
   const findings = [cause, ...headerFindings];
-  const quarantineId = await keep(input, deps, metaFor(input, headers, findings, receivedAt, [], treatmentOf(input, policy, headers, sender)));
+  // Kept already (`keptAs`: the failure came after the original was kept): that item is the one the notice names.
+  const quarantineId = keptAs ?? (await keep(input, deps, metaFor(input, headers, findings, receivedAt, [], treatmentOf(input, policy, headers, sender))));
   const notice = buildNotice(
     {
       sender,
@@ -285,17 +309,19 @@ export async function sanitize(input: SanitizeInput, policy: Policy, deps: Sanit
   if (!view.ok) return blockMessage(input, policy, deps, receivedAt, view.cause);
   try {
     return await rebuild(input, view, policy, deps, receivedAt, deadline);
-  } catch (err) {
+  } catch (thrown) {
+    const keptAs = thrown instanceof FailedAfterKeep ? thrown.quarantineId : null;
+    const err = thrown instanceof FailedAfterKeep ? thrown.failure : thrown;
     if (err instanceof QuarantineUnavailableError) throw err;
     // policy text.encodedFiles: quarantine, and a text carried an encoded file.
-    if (err instanceof EncodedFileBlocked) return blockMessage(input, policy, deps, receivedAt, err.finding);
+    if (err instanceof EncodedFileBlocked) return blockMessage(input, policy, deps, receivedAt, err.finding, keptAs);
     // policy scan.unavailable: the scanner could not answer for a file.
     if (err instanceof ScanUnavailable) {
       if (policy.scan.unavailable === 'tempfail') throw new ScannerUnavailableError(err.message.slice(0, 300));
-      return blockMessage(input, policy, deps, receivedAt, finding('malware-scan-unavailable', { detail: err.message.slice(0, 300) }));
+      return blockMessage(input, policy, deps, receivedAt, finding('malware-scan-unavailable', { detail: err.message.slice(0, 300) }), keptAs);
     }
-    if (err instanceof SenderBlocked) return blockMessage(input, policy, deps, receivedAt, blockFinding(err.treatment));
+    if (err instanceof SenderBlocked) return blockMessage(input, policy, deps, receivedAt, blockFinding(err.treatment), keptAs);
     const code: FindingCode = err instanceof DeadlineExceeded ? 'timeout' : err instanceof MessageUnparseable ? 'parse-error' : 'internal-error';
-    return blockMessage(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }));
+    return blockMessage(input, policy, deps, receivedAt, finding(code, { detail: describe(err) }), keptAs);
   }
 }

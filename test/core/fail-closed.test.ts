@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +39,27 @@ describe('failing closed', () => {
     expect(o.raw!.toString()).toMatch(/^X-Mugaika-Verdict: blocked\r$/m);
     expect(Buffer.compare((await h.store.get(o.result.quarantineId!)).raw, raw)).toBe(0);
     expect(await violations(o.raw!)).toEqual([]);
+  });
+
+  it('a failure once the original is kept blocks the message under that item: the original is not kept twice', async () => {
+    // The message id's random token is asked for once the original is kept, as the message is composed:
+    // a random source that fails then (once) is such a failure. Before, the block kept the original again.
+    let tokens = 0;
+    const h = await harness({
+      randomToken: () => {
+        if (tokens++ === 0) throw new Error('the random source failed');
+        return randomUUID();
+      },
+    });
+    const raw = withAttachments('実行ファイルを送ります。', [{ type: 'application/octet-stream', filename: 'setup.exe', body: Buffer.from('MZ\x90\x00not really a program', 'latin1') }]);
+    const o = await run(raw, defaultPolicy, h);
+    expect(tokens).toBe(2);
+    expect(o.result.verdict).toBe('blocked');
+    expect(o.result.findings[0]).toMatchObject({ code: 'internal-error', detail: expect.stringContaining('the random source failed') });
+    expect((await h.store.store.listItems({})).map((i) => i.id)).toEqual([o.result.quarantineId]);
+    expect(Buffer.compare((await h.store.get(o.result.quarantineId!)).raw, raw)).toBe(0);
+    expect(o.mail!.text).toContain(o.result.quarantineId!);
+    expect(o.mail!.attachments).toEqual([]);
   });
 
   it('a converter that never answers ends in a timeout verdict within the budget', async () => {
