@@ -35,12 +35,53 @@ export const pairsOf = (s: string): Set<string> => {
   return out;
 };
 
-/** Lists in `ordered`'s order merged into one, in that order, each item once (one addressed to two of them is in both). */
-export function mergedPostings(lists: IndexedItem[][]): IndexedItem[] {
-  return lists.reduce((a, b) => (a.length === 0 ? b : b.length === 0 ? a : mergeTwo(a, b)), []);
+/**
+ * Lists in `ordered`'s order merged into one, in that order, each item once
+ * (one addressed to two of them is in both): two at a time when there are
+ * two, else through a heap of the lists' heads (a sender search can match a
+ * few hundred senders' lists; merging them pairwise copied the growing
+ * result once per list).
+ */
+export function mergedPostings(lists: readonly IndexedItem[][]): IndexedItem[] {
+  const full = lists.filter((l) => l.length > 0);
+  if (full.length <= 1) return full[0] ?? [];
+  if (full.length === 2) return mergeTwo(full[0]!, full[1]!);
+  // heap[k] = index of a list in `full`, ordered by the item at that list's position.
+  const at = new Array<number>(full.length).fill(0);
+  const head = (k: number): IndexedItem => full[k]![at[k]!]!;
+  const before = (a: number, b: number): boolean => byTime(head(a), head(b)) < 0;
+  const heap = full.map((_, k) => k);
+  const down = (from: number): void => {
+    let i = from;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let least = i;
+      if (l < heap.length && before(heap[l]!, heap[least]!)) least = l;
+      if (r < heap.length && before(heap[r]!, heap[least]!)) least = r;
+      if (least === i) return;
+      [heap[i], heap[least]] = [heap[least]!, heap[i]!];
+      i = least;
+    }
+  };
+  for (let i = (heap.length >>> 1) - 1; i >= 0; i--) down(i);
+  const out: IndexedItem[] = [];
+  while (heap.length > 0) {
+    const k = heap[0]!;
+    const item = head(k);
+    // The same item in two lists comes out twice in a row (equal in order): kept once.
+    if (out[out.length - 1] !== item) out.push(item);
+    if (++at[k]! < full[k]!.length) down(0);
+    else {
+      heap[0] = heap[heap.length - 1]!;
+      heap.pop();
+      down(0);
+    }
+  }
+  return out;
 }
 
-function mergeTwo(a: IndexedItem[], b: IndexedItem[]): IndexedItem[] {
+function mergeTwo(a: readonly IndexedItem[], b: readonly IndexedItem[]): IndexedItem[] {
   const out: IndexedItem[] = [];
   let i = 0;
   let j = 0;

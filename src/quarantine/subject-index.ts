@@ -4,8 +4,8 @@
 // follows the audit log by seq: a `quarantined` record adds its item, a
 // workflow record moves its item's state, a `purged` record expires its items.
 // A search walks the smallest list that holds its matches (a recipient's,
-// a finding's, a state's, a subject's rarest pair of characters), only the
-// part in its time range.
+// a sender's, a finding's, a state's, a subject's rarest pair of
+// characters), only the part in its time range.
 import type { AuditRecord, ItemRow, Store } from '../store/types.js';
 import type { ItemState } from '../model/item-states.js';
 import type { Vault } from './vault.js';
@@ -85,6 +85,12 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
     return n;
   };
   let byFinding = new Map<string, IndexedItem[]>();
+  /**
+   * The items of each sender as a search compares it (the envelope sender and
+   * the header From, each folded): a search by part of a sender walks the
+   * lists of the senders that hold it, not every item.
+   */
+  let bySender = new Map<string, IndexedItem[]>();
   /** The items in each state; kept in order as items move (see `move`). */
   let byState = new Map<ItemState, IndexedItem[]>();
   /**
@@ -104,6 +110,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
   const postAll = (item: IndexedItem): void => {
     for (const a of new Set(item.addressees)) post(byAddress, a, item);
     for (const f of new Set(item.findings)) post(byFinding, f, item);
+    for (const s of new Set(item.haystack.sender.split('\n'))) post(bySender, s, item);
     post(byState, item.state, item);
     for (const p of pairsOf(item.haystack.subject)) post(byPair, p, item);
   };
@@ -111,6 +118,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
     ordered = [...byId.values()].sort(byTime);
     byAddress = new Map();
     byFinding = new Map();
+    bySender = new Map();
     byState = new Map();
     byPair = new Map();
     for (const item of ordered) postAll(item);
@@ -270,6 +278,12 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
         const holders = new Set<number>();
         for (const [folded, numbers] of foldedAddresses) if (folded.includes(recipient)) for (const n of numbers) holders.add(n);
         lists.push({ size: [...holders].reduce((n, a) => n + (byAddress.get(a)?.length ?? 0), 0), exact: null, list: () => ownList(holders) });
+      }
+      // Part of a sender: the items of every sender that holds it (line breaks as for recipients).
+      if (sender !== null && !sender.includes('\n')) {
+        const holding: IndexedItem[][] = [];
+        for (const [folded, items] of bySender) if (folded.includes(sender)) holding.push(items);
+        lists.push({ size: holding.reduce((n, l) => n + l.length, 0), exact: null, list: () => mergedPostings(holding) });
       }
       const chosen = lists.reduce((a, b) => (b.size < a.size ? b : a));
       const candidates = chosen.list();
