@@ -288,6 +288,8 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
       const chosen = lists.reduce((a, b) => (b.size < a.size ? b : a));
       const candidates = chosen.list();
       const checkOwn = own !== null && chosen.exact !== 'own';
+      // The clerk's address numbers marked in an array: checking an item's recipients is then an index each.
+      const ownMarks = checkOwn ? marksOf(own) : null;
       const checkFinding = Boolean(q.finding) && chosen.exact !== 'finding';
       const checkState = Boolean(q.state) && chosen.exact !== 'state';
       const checkSubject = subject !== null && chosen.exact !== 'subject';
@@ -305,7 +307,7 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
         if (checkFinding && !it.findings.includes(q.finding!)) continue;
         if (sender !== null && !it.haystack.sender.includes(sender)) continue;
         if (recipient !== null && !it.haystack.recipients.includes(recipient)) continue;
-        if (checkOwn && !addressedTo(it, own)) continue;
+        if (checkOwn && !addressedTo(it, ownMarks!)) continue;
         if (checkSubject && !it.haystack.subject.includes(subject!)) continue;
         if (total >= offset && rows.length < limit) rows.push(it);
         total++;
@@ -339,10 +341,18 @@ export function createSubjectIndex(vault: Pick<Vault, 'metaOf'>, store: Store): 
     return best;
   }
 
-  /** One of the item's recipients is in `own` (a plain loop: this runs for every item of a search). */
-  function addressedTo(it: IndexedItem, own: ReadonlySet<number>): boolean {
-    for (const a of it.addressees) if (own.has(a)) return true;
+  /** One of the item's recipients is marked in `marks` (an index per recipient: this runs for every item of a search). */
+  function addressedTo(it: IndexedItem, marks: Uint8Array): boolean {
+    const a = it.addressees;
+    for (let i = 0; i < a.length; i++) if (marks[a[i]!] === 1) return true;
     return false;
+  }
+
+  /** 1 at each of `own`'s address numbers, in an array as long as the numbers given so far. */
+  function marksOf(own: ReadonlySet<number>): Uint8Array {
+    const marks = new Uint8Array(addressNumbers.size);
+    for (const a of own) marks[a] = 1;
+    return marks;
   }
 
   /** How many indexed items share the time `since`: the next batch is that much longer, so it always reaches past them. */

@@ -40,6 +40,13 @@ describe('esc and shown', () => {
       '\uFFA0',
       '<U+202E>',
       'ｱ',
+      '会議',
+      'ー',
+      '　',
+      '＜',
+      '\u30FF',
+      '\uFF9F',
+      '\uFFA0',
       ' ',
       '~',
       '\u007F',
@@ -65,6 +72,20 @@ describe('esc and shown', () => {
       expect(shown(s)).toBe(plainShown(s));
     }
     expect(esc('a<b>"c"&\'d\'')).toBe('a&lt;b&gt;&quot;c&quot;&amp;&#39;d&#39;');
+    // Every character of the Japanese ranges shown as it is (the one-pass path for them): none is hidden or starts markup.
+    for (const [from, to] of [
+      [0x3000, 0x30ff],
+      [0x3400, 0x4dbf],
+      [0x4e00, 0x9fff],
+      [0xff01, 0xff9f],
+    ] as const) {
+      let all = '';
+      for (let c = from; c <= to; c++) all += String.fromCharCode(c);
+      expect(shown(all)).toBe(plainShown(all));
+      expect(shown(all)).toBe(all);
+    }
+    expect(shown('会議<資料>＆予算')).toBe('会議&lt;資料&gt;＆予算');
+    expect(shown(`予算\u202E資料`)).toBe('予算<span class="hidden-char">&lt;U+202E&gt;</span>資料');
     expect(shown('a<b>"c"&\'d\'')).toBe('a&lt;b&gt;"c"&amp;\'d\'');
     expect(shown('x\u202Ey')).toBe('x<span class="hidden-char">&lt;U+202E&gt;</span>y');
     // Nothing to write out: the same string.

@@ -44,13 +44,27 @@ const marked = (e: string): string => (e.includes('&lt;U+') ? e.replace(/&lt;U\+
 const TEXT_SPECIAL = new RegExp(`[&<>${HIDDEN_CHARS}]`, 'u');
 const TEXT_SPECIAL_ALL = new RegExp(TEXT_SPECIAL.source, 'gu');
 
-/** Printable ASCII with the three written out, in one pass; null when the text holds anything else (as asciiEscaped). */
-const asciiText = (s: string): string | null => {
+/**
+ * Japanese text none of whose characters is hidden or starts markup: CJK
+ * symbols and punctuation, kana, the CJK ideographs, full-width forms
+ * (test/web/html.test.ts checks every one against the full pattern).
+ */
+const plainJapanese = (c: number): boolean => (c >= 0x3000 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xff01 && c <= 0xff9f);
+
+/**
+ * Printable ASCII and plain Japanese with the three written out, in one pass;
+ * null when the text holds anything else (a control, a character that may
+ * hide text), which the full pattern must look at.
+ */
+const plainText = (s: string): string | null => {
   let out = '';
   let from = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return null;
+    if (c < 0x20 || c > 0x7e) {
+      if (plainJapanese(c)) continue;
+      return null;
+    }
     if (c !== 0x26 && c !== 0x3c && c !== 0x3e) continue;
     out += s.slice(from, i) + (c === 0x26 ? '&amp;' : c === 0x3c ? '&lt;' : '&gt;');
     from = i + 1;
@@ -66,8 +80,8 @@ const asciiText = (s: string): string | null => {
  */
 export const shown = (v: unknown): string => {
   const s = typeof v === 'string' ? v : String(v ?? '');
-  const ascii = asciiText(s);
-  if (ascii !== null) return ascii === s ? s : marked(ascii);
+  const plain = plainText(s);
+  if (plain !== null) return plain === s ? s : marked(plain);
   return TEXT_SPECIAL.test(s) ? marked(s.replace(TEXT_SPECIAL_ALL, written)) : s;
 };
 

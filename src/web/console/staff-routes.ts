@@ -33,6 +33,8 @@ const MAX_PAGE = Math.ceil(1_000_000 / PAGE_SIZE);
 
 /** At most `n` characters (code points, so no surrogate is split), with an ellipsis when cut. */
 export const shorten = (s: string, n: number): string => {
+  // No more UTF-16 units than n: no more characters either (most texts; no array of them made).
+  if (s.length <= n) return s;
   const chars = Array.from(s);
   return chars.length > n ? `${chars.slice(0, n).join('')}…` : s;
 };
