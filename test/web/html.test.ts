@@ -72,7 +72,7 @@ describe('esc and shown', () => {
       expect(shown(s)).toBe(plainShown(s));
     }
     expect(esc('a<b>"c"&\'d\'')).toBe('a&lt;b&gt;&quot;c&quot;&amp;&#39;d&#39;');
-    // Every character of the Japanese ranges shown as it is (the one-pass path for them): none is hidden or starts markup.
+    // Every character of the Japanese ranges shown and escaped as it is (the one-pass path for them): none is hidden or starts markup.
     for (const [from, to] of [
       [0x3000, 0x30ff],
       [0x3400, 0x4dbf],
@@ -83,6 +83,7 @@ describe('esc and shown', () => {
       for (let c = from; c <= to; c++) all += String.fromCharCode(c);
       expect(shown(all)).toBe(plainShown(all));
       expect(shown(all)).toBe(all);
+      expect(esc(all)).toBe(plainEsc(all));
     }
     expect(shown('会議<資料>＆予算')).toBe('会議&lt;資料&gt;＆予算');
     expect(shown(`予算\u202E資料`)).toBe('予算<span class="hidden-char">&lt;U+202E&gt;</span>資料');

@@ -11,19 +11,30 @@ const SPECIAL_ALL = new RegExp(SPECIAL.source, 'gu');
 const written = (c: string): string => ENTITIES[c] ?? `&lt;${visible(c).slice(1, -1)}&gt;`;
 
 /**
- * Printable ASCII (space to tilde) with the five written out, in one pass of
- * its own; null when the text holds anything else (a control, DEL or any
- * character past ASCII), which the full pattern must look at. Most of a page
- * is ASCII (times, addresses, ids, the audit log's JSON), and a pattern of
- * Unicode classes with a callback per quote costs several times more.
+ * Japanese text none of whose characters is hidden or starts markup: CJK
+ * symbols and punctuation, kana, the CJK ideographs, full-width forms
+ * (test/web/html.test.ts checks every one against the full pattern).
  */
-const asciiEscaped = (s: string): string | null => {
+const plainJapanese = (c: number): boolean => (c >= 0x3000 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xff01 && c <= 0xff9f);
+
+/**
+ * Printable ASCII and plain Japanese with `& < >` written out (and the quotes
+ * too, for an attribute's value), in one pass; null when the text holds
+ * anything else (a control, a character that may hide text), which the full
+ * pattern must look at. Most of a page is such text (times, addresses, ids,
+ * the audit log's JSON, Japanese words), and a pattern of Unicode classes
+ * with a callback per quote costs several times more.
+ */
+const onePass = (s: string, quotes: boolean): string | null => {
   let out = '';
   let from = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return null;
-    const e = c === 0x22 ? '&quot;' : c === 0x26 ? '&amp;' : c === 0x27 ? '&#39;' : c === 0x3c ? '&lt;' : c === 0x3e ? '&gt;' : null;
+    if (c < 0x20 || c > 0x7e) {
+      if (plainJapanese(c)) continue;
+      return null;
+    }
+    const e = c === 0x26 ? '&amp;' : c === 0x3c ? '&lt;' : c === 0x3e ? '&gt;' : !quotes ? null : c === 0x22 ? '&quot;' : c === 0x27 ? '&#39;' : null;
     if (e === null) continue;
     out += s.slice(from, i) + e;
     from = i + 1;
@@ -31,10 +42,10 @@ const asciiEscaped = (s: string): string | null => {
   return from === 0 ? s : out + s.slice(from);
 };
 
-/** ASCII in one pass; other text tested first (most has nothing to write out), then written out in one pass. */
+/** Plain text in one pass; other text tested first (most has nothing to write out), then written out in one pass. */
 export const esc = (v: unknown): string => {
   const s = typeof v === 'string' ? v : String(v ?? '');
-  return asciiEscaped(s) ?? (SPECIAL.test(s) ? s.replace(SPECIAL_ALL, written) : s);
+  return onePass(s, true) ?? (SPECIAL.test(s) ? s.replace(SPECIAL_ALL, written) : s);
 };
 
 /** Written-out hidden characters marked, and text that looks like one (a sender's own "<U+202E>") marked the same. */
@@ -45,34 +56,6 @@ const TEXT_SPECIAL = new RegExp(`[&<>${HIDDEN_CHARS}]`, 'u');
 const TEXT_SPECIAL_ALL = new RegExp(TEXT_SPECIAL.source, 'gu');
 
 /**
- * Japanese text none of whose characters is hidden or starts markup: CJK
- * symbols and punctuation, kana, the CJK ideographs, full-width forms
- * (test/web/html.test.ts checks every one against the full pattern).
- */
-const plainJapanese = (c: number): boolean => (c >= 0x3000 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xff01 && c <= 0xff9f);
-
-/**
- * Printable ASCII and plain Japanese with the three written out, in one pass;
- * null when the text holds anything else (a control, a character that may
- * hide text), which the full pattern must look at.
- */
-const plainText = (s: string): string | null => {
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) {
-      if (plainJapanese(c)) continue;
-      return null;
-    }
-    if (c !== 0x26 && c !== 0x3c && c !== 0x3e) continue;
-    out += s.slice(from, i) + (c === 0x26 ? '&amp;' : c === 0x3c ? '&lt;' : '&gt;');
-    from = i + 1;
-  }
-  return from === 0 ? s : out + s.slice(from);
-};
-
-/**
  * An escaped value for text between tags (a cell, a list item, a <pre>),
  * hidden characters marked so that they stand out. Never for an attribute's
  * value: quotes are left as they are (between tags they are only text, and
@@ -80,7 +63,7 @@ const plainText = (s: string): string | null => {
  */
 export const shown = (v: unknown): string => {
   const s = typeof v === 'string' ? v : String(v ?? '');
-  const plain = plainText(s);
+  const plain = onePass(s, false);
   if (plain !== null) return plain === s ? s : marked(plain);
   return TEXT_SPECIAL.test(s) ? marked(s.replace(TEXT_SPECIAL_ALL, written)) : s;
 };
